@@ -1,0 +1,608 @@
+/* cmd/common.c - option values, environment, exits and signals. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "common.h"
+
+extern char **environ;
+
+const char *cmd_name = "childproc";
+
+const char cmd_process_help[] =
+"  -C, --cwd=DIR              run the child in DIR\n"
+"  -e, --env=NAME=VALUE       set NAME in the child's environment (repeatable)\n"
+"  -u, --unset=NAME           remove NAME from the child's environment\n"
+"  -i, --ignore-environment   start from an empty environment\n"
+"      --argv0=NAME           argv[0] for the child (the file run is unchanged)\n"
+"      --uid=UID, --gid=GID   run the child as this user or group id\n"
+"      --detached             run the child in a new session (setsid)\n"
+"  -t, --timeout=DURATION     send the kill signal after DURATION\n"
+"  -s, --kill-signal=SIG      signal for the timeout (default SIGTERM)\n"
+"  -k, --kill-after=DURATION  then SIGKILL if the child outlives it by DURATION\n"
+"      --kill-tree            signal the child's whole process group\n"
+"      --stdio=SPEC           the child's fds: pipe, inherit, ignore, or a\n"
+"                             comma list with one entry per fd\n"
+"      --serialization=MODE   IPC mode: json (advanced is refused)\n"
+"  -h, --help                 print this help and exit\n"
+"  -V, --version              print the version and exit\n";
+
+const char cmd_output_help[] =
+"      --max-buffer=SIZE      largest output kept per stream (default 1M;\n"
+"                             K, M, G suffixes, or Infinity)\n"
+"      --encoding=ENC         utf8 (default), buffer, latin1, hex, base64, ...\n"
+"      --input=STRING         write STRING to the child's stdin\n"
+"      --input-file=FILE      write FILE's contents to the child's stdin\n"
+"      --json                 print the result as one JSON object\n"
+"      --shell[=PATH]         run through PATH -c (default /bin/sh)\n";
+
+static const struct {
+	const char *name;
+	int num;
+} signals[] = {
+	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
+	{ "ILL", SIGILL }, { "TRAP", SIGTRAP }, { "ABRT", SIGABRT },
+	{ "IOT", SIGIOT }, { "BUS", SIGBUS }, { "FPE", SIGFPE },
+	{ "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },
+	{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },
+	{ "TERM", SIGTERM }, { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD },
+	{ "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP },
+	{ "TTIN", SIGTTIN }, { "TTOU", SIGTTOU }, { "URG", SIGURG },
+	{ "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM },
+	{ "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
+	{ "POLL", SIGPOLL }, { "PWR", SIGPWR }, { "SYS", SIGSYS },
+};
+
+void
+cmd_init(const char *name)
+{
+	cmd_name = name;
+	/* As Node does at start-up: fds we inherited do not leak to children. */
+	uv_disable_stdio_inheritance();
+}
+
+static void
+vwarn_(const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: ", cmd_name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void
+cmd_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn_(fmt, ap);
+	va_end(ap);
+}
+
+void
+cmd_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn_(fmt, ap);
+	va_end(ap);
+	exit(CMD_EXIT_FAILURE);
+}
+
+void
+cmd_usage_error(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", cmd_name);
+	exit(CMD_EXIT_FAILURE);
+}
+
+void
+cmd_version(void)
+{
+	printf("%s (childproc) %s\n", cmd_name, cp_version());
+	exit(cmd_finish(0));
+}
+
+int
+cmd_finish(int status)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "%s: error writing standard output: %s\n",
+		    cmd_name, strerror(errno ? errno : EIO));
+		return status ? status : CMD_EXIT_FAILURE;
+	}
+	return status;
+}
+
+const char *
+cmd_signal_name(int sig)
+{
+	static char buf[16];
+	size_t i;
+
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		if (signals[i].num == sig) {
+			snprintf(buf, sizeof(buf), "SIG%s", signals[i].name);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+int
+cmd_parse_signal(const char *s)
+{
+	const char *name = s;
+	char *end;
+	long n;
+	size_t i;
+
+	if (*s >= '0' && *s <= '9') {
+		errno = 0;
+		n = strtol(s, &end, 10);
+		/* Node: a number is taken as it is if it names a signal. */
+		if (errno == 0 && *end == '\0' && cmd_signal_name((int)n) != NULL)
+			return (int)n;
+		cmd_die("Unknown signal: %s", s);
+	}
+	if (strncasecmp(name, "SIG", 3) == 0)
+		name += 3;
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		if (strcmp(signals[i].name, name) == 0)
+			return signals[i].num;
+	cmd_die("Unknown signal: %s", s);
+}
+
+uint64_t
+cmd_parse_duration(const char *s, const char *what)
+{
+	char *end;
+	double v, mult = 1;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno != 0 || isnan(v))
+		goto bad;
+	if (*end == '\0' || strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (strcmp(end, "s") == 0)
+		mult = 1000;
+	else if (strcmp(end, "m") == 0)
+		mult = 60000;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600000;
+	else
+		goto bad;
+	v *= mult;
+	if (v < 0 || isinf(v) || v > 9007199254740991.0 ||
+	    (mult == 1 && v != floor(v)))
+		goto bad;
+	return (uint64_t)ceil(v);
+bad:
+	cmd_die("The value of \"%s\" is out of range. It must be an unsigned "
+	    "integer. Received %s", what, s);
+}
+
+uint64_t
+cmd_parse_size(const char *s, const char *what, bool *infinite)
+{
+	char *end;
+	double v, mult = 1;
+
+	*infinite = false;
+	if (strcmp(s, "Infinity") == 0 || strcmp(s, "infinity") == 0) {
+		*infinite = true;
+		return UINT64_MAX;
+	}
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno != 0 || isnan(v))
+		goto bad;
+	if (*end == 'K' || *end == 'k')
+		mult = 1024, end++;
+	else if (*end == 'M' || *end == 'm')
+		mult = 1024.0 * 1024, end++;
+	else if (*end == 'G' || *end == 'g')
+		mult = 1024.0 * 1024 * 1024, end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end != '\0')
+		goto bad;
+	v *= mult;
+	if (v < 0 || v >= 18446744073709551615.0)
+		goto bad;
+	return (uint64_t)v;
+bad:
+	cmd_die("The value of \"%s\" is out of range. It must be a "
+	    "non-negative number. Received %s", what, s);
+}
+
+static void
+add_env_op(struct cmd_common *co, int unset, const char *arg)
+{
+	struct cmd_env_op *ops;
+
+	if (unset ? (*arg == '\0' || strchr(arg, '=') != NULL) :
+	    (strchr(arg, '=') == NULL || arg[0] == '='))
+		cmd_die("invalid %s argument '%s'%s", unset ? "--unset" : "--env",
+		    arg, unset ? ": a variable name without '='" :
+		    ": expected NAME=VALUE");
+	ops = realloc(co->env_ops, (co->n_env_ops + 1) * sizeof(*ops));
+	if (ops == NULL)
+		cmd_die("out of memory");
+	co->env_ops = ops;
+	ops[co->n_env_ops].unset = unset;
+	ops[co->n_env_ops].arg = arg;
+	co->n_env_ops++;
+}
+
+static unsigned long
+parse_id(const char *s, const char *what)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || *end != '\0' || errno != 0 || v < INT32_MIN ||
+	    v > INT32_MAX)
+		cmd_die("The \"options.%s\" property must be int32. Received %s",
+		    what, s);
+	return (unsigned long)v;
+}
+
+int
+cmd_common_option(struct cmd_common *co, int ch, const char *arg)
+{
+	int r;
+
+	switch (ch) {
+	case 'C':
+		co->cwd = *arg ? arg : NULL;	/* Node: '' means no chdir */
+		return 1;
+	case 'e':
+		add_env_op(co, 0, arg);
+		return 1;
+	case 'u':
+		add_env_op(co, 1, arg);
+		return 1;
+	case 'i':
+		co->ignore_env = true;
+		return 1;
+	case 't':
+		co->timeout_ms = cmd_parse_duration(arg, "timeout");
+		return 1;
+	case 's':
+		co->kill_signal = cmd_parse_signal(arg);
+		return 1;
+	case 'k':
+		co->kill_after_ms = cmd_parse_duration(arg, "kill-after");
+		return 1;
+	case 'V':
+		cmd_version();
+	case OPT_ARGV0:
+		co->argv0 = arg;
+		return 1;
+	case OPT_UID:
+		co->has_uid = true;
+		co->uid = (uid_t)parse_id(arg, "uid");
+		return 1;
+	case OPT_GID:
+		co->has_gid = true;
+		co->gid = (gid_t)parse_id(arg, "gid");
+		return 1;
+	case OPT_DETACHED:
+		co->detached = true;
+		return 1;
+	case OPT_KILL_TREE:
+		co->kill_tree = true;
+		return 1;
+	case OPT_STDIO:
+		co->stdio = arg;
+		return 1;
+	case OPT_SERIALIZATION:
+		if (strcmp(arg, "json") != 0 && strcmp(arg, "advanced") != 0)
+			cmd_die("The property 'options.serialization' must be one "
+			    "of: undefined, 'json', 'advanced'. Received '%s'", arg);
+		co->serialization = arg;
+		return 1;
+	case OPT_MAX_BUFFER:
+		co->max_buffer_set = true;
+		co->max_buffer = cmd_parse_size(arg, "maxBuffer",
+		    &co->max_buffer_infinite);
+		return 1;
+	case OPT_ENCODING:
+		co->encoding = arg;
+		return 1;
+	case OPT_INPUT:
+		free(co->input);
+		if ((co->input = strdup(arg)) == NULL)
+			cmd_die("out of memory");
+		co->input_len = strlen(arg);
+		co->has_input = true;
+		return 1;
+	case OPT_INPUT_FILE:
+		free(co->input);
+		co->input = NULL;
+		if ((r = cmd_read_file(arg, &co->input, &co->input_len)) != 0)
+			cmd_die("cannot read '%s': %s", arg, cp_strerror(r));
+		co->has_input = true;
+		return 1;
+	case OPT_JSON:
+		co->json = true;
+		return 1;
+	case OPT_SHELL:
+		co->shell_set = true;
+		co->shell = arg;
+		return 1;
+	}
+	return 0;
+}
+
+void
+cmd_release_common(struct cmd_common *co)
+{
+	free(co->env_ops);
+	free(co->input);
+	co->env_ops = NULL;
+	co->input = NULL;
+}
+
+static bool
+same_name(const char *entry, const char *name, size_t nlen)
+{
+	return strncmp(entry, name, nlen) == 0 && entry[nlen] == '=';
+}
+
+char **
+cmd_build_env(const struct cmd_common *co)
+{
+	char **env;
+	size_t n = 0, i, j, o, nlen;
+	const char *arg, *eq;
+
+	if (!co->ignore_env && co->n_env_ops == 0)
+		return NULL;		/* inherit ours as it is */
+	if (!co->ignore_env)
+		while (environ[n] != NULL)
+			n++;
+	if ((env = calloc(n + co->n_env_ops + 1, sizeof(*env))) == NULL)
+		cmd_die("out of memory");
+	o = 0;
+	for (i = 0; i < n; i++)
+		if ((env[o] = strdup(environ[i])) != NULL)
+			o++;
+	/* env(1) order: each -u and NAME=VALUE applies in turn. */
+	for (j = 0; j < co->n_env_ops; j++) {
+		arg = co->env_ops[j].arg;
+		eq = strchr(arg, '=');
+		nlen = co->env_ops[j].unset ? strlen(arg) : (size_t)(eq - arg);
+		for (i = 0; i < o; i++) {
+			if (same_name(env[i], arg, nlen)) {
+				free(env[i]);
+				memmove(env + i, env + i + 1, (o - i) * sizeof(*env));
+				o--;
+				i--;
+			}
+		}
+		if (!co->env_ops[j].unset && (env[o] = strdup(arg)) != NULL)
+			o++;
+	}
+	env[o] = NULL;
+	return env;
+}
+
+void
+cmd_free_env(char **env)
+{
+	size_t i;
+
+	if (env == NULL)
+		return;
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+}
+
+void
+cmd_apply_common(const struct cmd_common *co, struct cp_spawn_options *o,
+    char **env)
+{
+	o->cwd = co->cwd;
+	o->argv0 = co->argv0;
+	o->env = env;
+	if (co->has_uid) {
+		o->flags |= CP_SPAWN_SETUID;
+		o->uid = co->uid;
+	}
+	if (co->has_gid) {
+		o->flags |= CP_SPAWN_SETGID;
+		o->gid = co->gid;
+	}
+	if (co->detached)
+		o->flags |= CP_SPAWN_DETACHED;
+	if (co->kill_tree)
+		o->flags |= CP_SPAWN_KILL_TREE;
+	o->timeout_ms = co->timeout_ms;
+	o->kill_signal = co->kill_signal;
+	o->kill_after_ms = co->kill_after_ms;
+	o->serialization = co->serialization;
+}
+
+static int
+stdio_word(const char *w, struct cp_stdio *s)
+{
+	char *end;
+	long fd;
+
+	if (strcmp(w, "pipe") == 0 || strcmp(w, "overlapped") == 0) {
+		s->type = CP_STDIO_PIPE;
+	} else if (strcmp(w, "inherit") == 0) {
+		s->type = CP_STDIO_INHERIT;
+	} else if (strcmp(w, "ignore") == 0 || strcmp(w, "null") == 0 ||
+	    strcmp(w, "undefined") == 0) {
+		s->type = CP_STDIO_IGNORE;
+	} else if (strcmp(w, "ipc") == 0) {
+		s->type = CP_STDIO_IPC;
+	} else if (*w != '\0') {
+		errno = 0;
+		fd = strtol(w, &end, 10);
+		if (*end != '\0' || errno != 0 || fd > INT_MAX)
+			return -1;
+		if (fd < 0) {
+			/* Node: a negative number means 'pipe'. */
+			s->type = CP_STDIO_PIPE;
+		} else {
+			s->type = CP_STDIO_FD;
+			s->fd = (int)fd;
+		}
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+void
+cmd_parse_stdio(const char *spec, struct cp_spawn_options *o)
+{
+	char *copy, *w, *save = NULL;
+	int n = 0, i;
+
+	if (strchr(spec, ',') == NULL) {
+		if (strcmp(spec, "pipe") != 0 && strcmp(spec, "inherit") != 0 &&
+		    strcmp(spec, "ignore") != 0 && strcmp(spec, "overlapped") != 0)
+			cmd_die("The argument 'stdio' is invalid. Received '%s'", spec);
+		for (i = 0; i < 3; i++)
+			stdio_word(spec, &o->stdio[i]);
+		o->stdio_count = 3;
+		return;
+	}
+	if ((copy = strdup(spec)) == NULL)
+		cmd_die("out of memory");
+	for (w = strtok_r(copy, ",", &save); w != NULL;
+	    w = strtok_r(NULL, ",", &save)) {
+		if (n == CP_STDIO_MAX)
+			cmd_die("--stdio: at most %d entries", CP_STDIO_MAX);
+		if (stdio_word(w, &o->stdio[n]) != 0)
+			cmd_die("The argument 'stdio' is invalid. Received '%s'", w);
+		if (o->stdio[n].type == CP_STDIO_IPC)
+			for (i = 0; i < n; i++)
+				if (o->stdio[i].type == CP_STDIO_IPC)
+					cmd_die("Child process can have only one IPC pipe");
+		n++;
+	}
+	free(copy);
+	/* Node pads a short array: fds 0-2 not given are pipes. */
+	for (; n < 3; n++)
+		o->stdio[n].type = CP_STDIO_PIPE;
+	o->stdio_count = n;
+}
+
+int
+cmd_exit_for_error(int err)
+{
+	switch (err) {
+	case UV_ENOENT:
+		return CMD_EXIT_NOTFOUND;
+	case UV_EACCES:
+	case UV_EPERM:
+	case -ENOEXEC:
+	case UV_EISDIR:
+	case UV_ENOTDIR:
+	case UV_ELOOP:
+	case UV_E2BIG:
+	case UV_ETXTBSY:
+		return CMD_EXIT_NOEXEC;
+	default:
+		return CMD_EXIT_FAILURE;
+	}
+}
+
+static uv_signal_t fwd[4];
+static int nfwd;
+
+static void
+forward_cb(uv_signal_t *h, int signum)
+{
+	cp_child_kill(h->data, signum);
+}
+
+void
+cmd_forward_signals(uv_loop_t *loop, struct cp_child *c)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (uv_signal_init(loop, &fwd[nfwd]) != 0)
+			continue;
+		fwd[nfwd].data = c;
+		uv_signal_start(&fwd[nfwd], forward_cb, sigs[i]);
+		uv_unref((uv_handle_t *)&fwd[nfwd]);
+		nfwd++;
+	}
+}
+
+void
+cmd_stop_forwarding(void)
+{
+	int i;
+
+	for (i = 0; i < nfwd; i++)
+		uv_close((uv_handle_t *)&fwd[i], NULL);
+	nfwd = 0;
+}
+
+int
+cmd_read_file(const char *path, char **bufp, size_t *lenp)
+{
+	char *buf = NULL, *p;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd, e;
+
+	*bufp = NULL;
+	*lenp = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return (-errno);
+	for (;;) {
+		if (cap - len < 65536) {
+			cap = cap ? cap * 2 : 65536;
+			if ((p = realloc(buf, cap + 1)) == NULL) {
+				e = UV_ENOMEM;
+				goto fail;
+			}
+			buf = p;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			e = (-errno);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (buf == NULL && (buf = malloc(1)) == NULL)
+		return UV_ENOMEM;
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+fail:
+	close(fd);
+	free(buf);
+	return e;
+}

@@ -1,0 +1,154 @@
+/* cmd/common.h - what the four commands share: options, values, exits. */
+#ifndef CP_CMD_COMMON_H
+#define CP_CMD_COMMON_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "childproc.h"
+
+#define CMD_EXIT_TIMEOUT  124
+#define CMD_EXIT_FAILURE  125
+#define CMD_EXIT_NOEXEC   126
+#define CMD_EXIT_NOTFOUND 127
+
+/* Long-only option codes. */
+enum {
+	OPT_ARGV0 = 256,
+	OPT_UID,
+	OPT_GID,
+	OPT_DETACHED,
+	OPT_KILL_TREE,
+	OPT_STDIO,
+	OPT_SERIALIZATION,
+	OPT_MAX_BUFFER,
+	OPT_ENCODING,
+	OPT_INPUT,
+	OPT_INPUT_FILE,
+	OPT_JSON,
+	OPT_SHELL,
+	OPT_FIRST_OWN = 320	/* a command's own options start here */
+};
+
+/* Options every command takes (getopt_long entries and short letters). */
+#define CMD_PROCESS_SHORTOPTS "C:e:u:it:s:k:hV"
+#define CMD_PROCESS_LONGOPTS \
+	{ "cwd",                required_argument, NULL, 'C' }, \
+	{ "env",                required_argument, NULL, 'e' }, \
+	{ "unset",              required_argument, NULL, 'u' }, \
+	{ "ignore-environment", no_argument,       NULL, 'i' }, \
+	{ "timeout",            required_argument, NULL, 't' }, \
+	{ "kill-signal",        required_argument, NULL, 's' }, \
+	{ "kill-after",         required_argument, NULL, 'k' }, \
+	{ "help",               no_argument,       NULL, 'h' }, \
+	{ "version",            no_argument,       NULL, 'V' }, \
+	{ "argv0",              required_argument, NULL, OPT_ARGV0 }, \
+	{ "uid",                required_argument, NULL, OPT_UID }, \
+	{ "gid",                required_argument, NULL, OPT_GID }, \
+	{ "detached",           no_argument,       NULL, OPT_DETACHED }, \
+	{ "kill-tree",          no_argument,       NULL, OPT_KILL_TREE }, \
+	{ "stdio",              required_argument, NULL, OPT_STDIO }, \
+	{ "serialization",      required_argument, NULL, OPT_SERIALIZATION }
+
+/* Options of the commands that capture output (spawn, exec, execfile). */
+#define CMD_OUTPUT_LONGOPTS \
+	{ "max-buffer",         required_argument, NULL, OPT_MAX_BUFFER }, \
+	{ "encoding",           required_argument, NULL, OPT_ENCODING }, \
+	{ "input",              required_argument, NULL, OPT_INPUT }, \
+	{ "input-file",         required_argument, NULL, OPT_INPUT_FILE }, \
+	{ "json",               no_argument,       NULL, OPT_JSON }, \
+	{ "shell",              optional_argument, NULL, OPT_SHELL }
+
+/* The help text of the options above, for each command's --help. */
+extern const char cmd_process_help[];
+extern const char cmd_output_help[];
+
+struct cmd_env_op {
+	int unset;		/* 1: NAME to remove; 0: NAME=VALUE to set */
+	const char *arg;
+};
+
+struct cmd_common {
+	const char *cwd;
+	const char *argv0;
+	bool ignore_env;
+	struct cmd_env_op *env_ops;
+	size_t n_env_ops;
+	bool has_uid, has_gid;
+	uid_t uid;
+	gid_t gid;
+	bool detached;
+	bool kill_tree;
+	uint64_t timeout_ms;
+	int kill_signal;		/* 0: SIGTERM */
+	uint64_t kill_after_ms;
+	const char *stdio;		/* --stdio, unparsed */
+	const char *serialization;
+	/* capturing commands */
+	bool max_buffer_set;
+	bool max_buffer_infinite;
+	uint64_t max_buffer;
+	const char *encoding;
+	bool has_input;
+	char *input;			/* --input or --input-file contents */
+	size_t input_len;
+	bool json;
+	bool shell_set;
+	const char *shell;		/* NULL: /bin/sh */
+};
+
+extern const char *cmd_name;
+
+/* Records the program's name; keeps our own inherited fds from children. */
+void cmd_init(const char *name);
+/* "NAME: message\n" on stderr. */
+void cmd_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* cmd_warn, then exit 125. */
+_Noreturn void cmd_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "Try 'NAME --help'." and exit 125. */
+_Noreturn void cmd_usage_error(void);
+/* Flushes stdout and turns a write error into status 125. */
+int cmd_finish(int status);
+_Noreturn void cmd_version(void);
+
+/*
+ * Handles one option of CMD_PROCESS_* or CMD_OUTPUT_*.  Returns 1 if it
+ * was one (dies on a bad value), 0 otherwise.
+ */
+int cmd_common_option(struct cmd_common *co, int ch, const char *arg);
+/* The child's environment (NULL-terminated; free with cmd_free_env). */
+char **cmd_build_env(const struct cmd_common *co);
+void cmd_free_env(char **env);
+/* Fills the cp_spawn_options fields the common options decide. */
+void cmd_apply_common(const struct cmd_common *co, struct cp_spawn_options *o,
+    char **env);
+void cmd_release_common(struct cmd_common *co);
+
+/*
+ * Parses --stdio: one word for fds 0-2 ("pipe", "inherit", "ignore") or a
+ * comma list, one entry per fd: those words, "ipc", or a number (an fd of
+ * ours).  Dies with Node's wording on a bad value.
+ */
+void cmd_parse_stdio(const char *spec, struct cp_spawn_options *o);
+
+/* DURATION: a number with ms, s, m or h; a bare number is milliseconds. */
+uint64_t cmd_parse_duration(const char *s, const char *what);
+/* SIG: TERM, SIGTERM or 15.  Dies "Unknown signal: X". */
+int cmd_parse_signal(const char *s);
+/* "SIGTERM" for 15; NULL if unknown. */
+const char *cmd_signal_name(int sig);
+/* SIZE: bytes with K, M, G suffixes (1024-based), or Infinity. */
+uint64_t cmd_parse_size(const char *s, const char *what, bool *infinite);
+
+/* 127 for ENOENT, 126 for EACCES/ENOEXEC/EISDIR/EPERM..., else 125. */
+int cmd_exit_for_error(int err);
+/* Forwards INT, TERM, HUP and QUIT received by us to the child. */
+void cmd_forward_signals(uv_loop_t *loop, struct cp_child *c);
+/* Stops forwarding (closes the signal handles). */
+void cmd_stop_forwarding(void);
+/* Reads a whole file into *buf (malloc'd).  Returns 0 or UV_E*. */
+int cmd_read_file(const char *path, char **buf, size_t *len);
+
+#endif /* CP_CMD_COMMON_H */

@@ -1,0 +1,667 @@
+/* core/child.c - a child process with Node's stdio, timeout and IPC rules. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+extern char **environ;
+
+/* How long exit waits for the channel's EOF once the child is reaped. */
+#define EXIT_GRACE_MS 1000
+#define READ_BUF_SIZE 65536
+
+struct pipe_slot {
+	uv_pipe_t pipe;
+	struct cp_child *child;
+	int fd;
+	unsigned int reading:1;
+	unsigned int ending:1;
+	unsigned int closing:1;
+};
+
+struct cp_child {
+	uv_loop_t *loop;
+	uv_process_t process;
+	uv_timer_t timer;		/* timeout, then kill-after */
+	uv_timer_t grace;		/* exit waiting for the channel's EOF */
+	const struct cp_child_events *ev;
+	void *data;
+	struct cp_channel *channel;
+	struct pipe_slot *pipes[CP_STDIO_MAX];
+	int handles;			/* uv handles not yet closed */
+	int pid;
+	int kill_signal;
+	uint64_t kill_after_ms;
+	int64_t exit_status;
+	int term_signal;
+	bool timer_on;
+	bool grace_on;
+	bool failed;			/* spawn failed: no callback ever */
+	bool exited;
+	bool exit_delivered;
+	bool close_delivered;
+	bool timed_out;
+	bool killed;
+	bool kill_tree;
+	bool channel_done;		/* channel closed, or none */
+	char rbuf[READ_BUF_SIZE];
+};
+
+static void maybe_close(struct cp_child *c);
+
+static void
+free_child(struct cp_child *c)
+{
+	free(c->channel);
+	free(c);
+}
+
+/* A handle of c finished closing. */
+static void
+handle_done(struct cp_child *c)
+{
+	c->handles--;
+	if (c->failed) {
+		if (c->handles == 0 && c->channel_done)
+			free_child(c);
+		return;
+	}
+	maybe_close(c);
+}
+
+static void
+handle_closed(uv_handle_t *h)
+{
+	handle_done(h->data);
+}
+
+static void
+pipe_closed(uv_handle_t *h)
+{
+	struct pipe_slot *p = h->data;
+	struct cp_child *c = p->child;
+
+	c->pipes[p->fd] = NULL;
+	free(p);
+	handle_done(c);
+}
+
+static void
+close_pipe(struct pipe_slot *p)
+{
+	if (p == NULL || p->closing)
+		return;
+	p->closing = 1;
+	uv_close((uv_handle_t *)&p->pipe, pipe_closed);
+}
+
+static void
+close_timer(uv_timer_t *t, bool *on)
+{
+	if (*on) {
+		*on = false;
+		uv_close((uv_handle_t *)t, handle_closed);
+	}
+}
+
+static void
+maybe_close(struct cp_child *c)
+{
+	if (c->close_delivered || !c->exit_delivered || c->handles > 0 ||
+	    !c->channel_done)
+		return;
+	c->close_delivered = true;
+	if (c->ev->on_close != NULL)
+		c->ev->on_close(c, c->data);
+}
+
+static void
+deliver_exit(struct cp_child *c)
+{
+	int fd;
+
+	if (c->exit_delivered)
+		return;
+	c->exit_delivered = true;
+	close_timer(&c->grace, &c->grace_on);
+	/*
+	 * Nobody reads what is written to the child any more; its writable
+	 * pipes would otherwise keep us open (Node does not wait for stdin).
+	 */
+	for (fd = 0; fd < CP_STDIO_MAX; fd++)
+		if (c->pipes[fd] != NULL && !c->pipes[fd]->reading)
+			close_pipe(c->pipes[fd]);
+	if (c->ev->on_exit != NULL)
+		c->ev->on_exit(c, c->exit_status, c->term_signal, c->data);
+	maybe_close(c);
+}
+
+void
+cp__child_channel_closed(struct cp_child *c)
+{
+	c->channel_done = true;
+	if (c->failed) {
+		if (c->handles == 0)
+			free_child(c);
+		return;
+	}
+	if (c->exited)
+		deliver_exit(c);
+	maybe_close(c);
+}
+
+static void
+grace_cb(uv_timer_t *t)
+{
+	/* Someone else holds the channel open (a grandchild); exit anyway. */
+	deliver_exit(t->data);
+}
+
+static void
+exit_cb(uv_process_t *proc, int64_t exit_status, int term_signal)
+{
+	struct cp_child *c = proc->data;
+
+	c->exited = true;
+	c->exit_status = term_signal ? -1 : exit_status;
+	c->term_signal = term_signal;
+	close_timer(&c->timer, &c->timer_on);
+	uv_close((uv_handle_t *)&c->process, handle_closed);
+	/* Messages first: read the channel to its EOF before reporting exit. */
+	if (!c->channel_done && uv_timer_init(c->loop, &c->grace) == 0) {
+		c->grace.data = c;
+		c->handles++;
+		c->grace_on = true;
+		uv_timer_start(&c->grace, grace_cb, EXIT_GRACE_MS, 0);
+		return;
+	}
+	deliver_exit(c);
+}
+
+/* ---- stdio pipes ------------------------------------------------------ */
+
+static void
+pipe_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct pipe_slot *p = h->data;
+
+	(void)suggested;
+	buf->base = p->child->rbuf;
+	buf->len = sizeof(p->child->rbuf);
+}
+
+static void
+pipe_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct pipe_slot *p = s->data;
+	struct cp_child *c = p->child;
+
+	if (nread > 0) {
+		if (c->ev->on_data != NULL)
+			c->ev->on_data(c, p->fd, buf->base, (size_t)nread, c->data);
+		return;
+	}
+	if (nread == 0)
+		return;
+	/* EOF, or an error (ECONNRESET): either way the stream is over. */
+	uv_read_stop(s);
+	p->reading = 0;
+	if (c->ev->on_data != NULL)
+		c->ev->on_data(c, p->fd, NULL, 0, c->data);
+	close_pipe(p);
+}
+
+static void
+write_done(uv_write_t *req, int status)
+{
+	(void)status;
+	free(req);
+}
+
+int
+cp_child_write(struct cp_child *c, int fd, const char *buf, size_t len)
+{
+	struct pipe_slot *p;
+	uv_write_t *req;
+	uv_buf_t b;
+	int r;
+
+	if (fd < 0 || fd >= CP_STDIO_MAX || (p = c->pipes[fd]) == NULL ||
+	    p->ending || p->closing)
+		return UV_EBADF;
+	if (len > UINT32_MAX)
+		return UV_EINVAL;
+	/* One allocation holds the request and the copied bytes. */
+	if ((req = malloc(sizeof(*req) + len)) == NULL)
+		return UV_ENOMEM;
+	memcpy(req + 1, buf, len);
+	b = uv_buf_init((char *)(req + 1), (unsigned int)len);
+	if ((r = uv_write(req, (uv_stream_t *)&p->pipe, &b, 1, write_done)) != 0)
+		free(req);
+	return r;
+}
+
+static void
+shutdown_done(uv_shutdown_t *req, int status)
+{
+	struct pipe_slot *p = req->data;
+
+	(void)status;
+	free(req);
+	/* stdin-like pipes are done now; readable ones close at their EOF. */
+	if (!p->reading)
+		close_pipe(p);
+}
+
+int
+cp_child_end(struct cp_child *c, int fd)
+{
+	struct pipe_slot *p;
+	uv_shutdown_t *req;
+	int r;
+
+	if (fd < 0 || fd >= CP_STDIO_MAX || (p = c->pipes[fd]) == NULL ||
+	    p->ending || p->closing)
+		return UV_EBADF;
+	if ((req = malloc(sizeof(*req))) == NULL)
+		return UV_ENOMEM;
+	req->data = p;
+	if ((r = uv_shutdown(req, (uv_stream_t *)&p->pipe, shutdown_done)) != 0) {
+		free(req);
+		return r;
+	}
+	p->ending = 1;
+	return 0;
+}
+
+int
+cp_child_close_fd(struct cp_child *c, int fd)
+{
+	struct pipe_slot *p;
+
+	if (fd < 0 || fd >= CP_STDIO_MAX || (p = c->pipes[fd]) == NULL ||
+	    p->closing)
+		return UV_EBADF;
+	if (p->reading)
+		uv_read_stop((uv_stream_t *)&p->pipe);
+	p->reading = 0;
+	close_pipe(p);
+	return 0;
+}
+
+/* ---- signals and timeout --------------------------------------------- */
+
+static int
+send_signal(struct cp_child *c, int signum)
+{
+	if (c->exited)
+		return UV_ESRCH;
+	if (c->kill_tree) {
+		/* The child leads its own group: reach its descendants too. */
+		if (kill(-c->pid, signum) != 0)
+			return CP_ERR(errno);
+		return 0;
+	}
+	return uv_process_kill(&c->process, signum);
+}
+
+static void
+kill_after_cb(uv_timer_t *t)
+{
+	struct cp_child *c = t->data;
+
+	if (send_signal(c, SIGKILL) == 0)
+		c->killed = true;
+}
+
+static void
+arm_kill_after(struct cp_child *c)
+{
+	if (c->kill_after_ms > 0 && c->timer_on) {
+		uv_timer_stop(&c->timer);
+		uv_timer_start(&c->timer, kill_after_cb, c->kill_after_ms, 0);
+	}
+}
+
+static void
+timeout_cb(uv_timer_t *t)
+{
+	struct cp_child *c = t->data;
+
+	c->timed_out = true;
+	if (send_signal(c, c->kill_signal) == 0)
+		c->killed = true;
+	if (c->ev->on_timeout != NULL)
+		c->ev->on_timeout(c, c->data);
+	arm_kill_after(c);
+}
+
+int
+cp_child_kill(struct cp_child *c, int signum)
+{
+	int r;
+
+	if (signum == 0)
+		signum = SIGTERM;
+	if (signum < 0 || signum >= 65)
+		return UV_EINVAL;
+	if ((r = send_signal(c, signum)) != 0)
+		return r;
+	c->killed = true;
+	if (signum == c->kill_signal && !c->timed_out && c->kill_after_ms > 0) {
+		if (!c->timer_on && uv_timer_init(c->loop, &c->timer) == 0) {
+			c->timer.data = c;
+			c->handles++;
+			c->timer_on = true;
+		}
+		arm_kill_after(c);
+	}
+	return 0;
+}
+
+/* ---- accessors -------------------------------------------------------- */
+
+struct cp_channel *
+cp_child_channel(const struct cp_child *c)
+{
+	return c->channel_done ? NULL : c->channel;
+}
+
+int
+cp_child_pid(const struct cp_child *c)
+{
+	return c->pid;
+}
+
+bool
+cp_child_timed_out(const struct cp_child *c)
+{
+	return c->timed_out;
+}
+
+bool
+cp_child_killed(const struct cp_child *c)
+{
+	return c->killed;
+}
+
+void *
+cp_child_data(const struct cp_child *c)
+{
+	return c->data;
+}
+
+void
+cp_child_free(struct cp_child *c)
+{
+	if (c == NULL)
+		return;
+	free_child(c);
+}
+
+int
+cp_exit_status(int64_t exit_status, int term_signal, bool timed_out)
+{
+	if (timed_out)
+		return 124;
+	if (term_signal > 0)
+		return 128 + term_signal;
+	if (exit_status < 0 || exit_status > 255)
+		return 255;
+	return (int)exit_status;
+}
+
+/* ---- spawning --------------------------------------------------------- */
+
+static bool
+is_channel_var(const char *s)
+{
+	return strncmp(s, "NODE_CHANNEL_FD=", 16) == 0 ||
+	    strncmp(s, "NODE_CHANNEL_SERIALIZATION_MODE=", 32) == 0;
+}
+
+/*
+ * The child's environment with the two channel variables set to ours
+ * (stale copies removed: glibc's getenv would return the first one).
+ */
+static char **
+channel_env(char *const *env, int fd, char *fdvar)
+{
+	char **out;
+	size_t n = 0, i, o = 0;
+
+	if (env == NULL)
+		env = environ;
+	while (env[n] != NULL)
+		n++;
+	if ((out = calloc(n + 3, sizeof(*out))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (!is_channel_var(env[i]))
+			out[o++] = env[i];
+	snprintf(fdvar, 32, "NODE_CHANNEL_FD=%d", fd);
+	out[o++] = fdvar;
+	out[o++] = (char *)"NODE_CHANNEL_SERIALIZATION_MODE=json";
+	out[o] = NULL;
+	return out;
+}
+
+/* Node's shell rule: [file, ...args].join(' '), no quoting. */
+static char *
+shell_command(const char *file, char *const *args)
+{
+	struct cp_buf b = CP_BUF_INIT;
+	size_t i;
+
+	if (cp_buf_add(&b, file, strlen(file)) != 0)
+		goto fail;
+	for (i = 0; args != NULL && args[i] != NULL; i++)
+		if (cp_buf_add(&b, " ", 1) != 0 ||
+		    cp_buf_add(&b, args[i], strlen(args[i])) != 0)
+			goto fail;
+	return b.data;
+fail:
+	cp_buf_release(&b);
+	return NULL;
+}
+
+int
+cp_child_spawn(uv_loop_t *loop, const struct cp_spawn_options *opts,
+    const struct cp_child_events *ev, void *data, struct cp_child **childp)
+{
+	static const struct cp_child_events no_events;
+	uv_process_options_t po;
+	uv_stdio_container_t stdio[CP_STDIO_MAX];
+	struct cp_stdio def[3] = { { CP_STDIO_PIPE, 0 }, { CP_STDIO_PIPE, 0 },
+	    { CP_STDIO_PIPE, 0 } };
+	const struct cp_stdio *sp;
+	struct cp_child *c;
+	struct pipe_slot *p;
+	char **argv = NULL, **env = NULL, *cmd = NULL;
+	char fdvar[32];
+	const char *file;
+	size_t nargs = 0, i;
+	int n, ipc = -1, r, fd;
+
+	*childp = NULL;
+	if (ev == NULL)
+		ev = &no_events;
+	if (opts->file == NULL || opts->file[0] == '\0')
+		return UV_EINVAL;
+	if (opts->serialization != NULL && strcmp(opts->serialization, "json") != 0)
+		return strcmp(opts->serialization, "advanced") == 0 ?
+		    UV_ENOTSUP : UV_EINVAL;
+	n = opts->stdio_count;
+	sp = opts->stdio;
+	if (n == 0) {
+		n = 3;
+		sp = def;
+	}
+	if (n < 0 || n > CP_STDIO_MAX)
+		return UV_EINVAL;
+	for (fd = 0; fd < n; fd++) {
+		if (sp[fd].type == CP_STDIO_IPC) {
+			if (ipc >= 0)
+				return UV_EINVAL;	/* Node: ERR_IPC_ONE_PIPE */
+			ipc = fd;
+		} else if (sp[fd].type == CP_STDIO_FD && sp[fd].fd < 0) {
+			return UV_EINVAL;
+		}
+	}
+
+	/* argv: [argv0, args...] or [argv0, "-c", "file args..."] */
+	for (i = 0; opts->args != NULL && opts->args[i] != NULL; i++)
+		nargs++;
+	if ((argv = calloc(nargs + 3, sizeof(*argv))) == NULL)
+		return UV_ENOMEM;
+	if (opts->shell != NULL) {
+		if ((cmd = shell_command(opts->file, opts->args)) == NULL) {
+			free(argv);
+			return UV_ENOMEM;
+		}
+		file = opts->shell;
+		argv[0] = (char *)(opts->argv0 ? opts->argv0 : opts->shell);
+		argv[1] = (char *)"-c";
+		argv[2] = cmd;
+	} else {
+		file = opts->file;
+		argv[0] = (char *)(opts->argv0 ? opts->argv0 : opts->file);
+		for (i = 0; i < nargs; i++)
+			argv[i + 1] = opts->args[i];
+	}
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		r = UV_ENOMEM;
+		goto fail_args;
+	}
+	c->loop = loop;
+	c->ev = ev;
+	c->data = data;
+	c->kill_signal = opts->kill_signal ? opts->kill_signal : SIGTERM;
+	c->kill_after_ms = opts->kill_after_ms;
+	c->kill_tree = (opts->flags & CP_SPAWN_KILL_TREE) != 0;
+	c->channel_done = ipc < 0;
+	c->process.data = c;
+
+	memset(stdio, 0, sizeof(stdio));
+	for (fd = 0; fd < n; fd++) {
+		switch (sp[fd].type) {
+		case CP_STDIO_PIPE:
+			if ((p = calloc(1, sizeof(*p))) == NULL) {
+				r = UV_ENOMEM;
+				goto fail_pipes;
+			}
+			uv_pipe_init(loop, &p->pipe, 0);
+			p->pipe.data = p;
+			p->child = c;
+			p->fd = fd;
+			c->pipes[fd] = p;
+			c->handles++;
+			stdio[fd].flags = UV_CREATE_PIPE | UV_READABLE_PIPE |
+			    UV_WRITABLE_PIPE;
+			stdio[fd].data.stream = (uv_stream_t *)&p->pipe;
+			break;
+		case CP_STDIO_IPC:
+			if ((c->channel = malloc(sizeof(*c->channel))) == NULL) {
+				r = UV_ENOMEM;
+				goto fail_pipes;
+			}
+			cp__channel_init(c->channel, &ev->ipc, data,
+			    opts->max_message);
+			uv_pipe_init(loop, &c->channel->pipe, 1);
+			c->channel->pipe.data = c->channel;
+			c->channel->child = c;
+			stdio[fd].flags = UV_CREATE_PIPE | UV_READABLE_PIPE |
+			    UV_WRITABLE_PIPE;
+			stdio[fd].data.stream = (uv_stream_t *)&c->channel->pipe;
+			break;
+		case CP_STDIO_INHERIT:
+			stdio[fd].flags = UV_INHERIT_FD;
+			stdio[fd].data.fd = fd;
+			break;
+		case CP_STDIO_FD:
+			stdio[fd].flags = UV_INHERIT_FD;
+			stdio[fd].data.fd = sp[fd].fd;
+			break;
+		case CP_STDIO_IGNORE:
+		default:
+			stdio[fd].flags = UV_IGNORE;
+			break;
+		}
+	}
+	if (ipc >= 0 && (env = channel_env(opts->env, ipc, fdvar)) == NULL) {
+		r = UV_ENOMEM;
+		goto fail_pipes;
+	}
+
+	memset(&po, 0, sizeof(po));
+	po.exit_cb = exit_cb;
+	po.file = file;
+	po.args = argv;
+	po.env = env != NULL ? env : (char **)opts->env;
+	po.cwd = opts->cwd;
+	po.stdio_count = n;
+	po.stdio = stdio;
+	if (opts->flags & (CP_SPAWN_DETACHED | CP_SPAWN_KILL_TREE))
+		po.flags |= UV_PROCESS_DETACHED;
+	if (opts->flags & CP_SPAWN_SETUID) {
+		po.flags |= UV_PROCESS_SETUID;
+		po.uid = opts->uid;
+	}
+	if (opts->flags & CP_SPAWN_SETGID) {
+		po.flags |= UV_PROCESS_SETGID;
+		po.gid = opts->gid;
+	}
+	r = uv_spawn(loop, &c->process, &po);
+	c->handles++;			/* the process handle, spawned or not */
+	free(env);
+	env = NULL;
+	if (r != 0) {
+		uv_close((uv_handle_t *)&c->process, handle_closed);
+		goto fail_pipes;
+	}
+	c->pid = c->process.pid;
+
+	for (fd = 0; fd < n; fd++) {
+		if ((p = c->pipes[fd]) == NULL || fd == 0)
+			continue;
+		/* Output and extra pipes are read; the child's stdin is not. */
+		if (uv_read_start((uv_stream_t *)&p->pipe, pipe_alloc,
+		    pipe_read) == 0)
+			p->reading = 1;
+	}
+	if (c->channel != NULL && (r = cp__channel_start(c->channel)) != 0)
+		cp__channel_shut(c->channel);
+	if (opts->timeout_ms > 0 && uv_timer_init(loop, &c->timer) == 0) {
+		c->timer.data = c;
+		c->handles++;
+		c->timer_on = true;
+		uv_timer_start(&c->timer, timeout_cb, opts->timeout_ms, 0);
+	}
+	free(cmd);
+	free(argv);
+	*childp = c;
+	return 0;
+
+fail_pipes:
+	/* Nothing is reported from here on; c frees itself once closed. */
+	c->failed = true;
+	for (fd = 0; fd < CP_STDIO_MAX; fd++)
+		close_pipe(c->pipes[fd]);
+	if (c->channel != NULL) {
+		c->channel->opened = 1;
+		c->channel->disconnected = 1;
+		cp__channel_shut(c->channel);
+	}
+	if (c->handles == 0 && c->channel_done)
+		free_child(c);
+fail_args:
+	free(env);
+	free(cmd);
+	free(argv);
+	return r;
+}

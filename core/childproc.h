@@ -1,0 +1,319 @@
+/*
+ * childproc.h - libchildproc: Node.js's child_process in C.
+ *
+ * The library runs on a libuv loop the caller owns.  Functions that can
+ * fail return 0 or a negative UV_E* code.  When a function that takes a
+ * callback fails, the callback is never called.  Messages are jansson
+ * values; who owns each reference is said at each function.
+ */
+#ifndef CHILDPROC_H
+#define CHILDPROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define CP_API __attribute__((visibility("default")))
+#else
+#define CP_API
+#endif
+
+#define CP_VERSION_MAJOR 0
+#define CP_VERSION_MINOR 1
+#define CP_VERSION_PATCH 0
+#define CP_VERSION_STRING "0.1.0"
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+CP_API const char *cp_version(void);
+
+/* A message for err (a negative UV_E* code), as uv_strerror. */
+CP_API const char *cp_strerror(int err);
+/* The code's name ("ENOENT"), as uv_err_name. */
+CP_API const char *cp_err_name(int err);
+
+/* Node's largest line (V8's string limit); the default maximum message. */
+#define CP_MAX_MESSAGE_DEFAULT ((size_t)512 * 1024 * 1024)
+/* Node's send() returns false once this much is queued (2 x 64 KiB reads). */
+#define CP_SEND_HIGH_WATER ((size_t)131072)
+
+/* ------------------------------------------------------------------ */
+/* The IPC channel (both roles)                                        */
+/* ------------------------------------------------------------------ */
+
+struct cp_channel;
+
+/* A message as it arrived. */
+struct cp_message {
+	json_t *value;		/* borrowed for the callback; json_incref to keep */
+	const char *line;	/* the bytes of the line, without "\r\n" */
+	size_t len;
+};
+
+struct cp_channel_events {
+	/*
+	 * A message from the peer, in order.  Internal messages (an object
+	 * whose "cmd" starts with "NODE_") the library does not handle itself
+	 * go to on_internal, or are dropped if it is NULL, as Node does.
+	 */
+	void (*on_message)(struct cp_channel *ch, const struct cp_message *m,
+	    void *data);
+	void (*on_internal)(struct cp_channel *ch, const struct cp_message *m,
+	    void *data);
+	/*
+	 * A line that could not be used: err is UV_EPROTO (not one JSON value;
+	 * line/len hold it) or UV_EMSGSIZE (longer than the maximum; line holds
+	 * its first bytes, len its full length).  The line is skipped and the
+	 * channel goes on working.
+	 */
+	void (*on_error)(struct cp_channel *ch, int err, const char *line,
+	    size_t len, void *data);
+	/*
+	 * The channel is closed: the peer closed it (EOF, after every complete
+	 * message was delivered) or cp_channel_disconnect finished.  err is 0,
+	 * or the read error that ended it.  No message callback follows.
+	 */
+	void (*on_disconnect)(struct cp_channel *ch, int err, void *data);
+};
+
+/* Called when a send is written to the kernel (status 0) or failed. */
+typedef void (*cp_send_cb)(struct cp_channel *ch, int status, void *arg);
+
+/*
+ * Sends value as one line.  value is only read during the call.  Returns
+ * 0 when the queue is below CP_SEND_HIGH_WATER, 1 when the message was
+ * accepted but the queue is above it (Node's send() returning false: slow
+ * down), or a negative code: UV_EPIPE once the channel is disconnected or
+ * disconnecting, UV_EINVAL for a value JSON cannot carry.  Nothing is ever
+ * dropped once accepted: cb (may be NULL) runs once the line is written,
+ * or with an error if the channel died first.
+ */
+CP_API int cp_channel_send(struct cp_channel *ch, const json_t *value,
+    cp_send_cb cb, void *arg);
+
+/*
+ * Sends a line of JSON text as it is (len bytes, no newline; one "\r" at
+ * the end is dropped).  It is checked first: UV_EPROTO if it is not
+ * exactly one JSON value (error, if not NULL, says why), and nothing is
+ * sent.  Returns as cp_channel_send.
+ */
+CP_API int cp_channel_send_line(struct cp_channel *ch, const char *line,
+    size_t len, json_error_t *error, cp_send_cb cb, void *arg);
+
+/*
+ * Disconnects once everything queued is written: no further send is
+ * accepted, messages keep being delivered until the socket is closed,
+ * then on_disconnect runs.  Returns 0, or UV_ENOTCONN if already
+ * disconnected or disconnecting.
+ */
+CP_API int cp_channel_disconnect(struct cp_channel *ch);
+
+/* False once disconnected or disconnecting (Node's .connected). */
+CP_API bool cp_channel_connected(const struct cp_channel *ch);
+/* Bytes accepted but not yet written to the socket. */
+CP_API size_t cp_channel_queue_size(const struct cp_channel *ch);
+/* Whether the channel keeps the loop alive (default: it does). */
+CP_API void cp_channel_ref(struct cp_channel *ch);
+CP_API void cp_channel_unref(struct cp_channel *ch);
+/* Sets the longest line accepted; 0 restores CP_MAX_MESSAGE_DEFAULT. */
+CP_API void cp_channel_set_max_message(struct cp_channel *ch, size_t max);
+/* The fd number, or -1 once closed. */
+CP_API int cp_channel_fd(const struct cp_channel *ch);
+
+/*
+ * Child role: opens the channel a Node parent gave this process.  Reads
+ * NODE_CHANNEL_FD (a decimal fd number) and NODE_CHANNEL_SERIALIZATION_MODE,
+ * checks the fd is a connected AF_UNIX stream socket, sets FD_CLOEXEC on it
+ * and removes both variables from the environment (so this process's own
+ * children do not inherit them).  Reading starts at once.
+ * Returns 0 and *chp, or:
+ *   UV_ENOENT    NODE_CHANNEL_FD is not set or is empty (no parent channel);
+ *   UV_EINVAL    it is not a non-negative decimal number;
+ *   UV_EBADF     it names a closed fd;
+ *   UV_ENOTSOCK  it names something that is not an AF_UNIX stream socket;
+ *   UV_ENOTSUP   the mode is "advanced" (V8 serialization, not supported);
+ *   UV_EPROTO    the mode is neither "json" nor "advanced".
+ * ev and data are kept; ev must outlive the channel.
+ */
+CP_API int cp_channel_open_env(uv_loop_t *loop,
+    const struct cp_channel_events *ev, void *data, struct cp_channel **chp);
+
+/* As cp_channel_open_env, with the fd given (NODE_CHANNEL_FD is left alone). */
+CP_API int cp_channel_open_fd(uv_loop_t *loop, int fd,
+    const struct cp_channel_events *ev, void *data, struct cp_channel **chp);
+
+/*
+ * Frees a channel opened with cp_channel_open_*: closes it at once if it
+ * is still open (queued writes are cancelled and their callbacks get
+ * UV_ECANCELED; use cp_channel_disconnect first to flush).  The memory is
+ * released after the loop has run the close; no callback runs after this
+ * call.  ch may be NULL.
+ */
+CP_API void cp_channel_close(struct cp_channel *ch);
+
+/* The data pointer given at open or spawn. */
+CP_API void *cp_channel_data(const struct cp_channel *ch);
+
+/* ------------------------------------------------------------------ */
+/* Reading lines from an fd (stdin of a bridge, a C child's input)     */
+/* ------------------------------------------------------------------ */
+
+struct cp_reader;
+
+/*
+ * One line, without "\n" (and without one "\r" before it); line is
+ * writable and valid during the call, NUL-terminated at len.  err is 0,
+ * UV_EMSGSIZE (line too long: its head, len = full length), a read error,
+ * or UV_EOF once at the end (a last line without "\n" comes before it).
+ * After UV_EOF or an error nothing more is called.
+ */
+typedef void (*cp_line_cb)(struct cp_reader *r, int err, char *line,
+    size_t len, void *data);
+
+/*
+ * Reads fd line by line on loop: a pipe, socket or tty through libuv
+ * streams, a regular file through the thread pool.  fd is not closed by
+ * the reader.  max_line 0 means CP_MAX_MESSAGE_DEFAULT.
+ */
+CP_API int cp_reader_open(uv_loop_t *loop, int fd, size_t max_line,
+    cp_line_cb cb, void *data, struct cp_reader **rp);
+/* Stops and resumes the callbacks (flow control). */
+CP_API void cp_reader_pause(struct cp_reader *r);
+CP_API void cp_reader_resume(struct cp_reader *r);
+/* Stops for good; freed once the loop has run the close.  r may be NULL. */
+CP_API void cp_reader_close(struct cp_reader *r);
+
+/* ------------------------------------------------------------------ */
+/* Child processes (spawn, fork)                                       */
+/* ------------------------------------------------------------------ */
+
+struct cp_child;
+
+enum cp_stdio_type {
+	CP_STDIO_PIPE = 0,	/* a socketpair; data through on_data/cp_child_write */
+	CP_STDIO_INHERIT,	/* this process's fd of the same number */
+	CP_STDIO_IGNORE,	/* /dev/null for 0-2, nothing for >= 3 */
+	CP_STDIO_FD,		/* .fd of this process */
+	CP_STDIO_IPC		/* the IPC channel; at most one */
+};
+
+struct cp_stdio {
+	enum cp_stdio_type type;
+	int fd;			/* for CP_STDIO_FD */
+};
+
+#define CP_STDIO_MAX 16
+
+/* Flags for cp_spawn_options.flags. */
+#define CP_SPAWN_DETACHED  0x01	/* setsid() in the child */
+#define CP_SPAWN_SETUID    0x02	/* use .uid */
+#define CP_SPAWN_SETGID    0x04	/* use .gid */
+#define CP_SPAWN_KILL_TREE 0x08	/* child leads a process group; kills reach it all */
+
+struct cp_spawn_options {
+	const char *file;	/* searched in the child's PATH unless it has a '/' */
+	char *const *args;	/* arguments after argv[0], NULL-terminated; may be NULL */
+	const char *argv0;	/* NULL: file (or the shell) */
+	char *const *env;	/* "NAME=VALUE", NULL-terminated; NULL: this environ */
+	const char *cwd;	/* NULL: this process's */
+	/*
+	 * Node's shell option: NULL for none; otherwise the shell's path
+	 * ("/bin/sh" for Node's shell: true) run as SHELL -c "file args..."
+	 * with the words joined by spaces, unquoted, as Node does.
+	 */
+	const char *shell;
+	int stdio_count;	/* 0: three pipes */
+	struct cp_stdio stdio[CP_STDIO_MAX];
+	unsigned int flags;
+	uid_t uid;
+	gid_t gid;
+	uint64_t timeout_ms;	/* 0: none; else kill_signal after this long */
+	int kill_signal;	/* 0: SIGTERM */
+	uint64_t kill_after_ms;	/* 0: none; else SIGKILL this long after kill_signal */
+	const char *serialization;	/* NULL or "json"; "advanced" is UV_ENOTSUP */
+	size_t max_message;	/* 0: CP_MAX_MESSAGE_DEFAULT */
+};
+
+struct cp_child_events {
+	/* Message, internal, error and disconnect of the IPC channel, if any. */
+	struct cp_channel_events ipc;
+	/* Output on a CP_STDIO_PIPE fd; len == 0 is its end of file. */
+	void (*on_data)(struct cp_child *c, int fd, const char *buf, size_t len,
+	    void *data);
+	/*
+	 * The child ended: exit_status is its code (or -1) and term_signal the
+	 * signal that killed it (or 0).  Delivered after every message it sent
+	 * (the channel is read to its end first) and after on_disconnect.
+	 */
+	void (*on_exit)(struct cp_child *c, int64_t exit_status, int term_signal,
+	    void *data);
+	/*
+	 * Everything is over: exited, every pipe at EOF, the channel closed and
+	 * every handle closed.  The last callback; cp_child_free may be called
+	 * here.
+	 */
+	void (*on_close)(struct cp_child *c, void *data);
+	/* The timeout fired and kill_signal was sent (may be NULL). */
+	void (*on_timeout)(struct cp_child *c, void *data);
+};
+
+/*
+ * Starts a child.  opts is only read during the call; ev and data are
+ * kept (ev must outlive the child).  Returns 0 and *childp, or a negative
+ * code and no callback ever runs: UV_ENOENT (no such file, or the cwd is
+ * missing), UV_EACCES, UV_ENOEXEC, UV_ENOTDIR, UV_EPERM (uid/gid),
+ * UV_EINVAL (bad options: two IPC entries, an empty file), UV_ENOTSUP
+ * (advanced serialization).
+ */
+CP_API int cp_child_spawn(uv_loop_t *loop, const struct cp_spawn_options *opts,
+    const struct cp_child_events *ev, void *data, struct cp_child **childp);
+
+/*
+ * Sends signum (0 for SIGTERM) to the child, or its process group with
+ * CP_SPAWN_KILL_TREE.  Returns 0, UV_ESRCH once it has exited, or UV_EINVAL.
+ */
+CP_API int cp_child_kill(struct cp_child *c, int signum);
+
+/*
+ * Writes len bytes (copied) to the child's CP_STDIO_PIPE fd.  Returns 0,
+ * UV_EBADF if fd is not a pipe or was ended, or UV_EPIPE.
+ */
+CP_API int cp_child_write(struct cp_child *c, int fd, const char *buf, size_t len);
+/* Closes the child's pipe fd once its writes are done (EOF for the child). */
+CP_API int cp_child_end(struct cp_child *c, int fd);
+/* Stops reading a pipe; the child then gets EPIPE if it writes on. */
+CP_API int cp_child_close_fd(struct cp_child *c, int fd);
+
+/* The IPC channel, or NULL if the child has none. */
+CP_API struct cp_channel *cp_child_channel(const struct cp_child *c);
+CP_API int cp_child_pid(const struct cp_child *c);
+/* Whether the timeout fired (Node's killed after a timeout). */
+CP_API bool cp_child_timed_out(const struct cp_child *c);
+/* Whether cp_child_kill or the timeout delivered a signal (Node's .killed). */
+CP_API bool cp_child_killed(const struct cp_child *c);
+CP_API void *cp_child_data(const struct cp_child *c);
+
+/*
+ * Frees the child.  Only after on_close (or inside it).
+ */
+CP_API void cp_child_free(struct cp_child *c);
+
+/*
+ * Exit status of a command that wraps a child, as timeout(1) and env(1)
+ * report it: the code, 128 + signal, or 124 if the timeout fired.
+ */
+CP_API int cp_exit_status(int64_t exit_status, int term_signal, bool timed_out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CHILDPROC_H */

@@ -1,0 +1,149 @@
+/* proto/frame.c - incremental, linear-time line framer. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "frame.h"
+
+/* Oversized lines keep this much of their head, for the error report. */
+#define SKIP_KEEP 256
+
+#undef MIN
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+
+void
+cp_frame_init(struct cp_frame *f, size_t max)
+{
+	memset(f, 0, sizeof(*f));
+	f->max = max ? max : CP_FRAME_DEFAULT_MAX;
+}
+
+void
+cp_frame_release(struct cp_frame *f)
+{
+	free(f->buf);
+	f->buf = NULL;
+	f->start = f->len = f->cap = 0;
+	f->skipped = 0;
+}
+
+size_t
+cp_frame_pending(const struct cp_frame *f)
+{
+	return f->skipped ? f->skipped : f->len - f->start;
+}
+
+int
+cp_frame_reserve(struct cp_frame *f, size_t want, char **bufp, size_t *lenp)
+{
+	size_t tail, need, ncap;
+	char *nbuf;
+
+	/*
+	 * Move the incomplete line to the front.  It began after the last
+	 * newline, which was in the latest chunk, so it is never longer than
+	 * that chunk: the copies add up to at most the input once.
+	 */
+	if (f->start > 0) {
+		tail = f->len - f->start;
+		memmove(f->buf, f->buf + f->start, tail);
+		f->len = tail;
+		f->start = 0;
+	}
+	need = f->len + want + 1;	/* + 1 for the NUL after a line */
+	if (need > f->cap) {
+		ncap = f->cap ? f->cap : 4096;
+		while (ncap < need)
+			ncap *= 2;
+		if ((nbuf = realloc(f->buf, ncap)) == NULL)
+			return UV_ENOMEM;
+		f->buf = nbuf;
+		f->cap = ncap;
+	}
+	*bufp = f->buf + f->len;
+	*lenp = f->cap - f->len - 1;
+	return 0;
+}
+
+static void
+emit(struct cp_frame *f, int err, char *line, size_t len, size_t full,
+    cp_frame_line_cb cb, void *arg)
+{
+	char saved;
+
+	if (err == 0 && len > 0 && line[len - 1] == '\r')
+		len--;
+	saved = line[len];
+	line[len] = '\0';
+	cb(arg, err, line, err ? full : len);
+	line[len] = saved;
+}
+
+void
+cp_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb, void *arg)
+{
+	char *p, *end, *nl;
+	size_t scan, linelen;
+
+	scan = f->len;			/* bytes before this are known to have no LF */
+	f->len += n;
+	end = f->buf + f->len;
+	for (;;) {
+		p = f->buf + scan;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (f->skipped) {
+			/* Discarding an oversized line; its head is kept. */
+			if (nl == NULL) {
+				f->skipped += (size_t)(end - p);
+				f->len = scan;
+				return;
+			}
+			f->skipped += (size_t)(nl - p);
+			emit(f, UV_EMSGSIZE, f->buf + f->start, scan - f->start,
+			    f->skipped, cb, arg);
+			f->skipped = 0;
+		} else if (nl == NULL) {
+			if (f->len - f->start > f->max) {
+				f->skipped = f->len - f->start;
+				f->len = f->start + MIN(SKIP_KEEP, f->skipped);
+			}
+			return;
+		} else {
+			linelen = (size_t)(nl - (f->buf + f->start));
+			if (linelen > f->max)
+				emit(f, UV_EMSGSIZE, f->buf + f->start,
+				    MIN(SKIP_KEEP, linelen), linelen, cb, arg);
+			else
+				emit(f, 0, f->buf + f->start, linelen, linelen,
+				    cb, arg);
+		}
+		/* The line ended at nl; the next one starts after it. */
+		scan = (size_t)(nl + 1 - f->buf);
+		f->start = scan;
+		if (f->start == f->len) {
+			f->start = f->len = 0;
+			return;
+		}
+	}
+}
+
+int
+cp_frame_feed(struct cp_frame *f, const char *data, size_t len,
+    cp_frame_line_cb cb, void *arg)
+{
+	char *p;
+	size_t room, chunk;
+	int r;
+
+	while (len > 0) {
+		chunk = len < 65536 ? len : 65536;
+		if ((r = cp_frame_reserve(f, chunk, &p, &room)) != 0)
+			return r;
+		memcpy(p, data, chunk);
+		cp_frame_commit(f, chunk, cb, arg);
+		data += chunk;
+		len -= chunk;
+	}
+	return 0;
+}

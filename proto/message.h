@@ -1,0 +1,62 @@
+/* proto/message.h - JSON values <-> lines of Node's json serialization. */
+#ifndef CP_PROTO_MESSAGE_H
+#define CP_PROTO_MESSAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+/* A growable byte buffer (git's strbuf, reduced). */
+struct cp_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+#define CP_BUF_INIT { NULL, 0, 0 }
+
+int cp_buf_grow(struct cp_buf *b, size_t extra);
+int cp_buf_add(struct cp_buf *b, const void *data, size_t len);
+void cp_buf_release(struct cp_buf *b);
+
+/*
+ * Decodes one line (without its newline) into *valuep, a new reference.
+ * Any JSON value is accepted at top level, like JSON.parse.  Where Node
+ * would still read the line and jansson alone would not, the line is read
+ * as Node reads it:
+ *   - invalid UTF-8 becomes U+FFFD (Node's StringDecoder does the same);
+ *   - an escaped lone surrogate ("\ud800") becomes U+FFFD, since a
+ *     jansson string must be valid UTF-8;
+ *   - an integer too big for json_int_t is read as a real (Node's numbers
+ *     are doubles anyway);
+ *   - "\u0000" stays in the string (use json_string_length()).
+ * Returns 0, or UV_EPROTO when the line is not exactly one JSON value
+ * (an empty line, "undefined", two values ...), with error filled if not
+ * NULL.
+ */
+int cp_msg_decode(const char *line, size_t len, json_t **valuep,
+    json_error_t *error);
+
+/*
+ * Appends the line JSON.stringify(value) + "\n" would give: compact, keys
+ * in insertion order, control characters escaped as JSON.stringify does
+ * (\b \f \n \r \t, else \u00xx), U+2028/U+2029 and other non-ASCII raw,
+ * numbers in ECMAScript's shortest round-trip form.  Returns 0, UV_ENOMEM,
+ * or UV_EINVAL for a value JSON cannot carry.
+ */
+int cp_msg_encode(const json_t *value, struct cp_buf *out);
+
+/*
+ * Checks that line is one JSON value (see cp_msg_decode) without keeping
+ * it.  Returns 0 or UV_EPROTO.
+ */
+int cp_msg_validate(const char *line, size_t len, json_error_t *error);
+
+/* Node: an object whose "cmd" is a string longer than 5 that starts "NODE_". */
+bool cp_msg_is_internal(const json_t *value);
+
+/* Formats d as ECMAScript's Number.prototype.toString does.  buf >= 32. */
+size_t cp_msg_format_number(double d, char *buf);
+
+#endif /* CP_PROTO_MESSAGE_H */
