@@ -1,4 +1,13 @@
-/* core/channel.c - Node's IPC channel over a libuv IPC pipe. */
+/*
+ * core/channel.c - Node's IPC channel: json lines and handle passing.
+ *
+ * The socket is driven with recvmsg/sendmsg under a uv_poll_t rather than
+ * a uv_pipe_t: received fds must be bound to NODE_HANDLE lines in arrival
+ * order whatever their kind (libuv can only hand over the kinds it knows),
+ * and a handle must go out on the same sendmsg as its whole line without
+ * wrapping the caller's fd in a libuv handle.
+ */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -7,18 +16,67 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "internal.h"
 
-struct write_req {
-	uv_write_t req;
-	struct cp_channel *ch;
+/* Node's libuv reads up to 64 fds per recvmsg (UV__CMSG_FD_COUNT). */
+#define MAX_FDS_PER_READ 64
+#define READ_CHUNK 65536
+/* Reads per poll callback before letting the loop serve others. */
+#define READS_PER_TURN 16
+/* Node: MAX_HANDLE_RETRANSMISSIONS. */
+#define MAX_RETRANSMISSIONS 3
+#define SOCKET_POLL_MS 100
+
+struct wentry {
+	struct wentry *next;
+	char *buf;
+	size_t len;
+	size_t off;			/* bytes already written */
+	int fd;				/* sent with the first byte, or -1; ours */
 	cp_send_cb cb;
 	void *arg;
-	char *buf;			/* owned copy of the bytes */
+	json_t *msg;			/* handle sends: the user's message */
+	enum cp_handle_type type;
+	unsigned int flags;
+	int tries;
+	bool priority;			/* ACK/NACK/answers: not held behind a handle */
 };
 
 static void finish_close(struct cp_channel *ch);
+static void update_poll(struct cp_channel *ch);
+static int flush_queue(struct cp_channel *ch, bool may_call_back);
+static void check_sockets(struct cp_channel *ch);
+
+static const char *const handle_names[] = {
+	[CP_HANDLE_NONE] = NULL,
+	[CP_HANDLE_NET_SERVER] = "net.Server",
+	[CP_HANDLE_NET_SOCKET] = "net.Socket",
+	[CP_HANDLE_NET_NATIVE] = "net.Native",
+	[CP_HANDLE_DGRAM_SOCKET] = "dgram.Socket",
+	[CP_HANDLE_DGRAM_NATIVE] = "dgram.Native",
+};
+
+const char *
+cp_handle_type_name(enum cp_handle_type t)
+{
+	if ((size_t)t >= ARRAY_SIZE(handle_names))
+		return NULL;
+	return handle_names[t];
+}
+
+static enum cp_handle_type
+handle_type_of(const char *s)
+{
+	size_t i;
+
+	for (i = 1; i < ARRAY_SIZE(handle_names); i++)
+		if (s != NULL && strcmp(handle_names[i], s) == 0)
+			return (enum cp_handle_type)i;
+	return CP_HANDLE_NONE;
+}
 
 void
 cp__ignore_sigpipe(void)
@@ -42,7 +100,6 @@ cp__channel_init(struct cp_channel *ch, const struct cp_channel_events *ev,
 	ch->data = data;
 	ch->fd = -1;
 	cp_frame_init(&ch->frame, max_message);
-	ch->pipe.data = ch;
 	cp__ignore_sigpipe();
 }
 
@@ -61,20 +118,23 @@ cp_channel_connected(const struct cp_channel *ch)
 size_t
 cp_channel_queue_size(const struct cp_channel *ch)
 {
-	return ch->opened && !ch->closing ?
-	    uv_stream_get_write_queue_size((const uv_stream_t *)&ch->pipe) : 0;
+	return ch->queued;
 }
 
 void
 cp_channel_ref(struct cp_channel *ch)
 {
-	uv_ref((uv_handle_t *)&ch->pipe);
+	ch->unref = false;
+	if (ch->opened && !ch->closing)
+		uv_ref((uv_handle_t *)&ch->poll);
 }
 
 void
 cp_channel_unref(struct cp_channel *ch)
 {
-	uv_unref((uv_handle_t *)&ch->pipe);
+	ch->unref = true;
+	if (ch->opened && !ch->closing)
+		uv_unref((uv_handle_t *)&ch->poll);
 }
 
 void
@@ -89,197 +149,283 @@ cp_channel_fd(const struct cp_channel *ch)
 	return ch->opened && !ch->closing ? ch->fd : -1;
 }
 
-/* ---- reading ---------------------------------------------------------- */
+int
+cp_message_take_fd(const struct cp_message *m)
+{
+	struct cp_message *mm = (struct cp_message *)m;
+	int fd = mm->fd;
+
+	mm->fd = -1;
+	return fd;
+}
+
+/* ---- the write queue --------------------------------------------------- */
 
 static void
-on_line(void *arg, int err, char *line, size_t len)
+free_entry(struct wentry *w)
 {
-	struct cp_channel *ch = arg;
-	struct cp_message m;
-	json_t *v;
-
-	if (ch->free_on_close)
-		return;
-	if (err != 0) {
-		if (ch->ev->on_error != NULL)
-			ch->ev->on_error(ch, err, line, len, ch->data);
-		return;
-	}
-	if (cp_msg_decode(line, len, &v, NULL) != 0) {
-		if (ch->ev->on_error != NULL)
-			ch->ev->on_error(ch, UV_EPROTO, line, len, ch->data);
-		return;
-	}
-	m.value = v;
-	m.line = line;
-	m.len = len;
-	if (cp_msg_is_internal(v)) {
-		if (ch->ev->on_internal != NULL)
-			ch->ev->on_internal(ch, &m, ch->data);
-	} else if (ch->ev->on_message != NULL) {
-		ch->ev->on_message(ch, &m, ch->data);
-	}
-	json_decref(v);
+	if (w->fd >= 0)
+		close(w->fd);
+	json_decref(w->msg);
+	free(w->buf);
+	free(w);
 }
 
 static void
-alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+push_entry(struct cp_channel *ch, struct wentry *w)
 {
-	struct cp_channel *ch = h->data;
-	size_t len;
-	char *p;
+	struct wentry **pp;
 
-	(void)suggested;
-	/* Read straight into the framer: no copy per chunk. */
-	if (cp_frame_reserve(&ch->frame, 65536, &p, &len) != 0) {
-		buf->base = NULL;
-		buf->len = 0;
-		return;
+	if (w->priority) {
+		/* After a line already begun, before anything else. */
+		pp = &ch->wq;
+		if (*pp != NULL && (*pp)->off > 0)
+			pp = &(*pp)->next;
+		while (*pp != NULL && (*pp)->priority)
+			pp = &(*pp)->next;
+		w->next = *pp;
+		*pp = w;
+		if (w->next == NULL)
+			ch->wq_tail = w;
+	} else {
+		w->next = NULL;
+		if (ch->wq_tail != NULL)
+			ch->wq_tail->next = w;
+		else
+			ch->wq = w;
+		ch->wq_tail = w;
 	}
-	buf->base = p;
-	buf->len = len;
+	ch->queued += w->len - w->off;
 }
 
-static void
-close_cb(uv_handle_t *h)
+static struct wentry *
+pop_entry(struct cp_channel *ch)
 {
-	finish_close(h->data);
+	struct wentry *w = ch->wq;
+
+	ch->wq = w->next;
+	if (ch->wq == NULL)
+		ch->wq_tail = NULL;
+	return w;
+}
+
+/* The head may go out now: nothing is held behind an unanswered handle. */
+static bool
+head_ready(const struct cp_channel *ch)
+{
+	const struct wentry *w = ch->wq;
+
+	return w != NULL && (w->off > 0 || w->priority || ch->inflight == NULL);
+}
+
+static ssize_t
+write_some(struct cp_channel *ch, struct wentry *w)
+{
+	struct msghdr mh;
+	struct iovec iov;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = w->buf + w->off;
+	iov.iov_len = w->len - w->off;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (w->off == 0 && w->fd >= 0) {
+		/* The fd rides on the first byte of its line, as Node does. */
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &w->fd, sizeof(int));
+	}
+	do
+		n = sendmsg(ch->fd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n;
 }
 
 static void
-start_close(struct cp_channel *ch)
+call_back(struct cp_channel *ch, struct wentry *w, int status)
+{
+	if (w->cb != NULL && !ch->free_on_close)
+		w->cb(ch, status, w->arg);
+}
+
+/*
+ * Writes what can be written.  Callbacks run only when may_call_back
+ * (not inside cp_channel_send); otherwise entries with a callback wait
+ * for the poll callback.  Returns 0 or the write error.
+ */
+static int
+flush_queue(struct cp_channel *ch, bool may_call_back)
+{
+	struct wentry *w;
+	ssize_t n;
+
+	while (head_ready(ch) && !ch->closing) {
+		w = ch->wq;
+		if (w->cb != NULL && !may_call_back)
+			break;
+		n = write_some(ch, w);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return CP_ERR(errno);
+		}
+		w->off += (size_t)n;
+		ch->queued -= (size_t)n;
+		if (w->off < w->len)
+			break;		/* the socket is full */
+		pop_entry(ch);
+		if (w->type != CP_HANDLE_NONE) {
+			/* Node: everything else waits for this handle's ACK/NACK. */
+			ch->inflight = w;
+			continue;
+		}
+		call_back(ch, w, 0);
+		free_entry(w);
+	}
+	return 0;
+}
+
+static void
+fail_queue(struct cp_channel *ch, int err)
+{
+	struct wentry *w;
+
+	while (ch->wq != NULL) {
+		w = pop_entry(ch);
+		call_back(ch, w, err);
+		free_entry(w);
+	}
+	ch->queued = 0;
+	if ((w = ch->inflight) != NULL) {
+		ch->inflight = NULL;
+		call_back(ch, w, err);
+		free_entry(w);
+	}
+}
+
+static void
+start_close(struct cp_channel *ch, int err)
 {
 	if (ch->closing)
 		return;
-	ch->closing = 1;
-	ch->connected = 0;
-	uv_close((uv_handle_t *)&ch->pipe, close_cb);
-}
-
-static void
-read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	struct cp_channel *ch = s->data;
-
-	(void)buf;
-	if (nread > 0) {
-		cp_frame_commit(&ch->frame, (size_t)nread, on_line, ch);
-		return;
+	ch->closing = true;
+	ch->connected = false;
+	if (err != 0 && ch->end_err == 0)
+		ch->end_err = err;
+	if (ch->sock_timer_on) {
+		ch->sock_timer_on = false;
+		uv_close((uv_handle_t *)&ch->sock_timer, NULL);
 	}
-	if (nread == 0)
-		return;
-	/* EOF or an error: the peer is gone.  A partial line is dropped, as Node does. */
-	if (nread != UV_EOF)
-		ch->end_err = (int)nread;
-	ch->eof = 1;
-	uv_read_stop(s);
-	start_close(ch);
+	uv_close((uv_handle_t *)&ch->poll, (uv_close_cb)finish_close);
 }
-
-int
-cp__channel_start(struct cp_channel *ch)
-{
-	uv_os_fd_t fd;
-	int r;
-
-	if ((r = uv_fileno((uv_handle_t *)&ch->pipe, &fd)) != 0)
-		return r;
-	ch->fd = fd;
-	ch->opened = 1;
-	ch->connected = 1;
-	return uv_read_start((uv_stream_t *)&ch->pipe, alloc_cb, read_cb);
-}
-
-/* ---- writing ---------------------------------------------------------- */
 
 static void
 maybe_finish_disconnect(struct cp_channel *ch)
 {
-	if (!ch->connected && !ch->closing && ch->writes == 0 &&
-	    cp_channel_queue_size(ch) == 0)
-		start_close(ch);
+	/* Node defers a disconnect while a handle awaits its ACK; so do we. */
+	if (!ch->connected && ch->disconnecting && !ch->closing &&
+	    ch->wq == NULL && ch->inflight == NULL)
+		start_close(ch, 0);
 }
 
 static void
-write_cb(uv_write_t *req, int status)
+update_poll(struct cp_channel *ch)
 {
-	struct write_req *w = (struct write_req *)req;
-	struct cp_channel *ch = w->ch;
+	int events = UV_READABLE;
 
-	ch->writes--;
-	if (w->cb != NULL && !ch->free_on_close)
-		w->cb(ch, status, w->arg);
-	free(w->buf);
-	free(w);
-	if (status == UV_EPIPE || status == UV_ECONNRESET) {
-		/* The peer is gone; reading will see the EOF too. */
-		ch->connected = 0;
+	if (ch->closing)
+		return;
+	if (head_ready(ch))
+		events |= UV_WRITABLE;
+	if (events != ch->events) {
+		ch->events = events;
+		uv_poll_start(&ch->poll, events, NULL);
 	}
-	maybe_finish_disconnect(ch);
 }
 
+/* Queues a complete line (copied); fd (>= 0) is ours and goes with it. */
 static int
-queue_write(struct cp_channel *ch, const char *data, size_t len,
-    cp_send_cb cb, void *arg)
+enqueue(struct cp_channel *ch, const char *data, size_t len, int fd,
+    bool priority, cp_send_cb cb, void *arg, struct wentry **wp)
 {
-	struct write_req *w;
-	uv_buf_t b;
-	int r;
+	struct wentry *w;
 
-	if ((w = malloc(sizeof(*w))) == NULL)
+	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return UV_ENOMEM;
-	if ((w->buf = malloc(len ? len : 1)) == NULL) {
+	if ((w->buf = malloc(len)) == NULL) {
 		free(w);
 		return UV_ENOMEM;
 	}
 	memcpy(w->buf, data, len);
-	w->ch = ch;
+	w->len = len;
+	w->fd = fd;
 	w->cb = cb;
 	w->arg = arg;
-	b = uv_buf_init(w->buf, (unsigned int)len);
-	if ((r = uv_write(&w->req, (uv_stream_t *)&ch->pipe, &b, 1, write_cb)) != 0) {
-		free(w->buf);
-		free(w);
-		return r;
-	}
-	ch->writes++;
+	w->priority = priority;
+	push_entry(ch, w);
+	if (wp != NULL)
+		*wp = w;
 	return 0;
 }
 
-/* Writes one complete line (with its '\n'). */
+/* Sends one complete line (with its '\n'). */
 static int
-write_line(struct cp_channel *ch, const char *data, size_t len, cp_send_cb cb,
-    void *arg)
+write_line(struct cp_channel *ch, const char *data, size_t len, bool priority,
+    cp_send_cb cb, void *arg)
 {
-	uv_buf_t b;
-	int n, r;
+	struct wentry w0, *w;
+	ssize_t n;
+	int r;
 
-	if (!ch->connected)
-		return UV_EPIPE;
-	if (len > UINT32_MAX)
-		return UV_EMSGSIZE;
 	/*
-	 * With nothing queued and no callback to call, try the socket at
-	 * once: most messages need no request at all.
+	 * Nothing queued and nobody to call back: try the socket at once, so
+	 * most messages cost one write(2) and no allocation.
 	 */
-	if (cb == NULL && ch->writes == 0 && cp_channel_queue_size(ch) == 0) {
-		b = uv_buf_init((char *)data, (unsigned int)len);
-		n = uv_try_write((uv_stream_t *)&ch->pipe, &b, 1);
-		if (n == (int)len)
+	if (cb == NULL && ch->wq == NULL && (priority || ch->inflight == NULL)) {
+		memset(&w0, 0, sizeof(w0));
+		w0.buf = (char *)data;
+		w0.len = len;
+		w0.fd = -1;
+		n = write_some(ch, &w0);
+		if (n == (ssize_t)len)
 			return 0;
-		if (n < 0 && n != UV_EAGAIN) {
-			if (n == UV_EPIPE || n == UV_ECONNRESET)
-				ch->connected = 0;
-			return n;
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				r = CP_ERR(errno);
+				if (r == UV_EPIPE || r == UV_ECONNRESET)
+					ch->connected = false;
+				return r;
+			}
+			n = 0;
 		}
-		if (n > 0) {
-			data += n;
-			len -= (size_t)n;
+		/*
+		 * Queue the rest at the head, marked begun: nothing may cut in
+		 * before it, and it goes out as soon as the socket drains (Node
+		 * hangs if told to disconnect with half a line buffered).
+		 */
+		r = enqueue(ch, data, len, -1, priority, NULL, NULL, &w);
+		if (r == 0) {
+			w->off = (size_t)n;
+			ch->queued -= (size_t)n;
 		}
+	} else {
+		r = enqueue(ch, data, len, -1, priority, cb, arg, NULL);
 	}
-	if ((r = queue_write(ch, data, len, cb, arg)) != 0)
+	if (r != 0)
 		return r;
-	return cp_channel_queue_size(ch) >= CP_SEND_HIGH_WATER ? 1 : 0;
+	update_poll(ch);
+	return ch->queued >= CP_SEND_HIGH_WATER ? 1 : 0;
 }
 
 int
@@ -293,7 +439,7 @@ cp_channel_send(struct cp_channel *ch, const json_t *value, cp_send_cb cb,
 	ch->scratch.len = 0;
 	if ((r = cp_msg_encode(value, &ch->scratch)) != 0)
 		return r;
-	r = write_line(ch, ch->scratch.data, ch->scratch.len, cb, arg);
+	r = write_line(ch, ch->scratch.data, ch->scratch.len, false, cb, arg);
 	/* Do not keep a huge buffer around after a huge message. */
 	if (ch->scratch.cap > (1u << 20))
 		cp_buf_release(&ch->scratch);
@@ -319,9 +465,553 @@ cp_channel_send_line(struct cp_channel *ch, const char *line, size_t len,
 		return UV_ENOMEM;
 	memcpy(copy, line, len);
 	copy[len] = '\n';
-	r = write_line(ch, copy, len + 1, cb, arg);
+	r = write_line(ch, copy, len + 1, false, cb, arg);
 	free(copy);
 	return r;
+}
+
+/* An internal message of ours (ACK, NACK, socket-list answers). */
+static void
+send_internal(struct cp_channel *ch, const char *cmd, const char *key,
+    json_int_t count, bool with_count)
+{
+	json_t *v;
+
+	if (ch->closing)
+		return;
+	v = json_pack("{s:s}", "cmd", cmd);
+	if (v == NULL)
+		return;
+	if (key != NULL)
+		json_object_set_new(v, "key", json_string(key));
+	if (with_count)
+		json_object_set_new(v, "count", json_integer(count));
+	ch->scratch.len = 0;
+	if (cp_msg_encode(v, &ch->scratch) == 0)
+		write_line(ch, ch->scratch.data, ch->scratch.len, true, NULL, NULL);
+	json_decref(v);
+}
+
+/* ---- sending handles --------------------------------------------------- */
+
+/* Checks that fd is something Node can take as a handle of type t. */
+static int
+check_handle_fd(int fd, enum cp_handle_type t, const char **dgram_type)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct stat st;
+	int type, listening = 0;
+	socklen_t il = sizeof(type);
+
+	if (fstat(fd, &st) != 0)
+		return UV_EBADF;
+	/* A file, tty or pipe makes Node's receiver abort (SIGABRT). */
+	if (!S_ISSOCK(st.st_mode))
+		return UV_ENOTSOCK;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &il) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return CP_ERR(errno);
+	il = sizeof(listening);
+	getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &il);
+	switch (t) {
+	case CP_HANDLE_NET_SERVER:
+	case CP_HANDLE_NET_SOCKET:
+	case CP_HANDLE_NET_NATIVE:
+		if (type != SOCK_STREAM || (ss.ss_family != AF_INET &&
+		    ss.ss_family != AF_INET6 && ss.ss_family != AF_UNIX))
+			return UV_EPROTOTYPE;
+		if (t == CP_HANDLE_NET_SERVER && !listening)
+			return UV_EINVAL;	/* Node's listen() would fail */
+		if (t == CP_HANDLE_NET_SOCKET && listening)
+			return UV_EINVAL;
+		return 0;
+	case CP_HANDLE_DGRAM_SOCKET:
+	case CP_HANDLE_DGRAM_NATIVE:
+		if (type != SOCK_DGRAM || (ss.ss_family != AF_INET &&
+		    ss.ss_family != AF_INET6))
+			return UV_EPROTOTYPE;
+		*dgram_type = ss.ss_family == AF_INET ? "udp4" : "udp6";
+		return 0;
+	default:
+		return UV_EINVAL;
+	}
+}
+
+static int
+encode_handle_line(struct cp_channel *ch, const json_t *msg,
+    enum cp_handle_type type, const char *dgram_type)
+{
+	json_t *v;
+	int r;
+
+	v = json_pack("{s:s, s:s}", "cmd", "NODE_HANDLE", "type",
+	    cp_handle_type_name(type));
+	if (v == NULL)
+		return UV_ENOMEM;
+	if (msg != NULL)
+		json_object_set(v, "msg", (json_t *)msg);
+	if (dgram_type != NULL && type == CP_HANDLE_DGRAM_SOCKET)
+		json_object_set_new(v, "dgramType", json_string(dgram_type));
+	ch->scratch.len = 0;
+	r = cp_msg_encode(v, &ch->scratch);
+	json_decref(v);
+	return r;
+}
+
+int
+cp_channel_send_handle(struct cp_channel *ch, const json_t *msg,
+    enum cp_handle_type type, int fd, unsigned int flags, cp_send_cb cb,
+    void *arg)
+{
+	const char *dgram_type = NULL;
+	struct wentry *w;
+	int r, dfd;
+
+	if (!ch->connected)
+		return UV_EPIPE;
+	if (msg == NULL)
+		return UV_EINVAL;	/* Node: ERR_MISSING_ARGS */
+	if ((r = check_handle_fd(fd, type, &dgram_type)) != 0)
+		return r;
+	if ((r = encode_handle_line(ch, msg, type, dgram_type)) != 0)
+		return r;
+	/* Our own copy: the caller's fd stays the caller's. */
+	if ((dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
+		return CP_ERR(errno);
+	if ((r = enqueue(ch, ch->scratch.data, ch->scratch.len, dfd, false, cb,
+	    arg, &w)) != 0) {
+		close(dfd);
+		return r;
+	}
+	w->type = type;
+	w->flags = flags;
+	w->msg = json_incref((json_t *)msg);
+	update_poll(ch);
+	return ch->queued >= CP_SEND_HIGH_WATER || ch->inflight != NULL ? 1 : 0;
+}
+
+/* The peer answered the handle in flight. */
+static void
+handle_answered(struct cp_channel *ch, bool ack, const struct cp_message *m)
+{
+	struct wentry *w = ch->inflight;
+	int fd;
+
+	if (w == NULL) {
+		/* Node dies of an unasked ACK; we report it and go on. */
+		if (ch->ev->on_error != NULL)
+			ch->ev->on_error(ch, UV_EPROTO, m->line, m->len, ch->data);
+		return;
+	}
+	ch->inflight = NULL;
+	if (!ack && w->type == CP_HANDLE_NET_SOCKET &&
+	    !(w->flags & CP_SEND_KEEP_OPEN) && w->tries < MAX_RETRANSMISSIONS) {
+		/* Node retries a plain net.Socket up to three times. */
+		w->tries++;
+		w->off = 0;
+		ch->queued += w->len;
+		w->next = ch->wq;
+		ch->wq = w;
+		if (ch->wq_tail == NULL)
+			ch->wq_tail = w;
+		return;
+	}
+	fd = w->fd;
+	w->fd = -1;
+	if (fd >= 0)
+		close(fd);
+	call_back(ch, w, ack ? 0 : UV_ECONNREFUSED);
+	free_entry(w);
+}
+
+/* ---- received sockets with a key (NODE_SOCKET_* answers) ---------------- */
+
+struct keyed_socket {
+	struct keyed_socket *next;
+	char *key;
+	ino_t ino;
+	dev_t dev;
+};
+
+/*
+ * How many sockets received under key are still open in this process:
+ * the program owns the fds, so look for any fd of ours that still refers
+ * to each socket.  key "" only prunes closed entries.
+ */
+static json_int_t
+count_open(struct cp_channel *ch, const char *key)
+{
+	struct keyed_socket *k, **pp;
+	struct dirent *de;
+	struct stat st;
+	json_int_t n = 0;
+	DIR *d;
+	int fd;
+	bool *alive;
+	size_t i, nk = 0;
+
+	for (k = ch->keyed; k != NULL; k = k->next)
+		nk++;
+	if (nk == 0 || (alive = calloc(nk, sizeof(*alive))) == NULL)
+		return 0;
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] < '0' || de->d_name[0] > '9')
+				continue;
+			fd = atoi(de->d_name);
+			if (fd == dirfd(d) || fstat(fd, &st) != 0 ||
+			    !S_ISSOCK(st.st_mode))
+				continue;
+			for (i = 0, k = ch->keyed; k != NULL; k = k->next, i++)
+				if (k->ino == st.st_ino && k->dev == st.st_dev)
+					alive[i] = true;
+		}
+		closedir(d);
+	} else {
+		for (i = 0; i < nk; i++)
+			alive[i] = true;	/* cannot tell: assume open */
+	}
+	i = 0;
+	for (pp = &ch->keyed; (k = *pp) != NULL; i++) {
+		if (!alive[i]) {
+			*pp = k->next;
+			free(k->key);
+			free(k);
+			continue;
+		}
+		if (strcmp(k->key, key) == 0)
+			n++;
+		pp = &k->next;
+	}
+	free(alive);
+	return n;
+}
+
+static void
+sock_timer_cb(uv_timer_t *t)
+{
+	check_sockets(t->data);
+}
+
+/* Answers pending NODE_SOCKET_NOTIFY_CLOSE requests whose sockets are all closed. */
+static void
+check_sockets(struct cp_channel *ch)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < ch->n_notify; i++) {
+		if (count_open(ch, ch->notify[i]) == 0) {
+			send_internal(ch, "NODE_SOCKET_ALL_CLOSED", ch->notify[i], 0,
+			    false);
+			free(ch->notify[i]);
+		} else {
+			ch->notify[o++] = ch->notify[i];
+		}
+	}
+	ch->n_notify = o;
+	if (o == 0 && ch->sock_timer_on)
+		uv_timer_stop(&ch->sock_timer);
+	update_poll(ch);
+}
+
+static void
+remember_socket(struct cp_channel *ch, const char *key, int fd)
+{
+	struct keyed_socket *k;
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || (k = calloc(1, sizeof(*k))) == NULL)
+		return;
+	if ((k->key = strdup(key)) == NULL) {
+		free(k);
+		return;
+	}
+	k->ino = st.st_ino;
+	k->dev = st.st_dev;
+	k->next = ch->keyed;
+	ch->keyed = k;
+}
+
+static void
+notify_close(struct cp_channel *ch, const char *key)
+{
+	char **n;
+
+	if (count_open(ch, key) == 0) {
+		send_internal(ch, "NODE_SOCKET_ALL_CLOSED", key, 0, false);
+		return;
+	}
+	if ((n = realloc(ch->notify, (ch->n_notify + 1) * sizeof(*n))) == NULL)
+		return;
+	ch->notify = n;
+	if ((n[ch->n_notify] = strdup(key)) == NULL)
+		return;
+	ch->n_notify++;
+	if (!ch->sock_timer_on) {
+		uv_timer_init(ch->poll.loop, &ch->sock_timer);
+		ch->sock_timer.data = ch;
+		uv_unref((uv_handle_t *)&ch->sock_timer);
+		ch->sock_timer_on = true;
+	}
+	uv_timer_start(&ch->sock_timer, sock_timer_cb, SOCKET_POLL_MS,
+	    SOCKET_POLL_MS);
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+static int
+pop_fd(struct cp_channel *ch)
+{
+	int fd;
+
+	if (ch->nfds == 0)
+		return -1;
+	fd = ch->fds[0];
+	memmove(ch->fds, ch->fds + 1, (ch->nfds - 1) * sizeof(int));
+	ch->nfds--;
+	return fd;
+}
+
+static void
+deliver(struct cp_channel *ch, struct cp_message *m, bool internal)
+{
+	if (internal) {
+		if (ch->ev->on_internal != NULL)
+			ch->ev->on_internal(ch, m, ch->data);
+	} else if (ch->ev->on_message != NULL) {
+		ch->ev->on_message(ch, m, ch->data);
+	}
+	/* An fd the program did not take is closed: nothing leaks. */
+	if (m->fd >= 0)
+		close(m->fd);
+}
+
+static void
+on_handle_message(struct cp_channel *ch, struct cp_message *m, json_t *v)
+{
+	json_t *inner = v, *msg, *key, *dt;
+	const char *type;
+	int fd;
+
+	/*
+	 * Node's retransmission of a net.Socket wraps the whole first frame:
+	 * {"cmd":"NODE_HANDLE","type":"net.Native","msg":{"cmd":"NODE_HANDLE",...}}.
+	 * Unwrap it and answer once (Node itself would ACK twice).
+	 */
+	msg = json_object_get(v, "msg");
+	if (json_is_object(msg) && json_is_string(json_object_get(msg, "cmd")) &&
+	    strcmp(json_string_value(json_object_get(msg, "cmd")),
+	    "NODE_HANDLE") == 0)
+		inner = msg;
+	if ((fd = pop_fd(ch)) < 0) {
+		/* Node: a NODE_HANDLE without an fd is NACKed and dropped. */
+		send_internal(ch, "NODE_HANDLE_NACK", NULL, 0, false);
+		if (ch->ev->on_error != NULL)
+			ch->ev->on_error(ch, UV_EBADF, m->line, m->len, ch->data);
+		return;
+	}
+	send_internal(ch, "NODE_HANDLE_ACK", NULL, 0, false);
+	type = json_string_value(json_object_get(inner, "type"));
+	key = json_object_get(inner, "key");
+	dt = json_object_get(inner, "dgramType");
+	msg = json_object_get(inner, "msg");
+	m->handle_type = handle_type_of(type);
+	m->fd = fd;
+	m->key = json_is_string(key) ? json_string_value(key) : NULL;
+	m->dgram_type = json_is_string(dt) ? json_string_value(dt) : NULL;
+	if (m->key != NULL && m->handle_type == CP_HANDLE_NET_SOCKET)
+		remember_socket(ch, m->key, fd);
+	m->value = msg != NULL ? msg : json_null();
+	deliver(ch, m, cp_msg_is_internal(msg));
+}
+
+static void
+on_internal_message(struct cp_channel *ch, struct cp_message *m, json_t *v)
+{
+	const char *cmd = json_string_value(json_object_get(v, "cmd"));
+	const char *key = json_string_value(json_object_get(v, "key"));
+
+	if (strcmp(cmd, "NODE_HANDLE") == 0) {
+		on_handle_message(ch, m, v);
+	} else if (strcmp(cmd, "NODE_HANDLE_ACK") == 0) {
+		handle_answered(ch, true, m);
+	} else if (strcmp(cmd, "NODE_HANDLE_NACK") == 0) {
+		handle_answered(ch, false, m);
+	} else if (strcmp(cmd, "NODE_SOCKET_GET_COUNT") == 0 && key != NULL) {
+		send_internal(ch, "NODE_SOCKET_COUNT", key, count_open(ch, key),
+		    true);
+	} else if (strcmp(cmd, "NODE_SOCKET_NOTIFY_CLOSE") == 0 && key != NULL) {
+		notify_close(ch, key);
+	} else {
+		deliver(ch, m, true);
+	}
+}
+
+static void
+on_line(void *arg, int err, char *line, size_t len)
+{
+	struct cp_channel *ch = arg;
+	struct cp_message m;
+	json_t *v;
+
+	if (ch->free_on_close)
+		return;
+	if (err != 0) {
+		if (ch->ev->on_error != NULL)
+			ch->ev->on_error(ch, err, line, len, ch->data);
+		return;
+	}
+	if (cp_msg_decode(line, len, &v, NULL) != 0) {
+		if (ch->ev->on_error != NULL)
+			ch->ev->on_error(ch, UV_EPROTO, line, len, ch->data);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.value = v;
+	m.line = line;
+	m.len = len;
+	m.fd = -1;
+	if (cp_msg_is_internal(v))
+		on_internal_message(ch, &m, v);
+	else
+		deliver(ch, &m, false);
+	json_decref(v);
+}
+
+static void
+keep_fds(struct cp_channel *ch, struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	int *fds, *nf;
+	size_t n, i;
+
+	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		fds = (int *)CMSG_DATA(c);
+		nf = realloc(ch->fds, (ch->nfds + n) * sizeof(int));
+		if (nf == NULL) {
+			for (i = 0; i < n; i++)
+				close(fds[i]);
+			continue;
+		}
+		ch->fds = nf;
+		memcpy(ch->fds + ch->nfds, fds, n * sizeof(int));
+		ch->nfds += n;
+	}
+}
+
+/* Reads until EAGAIN (or for a while).  Returns 0, or UV_EOF / an error. */
+static int
+read_some(struct cp_channel *ch)
+{
+	union {
+		char buf[CMSG_SPACE(MAX_FDS_PER_READ * sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct msghdr mh;
+	struct iovec iov;
+	char *p;
+	size_t room;
+	ssize_t n;
+	int i, r;
+
+	for (i = 0; i < READS_PER_TURN && !ch->closing; i++) {
+		if ((r = cp_frame_reserve(&ch->frame, READ_CHUNK, &p, &room)) != 0)
+			return r;
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = p;
+		iov.iov_len = room;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		do
+			n = recvmsg(ch->fd, &mh, MSG_CMSG_CLOEXEC);
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return CP_ERR(errno);
+		}
+		if (mh.msg_controllen > 0)
+			keep_fds(ch, &mh);
+		if (mh.msg_flags & MSG_CTRUNC) {
+			/* The kernel dropped fds; a NODE_HANDLE will be NACKed. */
+			if (ch->ev->on_error != NULL)
+				ch->ev->on_error(ch, UV_EMFILE, "", 0, ch->data);
+		}
+		if (n == 0)
+			return UV_EOF;
+		cp_frame_commit(&ch->frame, (size_t)n, on_line, ch);
+	}
+	return 0;
+}
+
+static void
+poll_cb(uv_poll_t *h, int status, int events)
+{
+	struct cp_channel *ch = h->data;
+	int r;
+
+	if (ch->closing)
+		return;
+	if (status < 0) {
+		start_close(ch, status);
+		return;
+	}
+	if (events & (UV_READABLE | UV_DISCONNECT)) {
+		r = read_some(ch);
+		if (r != 0) {
+			/* EOF or error: the peer is gone; a partial line is dropped. */
+			start_close(ch, r == UV_EOF ? 0 : r);
+			return;
+		}
+	}
+	if (!ch->closing && (r = flush_queue(ch, true)) != 0) {
+		if (r == UV_EPIPE || r == UV_ECONNRESET) {
+			/*
+			 * The peer closed; read what it sent before that.  Its EOF
+			 * comes next and closes the channel.
+			 */
+			ch->connected = false;
+			fail_queue(ch, r);
+		} else {
+			start_close(ch, r);
+			return;
+		}
+	}
+	if (ch->closing)
+		return;
+	maybe_finish_disconnect(ch);
+	update_poll(ch);
+}
+
+int
+cp__channel_start(struct cp_channel *ch, uv_loop_t *loop, int fd)
+{
+	int r, fl;
+
+	ch->fd = fd;
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return CP_ERR(errno);
+	if ((r = uv_poll_init(loop, &ch->poll, fd)) != 0)
+		return r;
+	ch->poll.data = ch;
+	ch->fd = fd;
+	ch->opened = true;
+	ch->connected = true;
+	ch->events = UV_READABLE;
+	if ((r = uv_poll_start(&ch->poll, UV_READABLE, poll_cb)) != 0) {
+		start_close(ch, r);
+		return r;
+	}
+	if (ch->unref)
+		uv_unref((uv_handle_t *)&ch->poll);
+	return 0;
 }
 
 int
@@ -329,22 +1019,45 @@ cp_channel_disconnect(struct cp_channel *ch)
 {
 	if (!ch->connected || ch->closing)
 		return UV_ENOTCONN;
-	ch->connected = 0;
+	ch->connected = false;
+	ch->disconnecting = true;
 	maybe_finish_disconnect(ch);
+	if (!ch->closing)
+		update_poll(ch);
 	return 0;
 }
 
-/* ---- closing ---------------------------------------------------------- */
+/* ---- closing ----------------------------------------------------------- */
 
 static void
 finish_close(struct cp_channel *ch)
 {
+	struct keyed_socket *k;
+	size_t i;
+
+	if (ch->fd >= 0)
+		close(ch->fd);
+	ch->fd = -1;
+	ch->closed = true;
+	fail_queue(ch, UV_ECANCELED);
+	while (ch->nfds > 0)
+		close(pop_fd(ch));
+	free(ch->fds);
+	ch->fds = NULL;
+	while ((k = ch->keyed) != NULL) {
+		ch->keyed = k->next;
+		free(k->key);
+		free(k);
+	}
+	for (i = 0; i < ch->n_notify; i++)
+		free(ch->notify[i]);
+	free(ch->notify);
+	ch->notify = NULL;
+	ch->n_notify = 0;
 	cp_frame_release(&ch->frame);
 	cp_buf_release(&ch->scratch);
-	ch->fd = -1;
-	ch->closed = 1;
 	if (!ch->disconnected && !ch->free_on_close) {
-		ch->disconnected = 1;
+		ch->disconnected = true;
 		if (ch->ev->on_disconnect != NULL)
 			ch->ev->on_disconnect(ch, ch->end_err, ch->data);
 	}
@@ -360,7 +1073,9 @@ void
 cp__channel_shut(struct cp_channel *ch)
 {
 	if (ch->opened)
-		start_close(ch);
+		start_close(ch, 0);
+	else
+		finish_close(ch);
 }
 
 void
@@ -372,22 +1087,21 @@ cp_channel_close(struct cp_channel *ch)
 		free(ch);
 		return;
 	}
-	ch->free_on_close = 1;
-	start_close(ch);
+	ch->free_on_close = true;
+	start_close(ch, 0);
 }
 
-/* ---- child role ------------------------------------------------------- */
+/* ---- child role -------------------------------------------------------- */
 
 int
 cp_channel_open_fd(uv_loop_t *loop, int fd, const struct cp_channel_events *ev,
     void *data, struct cp_channel **chp)
 {
 	struct cp_channel *ch;
+	struct sockaddr_storage ss;
+	socklen_t al = sizeof(ss), sl;
 	struct stat st;
 	int type, r;
-	socklen_t sl = sizeof(type);
-	struct sockaddr_storage ss;
-	socklen_t al = sizeof(ss);
 
 	*chp = NULL;
 	if (fd < 0)
@@ -396,6 +1110,7 @@ cp_channel_open_fd(uv_loop_t *loop, int fd, const struct cp_channel_events *ev,
 		return UV_EBADF;
 	if (!S_ISSOCK(st.st_mode))
 		return UV_ENOTSOCK;
+	sl = sizeof(type);
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) != 0 ||
 	    type != SOCK_STREAM)
 		return UV_ENOTSOCK;
@@ -408,18 +1123,14 @@ cp_channel_open_fd(uv_loop_t *loop, int fd, const struct cp_channel_events *ev,
 	if ((ch = malloc(sizeof(*ch))) == NULL)
 		return UV_ENOMEM;
 	cp__channel_init(ch, ev, data, 0);
-	if ((r = uv_pipe_init(loop, &ch->pipe, 1)) != 0) {
-		free(ch);
-		return r;
-	}
-	ch->pipe.data = ch;
-	ch->free_on_close = 0;
-	if ((r = uv_pipe_open(&ch->pipe, fd)) != 0 ||
-	    (r = cp__channel_start(ch)) != 0) {
-		ch->free_on_close = 1;
-		ch->disconnected = 1;	/* no callback for a failed open */
-		uv_close((uv_handle_t *)&ch->pipe, close_cb);
-		ch->closing = 1;
+	if ((r = cp__channel_start(ch, loop, fd)) != 0) {
+		if (!ch->opened) {
+			cp_frame_release(&ch->frame);
+			free(ch);
+		} else {
+			ch->free_on_close = true;	/* no callback: freed on close */
+			ch->fd = -1;			/* the caller keeps fd */
+		}
 		return r;
 	}
 	*chp = ch;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -485,7 +486,7 @@ cp_child_spawn(uv_loop_t *loop, const struct cp_spawn_options *opts,
 	char fdvar[32];
 	const char *file;
 	size_t nargs = 0, i;
-	int n, ipc = -1, r, fd;
+	int n, ipc = -1, r, fd, sv[2] = { -1, -1 };
 
 	*childp = NULL;
 	if (ev == NULL)
@@ -572,12 +573,14 @@ cp_child_spawn(uv_loop_t *loop, const struct cp_spawn_options *opts,
 			}
 			cp__channel_init(c->channel, &ev->ipc, data,
 			    opts->max_message);
-			uv_pipe_init(loop, &c->channel->pipe, 1);
-			c->channel->pipe.data = c->channel;
 			c->channel->child = c;
-			stdio[fd].flags = UV_CREATE_PIPE | UV_READABLE_PIPE |
-			    UV_WRITABLE_PIPE;
-			stdio[fd].data.stream = (uv_stream_t *)&c->channel->pipe;
+			/* Node: socketpair(AF_UNIX, SOCK_STREAM), made before the child. */
+			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+				r = CP_ERR(errno);
+				goto fail_pipes;
+			}
+			stdio[fd].flags = UV_INHERIT_FD;
+			stdio[fd].data.fd = sv[1];
 			break;
 		case CP_STDIO_INHERIT:
 			stdio[fd].flags = UV_INHERIT_FD;
@@ -620,6 +623,10 @@ cp_child_spawn(uv_loop_t *loop, const struct cp_spawn_options *opts,
 	c->handles++;			/* the process handle, spawned or not */
 	free(env);
 	env = NULL;
+	if (sv[1] >= 0) {
+		close(sv[1]);		/* the child's end is the child's now */
+		sv[1] = -1;
+	}
 	if (r != 0) {
 		uv_close((uv_handle_t *)&c->process, handle_closed);
 		goto fail_pipes;
@@ -634,8 +641,12 @@ cp_child_spawn(uv_loop_t *loop, const struct cp_spawn_options *opts,
 		    pipe_read) == 0)
 			p->reading = 1;
 	}
-	if (c->channel != NULL && (r = cp__channel_start(c->channel)) != 0)
-		cp__channel_shut(c->channel);
+	if (c->channel != NULL) {
+		r = cp__channel_start(c->channel, loop, sv[0]);
+		sv[0] = -1;
+		if (r != 0)
+			cp__channel_shut(c->channel);
+	}
 	if (opts->timeout_ms > 0 && uv_timer_init(loop, &c->timer) == 0) {
 		c->timer.data = c;
 		c->handles++;
@@ -652,12 +663,14 @@ fail_pipes:
 	c->failed = true;
 	for (fd = 0; fd < CP_STDIO_MAX; fd++)
 		close_pipe(c->pipes[fd]);
-	if (c->channel != NULL) {
-		c->channel->opened = 1;
-		c->channel->disconnected = 1;
-		cp__channel_shut(c->channel);
-	}
-	if (c->handles == 0 && c->channel_done)
+	for (fd = 0; fd < 2; fd++)
+		if (sv[fd] >= 0)
+			close(sv[fd]);
+	/* The channel was never started: nothing of it is open. */
+	if (c->channel != NULL)
+		cp_frame_release(&c->channel->frame);
+	c->channel_done = true;
+	if (c->handles == 0)
 		free_child(c);
 fail_args:
 	free(env);

@@ -51,12 +51,40 @@ CP_API const char *cp_err_name(int err);
 
 struct cp_channel;
 
+/* Kinds of handle (Node's NODE_HANDLE "type"). */
+enum cp_handle_type {
+	CP_HANDLE_NONE = 0,
+	CP_HANDLE_NET_SERVER,	/* "net.Server": a listening TCP or Unix stream socket */
+	CP_HANDLE_NET_SOCKET,	/* "net.Socket": a connected TCP or Unix stream socket */
+	CP_HANDLE_NET_NATIVE,	/* "net.Native": either, as a raw handle (cluster) */
+	CP_HANDLE_DGRAM_SOCKET,	/* "dgram.Socket": a bound UDP socket */
+	CP_HANDLE_DGRAM_NATIVE	/* "dgram.Native": a UDP socket as a raw handle */
+};
+
+/* "net.Server" for CP_HANDLE_NET_SERVER ...; NULL for NONE or unknown. */
+CP_API const char *cp_handle_type_name(enum cp_handle_type type);
+
 /* A message as it arrived. */
 struct cp_message {
 	json_t *value;		/* borrowed for the callback; json_incref to keep */
 	const char *line;	/* the bytes of the line, without "\r\n" */
 	size_t len;
+	/*
+	 * With a handle (a NODE_HANDLE line and its fd): value is the sender's
+	 * message ("msg"), handle_type says what the sender passed, fd is the
+	 * descriptor received (close-on-exec).  The library has already sent
+	 * the NODE_HANDLE_ACK.  Take the fd with cp_message_take_fd to keep it;
+	 * otherwise it is closed when the callback returns.  Without a handle,
+	 * handle_type is CP_HANDLE_NONE and fd is -1.
+	 */
+	enum cp_handle_type handle_type;
+	int fd;
+	const char *key;	/* NODE_HANDLE "key" (server-accepted sockets) or NULL */
+	const char *dgram_type;	/* "udp4"/"udp6" for dgram.Socket, or NULL */
 };
+
+/* Takes the received fd out of m: the caller owns it now.  -1 if none. */
+CP_API int cp_message_take_fd(const struct cp_message *m);
 
 struct cp_channel_events {
 	/*
@@ -108,10 +136,32 @@ CP_API int cp_channel_send(struct cp_channel *ch, const json_t *value,
 CP_API int cp_channel_send_line(struct cp_channel *ch, const char *line,
     size_t len, json_error_t *error, cp_send_cb cb, void *arg);
 
+/* Flags for cp_channel_send_handle. */
+#define CP_SEND_KEEP_OPEN 0x01	/* Node's keepOpen: no retransmission */
+
 /*
- * Disconnects once everything queued is written: no further send is
- * accepted, messages keep being delivered until the socket is closed,
- * then on_disconnect runs.  Returns 0, or UV_ENOTCONN if already
+ * Sends value with a handle: the line {"cmd":"NODE_HANDLE","type":T,
+ * "msg":value} goes out in one sendmsg with fd attached (SCM_RIGHTS), as
+ * Node does.  fd is duplicated: the caller keeps its own and closes it
+ * when it wants (for a net.Server, both processes then accept on it).
+ * fd is checked first: UV_ENOTSOCK for a file, tty or pipe (Node's
+ * receiver would abort), UV_EPROTOTYPE for the wrong kind of socket
+ * (stream for net.*, UDP for dgram.*), UV_EINVAL for a net.Server that is
+ * not listening or a net.Socket that is.  As in Node, only one handle is
+ * in flight: every later send waits until the peer answers it.  cb runs
+ * with 0 once the peer ACKs, or UV_ECONNREFUSED if it NACKs (a
+ * net.Socket without CP_SEND_KEEP_OPEN is retried three times first, as
+ * Node does).  Returns 0, 1 (queued behind other data: slow down), or a
+ * negative code as cp_channel_send.
+ */
+CP_API int cp_channel_send_handle(struct cp_channel *ch, const json_t *value,
+    enum cp_handle_type type, int fd, unsigned int flags, cp_send_cb cb,
+    void *arg);
+
+/*
+ * Disconnects once everything queued is written (and a handle in flight
+ * is answered): no further send is accepted, messages keep being
+ * delivered until the socket is closed, then on_disconnect runs.  Returns 0, or UV_ENOTCONN if already
  * disconnected or disconnecting.
  */
 CP_API int cp_channel_disconnect(struct cp_channel *ch);

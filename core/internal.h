@@ -11,31 +11,45 @@
 /* errno to a libuv-style negative code (libuv keeps UV__ERR private). */
 #define CP_ERR(e) (-(e))
 
+struct wentry;
+struct keyed_socket;
+
 struct cp_channel {
-	uv_pipe_t pipe;			/* ipc = 1 */
+	uv_poll_t poll;
 	const struct cp_channel_events *ev;
 	void *data;
 	struct cp_frame frame;
 	struct cp_buf scratch;		/* encoding buffer, reused */
 	struct cp_child *child;		/* parent role: the owner; else NULL */
 	int fd;
-	int writes;			/* write requests not yet called back */
-	unsigned int opened:1;		/* pipe is open (reading or may be) */
-	unsigned int connected:1;	/* sends accepted */
-	unsigned int closing:1;		/* uv_close called */
-	unsigned int eof:1;		/* peer closed, or read error */
-	unsigned int free_on_close:1;	/* cp_channel_close was called */
-	unsigned int disconnected:1;	/* on_disconnect delivered */
-	unsigned int closed:1;		/* close_cb ran */
+	int events;			/* what poll waits for */
+	struct wentry *wq, *wq_tail;	/* lines to write, in order */
+	size_t queued;			/* bytes in wq not yet written */
+	struct wentry *inflight;	/* handle sent, awaiting ACK/NACK */
+	int *fds;			/* received fds, FIFO */
+	size_t nfds;
+	struct keyed_socket *keyed;	/* received net.Sockets with a key */
+	char **notify;			/* keys awaiting NODE_SOCKET_ALL_CLOSED */
+	size_t n_notify;
+	uv_timer_t sock_timer;
+	bool sock_timer_on;
+	bool opened;			/* poll handle initialized */
+	bool connected;			/* sends accepted */
+	bool disconnecting;		/* cp_channel_disconnect called */
+	bool closing;			/* uv_close called */
+	bool closed;			/* close finished */
+	bool free_on_close;		/* cp_channel_close was called */
+	bool disconnected;		/* on_disconnect delivered (or never) */
+	bool unref;
 	int end_err;			/* read error that ended the channel */
 };
 
-/* Sets up ch around an initialized (not yet open) pipe. */
+/* Sets up ch; nothing is opened yet. */
 void cp__channel_init(struct cp_channel *ch, const struct cp_channel_events *ev,
     void *data, size_t max_message);
-/* Starts reading once the pipe is open. */
-int cp__channel_start(struct cp_channel *ch);
-/* Closes the pipe now if it is still open (used when the owner goes away). */
+/* Starts driving fd (a connected AF_UNIX stream socket, now ours). */
+int cp__channel_start(struct cp_channel *ch, uv_loop_t *loop, int fd);
+/* Closes the channel now (used when the owner goes away). */
 void cp__channel_shut(struct cp_channel *ch);
 /* Called by channel.c when the channel has closed (parent role). */
 void cp__child_channel_closed(struct cp_child *c);
