@@ -47,6 +47,7 @@ struct wentry {
 
 static void finish_close(struct cp_channel *ch);
 static void update_poll(struct cp_channel *ch);
+static void poll_cb(uv_poll_t *h, int status, int events);
 static int flush_queue(struct cp_channel *ch, bool may_call_back);
 static void check_sockets(struct cp_channel *ch);
 
@@ -350,7 +351,7 @@ update_poll(struct cp_channel *ch)
 		events |= UV_WRITABLE;
 	if (events != ch->events) {
 		ch->events = events;
-		uv_poll_start(&ch->poll, events, NULL);
+		uv_poll_start(&ch->poll, events, poll_cb);
 	}
 }
 
