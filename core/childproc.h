@@ -212,6 +212,20 @@ CP_API void cp_channel_close(struct cp_channel *ch);
 /* The data pointer given at open or spawn. */
 CP_API void *cp_channel_data(const struct cp_channel *ch);
 
+/* Flags for cp_listen. */
+#define CP_LISTEN_REUSEPORT 0x01	/* SO_REUSEPORT: several sockets on one port */
+
+/*
+ * Opens a listening socket to pass as a net.Server: spec is "[HOST:]PORT"
+ * (HOST defaults to 127.0.0.1; "[::1]:PORT" for IPv6; port 0 picks a free
+ * port) or "unix:PATH".  backlog <= 0 means Node's 511.  Stores the fd
+ * (close-on-exec, the caller's to close) and the address actually bound,
+ * "HOST:PORT" or "unix:PATH", in addr.  Returns 0 or a negative code
+ * (UV_EADDRINUSE, UV_EACCES, UV_EINVAL for a bad spec ...).
+ */
+CP_API int cp_listen(const char *spec, unsigned int flags, int backlog,
+    int *fdp, char *addr, size_t addrlen);
+
 /* ------------------------------------------------------------------ */
 /* Reading lines from an fd (stdin of a bridge, a C child's input)     */
 /* ------------------------------------------------------------------ */
