@@ -1,0 +1,145 @@
+/*
+ * bench-spawn.c - spawn latency: start a program, wait for it, again.
+ *
+ *   bench-spawn posix|lib|lib-pipe [-n COUNT] [PROGRAM [ARG...]]
+ *
+ * posix     posix_spawn + waitpid, the floor;
+ * lib       cp_child_spawn with stdio ignored, run the loop until on_close;
+ * lib-pipe  the same with the library's default three pipes (what Node's
+ *           spawnSync does by default).
+ * PROGRAM defaults to /bin/true and must exit 0.  Prints
+ * "median_us=M mean_us=A count=N"; spawn.js is the Node side.
+ */
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "childproc.h"
+
+extern char **environ;
+
+static bool child_failed;
+
+static void
+on_exit_(struct cp_child *c, int64_t status, int sig, void *data)
+{
+	(void)c;
+	(void)data;
+	if (status != 0 || sig != 0)
+		child_failed = true;
+}
+
+static void
+on_close(struct cp_child *c, void *data)
+{
+	(void)data;
+	cp_child_free(c);
+}
+
+static const struct cp_child_events events = {
+	.on_exit = on_exit_,
+	.on_close = on_close,
+};
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+run_posix(char **argv)
+{
+	pid_t pid;
+	int st, r;
+
+	if ((r = posix_spawn(&pid, argv[0], NULL, NULL, argv, environ)) != 0) {
+		fprintf(stderr, "bench-spawn: %s: %s\n", argv[0], strerror(r));
+		return -1;
+	}
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+run_lib(uv_loop_t *loop, char **argv, bool pipes)
+{
+	struct cp_spawn_options o = { 0 };
+	struct cp_child *c;
+	int r, fd;
+
+	o.file = argv[0];
+	o.args = argv + 1;
+	if (!pipes) {
+		o.stdio_count = 3;
+		for (fd = 0; fd < 3; fd++)
+			o.stdio[fd].type = CP_STDIO_IGNORE;
+	}
+	if ((r = cp_child_spawn(loop, &o, &events, NULL, &c)) != 0) {
+		fprintf(stderr, "bench-spawn: %s: %s\n", argv[0], cp_strerror(r));
+		return -1;
+	}
+	uv_run(loop, UV_RUN_DEFAULT);
+	return child_failed ? -1 : 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static char *deflt[] = { "/bin/true", NULL };
+	uint64_t *t, t0, sum = 0;
+	char **prog;
+	uv_loop_t loop;
+	long n = 2000, i;
+	int mode, c, r;
+
+	if (argc < 2)
+		goto usage;
+	if (strcmp(argv[1], "posix") == 0)
+		mode = 0;
+	else if (strcmp(argv[1], "lib") == 0)
+		mode = 1;
+	else if (strcmp(argv[1], "lib-pipe") == 0)
+		mode = 2;
+	else
+		goto usage;
+	optind = 2;
+	while ((c = getopt(argc, argv, "+n:")) != -1) {
+		if (c != 'n')
+			goto usage;
+		n = atol(optarg);
+	}
+	if (n < 1)
+		goto usage;
+	prog = optind < argc ? argv + optind : deflt;
+	if ((t = calloc((size_t)n, sizeof(*t))) == NULL)
+		return 1;
+	uv_loop_init(&loop);
+	for (i = 0; i < n; i++) {
+		t0 = uv_hrtime();
+		r = mode == 0 ? run_posix(prog) : run_lib(&loop, prog, mode == 2);
+		if (r != 0) {
+			fprintf(stderr, "bench-spawn: %s failed\n", prog[0]);
+			return 1;
+		}
+		t[i] = uv_hrtime() - t0;
+		sum += t[i];
+	}
+	uv_loop_close(&loop);
+	qsort(t, (size_t)n, sizeof(*t), cmp_u64);
+	printf("median_us=%.1f mean_us=%.1f count=%ld\n",
+	    (double)t[(n - 1) / 2] / 1e3, (double)sum / (double)n / 1e3, n);
+	free(t);
+	return 0;
+
+usage:
+	fprintf(stderr, "usage: bench-spawn posix|lib|lib-pipe [-n COUNT] "
+	    "[PROGRAM [ARG...]]\n");
+	return 2;
+}

@@ -1,0 +1,339 @@
+#!/bin/bash
+# run.sh - childproc against Node on the same machine, in the same run.
+#
+#   tests/bench/run.sh [-r RUNS] [-q] [-o FILE]
+#
+# Builds a release tree (build-bench at the top of the source, or
+# $BENCH_BUILD_DIR), runs every benchmark pairwise with its Node
+# equivalent RUNS times (default 5; C and Node alternate so that load from
+# elsewhere hits both alike), and prints a table of medians and ratios,
+# also written to tests/bench/results.md (or FILE).  -q is a quick smoke
+# run: fewer runs, smaller counts; its numbers are not meant to be quoted.
+# The machine is shared and noisy: only ratios measured in one run mean
+# anything, never an absolute number from another day.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+runs=5
+quick=0
+out=$here/results.md
+while getopts r:qo: opt; do
+	case $opt in
+	r) runs=$OPTARG ;;
+	q) quick=1; runs=1 ;;
+	o) out=$OPTARG ;;
+	*) echo "usage: $0 [-r RUNS] [-q] [-o FILE]" >&2; exit 2 ;;
+	esac
+done
+
+# Sizes: the issue's figures, or small ones for -q.
+if [ "$quick" = 1 ]; then
+	n_msgs=20000 n_lat=2000 n_bridge=20000 big=$((8 << 20)) n_spawn=200
+	exec_size=64M
+else
+	n_msgs=100000 n_lat=20000 n_bridge=200000 big=$((64 << 20)) n_spawn=2000
+	exec_size=1G
+fi
+
+command -v node >/dev/null || { echo "run.sh: node is needed" >&2; exit 1; }
+
+# ---- build ---------------------------------------------------------------
+build=${BENCH_BUILD_DIR:-$src/build-bench}
+case $build in /*) ;; *) build=$PWD/$build ;; esac
+if [ ! -f "$build/build.ninja" ]; then
+	meson setup "$build" "$src" -Dbuildtype=release >/dev/null
+fi
+ninja -C "$build" >/dev/null
+b=$build/tests/bench
+cmd=$build/cmd
+export PATH="$cmd:$PATH"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cp-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+# ---- helpers -------------------------------------------------------------
+
+# val KEY TEXT: the value of KEY=VALUE in TEXT.
+val() {
+	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | tail -n 1
+}
+
+# median V...: the median of the numbers given.
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+	    END { if (NR == 0) print "nan";
+	          else if (NR % 2) print v[(NR + 1) / 2];
+	          else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# ratio A B: A / B to two decimals.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "nan"; else printf "%.2f\n", a / b }'
+}
+
+# check OP RATIO LIMIT: "yes" if RATIO OP LIMIT (OP: ge or le).
+check() {
+	awk -v op="$1" -v r="$2" -v l="$3" 'BEGIN {
+	    ok = op == "ge" ? r >= l : r <= l; print ok ? "yes" : "**no**" }'
+}
+
+# run NAME CMD...: runs CMD, keeps its stdout+stderr, dies if it fails.
+run() {
+	local name=$1 o
+	shift
+	if ! o=$("$@" 2>&1); then
+		echo "run.sh: $name failed: $*" >&2
+		printf '%s\n' "$o" >&2
+		exit 1
+	fi
+	printf '%s\n' "$o"
+}
+
+rows=()
+# row NAME C NODE UNIT RATIO-TEXT TARGET MET
+row() {
+	rows+=("| $1 | $2 | $3 | $4 | $5 | $6 |")
+	printf '%-58s %12s %12s  %-8s %s\n' "$1" "$2" "$3" "$5" "$6" >&2
+}
+
+# pair KEY A-CMD :: B-CMD: runs both RUNS times, alternating which goes
+# first, and sets A and B to the medians of KEY.
+pair() {
+	local key=$1 i o
+	shift
+	local -a ca=() cb=() va=() vb=()
+	while [ "$1" != "::" ]; do ca+=("$1"); shift; done
+	shift
+	cb=("$@")
+	for ((i = 0; i < runs; i++)); do
+		if ((i % 2 == 0)); then
+			o=$(run "${ca[0]}" "${ca[@]}"); va+=("$(val "$key" "$o")")
+			o=$(run "${cb[0]}" "${cb[@]}"); vb+=("$(val "$key" "$o")")
+		else
+			o=$(run "${cb[0]}" "${cb[@]}"); vb+=("$(val "$key" "$o")")
+			o=$(run "${ca[0]}" "${ca[@]}"); va+=("$(val "$key" "$o")")
+		fi
+	done
+	A=$(median "${va[@]}")
+	B=$(median "${vb[@]}")
+}
+
+echo "run.sh: $runs run(s) of each; medians" >&2
+
+# ---- 1, 2: messages per second ------------------------------------------
+echo "## IPC messages/s ($n_msgs messages of 16 bytes, 100 in flight)" >&2
+pair msgs_per_s \
+	"$b/bench-ipc" throughput -n "$n_msgs" -- node "$here/echo.js" :: \
+	node "$here/ipc.js" throughput -n "$n_msgs" -- node "$here/echo.js"
+r=$(ratio "$A" "$B")
+row "msgs/s, C parent <-> node child vs node <-> node" "$A" "$B" \
+	msgs/s "${r}x" "≥ 1.0x: $(check ge "$r" 1.0)"
+node_node=$B
+
+pair msgs_per_s \
+	"$b/bench-ipc" throughput -n "$n_msgs" -- "$b/bench-echo" :: \
+	node "$here/ipc.js" throughput -n "$n_msgs" -- node "$here/echo.js"
+r=$(ratio "$A" "$B")
+row "msgs/s, C <-> C (library both sides) vs node <-> node" "$A" "$B" \
+	msgs/s "${r}x" "≥ 4x: $(check ge "$r" 4.0)"
+
+pair msgs_per_s \
+	node "$here/ipc.js" throughput -n "$n_msgs" -- "$b/bench-echo" :: \
+	node "$here/ipc.js" throughput -n "$n_msgs" -- node "$here/echo.js"
+r=$(ratio "$A" "$B")
+row "msgs/s, node parent <-> C child vs node <-> node" "$A" "$B" \
+	msgs/s "${r}x" "(information)"
+
+# ---- 3: round-trip latency -----------------------------------------------
+echo "## round trip, one message in flight ($n_lat round trips)" >&2
+pair median_us \
+	"$b/bench-ipc" latency -n "$n_lat" -- node "$here/echo.js" :: \
+	node "$here/ipc.js" latency -n "$n_lat" -- node "$here/echo.js"
+r=$(ratio "$A" "$B")
+row "round trip median, C <-> node vs node <-> node" "$A" "$B" \
+	µs "${r}x time" "≤ 1.0x: $(check le "$r" 1.0)"
+pair p99_us \
+	"$b/bench-ipc" latency -n "$n_lat" -- node "$here/echo.js" :: \
+	node "$here/ipc.js" latency -n "$n_lat" -- node "$here/echo.js"
+r=$(ratio "$A" "$B")
+row "round trip p99, C <-> node vs node <-> node" "$A" "$B" \
+	µs "${r}x time" "≤ 1.0x: $(check le "$r" 1.0)"
+
+# ---- 4: childproc-fork as a bridge ----------------------------------------
+echo "## childproc-fork bridging $n_bridge lines through node echo.js" >&2
+node -e '
+	const n = Number(process.argv[1]), d = "x".repeat(16);
+	const out = [];
+	for (let i = 0; i < n; i++) out.push(JSON.stringify({ seq: i, data: d }));
+	require("fs").writeFileSync(process.argv[2], out.join("\n") + "\n");
+	require("fs").writeFileSync(process.argv[3], out[0] + "\n");
+' "$n_bridge" "$tmp/in" "$tmp/in1"
+
+# bridge IN CMD...: cat IN | peakrss CMD > out; checks every line came back.
+bridge() {
+	local in=$1 o
+	shift
+	if ! o=$(cat "$in" | "$b/peakrss" "$@" 2>&1 >"$tmp/out"); then
+		echo "run.sh: bridge failed: $*" >&2
+		printf '%s\n' "$o" >&2
+		exit 1
+	fi
+	if ! cmp -s "$in" "$tmp/out"; then
+		echo "run.sh: bridge output differs from its input: $*" >&2
+		exit 1
+	fi
+	printf '%s\n' "$o"
+}
+
+va=() vb=() ra=() rb=() sa=() sb=()
+for ((i = 0; i < runs; i++)); do
+	for side in a b; do
+		if [ "$side" = a ]; then
+			set -- childproc-fork --end replies "$here/echo.js"
+		else
+			set -- node "$here/bridge.js" "$here/echo.js"
+		fi
+		o=$(bridge "$tmp/in" "$@")
+		w=$(val wall_s "$o")
+		rss=$(val peak_rss_kb "$o")
+		o=$(bridge "$tmp/in1" "$@")
+		w1=$(val wall_s "$o")
+		rate=$(awk -v n="$n_bridge" -v w="$w" 'BEGIN { printf "%.0f", n / w }')
+		net=$(awk -v n="$n_bridge" -v w="$w" -v w1="$w1" \
+		    'BEGIN { printf "%.0f", (n - 1) / (w - w1) }')
+		if [ "$side" = a ]; then
+			va+=("$rate") ra+=("$rss") sa+=("$net")
+		else
+			vb+=("$rate") rb+=("$rss") sb+=("$net")
+		fi
+	done
+done
+A=$(median "${va[@]}") B=$(median "${vb[@]}")
+r=$(ratio "$A" "$B")
+row "msgs/s end to end, childproc-fork vs node bridge.js" "$A" "$B" \
+	msgs/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
+A=$(median "${sa[@]}") B=$(median "${sb[@]}")
+r=$(ratio "$A" "$B")
+row "msgs/s without start-up, childproc-fork vs node bridge.js" "$A" "$B" \
+	msgs/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
+r=$(ratio "$A" "$node_node")
+row "msgs/s without start-up, childproc-fork vs node <-> node (1)" "$A" \
+	"$node_node" msgs/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
+A=$(median "${ra[@]}") B=$(median "${rb[@]}")
+r=$(ratio "$A" "$B")
+row "peak RSS of the bridge process (not its child)" "$A" "$B" KiB \
+	"${r}x" "< 4 MB: $(check le "$A" 4000)"
+
+# ---- 5: one big message ---------------------------------------------------
+echo "## one message of $big bytes, there and back" >&2
+pair seconds \
+	"$b/bench-ipc" big -s "$big" -- node "$here/echo.js" :: \
+	node "$here/ipc.js" big -s "$big" -- node "$here/echo.js"
+r=$(ratio "$A" "$B")
+row "$((big >> 20)) MiB round trip, C <-> node vs node <-> node" "$A" "$B" \
+	s "${r}x time" "≤ 1.5x: $(check le "$r" 1.5)"
+pair seconds \
+	"$b/bench-ipc" big -s "$big" -- "$b/bench-echo" :: \
+	node "$here/ipc.js" big -s "$big" -- node "$here/echo.js"
+r=$(ratio "$A" "$B")
+row "$((big >> 20)) MiB round trip, C <-> C vs node <-> node" "$A" "$B" \
+	s "${r}x time" "(information)"
+
+# ---- 6: spawn latency -------------------------------------------------------
+echo "## spawn /bin/true and wait, $n_spawn times" >&2
+pair median_us \
+	"$b/bench-spawn" lib -n "$n_spawn" :: \
+	"$b/bench-spawn" posix -n "$n_spawn"
+r=$(ratio "$A" "$B")
+row "spawn+wait median, library (stdio ignored) vs posix_spawn+waitpid" \
+	"$A" "$B" µs "${r}x time" "≤ 1.2x: $(check le "$r" 1.2)"
+pair median_us \
+	"$b/bench-spawn" lib-pipe -n "$n_spawn" :: \
+	node "$here/spawn.js" sync -n "$n_spawn"
+r=$(ratio "$A" "$B")
+row "spawn+wait median, library (3 pipes) vs node spawnSync" \
+	"$A" "$B" µs "${r}x time" "< 1.0x: $(check le "$r" 0.999)"
+pair median_us \
+	"$b/bench-spawn" lib -n "$n_spawn" :: \
+	node "$here/spawn.js" sync-ignore -n "$n_spawn"
+r=$(ratio "$A" "$B")
+row "spawn+wait median, library vs node spawnSync, stdio ignored" \
+	"$A" "$B" µs "${r}x time" "< 1.0x: $(check le "$r" 0.999)"
+
+# ---- 7: capturing output ----------------------------------------------------
+if [ -x "$cmd/childproc-execfile" ]; then
+	echo "## execFile capturing head -c $exec_size /dev/zero" >&2
+	bytes=$(numfmt --from=iec "$exec_size")
+	va=() vb=() ra=() rb=()
+	for ((i = 0; i < runs; i++)); do
+		# Its output goes through wc: every byte must come out.
+		if ! got=$("$b/peakrss" childproc-execfile --max-buffer=Infinity \
+		    head -c "$exec_size" /dev/zero 2>"$tmp/err" | wc -c); then
+			cat "$tmp/err" >&2
+			exit 1
+		fi
+		o=$(cat "$tmp/err")
+		[ "$got" = "$bytes" ] && [ "$(val status "$o")" = 0 ] || {
+			echo "run.sh: childproc-execfile gave $got bytes, not $bytes" >&2
+			printf '%s\n' "$o" >&2
+			exit 1
+		}
+		va+=("$(awk -v n="$bytes" -v w="$(val wall_s "$o")" \
+		    'BEGIN { printf "%.0f", n / w / 1e6 }')")
+		ra+=("$(val peak_rss_kb "$o")")
+		o=$(run execfile.js "$b/peakrss" node "$here/execfile.js" \
+		    "$exec_size")
+		[ "$(val bytes "$o")" = "$bytes" ] || {
+			echo "run.sh: node execFile gave the wrong size" >&2
+			exit 1
+		}
+		vb+=("$(awk -v n="$bytes" -v w="$(val wall_s "$o")" \
+		    'BEGIN { printf "%.0f", n / w / 1e6 }')")
+		rb+=("$(val peak_rss_kb "$o")")
+	done
+	A=$(median "${va[@]}") B=$(median "${vb[@]}")
+	r=$(ratio "$A" "$B")
+	row "execFile $exec_size, childproc-execfile vs node execFile" "$A" "$B" \
+		MB/s "${r}x" "≥ 5x: $(check ge "$r" 5.0)"
+	A=$(median "${ra[@]}") B=$(median "${rb[@]}")
+	r=$(ratio "$A" "$B")
+	lim=$(( bytes / 1024 + 8192 ))
+	row "execFile $exec_size, peak RSS" "$A" "$B" KiB "${r}x" \
+		"≤ output + 8 MiB: $(check le "$A" "$lim")"
+else
+	echo "## execFile: skipped (no childproc-execfile yet)" >&2
+	row "execFile capture" "-" "-" - - "skipped: no childproc-execfile yet"
+fi
+
+# ---- 8: the master of issue 4 (a hook) ---------------------------------------
+if childproc-fork --help 2>/dev/null | grep -q -- '--workers'; then
+	echo "## master memory: not written yet" >&2
+	row "master RSS, 4 workers" "-" "-" - - "to do (issue 4)"
+else
+	row "master RSS, 4 workers" "-" "-" - - "skipped: no --workers yet"
+fi
+
+# ---- results.md --------------------------------------------------------------
+{
+	echo "# Benchmarks: childproc against Node"
+	echo
+	echo "Generated by \`tests/bench/run.sh$([ "$quick" = 1 ] && echo ' -q')\`" \
+	    "on $(date -u '+%Y-%m-%d %H:%M UTC'), commit" \
+	    "$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)."
+	echo "Machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' \
+	    /proc/cpuinfo | head -n 1)), $(uname -sr), node $(node --version)," \
+	    "load average at the end $(cut -d ' ' -f 1-3 /proc/loadavg)."
+	echo "Each figure is the median of $runs run(s); C and Node ran" \
+	    "alternately in the same run. Ratios are C/Node (for times, C's" \
+	    "time over Node's: lower is better)."
+	echo
+	echo "| Benchmark | C | Node | Unit | Ratio | Target |"
+	echo "|---|---:|---:|---|---:|---|"
+	printf '%s\n' "${rows[@]}"
+	echo
+	echo "Reproduce: \`tests/bench/run.sh\` (or \`ninja -C BUILD bench\`);" \
+	    "see tests/bench/README.md for what each benchmark does."
+} >"$out"
+echo "run.sh: wrote $out" >&2
