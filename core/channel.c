@@ -611,11 +611,9 @@ handle_answered(struct cp_channel *ch, bool ack, const struct cp_message *m)
 		/* Node retries a plain net.Socket up to three times. */
 		w->tries++;
 		w->off = 0;
-		ch->queued += w->len;
-		w->next = ch->wq;
-		ch->wq = w;
-		if (ch->wq_tail == NULL)
-			ch->wq_tail = w;
+		w->priority = true;	/* first in line, after a line begun */
+		push_entry(ch, w);
+		w->priority = false;
 		return;
 	}
 	fd = w->fd;
