@@ -84,6 +84,43 @@ utf8_seq(const unsigned char *p, size_t left)
 	return n;
 }
 
+/*
+ * Bytes one U+FFFD replaces at p, where utf8_seq found no valid sequence:
+ * the longest start of a valid sequence, at least 1 ("maximal subpart").
+ * Node's StringDecoder counts this way: E2 82 41 reads as U+FFFD "A".
+ */
+static size_t
+utf8_bad_len(const unsigned char *p, size_t left)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xBF;
+	size_t n, i;
+
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4;
+	else
+		return 1;
+	/* The second byte's range excludes overlongs, surrogates, > U+10FFFF. */
+	if (c == 0xE0)
+		lo = 0xA0;
+	else if (c == 0xED)
+		hi = 0x9F;
+	else if (c == 0xF0)
+		lo = 0x90;
+	else if (c == 0xF4)
+		hi = 0x8F;
+	for (i = 1; i < n && i < left; i++) {
+		if (p[i] < lo || p[i] > hi)
+			break;
+		lo = 0x80;
+		hi = 0xBF;
+	}
+	return i;
+}
+
 static int
 hex4(const char *p, unsigned *v)
 {
@@ -125,7 +162,7 @@ sanitize(const char *line, size_t len, struct cp_buf *out)
 				if (cp_buf_add(out, fffd, 3) != 0)
 					return -1;
 				changed = 1;
-				i++;
+				i += utf8_bad_len(p + i, len - i);
 				continue;
 			}
 			if (cp_buf_add(out, p + i, n) != 0)
@@ -171,31 +208,36 @@ int
 cp_msg_decode(const char *line, size_t len, json_t **valuep, json_error_t *error)
 {
 	struct cp_buf fixed = CP_BUF_INIT;
+	const char *text = line;
+	size_t textlen = len, flags = DECODE_FLAGS;
 	json_error_t e;
 	json_t *v;
 	enum json_error_code code;
 
 	*valuep = NULL;
-	v = json_loadb(line, len, DECODE_FLAGS, &e);
-	if (v == NULL) {
+	/*
+	 * jansson stops at the first problem, so each fix-up is tried in the
+	 * order the problems show up, each at most once: a line may need both
+	 * ([99999999999999999999,"\ud800"]).
+	 */
+	for (;;) {
+		if ((v = json_loadb(text, textlen, flags, &e)) != NULL)
+			break;
 		code = json_error_code(&e);
-		if (code == json_error_invalid_utf8 ||
+		if (code == json_error_numeric_overflow &&
+		    (flags & JSON_DECODE_INT_AS_REAL) == 0) {
+			flags |= JSON_DECODE_INT_AS_REAL;
+		} else if (text == line && (code == json_error_invalid_utf8 ||
 		    (code == json_error_invalid_syntax &&
-		    strstr(e.text, "invalid Unicode") != NULL)) {
-			if (sanitize(line, len, &fixed) > 0) {
-				v = json_loadb(fixed.data, fixed.len,
-				    DECODE_FLAGS, &e);
-				code = json_error_code(&e);
-				if (v == NULL && code == json_error_numeric_overflow)
-					v = json_loadb(fixed.data, fixed.len,
-					    DECODE_FLAGS | JSON_DECODE_INT_AS_REAL, &e);
-			}
-			cp_buf_release(&fixed);
-		} else if (code == json_error_numeric_overflow) {
-			v = json_loadb(line, len,
-			    DECODE_FLAGS | JSON_DECODE_INT_AS_REAL, &e);
+		    strstr(e.text, "invalid Unicode") != NULL)) &&
+		    sanitize(line, len, &fixed) > 0) {
+			text = fixed.data;
+			textlen = fixed.len;
+		} else {
+			break;
 		}
 	}
+	cp_buf_release(&fixed);
 	if (v == NULL) {
 		if (error != NULL)
 			*error = e;
@@ -228,12 +270,62 @@ cp_msg_is_internal(const json_t *value)
 	    memcmp(json_string_value(cmd), "NODE_", 5) == 0;
 }
 
+/*
+ * Splits "D.DDDe[+-]XX", as "%.*e" prints it, into its digits and
+ * exponent; any decimal point the locale uses is skipped.  Returns the
+ * number of digits.
+ */
+static int
+split_e(const char *s, char *digits, int *exp10)
+{
+	int k = 0;
+
+	for (; *s != 'e'; s++)
+		if (*s >= '0' && *s <= '9')
+			digits[k++] = *s;
+	*exp10 = atoi(s + 1);
+	return k;
+}
+
+/*
+ * Replaces the k digits D.DDD x 10^exp10 by the next k-digit decimal up
+ * (dir > 0) or down, and returns whether that one reads back as d.
+ */
+static bool
+neighbour_reads_back(char *digits, int k, int *exp10, int dir, double d)
+{
+	char tmp[48];
+	int i;
+
+	if (dir > 0) {
+		for (i = k - 1; i >= 0 && digits[i] == '9'; i--)
+			digits[i] = '0';
+		if (i < 0) {		/* 9.99 -> 1.00 x 10 */
+			digits[0] = '1';
+			(*exp10)++;
+		} else {
+			digits[i]++;
+		}
+	} else {
+		for (i = k - 1; i > 0 && digits[i] == '0'; i--)
+			digits[i] = '9';
+		if (--digits[i] == '0' && i == 0) {	/* 1.00 -> 9.99 / 10 */
+			memset(digits, '9', (size_t)k);
+			(*exp10)--;
+		}
+	}
+	/* An integer mantissa: no decimal point for the locale to change. */
+	snprintf(tmp, sizeof(tmp), "%.*se%d", k, digits, *exp10 - k + 1);
+	return strtod(tmp, NULL) == d;
+}
+
 size_t
 cp_msg_format_number(double d, char *buf)
 {
-	char digits[32], tmp[40], *e;
+	char digits[32], tmp[40];
 	int prec, exp10, k, n, i;
 	size_t o = 0;
+	double r;
 
 	if (isnan(d) || isinf(d))
 		return (size_t)sprintf(buf, "null");	/* JSON.stringify */
@@ -243,21 +335,23 @@ cp_msg_format_number(double d, char *buf)
 		buf[o++] = '-';
 		d = -d;
 	}
-	/* Shortest digits that read back as d. */
-	for (prec = 1; prec <= 17; prec++) {
+	/* Shortest digits that read back as d; 17 always do. */
+	for (prec = 1; ; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, d);
-		if (strtod(tmp, NULL) == d)
+		k = split_e(tmp, digits, &exp10);
+		if ((r = strtod(tmp, NULL)) == d || prec == 17)
+			break;
+		/*
+		 * Next to a power of two the doubles that read back as d are
+		 * not centred on it: the nearest prec-digit decimal can miss
+		 * while its neighbour on the other side of d reads back
+		 * (Node: 7.120236347223045e-307, not ...0444e-307).
+		 */
+		if (neighbour_reads_back(digits, k, &exp10, r > d ? -1 : 1, d))
 			break;
 	}
-	/* tmp is "D.DDDDe[+-]XX": collect the digits and the exponent. */
-	k = 0;
-	for (i = 0; tmp[i] != 'e'; i++)
-		if (tmp[i] != '.')
-			digits[k++] = tmp[i];
 	while (k > 1 && digits[k - 1] == '0')
 		k--;
-	e = tmp + i + 1;
-	exp10 = atoi(e);
 	n = exp10 + 1;		/* ECMA-262 Number::toString: value = 0.d * 10^n */
 	if (k <= n && n <= 21) {
 		memcpy(buf + o, digits, (size_t)k);

@@ -31,6 +31,9 @@ void cp_buf_release(struct cp_buf *b);
  *   - an integer too big for json_int_t is read as a real (Node's numbers
  *     are doubles anyway);
  *   - "\u0000" stays in the string (use json_string_length()).
+ * jansson's own limits make three lines Node reads fail with UV_EPROTO:
+ * "\u0000" in an object key, nesting deeper than 2048, and a real past
+ * DBL_MAX (1e400; Node reads Infinity, but never writes one).
  * Returns 0, or UV_EPROTO when the line is not exactly one JSON value
  * (an empty line, "undefined", two values ...), with error filled if not
  * NULL.
