@@ -1,0 +1,159 @@
+# tests/cli/lib.sh - sourced by the CLI tests; prints TAP.
+#
+#   t NAME STATUS STDOUT STDERR -- COMMAND [ARG...]
+#
+# runs COMMAND with stdin from $stdin (default /dev/null) and checks:
+#   STATUS  a number, several separated by | (any of them), or !0
+#   STDOUT, STDERR
+#           the exact bytes, written as printf %b ('out\n');
+#           ~TEXT: contains TEXT (a fixed string, \n allowed);
+#           *: anything
+# Every run's stderr is also checked for sanitizer reports.  What was run
+# and what came out is printed as TAP diagnostics on failure.  $out, $err
+# and $status keep the last run for extra checks with ok/not_ok.
+
+set -eu
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cp-cli.XXXXXX")
+stdin=/dev/null
+ntest=0
+nfail=0
+cleanup_pids=""
+
+cleanup() {
+	for p in $cleanup_pids; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+out=$tmp/out
+err=$tmp/err
+status=0
+
+ok() {
+	ntest=$((ntest + 1))
+	echo "ok $ntest - $1"
+}
+
+not_ok() {
+	ntest=$((ntest + 1))
+	nfail=$((nfail + 1))
+	echo "not ok $ntest - $1"
+	shift
+	for line in "$@"; do
+		printf '%s\n' "$line" | sed 's/^/# /'
+	done
+}
+
+# The last run, for a failure report.
+show_run() {
+	echo "command: $cmdline"
+	echo "status: $status"
+	echo "stdout:"
+	head -c 2000 "$out" | od -c | head -20
+	echo "stderr:"
+	head -c 2000 "$err"
+}
+
+# match SPEC FILE: does FILE match a STDOUT/STDERR spec?
+match() {
+	case $1 in
+	'*')
+		return 0 ;;
+	'~'*)
+		printf '%b' "${1#\~}" > "$tmp/want"
+		# A fixed string that may span lines: compare with a shell pattern
+		# over the whole file.
+		want=$(cat "$tmp/want")
+		got=$(cat "$2")
+		case $got in
+		*"$want"*) return 0 ;;
+		*) return 1 ;;
+		esac ;;
+	*)
+		printf '%b' "$1" > "$tmp/want"
+		cmp -s "$tmp/want" "$2" ;;
+	esac
+}
+
+status_ok() {
+	if [ "$1" = '!0' ]; then
+		[ "$status" -ne 0 ]
+		return
+	fi
+	for s in $(printf '%s' "$1" | tr '|' ' '); do
+		[ "$status" -eq "$s" ] && return 0
+	done
+	return 1
+}
+
+run() {
+	cmdline="$*"
+	set +e
+	"$@" > "$out" 2> "$err" < "$stdin"
+	status=$?
+	set -e
+}
+
+sanitizer_clean() {
+	! grep -Eq 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$1"
+}
+
+t() {
+	name=$1 want_status=$2 want_out=$3 want_err=$4
+	shift 4
+	[ "$1" = "--" ] || { echo "t $name: missing --" >&2; exit 99; }
+	shift
+	run "$@"
+	why=""
+	status_ok "$want_status" || why="$why status (want $want_status)"
+	match "$want_out" "$out" || why="$why stdout (want '$want_out')"
+	match "$want_err" "$err" || why="$why stderr (want '$want_err')"
+	sanitizer_clean "$err" || why="$why sanitizer report"
+	if [ -z "$why" ]; then
+		ok "$name"
+	else
+		not_ok "$name" "wrong:$why" "$(show_run)"
+	fi
+}
+
+# wait_for CONDITION-COMMAND...: polls until it succeeds; fails after ~20 s.
+# Only a bound against hangs: nothing here depends on how fast things are.
+wait_for() {
+	i=0
+	while ! "$@"; do
+		i=$((i + 1))
+		[ $i -lt 400 ] || return 1
+		sleep 0.05
+	done
+}
+
+# Is process PID still running (a zombie counts as gone)?
+alive() {
+	[ -r "/proc/$1/stat" ] || return 1
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+dead() {
+	! alive "$1"
+}
+
+# A value out of one line of JSON: json_get FILE EXPRESSION (JS, on r).
+json_get() {
+	node -e '
+		const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+		const v = eval(process.argv[2]);
+		process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));
+	' "$1" "$2"
+}
+
+done_testing() {
+	echo "1..$ntest"
+	[ "$nfail" -eq 0 ]
+}

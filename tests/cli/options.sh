@@ -1,0 +1,103 @@
+#!/bin/sh
+# --help, --version, and bad option values: refused up front with Node's
+# wording ("NAME: <Node's message>") and status 125, the child never run.
+. "$(dirname "$0")/lib.sh"
+
+cd "$tmp"
+
+for c in spawn exec execfile; do
+	cmd=childproc-$c
+	t "$c --help: exit 0, help on stdout" 0 "~$cmd" '' -- $cmd --help
+	# Every shared option is documented, spelled as in the issue.
+	missing=""
+	for o in --cwd --env --unset --ignore-environment --argv0 --uid --gid \
+	    --detached --timeout --kill-signal --kill-after --kill-tree \
+	    --max-buffer --encoding --input --input-file --json --shell \
+	    --help --version ' -C' ' -e' ' -u' ' -i' ' -t' ' -s' ' -k'; do
+		grep -q -e "$o" "$out" || missing="$missing $o"
+	done
+	if [ -z "$missing" ]; then
+		ok "$c --help names every shared option"
+	else
+		not_ok "$c --help names every shared option" "missing:$missing"
+	fi
+	t "$c -h" 0 "~$cmd" '' -- $cmd -h
+	t "$c --version" 0 "~$cmd" '' -- $cmd --version
+	if grep -Eq '[0-9]+\.[0-9]+\.[0-9]+' "$out"; then
+		ok "$c --version prints a version number"
+	else
+		not_ok "$c --version prints a version number" "$(cat "$out")"
+	fi
+done
+t "spawn --help lists --stdio" 0 '~--stdio' '' -- childproc-spawn --help
+
+# bad NAME WANT-STDERR ARGS...: refused with status 125, the stderr line
+# given, and the child not run (it would create ran-NAME).
+bad() {
+	name=$1 want=$2
+	shift 2
+	t "$name" 125 '' "$want" -- "$@"
+	if [ -e ran ]; then
+		not_ok "$name: the child was not run" "it ran"
+		rm -f ran
+	fi
+}
+
+for c in spawn execfile; do
+	cmd=childproc-$c
+	bad "$c: unknown signal" "$cmd: Unknown signal: SIGFOO\n" \
+	    $cmd -s SIGFOO touch ran
+	bad "$c: unknown signal without SIG" "$cmd: Unknown signal: FOO\n" \
+	    $cmd --kill-signal=FOO touch ran
+	bad "$c: unknown signal number" "$cmd: Unknown signal: 99\n" \
+	    $cmd -s 99 touch ran
+	bad "$c: negative timeout" \
+	    "$cmd: The value of \"timeout\" is out of range. It must be an unsigned integer. Received -1\n" \
+	    $cmd -t -1 touch ran
+	bad "$c: fractional milliseconds" \
+	    "$cmd: The value of \"timeout\" is out of range. It must be an unsigned integer. Received 1.5\n" \
+	    $cmd --timeout=1.5 touch ran
+	bad "$c: timeout that is not a number" '~out of range' \
+	    $cmd -t soon touch ran
+	bad "$c: negative max-buffer" \
+	    "$cmd: The value of \"options.maxBuffer\" is out of range. It must be a positive number. Received -1\n" \
+	    $cmd --max-buffer=-1 touch ran
+	bad "$c: unknown encoding" "$cmd: Unknown encoding: bogus\n" \
+	    $cmd --encoding=bogus touch ran
+	bad "$c: uid not an int32" '~The "options.uid" property must be int32' \
+	    $cmd --uid=abc touch ran
+	bad "$c: gid not an int32" '~The "options.gid" property must be int32' \
+	    $cmd --gid=4294967296 touch ran
+	bad "$c: missing option argument" '~requires an argument' $cmd -t
+	bad "$c: --env without =" '~NOEQUALS' $cmd --env=NOEQUALS touch ran
+	bad "$c: unreadable --input-file" '~no-such-input' \
+	    $cmd --input-file=./no-such-input touch ran
+	bad "$c: unknown option" "~Try '$cmd --help'" $cmd --frobnicate touch ran
+done
+bad "exec: unknown signal" "childproc-exec: Unknown signal: SIGFOO\n" \
+    childproc-exec -s SIGFOO 'touch ran'
+bad "exec: negative timeout" \
+    "childproc-exec: The value of \"timeout\" is out of range. It must be an unsigned integer. Received -1\n" \
+    childproc-exec -t -1 'touch ran'
+bad "exec: unknown encoding" "childproc-exec: Unknown encoding: bogus\n" \
+    childproc-exec --encoding=bogus 'touch ran'
+bad "spawn: bad --stdio word" \
+    "childproc-spawn: The argument 'stdio' is invalid. Received 'bogus'\n" \
+    childproc-spawn --stdio=bogus touch ran
+bad "spawn: two ipc entries" \
+    "childproc-spawn: Child process can have only one IPC pipe\n" \
+    childproc-spawn --stdio=pipe,pipe,pipe,ipc,ipc touch ran
+bad "spawn: bad --serialization" \
+    "childproc-spawn: The property 'options.serialization' must be one of: undefined, 'json', 'advanced'. Received 'xml'\n" \
+    childproc-spawn --serialization=xml touch ran
+
+# Good spellings are accepted.
+t "signal by name with SIG" 0 '' '' -- childproc-spawn -s SIGKILL true
+t "signal by name without SIG" 0 '' '' -- childproc-spawn -s HUP true
+t "signal by number" 0 '' '' -- childproc-spawn -s 9 true
+t "timeout in minutes" 0 '' '' -- childproc-spawn -t 1m true
+t "timeout in hours" 0 '' '' -- childproc-execfile -t 2h true
+t "max-buffer with G" 0 '' '' -- childproc-execfile --max-buffer=1G true
+t "max-buffer Infinity" 0 '' '' -- childproc-exec --max-buffer=Infinity true
+
+done_testing

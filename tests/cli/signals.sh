@@ -1,0 +1,175 @@
+#!/bin/sh
+# Signals: INT, TERM, HUP and QUIT sent to a command reach its child;
+# --kill-after sends SIGKILL to a child that outlives the kill signal;
+# --kill-tree signals the child's whole process group; --detached lets a
+# grandchild outlive everything.  Each child writes a file once its traps
+# are set, and the test waits for that file before signalling: no sleeps
+# stand in for synchronisation.
+. "$(dirname "$0")/lib.sh"
+
+chmod 755 "$tmp"
+cd "$tmp"
+
+# start NAME CMD...: CMD in the background, output to NAME.out/NAME.err.
+start() {
+	bgname=$1
+	shift
+	cmdline="$*"
+	rm -f ready gc.pid
+	"$@" > "$bgname.out" 2> "$bgname.err" < /dev/null &
+	bgpid=$!
+	cleanup_pids="$cleanup_pids $bgpid"
+}
+
+# The child is ready, or the command is gone (then waiting is pointless).
+ready() { [ -e ready ] || ! kill -0 "$bgpid" 2>/dev/null; }
+
+# finish NAME WANT-STATUS WANT-STDOUT WANT-STDERR: waits for the command
+# started by start and checks it as t does.
+finish() {
+	set +e
+	wait "$bgpid"
+	status=$?
+	set -e
+	out=$bgname.out
+	err=$bgname.err
+	why=""
+	status_ok "$2" || why="$why status (want $2)"
+	match "$3" "$out" || why="$why stdout (want '$3')"
+	match "$4" "$err" || why="$why stderr (want '$4')"
+	sanitizer_clean "$err" || why="$why sanitizer report"
+	if [ -z "$why" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "wrong:$why" "$(show_run)"
+	fi
+	out=$tmp/out
+	err=$tmp/err
+}
+
+# signal_when_ready NAME SIG: waits for the child's ready file, then sends
+# SIG to the command.
+signal_when_ready() {
+	if wait_for ready && [ -e ready ]; then
+		kill -"$2" "$bgpid"
+	else
+		not_ok "$1: the child never got ready" "$(cat "$bgname.err")"
+		kill -KILL "$bgpid" 2>/dev/null || true
+	fi
+}
+
+TRAP_LOOP='; : > ready; while :; do sleep 0.1; done'
+
+# Forwarding: the child's trap runs and its exit code is the command's.
+for sig in TERM INT HUP QUIT; do
+	start fwd childproc-spawn sh -c "trap 'echo got-$sig; exit 7' $sig$TRAP_LOOP"
+	signal_when_ready "spawn forwards $sig" $sig
+	finish "spawn forwards $sig" 7 "got-$sig\n" ''
+done
+start fwd childproc-exec "trap 'echo got-TERM; exit 7' TERM$TRAP_LOOP"
+signal_when_ready "exec forwards TERM" TERM
+finish "exec forwards TERM" 7 'got-TERM\n' ''
+start fwd childproc-execfile sh -c "trap 'echo got-INT; exit 7' INT$TRAP_LOOP"
+signal_when_ready "execfile forwards INT" INT
+finish "execfile forwards INT" 7 'got-INT\n' ''
+# A child without a trap dies of the forwarded signal: 128 + signal.
+start fwd childproc-spawn sh -c ": > ready; while :; do sleep 0.1; done"
+signal_when_ready "spawn: forwarded TERM kills the child" TERM
+finish "spawn: forwarded TERM kills the child" 143 '' ''
+
+# --kill-after: the child ignores TERM, so SIGKILL follows.
+start ka childproc-spawn -k 300ms sh -c "trap '' TERM$TRAP_LOOP"
+signal_when_ready "spawn -k after a forwarded TERM" TERM
+finish "spawn -k after a forwarded TERM: SIGKILL, 137" 137 '' ''
+start ka childproc-execfile --kill-after=200 sh -c "trap '' TERM$TRAP_LOOP"
+signal_when_ready "execfile --kill-after after a forwarded TERM" TERM
+finish "execfile --kill-after after a forwarded TERM: SIGKILL, 137" 137 '' ''
+# After a timeout: still 124 ("124 when the timeout fired"; GNU timeout
+# would say 137 here), and --json shows that SIGKILL ended the child.
+t "spawn -t -k: timeout status 124" 124 '' '' -- \
+    childproc-spawn -t 1s -k 300ms sh -c "trap '' TERM; while :; do sleep 0.1; done"
+t "spawn --json -t -k: ETIMEDOUT, ended by SIGKILL" '*' '*' '' -- \
+    childproc-spawn --json -t 1s -k 300ms sh -c "trap '' TERM; while :; do sleep 0.1; done"
+got=$(json_get "$out" '[r.error.code, r.status, r.signal].join(" ")')
+if [ "$got" = "ETIMEDOUT  SIGKILL" ]; then
+	ok "spawn --json -t -k: result fields"
+else
+	not_ok "spawn --json -t -k: result fields" "got: $got" "$(cat "$out")"
+fi
+t "execfile --json -t -k: killed by SIGKILL" '*' '*' '' -- \
+    childproc-execfile --json -t 1s -k 300ms sh -c "trap '' TERM; while :; do sleep 0.1; done"
+got=$(json_get "$out" '[r.error.killed, r.error.code, r.error.signal].join(" ")')
+if [ "$got" = "true  SIGKILL" ]; then
+	ok "execfile --json -t -k: error fields"
+else
+	not_ok "execfile --json -t -k: error fields" "got: $got" "$(cat "$out")"
+fi
+
+# --kill-tree: the shell's background grandchild dies with it.  Without
+# it, only the direct child is signalled (as Node does) and the
+# grandchild lives on: that control shows the check can tell.
+GC='sleep 30 > /dev/null 2>&1 & echo $! > gc.pid; : > ready; wait'
+start tree childproc-spawn --kill-tree sh -c "$GC"
+signal_when_ready "spawn --kill-tree" TERM
+finish "spawn --kill-tree: the child dies of TERM" 143 '' ''
+gc=$(cat gc.pid)
+if wait_for dead "$gc"; then
+	ok "spawn --kill-tree: the grandchild $gc is gone"
+else
+	not_ok "spawn --kill-tree: the grandchild $gc is gone" "still running"
+	kill -KILL "$gc" 2>/dev/null || true
+fi
+
+start tree childproc-spawn sh -c "$GC"
+signal_when_ready "spawn without --kill-tree" TERM
+finish "spawn without --kill-tree: the child dies of TERM" 143 '' ''
+gc=$(cat gc.pid)
+cleanup_pids="$cleanup_pids $gc"
+if alive "$gc"; then
+	ok "spawn without --kill-tree: the grandchild $gc lives on"
+	kill -KILL "$gc"
+else
+	not_ok "spawn without --kill-tree: the grandchild $gc lives on" "it is gone"
+fi
+
+start tree childproc-exec --kill-tree "$GC"
+signal_when_ready "exec --kill-tree" TERM
+finish "exec --kill-tree: the shell dies of TERM" 143 '' ''
+gc=$(cat gc.pid)
+if wait_for dead "$gc"; then
+	ok "exec --kill-tree: the grandchild $gc is gone"
+else
+	not_ok "exec --kill-tree: the grandchild $gc is gone" "still running"
+	kill -KILL "$gc" 2>/dev/null || true
+fi
+
+# --kill-tree with a timeout: the group gets the kill signal.  The 2 s
+# timeout only has to outlast a fork in the shell.
+t "spawn --kill-tree -t: 124" 124 '' '' -- \
+    childproc-spawn --kill-tree -t 2s sh -c 'sleep 30 > /dev/null 2>&1 & echo $! > gc.pid; wait'
+if [ -s gc.pid ]; then
+	gc=$(cat gc.pid)
+	if wait_for dead "$gc"; then
+		ok "spawn --kill-tree -t: the grandchild $gc is gone"
+	else
+		not_ok "spawn --kill-tree -t: the grandchild $gc is gone" "still running"
+		kill -KILL "$gc" 2>/dev/null || true
+	fi
+else
+	not_ok "spawn --kill-tree -t: the grandchild $gc is gone" "no gc.pid"
+fi
+
+# --detached (Node's test-child-process-detached): the grandchild of a
+# detached child outlives the command.
+t "spawn --detached: returns while its grandchild runs" 0 '*' '' -- \
+    childproc-spawn --detached sh -c 'sleep 30 > /dev/null 2>&1 & echo $!'
+gc=$(cat "$out")
+cleanup_pids="$cleanup_pids $gc"
+if alive "$gc"; then
+	ok "spawn --detached: grandchild $gc outlives the command"
+	kill -KILL "$gc"
+else
+	not_ok "spawn --detached: grandchild $gc outlives the command" "it is gone"
+fi
+
+done_testing
