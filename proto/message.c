@@ -204,15 +204,82 @@ sanitize(const char *line, size_t len, struct cp_buf *out)
 	return changed;
 }
 
+/*
+ * Whether the digits of an integer token (after any '-') overflow
+ * json_int_t, which is what jansson refuses.
+ */
+static bool
+int_overflows(const char *digits, size_t n, bool negative)
+{
+	if (n != 19)
+		return n > 19;
+	return memcmp(digits, negative ? "9223372036854775808" :
+	    "9223372036854775807", 19) > 0;
+}
+
+/*
+ * Rewrites a line with ".0" after every integer too big for json_int_t,
+ * so that jansson reads those as reals and keeps the others exact (one
+ * JSON_DECODE_INT_AS_REAL for the line would turn them all into doubles).
+ * Only appends after digits, so an invalid line stays invalid.  Returns 1
+ * if anything changed, 0 if not, -1 without memory.
+ */
+static int
+widen_big_ints(const char *line, size_t len, struct cp_buf *out)
+{
+	size_t i = 0, start, d;
+	int changed = 0, instr = 0;
+	bool neg;
+
+	while (i < len) {
+		start = i;
+		if (instr) {
+			if (line[i] == '\\' && i + 1 < len)
+				i++;
+			else if (line[i] == '"')
+				instr = 0;
+			i++;
+		} else if (line[i] == '"') {
+			instr = 1;
+			i++;
+		} else if (line[i] == '-' || (line[i] >= '0' && line[i] <= '9')) {
+			neg = line[i] == '-';
+			d = i + neg;
+			for (i = d; i < len && line[i] >= '0' && line[i] <= '9'; i++)
+				continue;
+			if ((i == len || (line[i] != '.' && line[i] != 'e' &&
+			    line[i] != 'E')) && int_overflows(line + d, i - d, neg)) {
+				if (cp_buf_add(out, line + start, i - start) != 0 ||
+				    cp_buf_add(out, ".0", 2) != 0)
+					return -1;
+				changed = 1;
+				continue;
+			}
+			/* A real or a small integer is copied whole. */
+			while (i < len && (line[i] == '.' || line[i] == 'e' ||
+			    line[i] == 'E' || line[i] == '+' || line[i] == '-' ||
+			    (line[i] >= '0' && line[i] <= '9')))
+				i++;
+		} else {
+			i++;
+		}
+		if (cp_buf_add(out, line + start, i - start) != 0)
+			return -1;
+	}
+	return changed;
+}
+
 int
 cp_msg_decode(const char *line, size_t len, json_t **valuep, json_error_t *error)
 {
-	struct cp_buf fixed = CP_BUF_INIT;
+	struct cp_buf fix[2] = { CP_BUF_INIT, CP_BUF_INIT }, *out;
 	const char *text = line;
-	size_t textlen = len, flags = DECODE_FLAGS;
+	size_t textlen = len;
+	bool widened = false, sanitized = false;
 	json_error_t e;
 	json_t *v;
 	enum json_error_code code;
+	int r, which = 0;
 
 	*valuep = NULL;
 	/*
@@ -221,23 +288,30 @@ cp_msg_decode(const char *line, size_t len, json_t **valuep, json_error_t *error
 	 * ([99999999999999999999,"\ud800"]).
 	 */
 	for (;;) {
-		if ((v = json_loadb(text, textlen, flags, &e)) != NULL)
+		if ((v = json_loadb(text, textlen, DECODE_FLAGS, &e)) != NULL)
 			break;
 		code = json_error_code(&e);
-		if (code == json_error_numeric_overflow &&
-		    (flags & JSON_DECODE_INT_AS_REAL) == 0) {
-			flags |= JSON_DECODE_INT_AS_REAL;
-		} else if (text == line && (code == json_error_invalid_utf8 ||
+		out = &fix[which];
+		out->len = 0;
+		if (code == json_error_numeric_overflow && !widened) {
+			widened = true;
+			r = widen_big_ints(text, textlen, out);
+		} else if (!sanitized && (code == json_error_invalid_utf8 ||
 		    (code == json_error_invalid_syntax &&
-		    strstr(e.text, "invalid Unicode") != NULL)) &&
-		    sanitize(line, len, &fixed) > 0) {
-			text = fixed.data;
-			textlen = fixed.len;
+		    strstr(e.text, "invalid Unicode") != NULL))) {
+			sanitized = true;
+			r = sanitize(text, textlen, out);
 		} else {
 			break;
 		}
+		if (r <= 0)
+			break;
+		text = out->data;
+		textlen = out->len;
+		which ^= 1;
 	}
-	cp_buf_release(&fixed);
+	cp_buf_release(&fix[0]);
+	cp_buf_release(&fix[1]);
 	if (v == NULL) {
 		if (error != NULL)
 			*error = e;

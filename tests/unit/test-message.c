@@ -298,6 +298,24 @@ msg_decode_big_integers(void)
 	roundtrip(S("18446744073709551616"), S("18446744073709552000"));
 	roundtrip(S("123456789012345678901234567890"),
 	    S("1.2345678901234568e+29"));
+	/*
+	 * Only the integer that overflows becomes a real; its neighbours stay
+	 * exact (found by the fuzzer: re-encoding changed 999999999999999909).
+	 */
+	v = decode_ok(S("[999999999999999909,100000000000000000000,-7]"));
+	ASSERT(json_is_integer(json_array_get(v, 0)));
+	ASSERT_EQ(json_integer_value(json_array_get(v, 0)), 999999999999999909LL);
+	ASSERT(json_is_real(json_array_get(v, 1)));
+	ASSERT(json_real_value(json_array_get(v, 1)) == 1e20);
+	ASSERT(json_is_integer(json_array_get(v, 2)));
+	json_decref(v);
+	/* Not in strings, not in exponents. */
+	roundtrip(S("{\"a\":\"99999999999999999999\",\"b\":1e-99999999999999999999,"
+	    "\"c\":99999999999999999999}"),
+	    S("{\"a\":\"99999999999999999999\",\"b\":0,\"c\":100000000000000000000}"));
+	decode_fails(S("[99999999999999999999x]"));
+	decode_fails(S("[99999999999999999999,1e400]"));
+	decode_fails(S("099999999999999999999"));
 	/* The repairs combine, whichever problem jansson meets first. */
 	roundtrip(S("[99999999999999999999,\"\\ud800\"]"),
 	    S("[100000000000000000000,\"\xef\xbf\xbd\"]"));
