@@ -3,7 +3,7 @@
 #   t NAME STATUS STDOUT STDERR -- COMMAND [ARG...]
 #
 # runs COMMAND with stdin from $stdin (default /dev/null) and checks:
-#   STATUS  a number, several separated by | (any of them), or !0
+#   STATUS  a number, several separated by | (any of them), !0, or *
 #   STDOUT, STDERR
 #           the exact bytes, written as printf %b ('out\n');
 #           ~TEXT: contains TEXT (a fixed string, \n allowed);
@@ -82,10 +82,10 @@ match() {
 }
 
 status_ok() {
-	if [ "$1" = '!0' ]; then
-		[ "$status" -ne 0 ]
-		return
-	fi
+	case $1 in
+	'*') return 0 ;;
+	'!0') [ "$status" -ne 0 ]; return ;;
+	esac
 	for s in $(printf '%s' "$1" | tr '|' ' '); do
 		[ "$status" -eq "$s" ] && return 0
 	done
@@ -144,11 +144,22 @@ dead() {
 	! alive "$1"
 }
 
-# A value out of one line of JSON: json_get FILE EXPRESSION (JS, on r).
+# A value out of one line of JSON: json_get FILE EXPRESSION (JS, on r);
+# "<not JSON>" or "<error>" when it cannot be had.
 json_get() {
 	node -e '
-		const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-		const v = eval(process.argv[2]);
+		let r, v;
+		try {
+			r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+		} catch (e) {
+			process.stdout.write("<not JSON>");
+			process.exit(0);
+		}
+		try {
+			v = eval(process.argv[2]);
+		} catch (e) {
+			v = "<error>";
+		}
 		process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));
 	' "$1" "$2"
 }

@@ -58,6 +58,37 @@ signal_when_ready() {
 	fi
 }
 
+# gc_gone NAME: the grandchild in gc.pid is (or soon is) gone.
+gc_gone() {
+	if [ ! -s gc.pid ]; then
+		not_ok "$1" "no grandchild pid was written"
+		return
+	fi
+	gc=$(cat gc.pid)
+	if wait_for dead "$gc"; then
+		ok "$1 (pid $gc)"
+	else
+		not_ok "$1 (pid $gc)" "still running"
+		kill -KILL "$gc" 2>/dev/null || true
+	fi
+}
+
+# gc_alive NAME: the grandchild in gc.pid is still running; then kills it.
+gc_alive() {
+	if [ ! -s gc.pid ]; then
+		not_ok "$1" "no grandchild pid was written"
+		return
+	fi
+	gc=$(cat gc.pid)
+	cleanup_pids="$cleanup_pids $gc"
+	if alive "$gc"; then
+		ok "$1 (pid $gc)"
+		kill -KILL "$gc"
+	else
+		not_ok "$1 (pid $gc)" "it is gone"
+	fi
+}
+
 TRAP_LOOP='; : > ready; while :; do sleep 0.1; done'
 
 # Forwarding: the child's trap runs and its exit code is the command's.
@@ -112,64 +143,30 @@ GC='sleep 30 > /dev/null 2>&1 & echo $! > gc.pid; : > ready; wait'
 start tree childproc-spawn --kill-tree sh -c "$GC"
 signal_when_ready "spawn --kill-tree" TERM
 finish "spawn --kill-tree: the child dies of TERM" 143 '' ''
-gc=$(cat gc.pid)
-if wait_for dead "$gc"; then
-	ok "spawn --kill-tree: the grandchild $gc is gone"
-else
-	not_ok "spawn --kill-tree: the grandchild $gc is gone" "still running"
-	kill -KILL "$gc" 2>/dev/null || true
-fi
+gc_gone "spawn --kill-tree: the grandchild is gone"
 
 start tree childproc-spawn sh -c "$GC"
 signal_when_ready "spawn without --kill-tree" TERM
 finish "spawn without --kill-tree: the child dies of TERM" 143 '' ''
-gc=$(cat gc.pid)
-cleanup_pids="$cleanup_pids $gc"
-if alive "$gc"; then
-	ok "spawn without --kill-tree: the grandchild $gc lives on"
-	kill -KILL "$gc"
-else
-	not_ok "spawn without --kill-tree: the grandchild $gc lives on" "it is gone"
-fi
+gc_alive "spawn without --kill-tree: the grandchild lives on"
 
 start tree childproc-exec --kill-tree "$GC"
 signal_when_ready "exec --kill-tree" TERM
 finish "exec --kill-tree: the shell dies of TERM" 143 '' ''
-gc=$(cat gc.pid)
-if wait_for dead "$gc"; then
-	ok "exec --kill-tree: the grandchild $gc is gone"
-else
-	not_ok "exec --kill-tree: the grandchild $gc is gone" "still running"
-	kill -KILL "$gc" 2>/dev/null || true
-fi
+gc_gone "exec --kill-tree: the grandchild is gone"
 
 # --kill-tree with a timeout: the group gets the kill signal.  The 2 s
 # timeout only has to outlast a fork in the shell.
+rm -f gc.pid
 t "spawn --kill-tree -t: 124" 124 '' '' -- \
     childproc-spawn --kill-tree -t 2s sh -c 'sleep 30 > /dev/null 2>&1 & echo $! > gc.pid; wait'
-if [ -s gc.pid ]; then
-	gc=$(cat gc.pid)
-	if wait_for dead "$gc"; then
-		ok "spawn --kill-tree -t: the grandchild $gc is gone"
-	else
-		not_ok "spawn --kill-tree -t: the grandchild $gc is gone" "still running"
-		kill -KILL "$gc" 2>/dev/null || true
-	fi
-else
-	not_ok "spawn --kill-tree -t: the grandchild $gc is gone" "no gc.pid"
-fi
+gc_gone "spawn --kill-tree -t: the grandchild is gone"
 
 # --detached (Node's test-child-process-detached): the grandchild of a
 # detached child outlives the command.
 t "spawn --detached: returns while its grandchild runs" 0 '*' '' -- \
     childproc-spawn --detached sh -c 'sleep 30 > /dev/null 2>&1 & echo $!'
-gc=$(cat "$out")
-cleanup_pids="$cleanup_pids $gc"
-if alive "$gc"; then
-	ok "spawn --detached: grandchild $gc outlives the command"
-	kill -KILL "$gc"
-else
-	not_ok "spawn --detached: grandchild $gc outlives the command" "it is gone"
-fi
+cp "$out" gc.pid
+gc_alive "spawn --detached: the grandchild outlives the command"
 
 done_testing
