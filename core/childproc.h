@@ -122,7 +122,10 @@ typedef void (*cp_send_cb)(struct cp_channel *ch, int status, void *arg);
  * down), or a negative code: UV_EPIPE once the channel is disconnected or
  * disconnecting, UV_EINVAL for a value JSON cannot carry.  Nothing is ever
  * dropped once accepted: cb (may be NULL) runs once the line is written,
- * or with an error if the channel died first.
+ * or with an error if the channel died first.  Sends made from a callback
+ * of this channel after the first are gathered and written together when
+ * the input at hand has been handled (one write for many replies); run
+ * the loop, as for any queued line, before leaving the process.
  */
 CP_API int cp_channel_send(struct cp_channel *ch, const json_t *value,
     cp_send_cb cb, void *arg);

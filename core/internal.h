@@ -41,6 +41,8 @@ struct cp_channel {
 	bool free_on_close;		/* cp_channel_close was called */
 	bool disconnected;		/* on_disconnect delivered (or never) */
 	bool unref;
+	bool gathering;			/* reading: sends are written after */
+	bool batch_begun;		/* a line went at once in this read */
 	int end_err;			/* read error that ended the channel */
 };
 

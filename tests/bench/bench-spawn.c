@@ -1,9 +1,11 @@
 /*
  * bench-spawn.c - spawn latency: start a program, wait for it, again.
  *
- *   bench-spawn posix|lib|lib-pipe [-n COUNT] [PROGRAM [ARG...]]
+ *   bench-spawn posix|fork|lib|lib-pipe [-n COUNT] [PROGRAM [ARG...]]
  *
- * posix     posix_spawn + waitpid, the floor;
+ * posix     posix_spawn + waitpid, the floor (glibc: clone with CLONE_VFORK);
+ * fork      fork + execv + waitpid, the floor for a spawner that forks, as
+ *           libuv 1.44's uv_spawn does;
  * lib       cp_child_spawn with stdio ignored, run the loop until on_close;
  * lib-pipe  the same with the library's default three pipes (what Node's
  *           spawnSync does by default).
@@ -68,6 +70,23 @@ run_posix(char **argv)
 }
 
 static int
+run_fork(char **argv)
+{
+	pid_t pid;
+	int st;
+
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return -1;
+	return 0;
+}
+
+static int
 run_lib(uv_loop_t *loop, char **argv, bool pipes)
 {
 	struct cp_spawn_options o = { 0 };
@@ -107,6 +126,8 @@ main(int argc, char *argv[])
 		mode = 1;
 	else if (strcmp(argv[1], "lib-pipe") == 0)
 		mode = 2;
+	else if (strcmp(argv[1], "fork") == 0)
+		mode = 3;
 	else
 		goto usage;
 	optind = 2;
@@ -123,7 +144,12 @@ main(int argc, char *argv[])
 	uv_loop_init(&loop);
 	for (i = 0; i < n; i++) {
 		t0 = uv_hrtime();
-		r = mode == 0 ? run_posix(prog) : run_lib(&loop, prog, mode == 2);
+		if (mode == 0)
+			r = run_posix(prog);
+		else if (mode == 3)
+			r = run_fork(prog);
+		else
+			r = run_lib(&loop, prog, mode == 2);
 		if (r != 0) {
 			fprintf(stderr, "bench-spawn: %s failed\n", prog[0]);
 			return 1;
@@ -139,7 +165,7 @@ main(int argc, char *argv[])
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: bench-spawn posix|lib|lib-pipe [-n COUNT] "
+	fprintf(stderr, "usage: bench-spawn posix|fork|lib|lib-pipe [-n COUNT] "
 	    "[PROGRAM [ARG...]]\n");
 	return 2;
 }
