@@ -1016,8 +1016,15 @@ poll_cb(uv_poll_t *h, int status, int events)
 	if (ch->closing)
 		return;
 	if (status < 0) {
-		start_close(ch, status);
-		return;
+		/*
+		 * libuv turns POLLERR into UV_EBADF and stops the handle.  A
+		 * Unix socket gets POLLERR (ECONNRESET) when the peer closed
+		 * with lines of ours unread: what it sent before closing is
+		 * still here, so read it (the read then ends in the error);
+		 * update_poll restarts the handle if more is left.
+		 */
+		events = UV_READABLE;
+		ch->events = 0;
 	}
 	if (events & (UV_READABLE | UV_DISCONNECT)) {
 		/* What the callbacks send is gathered and written just after. */
@@ -1028,8 +1035,12 @@ poll_cb(uv_poll_t *h, int status, int events)
 		if (r != 0) {
 			if (!ch->closing)
 				flush_queue(ch, false);
-			/* EOF or error: the peer is gone; a partial line is dropped. */
-			start_close(ch, r == UV_EOF ? 0 : r);
+			/*
+			 * EOF or error: the peer is gone; a partial line is dropped.
+			 * A reset is the peer closing with our lines unread: Node
+			 * counts it as a plain disconnect, and so do we.
+			 */
+			start_close(ch, r == UV_EOF || r == UV_ECONNRESET ? 0 : r);
 			return;
 		}
 	}
