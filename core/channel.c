@@ -1112,7 +1112,6 @@ finish_close(struct cp_channel *ch)
 	if (ch->fd >= 0)
 		close(ch->fd);
 	ch->fd = -1;
-	ch->closed = true;
 	fail_queue(ch, UV_ECANCELED);
 	while (ch->nfds > 0)
 		close(pop_fd(ch));
@@ -1135,6 +1134,11 @@ finish_close(struct cp_channel *ch)
 		if (ch->ev->on_disconnect != NULL)
 			ch->ev->on_disconnect(ch, ch->end_err, ch->data);
 	}
+	/*
+	 * Only now: a cp_channel_close from the callbacks above must not
+	 * free ch under us; it sets free_on_close and we free it here.
+	 */
+	ch->closed = true;
 	if (ch->child != NULL) {
 		cp__child_channel_closed(ch->child);
 		return;
