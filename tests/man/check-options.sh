@@ -11,6 +11,7 @@
 set -eu
 
 page=$1 src=$2 common=$3 cmd=$4
+[ -f "$page" ] || { echo "$page is not written yet"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 fail=0
