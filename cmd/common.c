@@ -68,6 +68,9 @@ cmd_init(const char *name)
 	uv_disable_stdio_inheritance();
 }
 
+static void vwarn_(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
+
 static void
 vwarn_(const char *fmt, va_list ap)
 {
