@@ -1,0 +1,324 @@
+#!/bin/bash
+# pool.sh CASE - childproc-fork as the master of a pool of Node HTTP workers
+# sharing one listening socket, against a load client on 127.0.0.1.
+#
+#   seed        the seed's scenario: -n 4 --listen 127.0.0.1:0, the seed's
+#               worker pattern; every request answered, several pids seen
+#   listen      the same with http.createServer().listen(server), address
+#               read from stderr instead of --status-fd
+#   unix        --listen unix:PATH
+#   kill        a worker SIGKILLed under load is replaced; no refusal, and
+#               no request accepted by a surviving worker is lost
+#   hup         HUP rolling restart under load: not one failed request
+#   crash-loop  a module that exits at once: the master gives up, and says so
+#   reuseport   --balance reuseport spreads connections over every worker
+#   stop        TERM waits --grace then SIGKILLs; QUIT kills at once
+#
+# Needs CP_BUILD_DIR and CP_SOURCE_DIR (meson's test_env), node and
+# childproc-fork on PATH.  Leaves no process or file behind.
+set -eu
+
+case=$1
+src=$CP_SOURCE_DIR/tests/handles
+loadgen=$CP_BUILD_DIR/tests/handles/loadgen
+worker=$src/node/worker.js
+tmp=$(mktemp -d /tmp/cp-pool.XXXXXX)
+master=
+load=
+
+fail() {
+	echo "pool.sh $case: FAIL: $*" >&2
+	for f in "$tmp"/status "$tmp"/err; do
+		if [ -f "$f" ]; then
+			echo "--- $f (last lines)" >&2
+			tail -n 20 "$f" >&2
+		fi
+	done
+	exit 1
+}
+
+cleanup() {
+	local rc=$?
+	if [ -n "$load" ] && kill -0 "$load" 2>/dev/null; then
+		kill -TERM "$load"
+		wait "$load" || true
+	fi
+	if [ -n "$master" ] && kill -0 "$master" 2>/dev/null; then
+		# QUIT: the master SIGKILLs its workers and exits.
+		kill -QUIT "$master"
+		wait "$master" || true
+	fi
+	rm -rf "$tmp"
+	exit $rc
+}
+trap cleanup EXIT
+
+# start_master ARGS...: childproc-fork in the background, status lines in
+# $tmp/status (fd 3), its and its workers' stderr in $tmp/err.
+start_master() {
+	childproc-fork --status-fd 3 "$@" </dev/null >"$tmp/out" 2>"$tmp/err" \
+	    3>"$tmp/status" &
+	master=$!
+}
+
+# count PATTERN FILE: lines of FILE matching the extended regex PATTERN.
+count() {
+	grep -cE -- "$1" "$2" 2>/dev/null || true
+}
+
+# wait_for PATTERN N [FILE]: until N lines match (60 s at most).
+wait_for() {
+	local file=${3:-$tmp/status} i=0
+	while [ "$(count "$1" "$file")" -lt "$2" ]; do
+		i=$((i + 1))
+		if [ $i -gt 6000 ]; then
+			fail "timed out waiting for $2 x '$1' in $file"
+		fi
+		if ! kill -0 "$master" 2>/dev/null; then
+			fail "the master died waiting for '$1'"
+		fi
+		sleep 0.01
+	done
+}
+
+# The address from "listening on HOST:PORT (...)".
+address() {
+	wait_for 'listening on ' 1 "${1:-$tmp/status}"
+	sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "${1:-$tmp/status}" | head -n 1
+}
+
+# pid_of SLOT: the pid of the last worker started in SLOT.
+pid_of() {
+	sed -nE "s/^(childproc-fork: )?worker $1 pid ([0-9]*) started$/\2/p" \
+	    "$tmp/status" | tail -n 1
+}
+
+# json FILE EXPR: evaluates EXPR on the JSON value r read from FILE.
+json() {
+	node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1],
+	    "utf8")); const v = eval(process.argv[2]);
+	    console.log(typeof v === "object" ? JSON.stringify(v) : v)' "$1" "$2"
+}
+
+# load_bg ADDR: a load client that runs until TERM, results in $tmp/load.
+load_bg() {
+	"$loadgen" -c 8 "$1" >"$tmp/load" &
+	load=$!
+}
+
+load_stop() {
+	kill -TERM "$load"
+	wait "$load" || fail "the load client failed"
+	load=
+	cat "$tmp/load" | cut -c 1-400 >&2
+}
+
+# stop_master: TERM, and the master must exit 0 with every worker gone.
+stop_master() {
+	kill -TERM "$master"
+	local rc=0
+	wait "$master" || rc=$?
+	master=
+	[ $rc -eq 0 ] || fail "the master exited with $rc after TERM"
+	grep -qE '^(childproc-fork: )?SIGTERM: stopping' "$tmp/status" ||
+	    fail "no stop status line"
+}
+
+# check_all_served FILE N WORKERS: N requests, all answered by WORKERS.
+check_all_served() {
+	local r=$1
+	[ "$(json "$r" 'r.ok')" -eq "$2" ] || fail "answered $(json "$r" 'r.ok') of $2"
+	[ "$(json "$r" 'r.refused + r.reset + r.timeout + r.other')" -eq 0 ] ||
+	    fail "failed requests: $(json "$r" 'r')"
+	local pids
+	pids=$(json "$r" 'Object.keys(r.pids).join(" ")')
+	for p in $pids; do
+		echo " $3 " | grep -q " $p " || fail "pid $p is not a worker ($3)"
+	done
+	[ "$(json "$r" 'Object.keys(r.pids).length')" -ge 2 ] ||
+	    fail "only one worker answered: $(json "$r" 'r.pids')"
+}
+
+# The pids of every worker started so far, in order.
+workers() {
+	sed -nE 's/^(childproc-fork: )?worker [0-9]* pid ([0-9]*) started$/\2/p' \
+	    "$tmp/status" | tr '\n' ' '
+}
+
+case $case in
+seed | listen)
+	if [ "$case" = seed ]; then
+		start_master -n 4 --listen 127.0.0.1:0 "$worker" seed
+		addr=$(address)
+	else
+		# Status lines on stderr this time, as without --status-fd.
+		childproc-fork -n 4 --listen 127.0.0.1:0 "$worker" listen \
+		    </dev/null >"$tmp/out" 2>"$tmp/status" &
+		master=$!
+		addr=$(address)
+	fi
+	case $addr in
+	127.0.0.1:0 | 127.0.0.1:) fail "no port in '$addr'" ;;
+	127.0.0.1:*) ;;
+	*) fail "bad address '$addr'" ;;
+	esac
+	wait_for '^(childproc-fork: )?worker [0-9] pid [0-9]+ started$' 4
+	"$loadgen" -c 8 -n 2000 "$addr" >"$tmp/r1"
+	cut -c 1-300 "$tmp/r1" >&2
+	check_all_served "$tmp/r1" 2000 "$(workers)"
+	stop_master
+	# Each worker closed its server when the master let go, and exited 0.
+	[ "$(count '^(childproc-fork: )?worker [1-4] pid [0-9]+ exited with code 0$' \
+	    "$tmp/status")" -eq 4 ] ||
+	    fail "not every worker exited 0"
+	;;
+
+unix)
+	sock=$tmp/http.sock
+	start_master -n 2 --listen "unix:$sock" "$worker" seed
+	[ "$(address)" = "unix:$sock" ] || fail "address '$(address)'"
+	wait_for '^worker [0-9] pid [0-9]+ started$' 2
+	for i in $(seq 1 40); do
+		curl -sS --max-time 30 --unix-socket "$sock" "http://w/$i"
+		echo
+	done >"$tmp/pids"
+	[ "$(grep -cE '^[0-9]+$' "$tmp/pids")" -eq 40 ] || fail "not 40 answers"
+	for p in $(sort -u "$tmp/pids"); do
+		echo " $(workers) " | grep -q " $p " || fail "pid $p is not a worker"
+	done
+	stop_master
+	[ ! -e "$sock" ] || fail "the socket file was left behind"
+	;;
+
+kill)
+	export WORKER_LOG=1 WORKER_DELAY=5
+	start_master -n 4 --restart on-failure --listen 127.0.0.1:0 "$worker" seed
+	addr=$(address)
+	wait_for '^worker [0-9] pid [0-9]+ started$' 4
+	load_bg "$addr"
+	wait_for '^got ' 300 "$tmp/err"
+	victim=$(pid_of 2)
+	kill -KILL "$victim"
+	wait_for "^worker 2 pid $victim killed by SIGKILL\$" 1
+	wait_for '^worker 2 pid [0-9]+ started$' 2
+	new=$(pid_of 2)
+	[ "$new" != "$victim" ] || fail "worker 2 was not replaced"
+	# The replacement serves too.
+	wait_for "^got [0-9]+ $new\$" 50 "$tmp/err"
+	load_stop
+	r=$tmp/load
+	[ "$(json "$r" 'r.refused + r.timeout + r.other')" -eq 0 ] ||
+	    fail "refused or timed out: $(json "$r" 'r')"
+	[ "$(json "$r" 'r.ok')" -gt 300 ] || fail "too few answers"
+	# Only what the killed worker held may be lost: every failed request
+	# was either never seen by a worker or seen by the victim.
+	for id in $(json "$r" 'r.failed.join(" ")'); do
+		if grep -E "^got $id [0-9]+\$" "$tmp/err" | grep -vq " $victim\$"; then
+			fail "request $id, accepted by a surviving worker, was lost"
+		fi
+	done
+	[ "$(json "$r" 'r.failed.length')" -le 8 ] ||
+	    fail "more failures than requests in flight"
+	[ "$(json "$r" "r.pids['$new'] || 0")" -gt 0 ] || fail "no answer from $new"
+	stop_master
+	;;
+
+hup)
+	export WORKER_LOG=1 WORKER_DELAY=5
+	start_master -n 4 --grace 60s --listen 127.0.0.1:0 "$worker" seed
+	addr=$(address)
+	wait_for '^worker [0-9] pid [0-9]+ started$' 4
+	old=$(workers)
+	load_bg "$addr"
+	wait_for '^got ' 300 "$tmp/err"
+	kill -HUP "$master"
+	wait_for '^rolling restart done$' 1
+	[ "$(count '^worker [0-9] pid [0-9]+ started$' "$tmp/status")" -eq 8 ] ||
+	    fail "not 4 new workers"
+	# The old ones left gracefully, one at a time.
+	wait_for '^worker [0-9] pid [0-9]+ exited with code 0$' 4
+	new=$(workers | cut -d' ' -f5-8)
+	n0=$(count '^got ' "$tmp/err")
+	wait_for '^got ' $((n0 + 300)) "$tmp/err"
+	load_stop
+	r=$tmp/load
+	[ "$(json "$r" 'r.refused + r.reset + r.timeout + r.other')" -eq 0 ] ||
+	    fail "failed requests during the rolling restart: $(json "$r" 'r')"
+	served_new=0
+	for p in $new; do
+		served_new=$((served_new + $(json "$r" "r.pids['$p'] || 0")))
+	done
+	[ $served_new -gt 0 ] || fail "the new workers served nothing"
+	echo "old: $old new: $new" >&2
+	stop_master
+	;;
+
+crash-loop)
+	rc=0
+	childproc-fork -n 2 --restart on-failure --max-restarts 3/60s \
+	    --listen 127.0.0.1:0 "$worker" exit </dev/null >"$tmp/out" \
+	    2>"$tmp/err" || rc=$?
+	cat "$tmp/err" >&2
+	[ $rc -ne 0 ] || fail "the master exited 0"
+	grep -q 'restarted 3 times within 60000ms; giving up' "$tmp/err" ||
+	    fail "no clear message"
+	# Restarts were backed off and counted: no more than the limit.
+	[ "$(count 'started$' "$tmp/err")" -le 5 ] || fail "too many restarts"
+	# always: even a clean exit is restarted, and limited the same way.
+	echo 'process.exit(0)' >"$tmp/exit0.js"
+	rc=0
+	childproc-fork -n 1 --restart always --max-restarts 2/60s \
+	    "$tmp/exit0.js" </dev/null >"$tmp/out" 2>"$tmp/err" || rc=$?
+	[ $rc -ne 0 ] || fail "--restart always: the master exited 0"
+	grep -q 'restarted 2 times within 60000ms; giving up' "$tmp/err" ||
+	    fail "--restart always: no clear message"
+	;;
+
+reuseport | shared)
+	start_master -n 4 --balance "$case" --listen 127.0.0.1:0 "$worker" seed
+	addr=$(address)
+	grep -q "listening on $addr ($case)" "$tmp/status" || fail "mode"
+	wait_for '^worker [0-9] pid [0-9]+ started$' 4
+	"$loadgen" -c 8 -n 2000 "$addr" >"$tmp/r1"
+	cut -c 1-300 "$tmp/r1" >&2
+	check_all_served "$tmp/r1" 2000 "$(workers)"
+	echo "$case: per-worker requests: $(json "$tmp/r1" \
+	    'Object.values(r.pids).sort((a, b) => b - a).join(" ")')"
+	if [ "$case" = reuseport ]; then
+		# One accept queue each: the kernel hashes connections over the
+		# four sockets, so every worker gets a fair share (25% +- noise).
+		[ "$(json "$tmp/r1" 'Object.keys(r.pids).length')" -eq 4 ] ||
+		    fail "not every worker served"
+		[ "$(json "$tmp/r1" 'Math.min(...Object.values(r.pids))')" -ge 300 ] ||
+		    fail "uneven: $(json "$tmp/r1" 'r.pids')"
+	fi
+	stop_master
+	;;
+
+stop)
+	# TERM: workers that ignore the disconnect are killed after --grace.
+	start_master -n 2 --grace 500ms --listen 127.0.0.1:0 "$worker" stubborn
+	wait_for '^worker [0-9] pid [0-9]+ started$' 2
+	stop_master
+	[ "$(count 'outlived --grace; SIGKILL$' "$tmp/status")" -eq 2 ] ||
+	    fail "no SIGKILL after --grace"
+	[ "$(count 'killed by SIGKILL$' "$tmp/status")" -eq 2 ] || fail "not killed"
+	# QUIT: at once, whatever --grace says.
+	: >"$tmp/status"
+	start_master -n 2 --grace 1h --listen 127.0.0.1:0 "$worker" seed
+	wait_for '^worker [0-9] pid [0-9]+ started$' 2
+	kill -QUIT "$master"
+	rc=0
+	wait "$master" || rc=$?
+	master=
+	[ $rc -eq 0 ] || fail "QUIT: the master exited with $rc"
+	[ "$(count 'killed by SIGKILL$' "$tmp/status")" -eq 2 ] ||
+	    fail "QUIT did not kill the workers"
+	;;
+
+*)
+	echo "pool.sh: unknown case $case" >&2
+	exit 2
+	;;
+esac
+echo "pool.sh $case: ok"
