@@ -3,8 +3,9 @@
  *
  *   peakrss COMMAND [ARG...]
  *
- * Prints "wall_s=S peak_rss_kb=K status=N" on stderr once COMMAND is done
- * (stdin and stdout are the command's).  /usr/bin/time cannot be used for
+ * Prints "wall_s=S cpu_s=C peak_rss_kb=K status=N" on stderr once COMMAND
+ * is done (stdin and stdout are the command's); cpu_s is the user + system
+ * time of the command itself, without its children.  /usr/bin/time cannot be used for
  * a command that waits for children: the rusage of wait4 folds in the
  * peaks of every child the command reaped (a 40 MB node child), so this
  * stops the command at its exit with ptrace (PTRACE_O_TRACEEXIT, before
@@ -39,6 +40,29 @@ vm_hwm_kb(pid_t pid)
 	return kb;
 }
 
+/* User + system seconds of pid itself (not its children), from /proc. */
+static double
+cpu_seconds(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	/* The name may hold spaces: fields are counted after its ')'. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static double
 now(void)
 {
@@ -52,7 +76,7 @@ int
 main(int argc, char *argv[])
 {
 	long peak = -1;
-	double t0;
+	double t0, cpu = -1;
 	pid_t pid;
 	int st, sig, status;
 	bool first = true;
@@ -92,13 +116,14 @@ main(int argc, char *argv[])
 			sig = 0;
 		} else if (st >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) {
 			peak = vm_hwm_kb(pid);
+			cpu = cpu_seconds(pid);
 			sig = 0;
 		}
 		/* Any other stop is a signal for the command: pass it on. */
 		ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig);
 	}
 	status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	fprintf(stderr, "wall_s=%.3f peak_rss_kb=%ld status=%d\n", now() - t0,
-	    peak, status);
+	fprintf(stderr, "wall_s=%.3f cpu_s=%.2f peak_rss_kb=%ld status=%d\n",
+	    now() - t0, cpu, peak, status);
 	return status;
 }

@@ -98,24 +98,32 @@ row() {
 	printf '%-58s %12s %12s  %-8s %s\n' "$1" "$2" "$3" "$5" "$6" >&2
 }
 
-# pair KEY A-CMD :: B-CMD: runs both RUNS times, alternating which goes
-# first, and sets A and B to the medians of KEY.
+# pair A-CMD :: B-CMD: runs both RUNS times, alternating which goes first,
+# and keeps their outputs in OUTA and OUTB for med.
 pair() {
-	local key=$1 i o
-	shift
-	local -a ca=() cb=() va=() vb=()
+	local i
+	local -a ca=() cb=()
 	while [ "$1" != "::" ]; do ca+=("$1"); shift; done
 	shift
 	cb=("$@")
+	OUTA=() OUTB=()
 	for ((i = 0; i < runs; i++)); do
 		if ((i % 2 == 0)); then
-			o=$(run "${ca[0]}" "${ca[@]}"); va+=("$(val "$key" "$o")")
-			o=$(run "${cb[0]}" "${cb[@]}"); vb+=("$(val "$key" "$o")")
+			OUTA+=("$(run "${ca[0]}" "${ca[@]}")")
+			OUTB+=("$(run "${cb[0]}" "${cb[@]}")")
 		else
-			o=$(run "${cb[0]}" "${cb[@]}"); vb+=("$(val "$key" "$o")")
-			o=$(run "${ca[0]}" "${ca[@]}"); va+=("$(val "$key" "$o")")
+			OUTB+=("$(run "${cb[0]}" "${cb[@]}")")
+			OUTA+=("$(run "${ca[0]}" "${ca[@]}")")
 		fi
 	done
+}
+
+# med KEY: sets A and B to the medians of KEY in the last pair's outputs.
+med() {
+	local o
+	local -a va=() vb=()
+	for o in "${OUTA[@]}"; do va+=("$(val "$1" "$o")"); done
+	for o in "${OUTB[@]}"; do vb+=("$(val "$1" "$o")"); done
 	A=$(median "${va[@]}")
 	B=$(median "${vb[@]}")
 }
@@ -124,39 +132,41 @@ echo "run.sh: $runs run(s) of each; medians" >&2
 
 # ---- 1, 2: messages per second ------------------------------------------
 echo "## IPC messages/s ($n_msgs messages of 16 bytes, 100 in flight)" >&2
-pair msgs_per_s \
-	"$b/bench-ipc" throughput -n "$n_msgs" -- node "$here/echo.js" :: \
+pair "$b/bench-ipc" throughput -n "$n_msgs" -- node "$here/echo.js" :: \
 	node "$here/ipc.js" throughput -n "$n_msgs" -- node "$here/echo.js"
+med msgs_per_s
 r=$(ratio "$A" "$B")
 row "msgs/s, C parent <-> node child vs node <-> node" "$A" "$B" \
 	msgs/s "${r}x" "≥ 1.0x: $(check ge "$r" 1.0)"
 node_node=$B
+med cpu_us_per_msg
+r=$(ratio "$A" "$B")
+row "parent's CPU per message, C vs node (node child)" "$A" "$B" \
+	µs "${r}x" "(information: C is not the bottleneck)"
 
-pair msgs_per_s \
-	"$b/bench-ipc" throughput -n "$n_msgs" -- "$b/bench-echo" :: \
+pair "$b/bench-ipc" throughput -n "$n_msgs" -- "$b/bench-echo" :: \
 	node "$here/ipc.js" throughput -n "$n_msgs" -- node "$here/echo.js"
+med msgs_per_s
 r=$(ratio "$A" "$B")
 row "msgs/s, C <-> C (library both sides) vs node <-> node" "$A" "$B" \
 	msgs/s "${r}x" "≥ 4x: $(check ge "$r" 4.0)"
 
-pair msgs_per_s \
-	node "$here/ipc.js" throughput -n "$n_msgs" -- "$b/bench-echo" :: \
+pair node "$here/ipc.js" throughput -n "$n_msgs" -- "$b/bench-echo" :: \
 	node "$here/ipc.js" throughput -n "$n_msgs" -- node "$here/echo.js"
+med msgs_per_s
 r=$(ratio "$A" "$B")
 row "msgs/s, node parent <-> C child vs node <-> node" "$A" "$B" \
 	msgs/s "${r}x" "(information)"
 
 # ---- 3: round-trip latency -----------------------------------------------
 echo "## round trip, one message in flight ($n_lat round trips)" >&2
-pair median_us \
-	"$b/bench-ipc" latency -n "$n_lat" -- node "$here/echo.js" :: \
+pair "$b/bench-ipc" latency -n "$n_lat" -- node "$here/echo.js" :: \
 	node "$here/ipc.js" latency -n "$n_lat" -- node "$here/echo.js"
+med median_us
 r=$(ratio "$A" "$B")
 row "round trip median, C <-> node vs node <-> node" "$A" "$B" \
 	µs "${r}x time" "≤ 1.0x: $(check le "$r" 1.0)"
-pair p99_us \
-	"$b/bench-ipc" latency -n "$n_lat" -- node "$here/echo.js" :: \
-	node "$here/ipc.js" latency -n "$n_lat" -- node "$here/echo.js"
+med p99_us
 r=$(ratio "$A" "$B")
 row "round trip p99, C <-> node vs node <-> node" "$A" "$B" \
 	µs "${r}x time" "≤ 1.0x: $(check le "$r" 1.0)"
@@ -187,77 +197,90 @@ bridge() {
 	printf '%s\n' "$o"
 }
 
-va=() vb=() ra=() rb=() sa=() sb=()
+# bridge_run a|b: one measure of childproc-fork (a) or bridge.js (b).
+bridge_run() {
+	local o o1 w w1 rate net
+	if [ "$1" = a ]; then
+		set -- childproc-fork --end replies "$here/echo.js"
+	else
+		set -- node "$here/bridge.js" "$here/echo.js"
+	fi
+	o=$(bridge "$tmp/in" "$@")
+	w=$(val wall_s "$o")
+	o1=$(bridge "$tmp/in1" "$@")
+	w1=$(val wall_s "$o1")
+	rate=$(awk -v n="$n_bridge" -v w="$w" 'BEGIN { printf "%.0f", n / w }')
+	net=$(awk -v n="$n_bridge" -v w="$w" -v w1="$w1" \
+	    'BEGIN { printf "%.0f", (n - 1) / (w - w1) }')
+	echo "rate=$rate net=$net $o"
+}
+
+OUTA=() OUTB=()
 for ((i = 0; i < runs; i++)); do
-	for side in a b; do
-		if [ "$side" = a ]; then
-			set -- childproc-fork --end replies "$here/echo.js"
-		else
-			set -- node "$here/bridge.js" "$here/echo.js"
-		fi
-		o=$(bridge "$tmp/in" "$@")
-		w=$(val wall_s "$o")
-		rss=$(val peak_rss_kb "$o")
-		o=$(bridge "$tmp/in1" "$@")
-		w1=$(val wall_s "$o")
-		rate=$(awk -v n="$n_bridge" -v w="$w" 'BEGIN { printf "%.0f", n / w }')
-		net=$(awk -v n="$n_bridge" -v w="$w" -v w1="$w1" \
-		    'BEGIN { printf "%.0f", (n - 1) / (w - w1) }')
-		if [ "$side" = a ]; then
-			va+=("$rate") ra+=("$rss") sa+=("$net")
-		else
-			vb+=("$rate") rb+=("$rss") sb+=("$net")
-		fi
-	done
+	if ((i % 2 == 0)); then
+		OUTA+=("$(bridge_run a)") OUTB+=("$(bridge_run b)")
+	else
+		OUTB+=("$(bridge_run b)") OUTA+=("$(bridge_run a)")
+	fi
 done
-A=$(median "${va[@]}") B=$(median "${vb[@]}")
+med rate
 r=$(ratio "$A" "$B")
 row "msgs/s end to end, childproc-fork vs node bridge.js" "$A" "$B" \
 	msgs/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
-A=$(median "${sa[@]}") B=$(median "${sb[@]}")
+med net
 r=$(ratio "$A" "$B")
 row "msgs/s without start-up, childproc-fork vs node bridge.js" "$A" "$B" \
 	msgs/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
 r=$(ratio "$A" "$node_node")
-row "msgs/s without start-up, childproc-fork vs node <-> node (1)" "$A" \
-	"$node_node" msgs/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
-A=$(median "${ra[@]}") B=$(median "${rb[@]}")
+row "msgs/s without start-up, childproc-fork vs node <-> node (ipc.js)" \
+	"$A" "$node_node" msgs/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
+med cpu_s
+r=$(ratio "$A" "$B")
+row "CPU seconds of the bridge process (not its child)" "$A" "$B" s \
+	"${r}x" "(information: C is not the bottleneck)"
+med peak_rss_kb
 r=$(ratio "$A" "$B")
 row "peak RSS of the bridge process (not its child)" "$A" "$B" KiB \
-	"${r}x" "< 4 MB: $(check le "$A" 4000)"
+	"${r}x" "< 4 MB: $(check le "$A" 4096)"
 
 # ---- 5: one big message ---------------------------------------------------
 echo "## one message of $big bytes, there and back" >&2
-pair seconds \
-	"$b/bench-ipc" big -s "$big" -- node "$here/echo.js" :: \
+pair "$b/bench-ipc" big -s "$big" -- node "$here/echo.js" :: \
 	node "$here/ipc.js" big -s "$big" -- node "$here/echo.js"
+med seconds
 r=$(ratio "$A" "$B")
 row "$((big >> 20)) MiB round trip, C <-> node vs node <-> node" "$A" "$B" \
 	s "${r}x time" "≤ 1.5x: $(check le "$r" 1.5)"
-pair seconds \
-	"$b/bench-ipc" big -s "$big" -- "$b/bench-echo" :: \
+pair "$b/bench-ipc" big -s "$big" -- "$b/bench-echo" :: \
 	node "$here/ipc.js" big -s "$big" -- node "$here/echo.js"
+med seconds
 r=$(ratio "$A" "$B")
 row "$((big >> 20)) MiB round trip, C <-> C vs node <-> node" "$A" "$B" \
 	s "${r}x time" "(information)"
 
 # ---- 6: spawn latency -------------------------------------------------------
 echo "## spawn /bin/true and wait, $n_spawn times" >&2
-pair median_us \
-	"$b/bench-spawn" lib -n "$n_spawn" :: \
+pair "$b/bench-spawn" lib -n "$n_spawn" :: \
 	"$b/bench-spawn" posix -n "$n_spawn"
+med median_us
 r=$(ratio "$A" "$B")
 row "spawn+wait median, library (stdio ignored) vs posix_spawn+waitpid" \
 	"$A" "$B" µs "${r}x time" "≤ 1.2x: $(check le "$r" 1.2)"
-pair median_us \
-	"$b/bench-spawn" lib-pipe -n "$n_spawn" :: \
+pair "$b/bench-spawn" lib -n "$n_spawn" :: \
+	"$b/bench-spawn" fork -n "$n_spawn"
+med median_us
+r=$(ratio "$A" "$B")
+row "spawn+wait median, library vs fork+execv+waitpid (libuv 1.44 forks)" \
+	"$A" "$B" µs "${r}x time" "(information)"
+pair "$b/bench-spawn" lib-pipe -n "$n_spawn" :: \
 	node "$here/spawn.js" sync -n "$n_spawn"
+med median_us
 r=$(ratio "$A" "$B")
 row "spawn+wait median, library (3 pipes) vs node spawnSync" \
 	"$A" "$B" µs "${r}x time" "< 1.0x: $(check le "$r" 0.999)"
-pair median_us \
-	"$b/bench-spawn" lib -n "$n_spawn" :: \
+pair "$b/bench-spawn" lib -n "$n_spawn" :: \
 	node "$here/spawn.js" sync-ignore -n "$n_spawn"
+med median_us
 r=$(ratio "$A" "$B")
 row "spawn+wait median, library vs node spawnSync, stdio ignored" \
 	"$A" "$B" µs "${r}x time" "< 1.0x: $(check le "$r" 0.999)"
