@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.sh - childproc against Node on the same machine, in the same run.
 #
-#   tests/bench/run.sh [-r RUNS] [-q] [-o FILE]
+#   tests/bench/run.sh [-r RUNS] [-q] [-o FILE] [-s SECTION,...]
 #
 # Builds a release tree (build-bench at the top of the source, or
 # $BENCH_BUILD_DIR), runs every benchmark pairwise with its Node
@@ -9,6 +9,7 @@
 # elsewhere hits both alike), and prints a table of medians and ratios,
 # also written to tests/bench/results.md (or FILE).  -q is a quick smoke
 # run: fewer runs, smaller counts; its numbers are not meant to be quoted.
+# -s runs only some sections: ipc, latency, bridge, big, spawn, exec, master.
 # The machine is shared and noisy: only ratios measured in one run mean
 # anything, never an absolute number from another day.
 set -eu
@@ -18,22 +19,31 @@ src=$(cd "$here/../.." && pwd)
 runs=5
 quick=0
 out=$here/results.md
-while getopts r:qo: opt; do
+sections=ipc,latency,bridge,big,spawn,exec,master
+while getopts r:qo:s: opt; do
 	case $opt in
 	r) runs=$OPTARG ;;
 	q) quick=1; runs=1 ;;
 	o) out=$OPTARG ;;
-	*) echo "usage: $0 [-r RUNS] [-q] [-o FILE]" >&2; exit 2 ;;
+	s) sections=$OPTARG ;;
+	*) echo "usage: $0 [-r RUNS] [-q] [-o FILE] [-s SECTION,...]" >&2
+	   exit 2 ;;
 	esac
 done
+
+# want SECTION: whether -s asked for it.
+want() {
+	case ",$sections," in *",$1,"*) return 0 ;; esac
+	return 1
+}
 
 # Sizes: the issue's figures, or small ones for -q.
 if [ "$quick" = 1 ]; then
 	n_msgs=20000 n_lat=2000 n_bridge=20000 big=$((8 << 20)) n_spawn=200
-	exec_size=64M
+	exec_size=64M n_http=500
 else
 	n_msgs=100000 n_lat=20000 n_bridge=200000 big=$((64 << 20)) n_spawn=2000
-	exec_size=1G
+	exec_size=1G n_http=4000
 fi
 
 command -v node >/dev/null || { echo "run.sh: node is needed" >&2; exit 1; }
@@ -131,211 +141,304 @@ med() {
 echo "run.sh: $runs run(s) of each; medians" >&2
 
 # ---- 1, 2: messages per second ------------------------------------------
-echo "## IPC messages/s ($n_msgs messages of 16 bytes, 100 in flight)" >&2
-pair "$b/bench-ipc" throughput -n "$n_msgs" -- node "$here/echo.js" :: \
-	node "$here/ipc.js" throughput -n "$n_msgs" -- node "$here/echo.js"
-med msgs_per_s
-r=$(ratio "$A" "$B")
-row "msgs/s, C parent <-> node child vs node <-> node" "$A" "$B" \
-	msgs/s "${r}x" "≥ 1.0x: $(check ge "$r" 1.0)"
-node_node=$B
-med cpu_us_per_msg
-r=$(ratio "$A" "$B")
-row "parent's CPU per message, C vs node (node child)" "$A" "$B" \
-	µs "${r}x" "(information: C is not the bottleneck)"
-
-pair "$b/bench-ipc" throughput -n "$n_msgs" -- "$b/bench-echo" :: \
-	node "$here/ipc.js" throughput -n "$n_msgs" -- node "$here/echo.js"
-med msgs_per_s
-r=$(ratio "$A" "$B")
-row "msgs/s, C <-> C (library both sides) vs node <-> node" "$A" "$B" \
-	msgs/s "${r}x" "≥ 4x: $(check ge "$r" 4.0)"
-
-pair node "$here/ipc.js" throughput -n "$n_msgs" -- "$b/bench-echo" :: \
-	node "$here/ipc.js" throughput -n "$n_msgs" -- node "$here/echo.js"
-med msgs_per_s
-r=$(ratio "$A" "$B")
-row "msgs/s, node parent <-> C child vs node <-> node" "$A" "$B" \
-	msgs/s "${r}x" "(information)"
-
-# ---- 3: round-trip latency -----------------------------------------------
-echo "## round trip, one message in flight ($n_lat round trips)" >&2
-pair "$b/bench-ipc" latency -n "$n_lat" -- node "$here/echo.js" :: \
-	node "$here/ipc.js" latency -n "$n_lat" -- node "$here/echo.js"
-med median_us
-r=$(ratio "$A" "$B")
-row "round trip median, C <-> node vs node <-> node" "$A" "$B" \
-	µs "${r}x time" "≤ 1.0x: $(check le "$r" 1.0)"
-med p99_us
-r=$(ratio "$A" "$B")
-row "round trip p99, C <-> node vs node <-> node" "$A" "$B" \
-	µs "${r}x time" "≤ 1.0x: $(check le "$r" 1.0)"
-
-# ---- 4: childproc-fork as a bridge ----------------------------------------
-echo "## childproc-fork bridging $n_bridge lines through node echo.js" >&2
-node -e '
-	const n = Number(process.argv[1]), d = "x".repeat(16);
-	const out = [];
-	for (let i = 0; i < n; i++) out.push(JSON.stringify({ seq: i, data: d }));
-	require("fs").writeFileSync(process.argv[2], out.join("\n") + "\n");
-	require("fs").writeFileSync(process.argv[3], out[0] + "\n");
-' "$n_bridge" "$tmp/in" "$tmp/in1"
-
-# bridge IN CMD...: cat IN | peakrss CMD > out; checks every line came back.
-bridge() {
-	local in=$1 o
-	shift
-	if ! o=$(cat "$in" | "$b/peakrss" "$@" 2>&1 >"$tmp/out"); then
-		echo "run.sh: bridge failed: $*" >&2
-		printf '%s\n' "$o" >&2
-		exit 1
-	fi
-	if ! cmp -s "$in" "$tmp/out"; then
-		echo "run.sh: bridge output differs from its input: $*" >&2
-		exit 1
-	fi
-	printf '%s\n' "$o"
-}
-
-# bridge_run a|b: one measure of childproc-fork (a) or bridge.js (b).
-bridge_run() {
-	local o o1 w w1 rate net
-	if [ "$1" = a ]; then
-		set -- childproc-fork --end replies "$here/echo.js"
-	else
-		set -- node "$here/bridge.js" "$here/echo.js"
-	fi
-	o=$(bridge "$tmp/in" "$@")
-	w=$(val wall_s "$o")
-	o1=$(bridge "$tmp/in1" "$@")
-	w1=$(val wall_s "$o1")
-	rate=$(awk -v n="$n_bridge" -v w="$w" 'BEGIN { printf "%.0f", n / w }')
-	net=$(awk -v n="$n_bridge" -v w="$w" -v w1="$w1" \
-	    'BEGIN { printf "%.0f", (n - 1) / (w - w1) }')
-	echo "rate=$rate net=$net $o"
-}
-
-OUTA=() OUTB=()
-for ((i = 0; i < runs; i++)); do
-	if ((i % 2 == 0)); then
-		OUTA+=("$(bridge_run a)") OUTB+=("$(bridge_run b)")
-	else
-		OUTB+=("$(bridge_run b)") OUTA+=("$(bridge_run a)")
-	fi
-done
-med rate
-r=$(ratio "$A" "$B")
-row "msgs/s end to end, childproc-fork vs node bridge.js" "$A" "$B" \
-	msgs/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
-med net
-r=$(ratio "$A" "$B")
-row "msgs/s without start-up, childproc-fork vs node bridge.js" "$A" "$B" \
-	msgs/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
-r=$(ratio "$A" "$node_node")
-row "msgs/s without start-up, childproc-fork vs node <-> node (ipc.js)" \
-	"$A" "$node_node" msgs/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
-med cpu_s
-r=$(ratio "$A" "$B")
-row "CPU seconds of the bridge process (not its child)" "$A" "$B" s \
-	"${r}x" "(information: C is not the bottleneck)"
-med peak_rss_kb
-r=$(ratio "$A" "$B")
-row "peak RSS of the bridge process (not its child)" "$A" "$B" KiB \
-	"${r}x" "< 4 MB: $(check le "$A" 4096)"
-
-# ---- 5: one big message ---------------------------------------------------
-echo "## one message of $big bytes, there and back" >&2
-pair "$b/bench-ipc" big -s "$big" -- node "$here/echo.js" :: \
-	node "$here/ipc.js" big -s "$big" -- node "$here/echo.js"
-med seconds
-r=$(ratio "$A" "$B")
-row "$((big >> 20)) MiB round trip, C <-> node vs node <-> node" "$A" "$B" \
-	s "${r}x time" "≤ 1.5x: $(check le "$r" 1.5)"
-pair "$b/bench-ipc" big -s "$big" -- "$b/bench-echo" :: \
-	node "$here/ipc.js" big -s "$big" -- node "$here/echo.js"
-med seconds
-r=$(ratio "$A" "$B")
-row "$((big >> 20)) MiB round trip, C <-> C vs node <-> node" "$A" "$B" \
-	s "${r}x time" "(information)"
-
-# ---- 6: spawn latency -------------------------------------------------------
-echo "## spawn /bin/true and wait, $n_spawn times" >&2
-pair "$b/bench-spawn" lib -n "$n_spawn" :: \
-	"$b/bench-spawn" posix -n "$n_spawn"
-med median_us
-r=$(ratio "$A" "$B")
-row "spawn+wait median, library (stdio ignored) vs posix_spawn+waitpid" \
-	"$A" "$B" µs "${r}x time" "≤ 1.2x: $(check le "$r" 1.2)"
-pair "$b/bench-spawn" lib -n "$n_spawn" :: \
-	"$b/bench-spawn" fork -n "$n_spawn"
-med median_us
-r=$(ratio "$A" "$B")
-row "spawn+wait median, library vs fork+execv+waitpid (libuv 1.44 forks)" \
-	"$A" "$B" µs "${r}x time" "(information)"
-pair "$b/bench-spawn" lib-pipe -n "$n_spawn" :: \
-	node "$here/spawn.js" sync -n "$n_spawn"
-med median_us
-r=$(ratio "$A" "$B")
-row "spawn+wait median, library (3 pipes) vs node spawnSync" \
-	"$A" "$B" µs "${r}x time" "< 1.0x: $(check le "$r" 0.999)"
-pair "$b/bench-spawn" lib -n "$n_spawn" :: \
-	node "$here/spawn.js" sync-ignore -n "$n_spawn"
-med median_us
-r=$(ratio "$A" "$B")
-row "spawn+wait median, library vs node spawnSync, stdio ignored" \
-	"$A" "$B" µs "${r}x time" "< 1.0x: $(check le "$r" 0.999)"
-
-# ---- 7: capturing output ----------------------------------------------------
-if [ -x "$cmd/childproc-execfile" ]; then
-	echo "## execFile capturing head -c $exec_size /dev/zero" >&2
-	bytes=$(numfmt --from=iec "$exec_size")
-	va=() vb=() ra=() rb=()
-	for ((i = 0; i < runs; i++)); do
-		# Its output goes through wc: every byte must come out.
-		if ! got=$("$b/peakrss" childproc-execfile --max-buffer=Infinity \
-		    head -c "$exec_size" /dev/zero 2>"$tmp/err" | wc -c); then
-			cat "$tmp/err" >&2
-			exit 1
-		fi
-		o=$(cat "$tmp/err")
-		[ "$got" = "$bytes" ] && [ "$(val status "$o")" = 0 ] || {
-			echo "run.sh: childproc-execfile gave $got bytes, not $bytes" >&2
-			printf '%s\n' "$o" >&2
-			exit 1
-		}
-		va+=("$(awk -v n="$bytes" -v w="$(val wall_s "$o")" \
-		    'BEGIN { printf "%.0f", n / w / 1e6 }')")
-		ra+=("$(val peak_rss_kb "$o")")
-		o=$(run execfile.js "$b/peakrss" node "$here/execfile.js" \
-		    "$exec_size")
-		[ "$(val bytes "$o")" = "$bytes" ] || {
-			echo "run.sh: node execFile gave the wrong size" >&2
-			exit 1
-		}
-		vb+=("$(awk -v n="$bytes" -v w="$(val wall_s "$o")" \
-		    'BEGIN { printf "%.0f", n / w / 1e6 }')")
-		rb+=("$(val peak_rss_kb "$o")")
-	done
-	A=$(median "${va[@]}") B=$(median "${vb[@]}")
+if want ipc; then
+	echo "## IPC messages/s ($n_msgs messages of 16 bytes, 100 in flight)" >&2
+	pair "$b/bench-ipc" throughput -n "$n_msgs" -- node "$here/echo.js" :: \
+		node "$here/ipc.js" throughput -n "$n_msgs" -- node "$here/echo.js"
+	med msgs_per_s
 	r=$(ratio "$A" "$B")
-	row "execFile $exec_size, childproc-execfile vs node execFile" "$A" "$B" \
-		MB/s "${r}x" "≥ 5x: $(check ge "$r" 5.0)"
-	A=$(median "${ra[@]}") B=$(median "${rb[@]}")
+	row "msgs/s, C parent <-> node child vs node <-> node" "$A" "$B" \
+		msgs/s "${r}x" "≥ 1.0x: $(check ge "$r" 1.0)"
+	node_node=$B
+	med cpu_us_per_msg
 	r=$(ratio "$A" "$B")
-	lim=$(( bytes / 1024 + 8192 ))
-	row "execFile $exec_size, peak RSS" "$A" "$B" KiB "${r}x" \
-		"≤ output + 8 MiB: $(check le "$A" "$lim")"
-else
-	echo "## execFile: skipped (no childproc-execfile yet)" >&2
-	row "execFile capture" "-" "-" - - "skipped: no childproc-execfile yet"
+	row "parent's CPU per message, C vs node (node child)" "$A" "$B" \
+		µs "${r}x" "(information: C is not the bottleneck)"
+
+	pair "$b/bench-ipc" throughput -n "$n_msgs" -- "$b/bench-echo" :: \
+		node "$here/ipc.js" throughput -n "$n_msgs" -- node "$here/echo.js"
+	med msgs_per_s
+	r=$(ratio "$A" "$B")
+	row "msgs/s, C <-> C (library both sides) vs node <-> node" "$A" "$B" \
+		msgs/s "${r}x" "≥ 4x: $(check ge "$r" 4.0)"
+
+	pair node "$here/ipc.js" throughput -n "$n_msgs" -- "$b/bench-echo" :: \
+		node "$here/ipc.js" throughput -n "$n_msgs" -- node "$here/echo.js"
+	med msgs_per_s
+	r=$(ratio "$A" "$B")
+	row "msgs/s, node parent <-> C child vs node <-> node" "$A" "$B" \
+		msgs/s "${r}x" "(information)"
 fi
 
-# ---- 8: the master of issue 4 (a hook) ---------------------------------------
-if childproc-fork --help 2>/dev/null | grep -q -- '--workers'; then
-	echo "## master memory: not written yet" >&2
-	row "master RSS, 4 workers" "-" "-" - - "to do (issue 4)"
-else
-	row "master RSS, 4 workers" "-" "-" - - "skipped: no --workers yet"
+# ---- 3: round-trip latency -----------------------------------------------
+if want latency; then
+	echo "## round trip, one message in flight ($n_lat round trips)" >&2
+	pair "$b/bench-ipc" latency -n "$n_lat" -- node "$here/echo.js" :: \
+		node "$here/ipc.js" latency -n "$n_lat" -- node "$here/echo.js"
+	med median_us
+	r=$(ratio "$A" "$B")
+	row "round trip median, C <-> node vs node <-> node" "$A" "$B" \
+		µs "${r}x time" "≤ 1.0x: $(check le "$r" 1.0)"
+	med p99_us
+	r=$(ratio "$A" "$B")
+	row "round trip p99, C <-> node vs node <-> node" "$A" "$B" \
+		µs "${r}x time" "≤ 1.0x: $(check le "$r" 1.0)"
+fi
+
+# ---- 4: childproc-fork as a bridge ----------------------------------------
+if want bridge; then
+	echo "## childproc-fork bridging $n_bridge lines through node echo.js" >&2
+	node -e '
+		const n = Number(process.argv[1]), d = "x".repeat(16);
+		const out = [];
+		for (let i = 0; i < n; i++) out.push(JSON.stringify({ seq: i, data: d }));
+		require("fs").writeFileSync(process.argv[2], out.join("\n") + "\n");
+		require("fs").writeFileSync(process.argv[3], out[0] + "\n");
+	' "$n_bridge" "$tmp/in" "$tmp/in1"
+
+	# bridge IN CMD...: cat IN | peakrss CMD > out; checks every line came back.
+	bridge() {
+		local in=$1 o
+		shift
+		if ! o=$(cat "$in" | "$b/peakrss" "$@" 2>&1 >"$tmp/out"); then
+			echo "run.sh: bridge failed: $*" >&2
+			printf '%s\n' "$o" >&2
+			exit 1
+		fi
+		if ! cmp -s "$in" "$tmp/out"; then
+			echo "run.sh: bridge output differs from its input: $*" >&2
+			exit 1
+		fi
+		printf '%s\n' "$o"
+	}
+
+	# bridge_run a|b: one measure of childproc-fork (a) or bridge.js (b).
+	bridge_run() {
+		local o o1 w w1 rate net
+		if [ "$1" = a ]; then
+			set -- childproc-fork --end replies "$here/echo.js"
+		else
+			set -- node "$here/bridge.js" "$here/echo.js"
+		fi
+		o=$(bridge "$tmp/in" "$@")
+		w=$(val wall_s "$o")
+		o1=$(bridge "$tmp/in1" "$@")
+		w1=$(val wall_s "$o1")
+		rate=$(awk -v n="$n_bridge" -v w="$w" 'BEGIN { printf "%.0f", n / w }')
+		net=$(awk -v n="$n_bridge" -v w="$w" -v w1="$w1" \
+		    'BEGIN { printf "%.0f", (n - 1) / (w - w1) }')
+		echo "rate=$rate net=$net $o"
+	}
+
+	OUTA=() OUTB=()
+	for ((i = 0; i < runs; i++)); do
+		if ((i % 2 == 0)); then
+			OUTA+=("$(bridge_run a)") OUTB+=("$(bridge_run b)")
+		else
+			OUTB+=("$(bridge_run b)") OUTA+=("$(bridge_run a)")
+		fi
+	done
+	med rate
+	r=$(ratio "$A" "$B")
+	row "msgs/s end to end, childproc-fork vs node bridge.js" "$A" "$B" \
+		msgs/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
+	med net
+	r=$(ratio "$A" "$B")
+	row "msgs/s without start-up, childproc-fork vs node bridge.js" "$A" "$B" \
+		msgs/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
+	if [ -n "${node_node:-}" ]; then
+		r=$(ratio "$A" "$node_node")
+		row "msgs/s without start-up, childproc-fork vs node <-> node (ipc.js)" \
+			"$A" "$node_node" msgs/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
+	fi
+	med cpu_s
+	r=$(ratio "$A" "$B")
+	row "CPU seconds of the bridge process (not its child)" "$A" "$B" s \
+		"${r}x" "(information: C is not the bottleneck)"
+	med peak_rss_kb
+	r=$(ratio "$A" "$B")
+	row "peak RSS of the bridge process (not its child)" "$A" "$B" KiB \
+		"${r}x" "< 4 MB: $(check le "$A" 4096)"
+fi
+
+# ---- 5: one big message ---------------------------------------------------
+if want big; then
+	echo "## one message of $big bytes, there and back" >&2
+	pair "$b/bench-ipc" big -s "$big" -- node "$here/echo.js" :: \
+		node "$here/ipc.js" big -s "$big" -- node "$here/echo.js"
+	med seconds
+	r=$(ratio "$A" "$B")
+	row "$((big >> 20)) MiB round trip, C <-> node vs node <-> node" "$A" "$B" \
+		s "${r}x time" "≤ 1.5x: $(check le "$r" 1.5)"
+	pair "$b/bench-ipc" big -s "$big" -- "$b/bench-echo" :: \
+		node "$here/ipc.js" big -s "$big" -- node "$here/echo.js"
+	med seconds
+	r=$(ratio "$A" "$B")
+	row "$((big >> 20)) MiB round trip, C <-> C vs node <-> node" "$A" "$B" \
+		s "${r}x time" "(information)"
+fi
+
+# ---- 6: spawn latency -------------------------------------------------------
+if want spawn; then
+	echo "## spawn /bin/true and wait, $n_spawn times" >&2
+	pair "$b/bench-spawn" lib -n "$n_spawn" :: \
+		"$b/bench-spawn" posix -n "$n_spawn"
+	med median_us
+	r=$(ratio "$A" "$B")
+	row "spawn+wait median, library (stdio ignored) vs posix_spawn+waitpid" \
+		"$A" "$B" µs "${r}x time" "≤ 1.2x: $(check le "$r" 1.2)"
+	pair "$b/bench-spawn" lib -n "$n_spawn" :: \
+		"$b/bench-spawn" fork -n "$n_spawn"
+	med median_us
+	r=$(ratio "$A" "$B")
+	row "spawn+wait median, library vs fork+execv+waitpid (libuv 1.44 forks)" \
+		"$A" "$B" µs "${r}x time" "(information)"
+	pair "$b/bench-spawn" lib-pipe -n "$n_spawn" :: \
+		node "$here/spawn.js" sync -n "$n_spawn"
+	med median_us
+	r=$(ratio "$A" "$B")
+	row "spawn+wait median, library (3 pipes) vs node spawnSync" \
+		"$A" "$B" µs "${r}x time" "< 1.0x: $(check le "$r" 0.999)"
+	pair "$b/bench-spawn" lib -n "$n_spawn" :: \
+		node "$here/spawn.js" sync-ignore -n "$n_spawn"
+	med median_us
+	r=$(ratio "$A" "$B")
+	row "spawn+wait median, library vs node spawnSync, stdio ignored" \
+		"$A" "$B" µs "${r}x time" "< 1.0x: $(check le "$r" 0.999)"
+fi
+
+# ---- 7: capturing output ----------------------------------------------------
+if want exec; then
+	if [ -x "$cmd/childproc-execfile" ]; then
+		echo "## execFile capturing head -c $exec_size /dev/zero" >&2
+		bytes=$(numfmt --from=iec "$exec_size")
+		va=() vb=() ra=() rb=()
+		for ((i = 0; i < runs; i++)); do
+			# Its output goes through wc: every byte must come out.
+			if ! got=$("$b/peakrss" childproc-execfile --max-buffer=Infinity \
+			    head -c "$exec_size" /dev/zero 2>"$tmp/err" | wc -c); then
+				cat "$tmp/err" >&2
+				exit 1
+			fi
+			o=$(cat "$tmp/err")
+			[ "$got" = "$bytes" ] && [ "$(val status "$o")" = 0 ] || {
+				echo "run.sh: childproc-execfile gave $got bytes, not $bytes" >&2
+				printf '%s\n' "$o" >&2
+				exit 1
+			}
+			va+=("$(awk -v n="$bytes" -v w="$(val wall_s "$o")" \
+			    'BEGIN { printf "%.0f", n / w / 1e6 }')")
+			ra+=("$(val peak_rss_kb "$o")")
+			o=$(run execfile.js "$b/peakrss" node "$here/execfile.js" \
+			    "$exec_size")
+			[ "$(val bytes "$o")" = "$bytes" ] || {
+				echo "run.sh: node execFile gave the wrong size" >&2
+				exit 1
+			}
+			vb+=("$(awk -v n="$bytes" -v w="$(val wall_s "$o")" \
+			    'BEGIN { printf "%.0f", n / w / 1e6 }')")
+			rb+=("$(val peak_rss_kb "$o")")
+		done
+		A=$(median "${va[@]}") B=$(median "${vb[@]}")
+		r=$(ratio "$A" "$B")
+		row "execFile $exec_size, childproc-execfile vs node execFile" "$A" "$B" \
+			MB/s "${r}x" "≥ 5x: $(check ge "$r" 5.0)"
+		A=$(median "${ra[@]}") B=$(median "${rb[@]}")
+		r=$(ratio "$A" "$B")
+		lim=$(( bytes / 1024 + 8192 ))
+		row "execFile $exec_size, peak RSS" "$A" "$B" KiB "${r}x" \
+			"≤ output + 8 MiB: $(check le "$A" "$lim")"
+	else
+		echo "## execFile: skipped (no childproc-execfile yet)" >&2
+		row "execFile capture" "-" "-" - - "skipped: no childproc-execfile yet"
+	fi
+fi
+
+# ---- 8: the master of issue 4 ------------------------------------------------
+if want master; then
+	# childproc-fork -n 4 --listen against Node's cluster (round-robin, and
+	# NODE_CLUSTER_SCHED_POLICY=none), with tests/handles' worker.js and load
+	# client: requests/s with a new connection each, and the master's memory.
+	worker=$src/tests/handles/node/worker.js
+	loadgen=$build/tests/handles/loadgen
+	if childproc-fork --help 2>/dev/null | grep -q -- '--workers' &&
+	    [ -f "$worker" ] && [ -x "$loadgen" ]; then
+		echo "## 4 HTTP workers, $n_http requests, a new connection each" >&2
+		master=
+		stop_master() {
+			if [ -n "$master" ] && kill -0 "$master" 2>/dev/null; then
+				kill -TERM "$master"
+				wait "$master" || true
+			fi
+			master=
+		}
+		trap 'stop_master; rm -rf "$tmp"' EXIT
+
+		# pool KIND: one measure; KIND is c, rr or none.
+		pool() {
+			local i=0 addr o rss hwm
+			: >"$tmp/status"
+			case $1 in
+			c)	childproc-fork -n 4 --listen 127.0.0.1:0 --status-fd 3 \
+				    "$worker" listen </dev/null >/dev/null 2>"$tmp/err" \
+				    3>"$tmp/status" & ;;
+			rr)	node "$here/cluster.js" 4 </dev/null >"$tmp/status" \
+				    2>"$tmp/err" & ;;
+			none)	NODE_CLUSTER_SCHED_POLICY=none node "$here/cluster.js" 4 \
+				    </dev/null >"$tmp/status" 2>"$tmp/err" & ;;
+			esac
+			master=$!
+			# Ready: listening, and (childproc-fork) every worker started.
+			until grep -q 'listening on ' "$tmp/status" && { [ "$1" != c ] ||
+			    [ "$(grep -c 'worker [0-9]* pid [0-9]* started' \
+			    "$tmp/status")" -ge 4 ]; }; do
+				i=$((i + 1))
+				if [ $i -gt 600 ] || ! kill -0 "$master" 2>/dev/null; then
+					echo "run.sh: the $1 master did not start" >&2
+					cat "$tmp/status" "$tmp/err" >&2
+					exit 1
+				fi
+				sleep 0.05
+			done
+			addr=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$tmp/status" |
+			    head -n 1)
+			o=$("$loadgen" -c 16 -n "$n_http" "$addr")
+			rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' \
+			    "/proc/$master/status")
+			hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' \
+			    "/proc/$master/status")
+			stop_master
+			case $o in
+			*'"ok":'"$n_http"','*) ;;
+			*)	echo "run.sh: $1: not every request was answered: $o" >&2
+				exit 1 ;;
+			esac
+			echo "rps=$(printf '%s' "$o" | sed -n 's/.*"rps":\([0-9.]*\).*/\1/p')" \
+			    "rss_kb=$rss hwm_kb=$hwm"
+		}
+		oc=() orr=() onone=()
+		for ((i = 0; i < runs; i++)); do
+			oc+=("$(pool c)") orr+=("$(pool rr)") onone+=("$(pool none)")
+		done
+		OUTA=("${oc[@]}") OUTB=("${orr[@]}")
+		med rps
+		r=$(ratio "$A" "$B")
+		row "HTTP req/s, childproc-fork --listen vs cluster (round-robin)" \
+			"$A" "$B" req/s "${r}x" "≥ 1.1x: $(check ge "$r" 1.1)"
+		OUTB=("${onone[@]}")
+		med rps
+		r=$(ratio "$A" "$B")
+		row "HTTP req/s, childproc-fork --listen vs cluster (SCHED_NONE)" \
+			"$A" "$B" req/s "${r}x" "on par (≥ 0.9x): $(check ge "$r" 0.9)"
+		OUTB=("${orr[@]}")
+		med hwm_kb
+		r=$(ratio "$A" "$B")
+		row "master peak RSS with 4 workers, vs cluster primary" "$A" "$B" \
+			KiB "${r}x" "< 4 MB: $(check le "$A" 4096)"
+	else
+		echo "## master: skipped (childproc-fork -n, worker.js or loadgen missing)" >&2
+		row "master with 4 workers" "-" "-" - - "skipped: not built yet"
+	fi
 fi
 
 # ---- results.md --------------------------------------------------------------
