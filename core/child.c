@@ -517,7 +517,8 @@ cp_child_spawn(uv_loop_t *loop, const struct cp_spawn_options *opts,
 	/* argv: [argv0, args...] or [argv0, "-c", "file args..."] */
 	for (i = 0; opts->args != NULL && opts->args[i] != NULL; i++)
 		nargs++;
-	if ((argv = calloc(nargs + 3, sizeof(*argv))) == NULL)
+	/* Room for [argv0, "-c", cmd, NULL] even without args. */
+	if ((argv = calloc(nargs + 4, sizeof(*argv))) == NULL)
 		return UV_ENOMEM;
 	if (opts->shell != NULL) {
 		if ((cmd = shell_command(opts->file, opts->args)) == NULL) {
