@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -226,7 +227,7 @@ cmd_parse_size(const char *s, const char *what, bool *infinite)
 	return (uint64_t)v;
 bad:
 	cmd_die("The value of \"%s\" is out of range. It must be a "
-	    "non-negative number. Received %s", what, s);
+	    "positive number. Received %s", what, s);
 }
 
 static void
@@ -320,7 +321,7 @@ cmd_common_option(struct cmd_common *co, int ch, const char *arg)
 		return 1;
 	case OPT_MAX_BUFFER:
 		co->max_buffer_set = true;
-		co->max_buffer = cmd_parse_size(arg, "maxBuffer",
+		co->max_buffer = cmd_parse_size(arg, "options.maxBuffer",
 		    &co->max_buffer_infinite);
 		return 1;
 	case OPT_ENCODING:
@@ -332,6 +333,7 @@ cmd_common_option(struct cmd_common *co, int ch, const char *arg)
 			cmd_die("out of memory");
 		co->input_len = strlen(arg);
 		co->has_input = true;
+		co->input_string = true;
 		return 1;
 	case OPT_INPUT_FILE:
 		free(co->input);
@@ -339,6 +341,7 @@ cmd_common_option(struct cmd_common *co, int ch, const char *arg)
 		if ((r = cmd_read_file(arg, &co->input, &co->input_len)) != 0)
 			cmd_die("cannot read '%s': %s", arg, cp_strerror(r));
 		co->has_input = true;
+		co->input_string = false;
 		return 1;
 	case OPT_JSON:
 		co->json = true;
@@ -530,25 +533,68 @@ cmd_exit_for_error(int err)
 	}
 }
 
+int
+cmd_spawn_failed(const struct cmd_common *co, const char *file, int err)
+{
+	struct stat st;
+
+	/* Node (and libuv) report a bad cwd as the command's ENOENT/ENOTDIR/EACCES. */
+	if (co->cwd != NULL && (err == UV_ENOENT || err == UV_ENOTDIR ||
+	    err == UV_EACCES)) {
+		if (stat(co->cwd, &st) != 0 && errno == ENOENT) {
+			cmd_warn("cannot run '%s': directory '%s' does not exist",
+			    file, co->cwd);
+			return cmd_exit_for_error(err);
+		}
+		if (err == UV_ENOTDIR || (stat(co->cwd, &st) == 0 &&
+		    !S_ISDIR(st.st_mode))) {
+			cmd_warn("cannot run '%s': '%s' is not a directory",
+			    file, co->cwd);
+			return cmd_exit_for_error(err);
+		}
+		if (access(co->cwd, X_OK) != 0) {
+			cmd_warn("cannot run '%s': cannot enter directory '%s': %s",
+			    file, co->cwd, strerror(errno));
+			return cmd_exit_for_error(err);
+		}
+	}
+	cmd_warn("cannot run '%s': %s", file, cp_strerror(err));
+	return cmd_exit_for_error(err);
+}
+
 static uv_signal_t fwd[4];
 static int nfwd;
+static int (*fwd_kill)(void *, int);
 
 static void
 forward_cb(uv_signal_t *h, int signum)
 {
-	cp_child_kill(h->data, signum);
+	fwd_kill(h->data, signum);
+}
+
+static int
+kill_child(void *c, int signum)
+{
+	return cp_child_kill(c, signum);
 }
 
 void
 cmd_forward_signals(uv_loop_t *loop, struct cp_child *c)
 {
+	cmd_forward_signals_to(loop, kill_child, c);
+}
+
+void
+cmd_forward_signals_to(uv_loop_t *loop, int (*kill_fn)(void *, int), void *arg)
+{
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 	int i;
 
+	fwd_kill = kill_fn;
 	for (i = 0; i < 4; i++) {
 		if (uv_signal_init(loop, &fwd[nfwd]) != 0)
 			continue;
-		fwd[nfwd].data = c;
+		fwd[nfwd].data = arg;
 		uv_signal_start(&fwd[nfwd], forward_cb, sigs[i]);
 		uv_unref((uv_handle_t *)&fwd[nfwd]);
 		nfwd++;

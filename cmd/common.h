@@ -94,6 +94,7 @@ struct cmd_common {
 	bool has_input;
 	char *input;			/* --input or --input-file contents */
 	size_t input_len;
+	bool input_string;		/* from --input: a string (Node's encoding applies) */
 	bool json;
 	bool shell_set;
 	const char *shell;		/* NULL: /bin/sh */
@@ -144,8 +145,17 @@ uint64_t cmd_parse_size(const char *s, const char *what, bool *infinite);
 
 /* 127 for ENOENT, 126 for EACCES/ENOEXEC/EISDIR/EPERM..., else 125. */
 int cmd_exit_for_error(int err);
+/*
+ * Says why FILE could not be run (naming the directory when the cwd is
+ * what failed, which Node blames on the command) and returns the exit
+ * status for err.
+ */
+int cmd_spawn_failed(const struct cmd_common *co, const char *file, int err);
 /* Forwards INT, TERM, HUP and QUIT received by us to the child. */
 void cmd_forward_signals(uv_loop_t *loop, struct cp_child *c);
+/* The same through kill_fn(arg, signum), for a child that may go away first. */
+void cmd_forward_signals_to(uv_loop_t *loop, int (*kill_fn)(void *, int),
+    void *arg);
 /* Stops forwarding (closes the signal handles). */
 void cmd_stop_forwarding(void);
 /* Reads a whole file into *buf (malloc'd).  Returns 0 or UV_E*. */

@@ -379,6 +379,237 @@ CP_API void cp_child_free(struct cp_child *c);
  */
 CP_API int cp_exit_status(int64_t exit_status, int term_signal, bool timed_out);
 
+/* ---- exec, execFile and the sync forms ---- */
+
+/*
+ * Node's Buffer encodings, for captured output.  CP_ENC_DEFAULT is each
+ * function's own default, as in Node: utf8 for cp_exec and cp_exec_file,
+ * buffer for the sync forms.
+ */
+enum cp_encoding {
+	CP_ENC_DEFAULT = 0,
+	CP_ENC_BUFFER,		/* the bytes as they came (Node's Buffer) */
+	CP_ENC_UTF8,		/* also "utf-8" */
+	CP_ENC_UTF16LE,		/* also "utf-16le", "ucs2", "ucs-2" */
+	CP_ENC_LATIN1,		/* also "binary" */
+	CP_ENC_ASCII,		/* latin1 with the high bit cleared */
+	CP_ENC_BASE64,
+	CP_ENC_BASE64URL,
+	CP_ENC_HEX
+};
+
+/*
+ * Text is UTF-8.  A JavaScript string may hold an unpaired surrogate (from
+ * utf16le output, or from exec's maxBuffer cutting a character in two);
+ * the library keeps it in its 3-byte generalized UTF-8 form (WTF-8), and
+ * cp_json_stringify writes it as "\udXXX", as JSON.stringify does.
+ */
+
+/*
+ * Buffer.isEncoding(name), in any case, or "buffer".  Returns 0 and *enc,
+ * or UV_EINVAL for an unknown name (Node: "Unknown encoding: NAME").
+ */
+CP_API int cp_encoding_parse(const char *name, enum cp_encoding *enc);
+/* Node's canonical name ("utf8", "buffer", ...). */
+CP_API const char *cp_encoding_name(enum cp_encoding enc);
+/*
+ * Buffer.from(s, enc): the bytes a string (len bytes of UTF-8) stands for.
+ * *out is malloc'd and NUL-terminated.  UV_EINVAL for CP_ENC_BUFFER (Node:
+ * "Unknown encoding: buffer"), UV_ENOMEM.
+ */
+CP_API int cp_encoding_from_string(enum cp_encoding enc, const char *s,
+    size_t len, char **out, size_t *outlen);
+/*
+ * buf.toString(enc): the text of len bytes.  *out is malloc'd and
+ * NUL-terminated.  UV_EINVAL for CP_ENC_BUFFER, UV_ENOMEM.
+ */
+CP_API int cp_encoding_to_string(enum cp_encoding enc, const char *buf,
+    size_t len, char **out, size_t *outlen);
+
+/* Node's name for a signal ("SIGTERM"), or "" where Node has none (SIGRTMIN+n). */
+CP_API const char *cp_signal_name(int signum);
+
+/*
+ * JSON.stringify(v), byte for byte: compact, keys in insertion order,
+ * lowercase \u00xx escapes, unpaired surrogates escaped.  Returns a
+ * malloc'd NUL-terminated string (length in *lenp if not NULL), or NULL.
+ */
+CP_API char *cp_json_stringify(const json_t *v, size_t *lenp);
+
+#define CP_MAX_BUFFER_DEFAULT ((uint64_t)1024 * 1024)
+#define CP_MAX_BUFFER_INFINITY UINT64_MAX
+
+struct cp_exec_options {
+	/*
+	 * The process, as cp_child_spawn takes it: file (for cp_exec and
+	 * cp_exec_sync, the command string), args, env, cwd, shell, uid and
+	 * gid, timeout_ms, kill_signal, kill_after_ms and CP_SPAWN_KILL_TREE.
+	 * The sync forms also honour argv0, stdio (no CP_STDIO_IPC; 0 entries
+	 * means three pipes) and CP_SPAWN_DETACHED; cp_exec and cp_exec_file
+	 * ignore them as Node's exec and execFile do (three pipes, argv[0] is
+	 * the file).  serialization and max_message are not used.
+	 */
+	struct cp_spawn_options spawn;
+	/*
+	 * Node's maxBuffer in bytes: CP_MAX_BUFFER_DEFAULT after
+	 * cp_exec_options_init, CP_MAX_BUFFER_INFINITY for no limit.
+	 * exec/execFile count each stream on its own (in string encodings,
+	 * as Buffer.byteLength of each decoded chunk); the stream that goes
+	 * over keeps exactly the limit (in UTF-16 units for strings, as
+	 * String.prototype.slice) and the child is killed; 0 fails on the
+	 * first byte.  The sync forms count all pipes together, cut nothing,
+	 * and kill the child with UV_ENOBUFS; 0 means no limit.
+	 */
+	uint64_t max_buffer;
+	enum cp_encoding encoding;
+	/*
+	 * The sync forms: written to the child's stdin when stdio[0] is a pipe,
+	 * which is then closed (at once when input is NULL: the child reads
+	 * EOF).  cp_exec and cp_exec_file: when input is not NULL it is
+	 * written likewise (not in Node); when NULL, stdin is a pipe that is
+	 * never written nor closed until the child exits, as in Node.
+	 */
+	const char *input;
+	size_t input_len;
+};
+
+/* Zeroes o and sets max_buffer to CP_MAX_BUFFER_DEFAULT. */
+CP_API void cp_exec_options_init(struct cp_exec_options *o);
+
+/* Values of cp_result.error that are not UV_E* codes. */
+#define CP_EXEC_FAILED    1	/* exit code != 0 or a signal: "Command failed: ..." */
+#define CP_EXEC_MAXBUFFER 2	/* exec/execFile: "stdout maxBuffer length exceeded" */
+
+struct cp_output {
+	char *data;		/* NUL-terminated; NULL is Node's null (not a pipe) */
+	size_t len;
+};
+
+struct cp_result {
+	/*
+	 * 0, or why Node reports an error:
+	 *   < 0  a UV_E* code.  The spawn failed (pid is 0): UV_ENOENT,
+	 *        UV_EACCES, ...  The sync forms also report, with the child
+	 *        run: UV_ETIMEDOUT (the timeout fired), UV_ENOBUFS (max_buffer
+	 *        exceeded), or an error writing input (UV_EPIPE).
+	 *   CP_EXEC_FAILED     exec/execFile, execSync, execFileSync: the exit
+	 *                      code is not 0 or a signal ended the child.
+	 *   CP_EXEC_MAXBUFFER  exec/execFile: max_buffer_fd went over.
+	 */
+	int error;
+	int pid;		/* 0 if it never started */
+	int64_t status;		/* exit code, or -1: Node's null (signal, never started) */
+	int signal;		/* the signal that ended it, or 0 */
+	bool killed;		/* Node's err.killed (exec/execFile) */
+	bool timed_out;		/* the timeout fired */
+	bool sync;		/* a sync form made it (messages say "spawnSync") */
+	bool text;		/* output holds text (exec in a string encoding) */
+	int max_buffer_fd;	/* 1 (stdout) or 2 (stderr) with CP_EXEC_MAXBUFFER */
+	enum cp_encoding encoding;	/* never CP_ENC_DEFAULT */
+	/*
+	 * One entry per stdio fd; 0 entries when the child never started
+	 * (the sync forms' output: null).  Bytes, or text when text is set.
+	 * output[1] is stdout, output[2] stderr.  Take a buffer by setting
+	 * data to NULL; free it with free().
+	 */
+	int output_count;
+	struct cp_output output[CP_STDIO_MAX];
+	char *file;		/* the file run (the shell with one): err.path */
+	char **spawnargs;	/* its arguments after argv[0]: err.spawnargs */
+	char *cmd;		/* err.cmd, or the command of "Command failed: " */
+};
+
+struct cp_exec;
+
+/*
+ * r belongs to x and lives until cp_exec_free(x), which may be called
+ * here.
+ */
+typedef void (*cp_exec_cb)(struct cp_exec *x, struct cp_result *r, void *data);
+
+/*
+ * Node's execFile(file, args, options, callback): runs o->spawn.file with
+ * o->spawn.args (through o->spawn.shell if set), collects stdout and
+ * stderr, and calls cb once everything is over (the child exited and both
+ * pipes are closed: a grandchild holding them delays it, as in Node).
+ * The timeout, and max_buffer going over, close stdout and stderr first
+ * and then send kill_signal (so a child that ignores it dies of SIGPIPE
+ * when it writes again).  A spawn failure of the kinds Node reports
+ * through the callback (UV_ENOENT, UV_EACCES, UV_EAGAIN, UV_EMFILE,
+ * UV_ENFILE) comes to cb in r->error; any other (UV_ENOTDIR for a cwd that
+ * is a file, UV_EPERM for uid/gid, UV_EINVAL for an empty file) is
+ * returned here, as Node throws it, and cb is never called.
+ */
+CP_API int cp_exec_file(uv_loop_t *loop, const struct cp_exec_options *o,
+    cp_exec_cb cb, void *data, struct cp_exec **xp);
+/* Node's exec(command, options, callback): cp_exec_file with shell defaulting to /bin/sh. */
+CP_API int cp_exec(uv_loop_t *loop, const struct cp_exec_options *o,
+    cp_exec_cb cb, void *data, struct cp_exec **xp);
+/*
+ * Node's spawnSync, but on loop (so that the caller can, say, forward
+ * signals while it runs): every error, spawn failures included, comes to
+ * cb in r->error.  Returns 0, or UV_EINVAL (bad options) and cb is never
+ * called.
+ */
+CP_API int cp_spawn_capture(uv_loop_t *loop, const struct cp_exec_options *o,
+    cp_exec_cb cb, void *data, struct cp_exec **xp);
+/* The running child, or NULL (spawn failed, or finished). */
+CP_API struct cp_child *cp_exec_child(const struct cp_exec *x);
+/*
+ * Node's child.kill(signum) (0 for SIGTERM): cp_child_kill on the child,
+ * or UV_ESRCH once it is gone.  Safe until the callback.
+ */
+CP_API int cp_exec_kill(struct cp_exec *x, int signum);
+/* Frees x and its result.  Only in or after the callback; x may be NULL. */
+CP_API void cp_exec_free(struct cp_exec *x);
+
+/*
+ * Node's spawnSync(file, args, options), on a private loop.  Fills r (free
+ * with cp_result_release) and returns 0, or UV_EINVAL / UV_ENOMEM with
+ * r untouched.  Errors of the child are in r->error, as in Node.
+ */
+CP_API int cp_spawn_sync(const struct cp_exec_options *o, struct cp_result *r);
+/*
+ * Node's execFileSync and execSync (shell defaulting to /bin/sh): as
+ * cp_spawn_sync, then returns 0 on success, else r->error, which is
+ * CP_EXEC_FAILED when the child ran but failed (Node throws "Command
+ * failed: ...").  Node also copies the child's stderr to its own when no
+ * stdio was given; the library leaves that to the caller.
+ */
+CP_API int cp_exec_file_sync(const struct cp_exec_options *o, struct cp_result *r);
+CP_API int cp_exec_sync(const struct cp_exec_options *o, struct cp_result *r);
+/* Frees what r holds (r itself is the caller's). */
+CP_API void cp_result_release(struct cp_result *r);
+
+/*
+ * Node's error message for r (malloc'd), or NULL when r->error is 0:
+ * "spawn FILE ENOENT", "spawnSync FILE ETIMEDOUT", "Command failed: CMD\n
+ * STDERR" (the sync forms leave out "\nSTDERR" when stderr is empty),
+ * "stdout maxBuffer length exceeded".
+ */
+CP_API char *cp_result_message(const struct cp_result *r);
+/*
+ * What an exec/execFile callback receives, as {"error": ..., "stdout":
+ * ..., "stderr": ...}: the error is null or {"message": ...} followed by
+ * its enumerable properties in Node's order; output is a string, or
+ * {"type":"Buffer","data":[...]} as JSON.stringify gives a Buffer.  New
+ * reference, or NULL when out of memory.
+ */
+CP_API json_t *cp_exec_result_json(const struct cp_result *r);
+/*
+ * The same object for an error cp_exec or cp_exec_file returned (Node
+ * throws it): {"error": {"message": "spawn ENOTDIR", "errno": -20,
+ * "code": "ENOTDIR", "syscall": "spawn"}, "stdout": "", "stderr": ""}.
+ */
+CP_API json_t *cp_exec_thrown_json(int err, enum cp_encoding enc);
+/*
+ * JSON.stringify of Node's spawnSync result: {"error" (when set; its
+ * enumerable properties errno, code, syscall, path, spawnargs, as
+ * JSON.stringify leaves out the message), "status", "signal", "output",
+ * "pid", "stdout", "stderr"}, with output in r->encoding.  New reference.
+ */
+CP_API json_t *cp_spawn_sync_result_json(const struct cp_result *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,221 @@
+/*
+ * cmd/exec.c - childproc-exec: a command string through /bin/sh, with
+ * Node's exec rules.  cmd/execfile.c builds childproc-execfile from this
+ * file with CMD_EXECFILE defined: Node's execFile differs from exec only
+ * in taking FILE ARG... and no shell by default.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+
+#ifdef CMD_EXECFILE
+#define NAME "childproc-execfile"
+#else
+#define NAME "childproc-exec"
+#endif
+
+static const struct option longopts[] = {
+	CMD_PROCESS_LONGOPTS,
+	CMD_OUTPUT_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
+struct run {
+	const struct cmd_common *co;
+	const char *file;
+	struct cp_result *r;
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+#ifdef CMD_EXECFILE
+"usage: %s [options] [--] FILE [ARG...]\n"
+"Run FILE with ARGs (no shell unless --shell) as Node's execFile does:\n"
+#else
+"usage: %s [options] COMMAND-STRING\n"
+"Run COMMAND-STRING with /bin/sh -c (or --shell=PATH) as Node's exec does:\n"
+#endif
+"collect its stdout and stderr, then write them out, or with --json print\n"
+"{\"error\": ..., \"stdout\": ..., \"stderr\": ...} as Node's callback gets them.\n"
+"As in Node, --argv0, --detached and --stdio are ignored: the child's stdio\n"
+"is three pipes, and stdin is never closed unless --input gives it data.\n"
+"\n"
+"Options:\n"
+"%s%s"
+"\n"
+"Exit status: the child's, 128+N after signal N, 124 on timeout, 125 on\n"
+"our own error, 126 if the program cannot be run, 127 if it is not found.\n",
+	    cmd_name, cmd_process_help, cmd_output_help);
+}
+
+static void
+done_cb(struct cp_exec *x, struct cp_result *r, void *data)
+{
+	struct run *run = data;
+
+	(void)x;
+	cmd_stop_forwarding();
+	run->r = r;
+}
+
+static int
+kill_cb(void *x, int signum)
+{
+	return cp_exec_kill(x, signum);
+}
+
+static void
+write_all(FILE *fp, const struct cp_output *o)
+{
+	if (o->data != NULL && o->len > 0)
+		fwrite(o->data, 1, o->len, fp);
+}
+
+static void
+print_json(json_t *v)
+{
+	char *text;
+
+	if (v == NULL || (text = cp_json_stringify(v, NULL)) == NULL)
+		cmd_die("out of memory");
+	json_decref(v);
+	printf("%s\n", text);
+	free(text);
+}
+
+/* The wrapper's exit status for a finished run (see usage). */
+static int
+status_of(const struct run *run, bool json)
+{
+	const struct cp_result *r = run->r;
+	char *msg;
+	int st;
+
+	if (r->pid == 0 && r->error < 0) {
+		if (json)
+			return cmd_exit_for_error(r->error);
+		return cmd_spawn_failed(run->co, run->file, r->error);
+	}
+	if (r->timed_out)
+		return CMD_EXIT_TIMEOUT;
+	st = cp_exit_status(r->status, r->signal, false);
+	if (r->error == CP_EXEC_MAXBUFFER) {
+		if (!json && (msg = cp_result_message(r)) != NULL) {
+			cmd_warn("%s", msg);
+			free(msg);
+		}
+		/* The output was cut even if the child exited 0. */
+		if (st == 0)
+			st = CMD_EXIT_FAILURE;
+	}
+	return st;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct cmd_common co = { 0 };
+	struct cp_exec_options o;
+	struct run run = { 0 };
+	enum cp_encoding enc = CP_ENC_UTF8;
+	struct cp_exec *x;
+	uv_loop_t loop;
+	char **env;
+	int ch, r, status;
+	bool shell = true;
+
+	cmd_init(NAME);
+	cp_exec_options_init(&o);
+	while ((ch = getopt_long(argc, argv, "+" CMD_PROCESS_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if (cmd_common_option(&co, ch, optarg))
+			continue;
+		if (ch == 'h') {
+			usage(stdout);
+			return cmd_finish(0);
+		}
+		cmd_usage_error();
+	}
+	argc -= optind;
+	argv += optind;
+#ifdef CMD_EXECFILE
+	if (argc < 1) {
+		cmd_warn("missing FILE");
+		cmd_usage_error();
+	}
+	shell = co.shell_set;
+#else
+	if (argc < 1) {
+		cmd_warn("missing COMMAND-STRING");
+		cmd_usage_error();
+	}
+	if (argc > 1) {
+		cmd_warn("extra operand '%s' (quote the command as one string)",
+		    argv[1]);
+		cmd_usage_error();
+	}
+#endif
+	if (argv[0][0] == '\0')
+		cmd_die("The argument 'file' cannot be empty. Received ''");
+	if (co.encoding != NULL && cp_encoding_parse(co.encoding, &enc) != 0)
+		cmd_die("Unknown encoding: %s", co.encoding);
+
+	o.spawn.file = argv[0];
+	o.spawn.args = argv + 1;
+	env = cmd_build_env(&co);
+	cmd_apply_common(&co, &o.spawn, env);
+	/* Node: shell '' is no shell, also for exec. */
+	if (co.shell_set && co.shell != NULL && co.shell[0] == '\0')
+		shell = false;
+	if (shell)
+		o.spawn.shell = co.shell_set && co.shell != NULL ? co.shell :
+		    "/bin/sh";
+	if (co.max_buffer_set)
+		o.max_buffer = co.max_buffer_infinite ? CP_MAX_BUFFER_INFINITY :
+		    co.max_buffer;
+	o.encoding = enc;
+	if (co.has_input) {
+		o.input = co.input;
+		o.input_len = co.input_len;
+	}
+
+	if ((r = uv_loop_init(&loop)) != 0)
+		cmd_die("cannot start the event loop: %s", cp_strerror(r));
+	run.co = &co;
+	run.file = o.spawn.shell != NULL ? o.spawn.shell : o.spawn.file;
+	r = cp_exec_file(&loop, &o, done_cb, &run, &x);
+	cmd_free_env(env);
+	if (r != 0) {
+		/* What Node throws rather than passes to the callback. */
+		uv_loop_close(&loop);
+		if (r == UV_EINVAL || r == UV_ENOMEM)
+			cmd_die("cannot run '%s': %s", argv[0], cp_strerror(r));
+		if (co.json)
+			print_json(cp_exec_thrown_json(r, enc));
+		status = co.json ? cmd_exit_for_error(r) :
+		    cmd_spawn_failed(&co, run.file, r);
+		cmd_release_common(&co);
+		return cmd_finish(status);
+	}
+	cmd_forward_signals_to(&loop, kill_cb, x);
+	uv_run(&loop, UV_RUN_DEFAULT);
+
+	if (co.json) {
+		print_json(cp_exec_result_json(run.r));
+	} else {
+		fflush(stdout);
+		write_all(stdout, &run.r->output[1]);
+		fflush(stdout);
+		write_all(stderr, &run.r->output[2]);
+	}
+	status = status_of(&run, co.json);
+	cp_exec_free(x);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	cmd_release_common(&co);
+	return cmd_finish(status);
+}

@@ -1,0 +1,215 @@
+/* cmd/spawn.c - childproc-spawn: run a command with Node's spawnSync rules. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+
+static const struct option longopts[] = {
+	CMD_PROCESS_LONGOPTS,
+	CMD_OUTPUT_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
+struct run {
+	const struct cmd_common *co;
+	const char *file;
+	struct cp_result *r;
+	bool done;
+};
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: %s [options] [--] COMMAND [ARG...]\n"
+"Run COMMAND with ARGs (no shell unless --shell) as Node's spawnSync does.\n"
+"The child shares our stdin, stdout and stderr unless --stdio says\n"
+"otherwise; with --json its stdio defaults to pipes and one JSON object,\n"
+"Node's spawnSync result, is printed on stdout.\n"
+"\n"
+"Options:\n"
+"%s%s"
+"\n"
+"Exit status: the child's, 128+N after signal N, 124 on timeout, 125 on\n"
+"our own error, 126 if COMMAND cannot be run, 127 if it is not found.\n",
+	    cmd_name, cmd_process_help, cmd_output_help);
+}
+
+static void
+done_cb(struct cp_exec *x, struct cp_result *r, void *data)
+{
+	struct run *run = data;
+
+	(void)x;
+	cmd_stop_forwarding();
+	run->r = r;
+	run->done = true;
+}
+
+static int
+kill_cb(void *x, int signum)
+{
+	return cp_exec_kill(x, signum);
+}
+
+static void
+write_all(FILE *fp, const struct cp_output *o)
+{
+	if (o->data != NULL && o->len > 0)
+		fwrite(o->data, 1, o->len, fp);
+}
+
+/* The wrapper's exit status for a finished run (see usage). */
+static int
+status_of(const struct run *run, bool json)
+{
+	const struct cp_result *r = run->r;
+	char *msg;
+	int st;
+
+	if (r->pid == 0) {
+		if (json)
+			return cmd_exit_for_error(r->error);
+		return cmd_spawn_failed(run->co, run->file, r->error);
+	}
+	if (r->timed_out)
+		return CMD_EXIT_TIMEOUT;
+	st = cp_exit_status(r->status, r->signal, false);
+	if (r->error == UV_ENOBUFS) {
+		if (!json && (msg = cp_result_message(r)) != NULL) {
+			cmd_warn("%s: output over --max-buffer, child killed (%s)",
+			    run->file, msg);
+			free(msg);
+		}
+		/* The output is incomplete even if the child exited 0. */
+		if (st == 0)
+			st = CMD_EXIT_FAILURE;
+	}
+	return st;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct cmd_common co = { 0 };
+	struct cp_exec_options o;
+	struct run run = { 0 };
+	enum cp_encoding enc = CP_ENC_UTF8;
+	struct cp_exec *x;
+	uv_loop_t loop;
+	char **env, *input = NULL, *text;
+	size_t input_len = 0;
+	json_t *v;
+	int ch, r, fd, status;
+
+	cmd_init("childproc-spawn");
+	cp_exec_options_init(&o);
+	while ((ch = getopt_long(argc, argv, "+" CMD_PROCESS_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if (cmd_common_option(&co, ch, optarg))
+			continue;
+		if (ch == 'h') {
+			usage(stdout);
+			return cmd_finish(0);
+		}
+		cmd_usage_error();
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		cmd_warn("missing COMMAND");
+		cmd_usage_error();
+	}
+	if (argv[0][0] == '\0')
+		cmd_die("The argument 'file' cannot be empty. Received ''");
+	if (co.encoding != NULL && cp_encoding_parse(co.encoding, &enc) != 0)
+		cmd_die("Unknown encoding: %s", co.encoding);
+
+	o.spawn.file = argv[0];
+	o.spawn.args = argv + 1;
+	env = cmd_build_env(&co);
+	cmd_apply_common(&co, &o.spawn, env);
+	o.spawn.serialization = NULL;
+	/* Node: shell '' is no shell. */
+	if (co.shell_set && (co.shell == NULL || co.shell[0] != '\0'))
+		o.spawn.shell = co.shell != NULL ? co.shell : "/bin/sh";
+	if (co.stdio != NULL) {
+		cmd_parse_stdio(co.stdio, &o.spawn);
+		for (fd = 0; fd < o.spawn.stdio_count; fd++)
+			if (o.spawn.stdio[fd].type == CP_STDIO_IPC)
+				cmd_die("IPC cannot be used with synchronous forks");
+	} else {
+		/*
+		 * Node's default is pipes: so with --json.  Without it we are
+		 * a wrapper and the child shares our stdio (stdin excepted when
+		 * there is --input to give it).
+		 */
+		o.spawn.stdio_count = 3;
+		for (fd = 0; fd < 3; fd++)
+			o.spawn.stdio[fd].type = co.json ? CP_STDIO_PIPE :
+			    CP_STDIO_INHERIT;
+		if (co.has_input)
+			o.spawn.stdio[0].type = CP_STDIO_PIPE;
+	}
+	if (co.json) {
+		/* Our stdout carries the JSON: a child's own stdout goes to stderr. */
+		if (o.spawn.stdio[1].type == CP_STDIO_INHERIT ||
+		    (o.spawn.stdio[1].type == CP_STDIO_FD &&
+		    o.spawn.stdio[1].fd == 1)) {
+			o.spawn.stdio[1].type = CP_STDIO_FD;
+			o.spawn.stdio[1].fd = 2;
+		}
+	}
+	if (co.max_buffer_set)
+		o.max_buffer = co.max_buffer_infinite ? CP_MAX_BUFFER_INFINITY :
+		    co.max_buffer;
+	o.encoding = co.json ? enc : CP_ENC_BUFFER;
+	if (co.has_input && co.input_len > 0) {
+		if (co.input_string) {
+			/* Buffer.from(input, options.encoding) */
+			if (co.encoding != NULL && enc == CP_ENC_BUFFER)
+				cmd_die("Unknown encoding: %s", co.encoding);
+			if (cp_encoding_from_string(enc, co.input, co.input_len,
+			    &input, &input_len) != 0)
+				cmd_die("out of memory");
+			o.input = input;
+			o.input_len = input_len;
+		} else {
+			o.input = co.input;
+			o.input_len = co.input_len;
+		}
+	}
+
+	if ((r = uv_loop_init(&loop)) != 0)
+		cmd_die("cannot start the event loop: %s", cp_strerror(r));
+	run.co = &co;
+	run.file = o.spawn.shell != NULL ? o.spawn.shell : o.spawn.file;
+	r = cp_spawn_capture(&loop, &o, done_cb, &run, &x);
+	cmd_free_env(env);
+	free(input);
+	if (r != 0)
+		cmd_die("cannot run '%s': %s", argv[0], cp_strerror(r));
+	cmd_forward_signals_to(&loop, kill_cb, x);
+	uv_run(&loop, UV_RUN_DEFAULT);
+
+	if (co.json) {
+		if ((v = cp_spawn_sync_result_json(run.r)) == NULL ||
+		    (text = cp_json_stringify(v, NULL)) == NULL)
+			cmd_die("out of memory");
+		json_decref(v);
+		printf("%s\n", text);
+		free(text);
+	} else {
+		/* Pipes asked for with --stdio: what they gave, once it is over. */
+		fflush(stdout);
+		write_all(stdout, &run.r->output[1]);
+		write_all(stderr, &run.r->output[2]);
+	}
+	status = status_of(&run, co.json);
+	cp_exec_free(x);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	cmd_release_common(&co);
+	return cmd_finish(status);
+}

@@ -1,0 +1,676 @@
+/* core/encoding.c - Node's Buffer encodings, signal names, JSON.stringify. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "encoding.h"
+
+static const struct {
+	const char *name;
+	enum cp_encoding enc;
+} enc_names[] = {
+	{ "utf8", CP_ENC_UTF8 }, { "utf-8", CP_ENC_UTF8 },
+	{ "buffer", CP_ENC_BUFFER },
+	{ "utf16le", CP_ENC_UTF16LE }, { "utf-16le", CP_ENC_UTF16LE },
+	{ "ucs2", CP_ENC_UTF16LE }, { "ucs-2", CP_ENC_UTF16LE },
+	{ "latin1", CP_ENC_LATIN1 }, { "binary", CP_ENC_LATIN1 },
+	{ "ascii", CP_ENC_ASCII },
+	{ "base64", CP_ENC_BASE64 }, { "base64url", CP_ENC_BASE64URL },
+	{ "hex", CP_ENC_HEX },
+};
+
+int
+cp_encoding_parse(const char *name, enum cp_encoding *enc)
+{
+	size_t i;
+
+	/* Buffer.isEncoding lowercases the name first. */
+	for (i = 0; i < ARRAY_SIZE(enc_names); i++) {
+		if (strcasecmp(name, enc_names[i].name) == 0) {
+			*enc = enc_names[i].enc;
+			return 0;
+		}
+	}
+	return UV_EINVAL;
+}
+
+const char *
+cp_encoding_name(enum cp_encoding enc)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(enc_names); i++)
+		if (enc_names[i].enc == enc)
+			return enc_names[i].name;
+	return "utf8";
+}
+
+/* ---- text out ----------------------------------------------------------- */
+
+/* Appends code point c (a lone surrogate too: WTF-8) at o; returns the end. */
+static char *
+put_utf8(char *o, uint32_t c)
+{
+	if (c < 0x80) {
+		*o++ = (char)c;
+	} else if (c < 0x800) {
+		*o++ = (char)(0xC0 | (c >> 6));
+		*o++ = (char)(0x80 | (c & 0x3F));
+	} else if (c < 0x10000) {
+		*o++ = (char)(0xE0 | (c >> 12));
+		*o++ = (char)(0x80 | ((c >> 6) & 0x3F));
+		*o++ = (char)(0x80 | (c & 0x3F));
+	} else {
+		*o++ = (char)(0xF0 | (c >> 18));
+		*o++ = (char)(0x80 | ((c >> 12) & 0x3F));
+		*o++ = (char)(0x80 | ((c >> 6) & 0x3F));
+		*o++ = (char)(0x80 | (c & 0x3F));
+	}
+	return o;
+}
+
+#define REPLACEMENT 0xFFFD
+
+static void
+utf8_reset(struct cp__decoder *d)
+{
+	d->cp = 0;
+	d->need = d->seen = 0;
+	d->lo = 0x80;
+	d->hi = 0xBF;
+}
+
+/*
+ * The WHATWG UTF-8 decoder (V8's, so Node's): each maximal invalid
+ * subpart becomes one U+FFFD, and a sequence cut at the end of a chunk
+ * waits for the next one.
+ */
+static int
+utf8_write(struct cp__decoder *d, const unsigned char *p, size_t n,
+    struct cp_buf *out)
+{
+	const unsigned char *end = p + n;
+	char *o;
+	unsigned char b;
+	int r;
+
+	if ((r = cp_buf_grow(out, 3 * n + 4)) != 0)
+		return r;
+	o = out->data + out->len;
+	while (p < end) {
+		if (d->need == 0) {
+			/* The common case: copy ASCII a word at a time. */
+			while (end - p >= 8) {
+				uint64_t w;
+
+				memcpy(&w, p, 8);
+				if (w & 0x8080808080808080ULL)
+					break;
+				memcpy(o, p, 8);
+				o += 8;
+				p += 8;
+			}
+			if (p == end)
+				break;
+			b = *p++;
+			if (b < 0x80) {
+				*o++ = (char)b;
+			} else if (b >= 0xC2 && b <= 0xDF) {
+				d->need = 1;
+				d->cp = b & 0x1F;
+			} else if (b >= 0xE0 && b <= 0xEF) {
+				if (b == 0xE0)
+					d->lo = 0xA0;
+				else if (b == 0xED)
+					d->hi = 0x9F;
+				d->need = 2;
+				d->cp = b & 0x0F;
+			} else if (b >= 0xF0 && b <= 0xF4) {
+				if (b == 0xF0)
+					d->lo = 0x90;
+				else if (b == 0xF4)
+					d->hi = 0x8F;
+				d->need = 3;
+				d->cp = b & 0x07;
+			} else {
+				o = put_utf8(o, REPLACEMENT);
+			}
+			continue;
+		}
+		b = *p;
+		if (b < d->lo || b > d->hi) {
+			/* Not a continuation: U+FFFD, and read b afresh. */
+			utf8_reset(d);
+			o = put_utf8(o, REPLACEMENT);
+			continue;
+		}
+		p++;
+		d->lo = 0x80;
+		d->hi = 0xBF;
+		d->cp = (d->cp << 6) | (b & 0x3F);
+		if (++d->seen == d->need) {
+			o = put_utf8(o, d->cp);
+			utf8_reset(d);
+		}
+	}
+	out->len = (size_t)(o - out->data);
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+/* UTF-16LE units to text; pairs join, lone surrogates stay (WTF-8). */
+static int
+utf16_text(const unsigned char *p, size_t n, struct cp_buf *out)
+{
+	size_t i;
+	uint32_t u, v;
+	char *o;
+	int r;
+
+	if ((r = cp_buf_grow(out, n * 2 + 4)) != 0)
+		return r;
+	o = out->data + out->len;
+	for (i = 0; i + 1 < n; i += 2) {
+		u = p[i] | (uint32_t)p[i + 1] << 8;
+		if (u >= 0xD800 && u <= 0xDBFF && i + 3 < n) {
+			v = p[i + 2] | (uint32_t)p[i + 3] << 8;
+			if (v >= 0xDC00 && v <= 0xDFFF) {
+				u = 0x10000 + ((u - 0xD800) << 10) + (v - 0xDC00);
+				i += 2;
+			}
+		}
+		o = put_utf8(o, u);
+	}
+	out->len = (size_t)(o - out->data);
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+static bool
+high_surrogate_at(const unsigned char *p)
+{
+	return (p[1] & 0xFC) == 0xD8;
+}
+
+/*
+ * Node's StringDecoder for utf16le: an odd byte waits for its partner, and
+ * a high surrogate at the end of an even chunk waits for its low half (not
+ * at the end of an odd chunk: Node then splits the pair, and so do we).
+ */
+static int
+utf16_write(struct cp__decoder *d, const unsigned char *p, size_t n,
+    struct cp_buf *out)
+{
+	size_t take, body;
+	int r;
+
+	while (d->nheld > 0 && n > 0) {
+		/* One byte completes an odd unit; a high surrogate wants a unit more. */
+		take = (d->nheld % 2 == 1) ? 1 : (size_t)(4 - d->nheld);
+		if (take > n)
+			take = n;
+		memcpy(d->held + d->nheld, p, take);
+		d->nheld += (int)take;
+		p += take;
+		n -= take;
+		if (d->nheld % 2 == 1)
+			return 0;
+		if (d->nheld == 2 && high_surrogate_at(d->held))
+			continue;	/* now wait for the low half */
+		if (d->nheld == 2 || d->nheld == 4) {
+			if ((r = utf16_text(d->held, (size_t)d->nheld, out)) != 0)
+				return r;
+			d->nheld = 0;
+		}
+	}
+	if (n == 0)
+		return 0;
+	body = n;
+	if (n % 2 == 1)
+		body = n - 1;
+	else if (high_surrogate_at(p + n - 2))
+		body = n - 2;
+	memcpy(d->held, p + body, n - body);
+	d->nheld = (int)(n - body);
+	return utf16_text(p, body, out);
+}
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Base64 of n bytes; a last partial group is padded (base64url: not). */
+static int
+b64_text(enum cp_encoding enc, const unsigned char *p, size_t n,
+    struct cp_buf *out)
+{
+	const char *tab = enc == CP_ENC_BASE64URL ? b64url : b64chars;
+	size_t i;
+	char *o;
+	uint32_t v;
+	int r;
+
+	if ((r = cp_buf_grow(out, (n + 2) / 3 * 4 + 1)) != 0)
+		return r;
+	o = out->data + out->len;
+	for (i = 0; i + 3 <= n; i += 3) {
+		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		*o++ = tab[v >> 18];
+		*o++ = tab[(v >> 12) & 63];
+		*o++ = tab[(v >> 6) & 63];
+		*o++ = tab[v & 63];
+	}
+	if (n - i > 0) {
+		v = (uint32_t)p[i] << 16 | (n - i > 1 ? (uint32_t)p[i + 1] << 8 : 0);
+		*o++ = tab[v >> 18];
+		*o++ = tab[(v >> 12) & 63];
+		if (n - i > 1)
+			*o++ = tab[(v >> 6) & 63];
+		else if (enc == CP_ENC_BASE64)
+			*o++ = '=';
+		if (enc == CP_ENC_BASE64)
+			*o++ = '=';
+	}
+	out->len = (size_t)(o - out->data);
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+static int
+b64_write(struct cp__decoder *d, const unsigned char *p, size_t n,
+    struct cp_buf *out)
+{
+	size_t take, body;
+	int r;
+
+	if (d->nheld > 0) {
+		take = 3 - (size_t)d->nheld;
+		if (take > n)
+			take = n;
+		memcpy(d->held + d->nheld, p, take);
+		d->nheld += (int)take;
+		p += take;
+		n -= take;
+		if (d->nheld < 3)
+			return 0;
+		if ((r = b64_text(d->enc, d->held, 3, out)) != 0)
+			return r;
+		d->nheld = 0;
+	}
+	body = n - n % 3;
+	memcpy(d->held, p + body, n - body);
+	d->nheld = (int)(n - body);
+	return b64_text(d->enc, p, body, out);
+}
+
+/* latin1, ascii, hex: one byte at a time, nothing held. */
+static int
+bytes_text(enum cp_encoding enc, const unsigned char *p, size_t n,
+    struct cp_buf *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+	char *o;
+	int r;
+
+	if ((r = cp_buf_grow(out, 2 * n + 1)) != 0)
+		return r;
+	o = out->data + out->len;
+	for (i = 0; i < n; i++) {
+		if (enc == CP_ENC_HEX) {
+			*o++ = hex[p[i] >> 4];
+			*o++ = hex[p[i] & 15];
+		} else {
+			o = put_utf8(o, enc == CP_ENC_ASCII ? p[i] & 0x7F : p[i]);
+		}
+	}
+	out->len = (size_t)(o - out->data);
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+void
+cp__decoder_init(struct cp__decoder *d, enum cp_encoding enc)
+{
+	memset(d, 0, sizeof(*d));
+	d->enc = enc;
+	utf8_reset(d);
+}
+
+int
+cp__decoder_write(struct cp__decoder *d, const unsigned char *buf, size_t len,
+    struct cp_buf *out)
+{
+	switch (d->enc) {
+	case CP_ENC_UTF16LE:
+		return utf16_write(d, buf, len, out);
+	case CP_ENC_BASE64:
+	case CP_ENC_BASE64URL:
+		return b64_write(d, buf, len, out);
+	case CP_ENC_LATIN1:
+	case CP_ENC_ASCII:
+	case CP_ENC_HEX:
+		return bytes_text(d->enc, buf, len, out);
+	default:
+		return utf8_write(d, buf, len, out);
+	}
+}
+
+int
+cp__decoder_end(struct cp__decoder *d, struct cp_buf *out)
+{
+	int r = 0;
+
+	switch (d->enc) {
+	case CP_ENC_UTF16LE:
+		/* A held high surrogate comes out alone; an odd byte is lost. */
+		r = utf16_text(d->held, (size_t)(d->nheld - d->nheld % 2), out);
+		break;
+	case CP_ENC_BASE64:
+	case CP_ENC_BASE64URL:
+		r = b64_text(d->enc, d->held, (size_t)d->nheld, out);
+		break;
+	case CP_ENC_LATIN1:
+	case CP_ENC_ASCII:
+	case CP_ENC_HEX:
+		break;
+	default:
+		if (d->need > 0 && (r = cp_buf_grow(out, 4)) == 0) {
+			out->len = (size_t)(put_utf8(out->data + out->len,
+			    REPLACEMENT) - out->data);
+			out->data[out->len] = '\0';
+		}
+		utf8_reset(d);
+		break;
+	}
+	d->nheld = 0;
+	return r;
+}
+
+int
+cp_encoding_to_string(enum cp_encoding enc, const char *buf, size_t len,
+    char **out, size_t *outlen)
+{
+	struct cp__decoder d;
+	struct cp_buf b = CP_BUF_INIT;
+	int r;
+
+	*out = NULL;
+	*outlen = 0;
+	if (enc == CP_ENC_BUFFER)
+		return UV_EINVAL;
+	cp__decoder_init(&d, enc == CP_ENC_DEFAULT ? CP_ENC_UTF8 : enc);
+	if ((r = cp_buf_grow(&b, 1)) != 0 ||
+	    (r = cp__decoder_write(&d, (const unsigned char *)buf, len, &b)) != 0 ||
+	    (r = cp__decoder_end(&d, &b)) != 0) {
+		cp_buf_release(&b);
+		return r;
+	}
+	b.data[b.len] = '\0';
+	*out = b.data;
+	*outlen = b.len;
+	return 0;
+}
+
+/* ---- text in ------------------------------------------------------------ */
+
+/* The next code point of UTF-8 text (bad bytes read as U+FFFD). */
+static uint32_t
+next_cp(const unsigned char **pp, const unsigned char *end)
+{
+	const unsigned char *p = *pp;
+	uint32_t c = *p++;
+	int n = 0, i;
+
+	if (c >= 0xF0 && c <= 0xF4)
+		n = 3, c &= 0x07;
+	else if (c >= 0xE0)
+		n = 2, c &= 0x0F;
+	else if (c >= 0xC0)
+		n = 1, c &= 0x1F;
+	else if (c >= 0x80)
+		c = REPLACEMENT;
+	for (i = 0; i < n; i++) {
+		if (p == end || (*p & 0xC0) != 0x80) {
+			*pp = p;
+			return REPLACEMENT;
+		}
+		c = (c << 6) | (*p++ & 0x3F);
+	}
+	*pp = p;
+	return c;
+}
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int
+b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+int
+cp_encoding_from_string(enum cp_encoding enc, const char *s, size_t len,
+    char **out, size_t *outlen)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	unsigned char *o, *buf;
+	uint32_t c, acc = 0;
+	int bits = 0, h, l, v;
+
+	*out = NULL;
+	*outlen = 0;
+	if (enc == CP_ENC_BUFFER)
+		return UV_EINVAL;
+	/* utf16le needs at most 2 bytes per byte of UTF-8; the rest fewer. */
+	if ((buf = malloc(2 * len + 1)) == NULL)
+		return UV_ENOMEM;
+	o = buf;
+	switch (enc) {
+	case CP_ENC_UTF16LE:
+	case CP_ENC_LATIN1:
+	case CP_ENC_ASCII:
+		while (p < end) {
+			c = next_cp(&p, end);
+			if (c >= 0x10000) {
+				/* Two UTF-16 units, as a JavaScript string holds it. */
+				uint32_t hi = 0xD800 + ((c - 0x10000) >> 10);
+				uint32_t lo = 0xDC00 + ((c - 0x10000) & 0x3FF);
+
+				if (enc == CP_ENC_UTF16LE) {
+					*o++ = hi & 0xFF, *o++ = hi >> 8;
+					*o++ = lo & 0xFF, *o++ = lo >> 8;
+				} else {
+					*o++ = hi & 0xFF, *o++ = lo & 0xFF;
+				}
+			} else if (enc == CP_ENC_UTF16LE) {
+				*o++ = c & 0xFF, *o++ = (c >> 8) & 0xFF;
+			} else {
+				*o++ = c & 0xFF;
+			}
+		}
+		break;
+	case CP_ENC_HEX:
+		/* Pairs of hex digits up to the first that is not one. */
+		for (; end - p >= 2; p += 2) {
+			if ((h = hexval(p[0])) < 0 || (l = hexval(p[1])) < 0)
+				break;
+			*o++ = (unsigned char)(h << 4 | l);
+		}
+		break;
+	case CP_ENC_BASE64:
+	case CP_ENC_BASE64URL:
+		/* Node reads both alphabets, skips other characters, stops at '='. */
+		for (; p < end && *p != '='; p++) {
+			if ((v = b64val(*p)) < 0)
+				continue;
+			acc = (acc << 6) | (uint32_t)v;
+			bits += 6;
+			if (bits >= 8) {
+				bits -= 8;
+				*o++ = (unsigned char)(acc >> bits);
+			}
+		}
+		break;
+	default:
+		memcpy(o, p, len);
+		o += len;
+		break;
+	}
+	*o = '\0';
+	*out = (char *)buf;
+	*outlen = (size_t)(o - buf);
+	return 0;
+}
+
+/* ---- counting and cutting text ------------------------------------------ */
+
+uint64_t
+cp__text_byte_length(enum cp_encoding enc, const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	uint64_t units = 0;
+	size_t i;
+
+	switch (enc) {
+	case CP_ENC_BASE64:
+	case CP_ENC_BASE64URL:
+		/* Node's base64ByteLength: up to two '=' at the end do not count. */
+		if (len > 0 && text[len - 1] == '=')
+			len--;
+		if (len > 1 && text[len - 1] == '=')
+			len--;
+		return ((uint64_t)len * 3) >> 2;
+	case CP_ENC_HEX:
+		return len >> 1;
+	case CP_ENC_UTF16LE:
+	case CP_ENC_LATIN1:
+	case CP_ENC_ASCII:
+		for (i = 0; i < len; i++) {
+			if ((p[i] & 0xC0) != 0x80)
+				units += (p[i] >= 0xF0) ? 2 : 1;
+		}
+		return enc == CP_ENC_UTF16LE ? 2 * units : units;
+	default:
+		/* UTF-8: lone surrogates count 3 bytes, as U+FFFD does in Node. */
+		return len;
+	}
+}
+
+size_t
+cp__text_cut(char *text, size_t len, uint64_t units)
+{
+	unsigned char *p = (unsigned char *)text;
+	size_t i = 0, n;
+	uint32_t c, hi;
+
+	while (i < len && units > 0) {
+		n = p[i] >= 0xF0 ? 4 : p[i] >= 0xE0 ? 3 : p[i] >= 0xC0 ? 2 : 1;
+		if (n == 4 && units == 1) {
+			/* Half of a pair: keep the high surrogate alone. */
+			c = (uint32_t)(p[i] & 0x07) << 18 |
+			    (uint32_t)(p[i + 1] & 0x3F) << 12 |
+			    (uint32_t)(p[i + 2] & 0x3F) << 6 | (p[i + 3] & 0x3F);
+			hi = 0xD800 + ((c - 0x10000) >> 10);
+			put_utf8(text + i, hi);
+			return i + 3;
+		}
+		units -= (n == 4) ? 2 : 1;
+		i += n;
+	}
+	return i < len ? i : len;
+}
+
+/* ---- signal names and JSON ---------------------------------------------- */
+
+const char *
+cp_signal_name(int signum)
+{
+	/* os.constants.signals, first name per number as Node reports it. */
+	static const char *const names[] = {
+		NULL, "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP",
+		"SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV",
+		"SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
+		"SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU",
+		"SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF",
+		"SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+	};
+
+	if (signum > 0 && (size_t)signum < ARRAY_SIZE(names))
+		return names[signum];
+	return "";
+}
+
+char *
+cp_json_stringify(const json_t *v, size_t *lenp)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct cp_buf b = CP_BUF_INIT, o = CP_BUF_INIT;
+	unsigned char *p;
+	size_t i, run = 0;
+	uint32_t c;
+	char esc[6];
+
+	if (cp_msg_encode(v, &b) != 0)
+		goto fail;
+	b.len--;			/* cp_msg_encode's newline */
+	b.data[b.len] = '\0';
+	p = (unsigned char *)b.data;
+	/*
+	 * Lone surrogates (ED A0..BF xx, never valid UTF-8) can only sit in
+	 * strings; JSON.stringify writes them as escapes.
+	 */
+	for (i = 0; i + 2 < b.len; i++) {
+		if (p[i] != 0xED || p[i + 1] < 0xA0)
+			continue;
+		if (o.data == NULL && cp_buf_grow(&o, b.len + 8) != 0)
+			goto fail;
+		c = 0xD000 | (uint32_t)(p[i + 1] & 0x3F) << 6 | (p[i + 2] & 0x3F);
+		esc[0] = '\\';
+		esc[1] = 'u';
+		esc[2] = hex[c >> 12];
+		esc[3] = hex[(c >> 8) & 15];
+		esc[4] = hex[(c >> 4) & 15];
+		esc[5] = hex[c & 15];
+		if (cp_buf_add(&o, p + run, i - run) != 0 ||
+		    cp_buf_add(&o, esc, 6) != 0)
+			goto fail;
+		i += 2;
+		run = i + 1;
+	}
+	if (o.data != NULL) {
+		if (cp_buf_add(&o, p + run, b.len - run) != 0)
+			goto fail;
+		cp_buf_release(&b);
+		b = o;
+	}
+	if (lenp != NULL)
+		*lenp = b.len;
+	return b.data;
+fail:
+	cp_buf_release(&b);
+	cp_buf_release(&o);
+	return NULL;
+}
