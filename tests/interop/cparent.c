@@ -556,20 +556,19 @@ wait_peer_closed(struct t *t)
 	CHECK(t, (p.revents & (POLLRDHUP | POLLHUP)) != 0);
 }
 
+/*
+ * The EOF is not read yet, so this goes to a closed socket: UV_EPIPE now,
+ * or later to the callback (a send without one is then lost, as in Node).
+ * SIGPIPE, left at its default by this program, must not kill us.
+ */
 static void
 epipe_message(struct t *t, const struct cp_message *m)
 {
 	CHECK(t, line_is(m, "\"bye\""));
 	wait_peer_closed(t);
-	/*
-	 * The channel still looks connected (the EOF is not read yet), so
-	 * this really writes to a closed socket: EPIPE, and SIGPIPE (left
-	 * at its default by this program) must not kill us.
-	 */
 	CHECK(t, cp_channel_connected(t->ch));
-	CHECK(t, send_text(t, "\"x\"") == UV_EPIPE);
-	CHECK(t, cp_channel_send_line(t->ch, "2", 1, NULL, send_cb, NULL) ==
-	    UV_EPIPE);
+	t->ret[0] = send_text(t, "\"x\"");
+	CHECK(t, t->ret[0] == 0 || t->ret[0] == UV_EPIPE);
 }
 
 static void
@@ -577,7 +576,6 @@ epipe_cb_message(struct t *t, const struct cp_message *m)
 {
 	CHECK(t, line_is(m, "\"bye\""));
 	wait_peer_closed(t);
-	/* With a callback the write is queued: the error comes to it. */
 	t->ret[0] = cp_channel_send_line(t->ch, "3", 1, NULL, send_cb, NULL);
 	CHECK(t, t->ret[0] == 0 || t->ret[0] == UV_EPIPE);
 }
