@@ -1,14 +1,17 @@
 /*
  * bench-spawn.c - spawn latency: start a program, wait for it, again.
  *
- *   bench-spawn posix|fork|lib|lib-pipe [-n COUNT] [PROGRAM [ARG...]]
+ *   bench-spawn posix|fork|lib|lib-pipe|sync|sync-ignore [-n COUNT]
+ *       [PROGRAM [ARG...]]
  *
  * posix     posix_spawn + waitpid, the floor (glibc: clone with CLONE_VFORK);
  * fork      fork + execv + waitpid, the floor for a spawner that forks, as
  *           libuv 1.44's uv_spawn does;
  * lib       cp_child_spawn with stdio ignored, run the loop until on_close;
  * lib-pipe  the same with the library's default three pipes (what Node's
- *           spawnSync does by default).
+ *           spawnSync does by default);
+ * sync      cp_spawn_sync, Node's spawnSync (three pipes, output captured);
+ * sync-ignore  the same with stdio ignored.
  * PROGRAM defaults to /bin/true and must exit 0.  Prints
  * "median_us=M mean_us=A count=N"; spawn.js is the Node side.
  */
@@ -87,6 +90,30 @@ run_fork(char **argv)
 }
 
 static int
+run_sync(char **argv, bool ignore)
+{
+	struct cp_exec_options o;
+	struct cp_result r;
+	int e, fd;
+
+	cp_exec_options_init(&o);
+	o.spawn.file = argv[0];
+	o.spawn.args = argv + 1;
+	if (ignore) {
+		o.spawn.stdio_count = 3;
+		for (fd = 0; fd < 3; fd++)
+			o.spawn.stdio[fd].type = CP_STDIO_IGNORE;
+	}
+	if ((e = cp_spawn_sync(&o, &r)) != 0) {
+		fprintf(stderr, "bench-spawn: %s: %s\n", argv[0], cp_strerror(e));
+		return -1;
+	}
+	e = r.error != 0 || r.status != 0 ? -1 : 0;
+	cp_result_release(&r);
+	return e;
+}
+
+static int
 run_lib(uv_loop_t *loop, char **argv, bool pipes)
 {
 	struct cp_spawn_options o = { 0 };
@@ -128,6 +155,10 @@ main(int argc, char *argv[])
 		mode = 2;
 	else if (strcmp(argv[1], "fork") == 0)
 		mode = 3;
+	else if (strcmp(argv[1], "sync") == 0)
+		mode = 4;
+	else if (strcmp(argv[1], "sync-ignore") == 0)
+		mode = 5;
 	else
 		goto usage;
 	optind = 2;
@@ -148,6 +179,8 @@ main(int argc, char *argv[])
 			r = run_posix(prog);
 		else if (mode == 3)
 			r = run_fork(prog);
+		else if (mode >= 4)
+			r = run_sync(prog, mode == 5);
 		else
 			r = run_lib(&loop, prog, mode == 2);
 		if (r != 0) {
@@ -165,7 +198,7 @@ main(int argc, char *argv[])
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: bench-spawn posix|fork|lib|lib-pipe [-n COUNT] "
-	    "[PROGRAM [ARG...]]\n");
+	fprintf(stderr, "usage: bench-spawn posix|fork|lib|lib-pipe|sync|"
+	    "sync-ignore [-n COUNT] [PROGRAM [ARG...]]\n");
 	return 2;
 }

@@ -9,7 +9,8 @@
 # elsewhere hits both alike), and prints a table of medians and ratios,
 # also written to tests/bench/results.md (or FILE).  -q is a quick smoke
 # run: fewer runs, smaller counts; its numbers are not meant to be quoted.
-# -s runs only some sections: ipc, latency, bridge, big, spawn, exec, master.
+# -s runs only some sections: ipc, latency, bridge, big, spawn, exec, master,
+# handles.
 # The machine is shared and noisy: only ratios measured in one run mean
 # anything, never an absolute number from another day.
 set -eu
@@ -19,7 +20,7 @@ src=$(cd "$here/../.." && pwd)
 runs=5
 quick=0
 out=$here/results.md
-sections=ipc,latency,bridge,big,spawn,exec,master
+sections=ipc,latency,bridge,big,spawn,exec,master,handles
 while getopts r:qo:s: opt; do
 	case $opt in
 	r) runs=$OPTARG ;;
@@ -40,10 +41,10 @@ want() {
 # Sizes: the issue's figures, or small ones for -q.
 if [ "$quick" = 1 ]; then
 	n_msgs=20000 n_lat=2000 n_bridge=20000 big=$((8 << 20)) n_spawn=200
-	exec_size=64M n_http=500
+	exec_size=64M n_http=500 n_handles=500
 else
 	n_msgs=100000 n_lat=20000 n_bridge=200000 big=$((64 << 20)) n_spawn=2000
-	exec_size=1G n_http=4000
+	exec_size=1G n_http=4000 n_handles=5000
 fi
 
 command -v node >/dev/null || { echo "run.sh: node is needed" >&2; exit 1; }
@@ -293,65 +294,81 @@ if want spawn; then
 	r=$(ratio "$A" "$B")
 	row "spawn+wait median, library vs fork+execv+waitpid (libuv 1.44 forks)" \
 		"$A" "$B" µs "${r}x time" "(information)"
-	pair "$b/bench-spawn" lib-pipe -n "$n_spawn" :: \
+	pair "$b/bench-spawn" sync -n "$n_spawn" :: \
 		node "$here/spawn.js" sync -n "$n_spawn"
 	med median_us
 	r=$(ratio "$A" "$B")
-	row "spawn+wait median, library (3 pipes) vs node spawnSync" \
+	row "spawnSync median, cp_spawn_sync vs node spawnSync (3 pipes)" \
 		"$A" "$B" µs "${r}x time" "< 1.0x: $(check le "$r" 0.999)"
-	pair "$b/bench-spawn" lib -n "$n_spawn" :: \
+	pair "$b/bench-spawn" sync-ignore -n "$n_spawn" :: \
 		node "$here/spawn.js" sync-ignore -n "$n_spawn"
 	med median_us
 	r=$(ratio "$A" "$B")
-	row "spawn+wait median, library vs node spawnSync, stdio ignored" \
+	row "spawnSync median, cp_spawn_sync vs node spawnSync, stdio ignored" \
 		"$A" "$B" µs "${r}x time" "< 1.0x: $(check le "$r" 0.999)"
 fi
 
 # ---- 7: capturing output ----------------------------------------------------
 if want exec; then
-	if [ -x "$cmd/childproc-execfile" ]; then
-		echo "## execFile capturing head -c $exec_size /dev/zero" >&2
-		bytes=$(numfmt --from=iec "$exec_size")
-		va=() vb=() ra=() rb=()
-		for ((i = 0; i < runs; i++)); do
-			# Its output goes through wc: every byte must come out.
-			if ! got=$("$b/peakrss" childproc-execfile --max-buffer=Infinity \
-			    head -c "$exec_size" /dev/zero 2>"$tmp/err" | wc -c); then
+	echo "## execFile capturing head -c $exec_size /dev/zero" >&2
+	bytes=$(numfmt --from=iec "$exec_size")
+
+	# capture KIND: MB/s and peak RSS, end to end, of the command (cmd),
+	# the library (lib) or Node (node); every byte must be captured.
+	capture() {
+		local o got
+		case $1 in
+		cmd)	# The output goes through wc: every byte must come out.
+			if ! got=$("$b/peakrss" childproc-execfile \
+			    --max-buffer=Infinity head -c "$exec_size" /dev/zero \
+			    2>"$tmp/err" | wc -c); then
 				cat "$tmp/err" >&2
 				exit 1
 			fi
-			o=$(cat "$tmp/err")
-			[ "$got" = "$bytes" ] && [ "$(val status "$o")" = 0 ] || {
-				echo "run.sh: childproc-execfile gave $got bytes, not $bytes" >&2
-				printf '%s\n' "$o" >&2
-				exit 1
-			}
-			va+=("$(awk -v n="$bytes" -v w="$(val wall_s "$o")" \
-			    'BEGIN { printf "%.0f", n / w / 1e6 }')")
-			ra+=("$(val peak_rss_kb "$o")")
-			o=$(run execfile.js "$b/peakrss" node "$here/execfile.js" \
+			o=$(cat "$tmp/err") ;;
+		lib)	o=$(run bench-capture "$b/peakrss" "$b/bench-capture" \
+			    head -c "$exec_size" /dev/zero)
+			got=$(val bytes "$o") ;;
+		node)	o=$(run execfile.js "$b/peakrss" node "$here/execfile.js" \
 			    "$exec_size")
-			[ "$(val bytes "$o")" = "$bytes" ] || {
-				echo "run.sh: node execFile gave the wrong size" >&2
-				exit 1
-			}
-			vb+=("$(awk -v n="$bytes" -v w="$(val wall_s "$o")" \
-			    'BEGIN { printf "%.0f", n / w / 1e6 }')")
-			rb+=("$(val peak_rss_kb "$o")")
+			got=$(val bytes "$o") ;;
+		esac
+		if [ "$got" != "$bytes" ] || [ "$(val status "$o")" != 0 ]; then
+			echo "run.sh: $1 captured $got bytes, not $bytes" >&2
+			printf '%s\n' "$o" >&2
+			exit 1
+		fi
+		echo "mb_per_s=$(awk -v n="$bytes" -v w="$(val wall_s "$o")" \
+		    'BEGIN { printf "%.0f", n / w / 1e6 }') $o"
+	}
+	lim=$((bytes / 1024 + 8192))
+	kinds=lib
+	[ -x "$cmd/childproc-execfile" ] && kinds="cmd lib"
+	for kind in $kinds; do
+		OUTA=() OUTB=()
+		for ((i = 0; i < runs; i++)); do
+			if ((i % 2 == 0)); then
+				OUTA+=("$(capture "$kind")") OUTB+=("$(capture node)")
+			else
+				OUTB+=("$(capture node)") OUTA+=("$(capture "$kind")")
+			fi
 		done
-		A=$(median "${va[@]}") B=$(median "${vb[@]}")
+		if [ "$kind" = cmd ]; then
+			what="childproc-execfile --max-buffer=Infinity"
+		else
+			what="cp_exec_file (library)"
+		fi
+		med mb_per_s
 		r=$(ratio "$A" "$B")
-		row "execFile $exec_size, childproc-execfile vs node execFile" "$A" "$B" \
+		row "capture $exec_size, $what vs node execFile" "$A" "$B" \
 			MB/s "${r}x" "≥ 5x: $(check ge "$r" 5.0)"
-		A=$(median "${ra[@]}") B=$(median "${rb[@]}")
+		med peak_rss_kb
 		r=$(ratio "$A" "$B")
-		lim=$(( bytes / 1024 + 8192 ))
-		row "execFile $exec_size, peak RSS" "$A" "$B" KiB "${r}x" \
-			"≤ output + 8 MiB: $(check le "$A" "$lim")"
-	else
-		echo "## execFile: skipped (no childproc-execfile yet)" >&2
-		row "execFile capture" "-" "-" - - "skipped: no childproc-execfile yet"
-	fi
+		row "capture $exec_size, peak RSS, $what vs node" "$A" "$B" KiB \
+			"${r}x" "≤ output + 8 MiB: $(check le "$A" "$lim")"
+	done
+	[ -x "$cmd/childproc-execfile" ] ||
+		row "capture, childproc-execfile" "-" "-" - - "skipped: not built yet"
 fi
 
 # ---- 8: the master of issue 4 ------------------------------------------------
@@ -439,6 +456,18 @@ if want master; then
 		echo "## master: skipped (childproc-fork -n, worker.js or loadgen missing)" >&2
 		row "master with 4 workers" "-" "-" - - "skipped: not built yet"
 	fi
+fi
+
+# ---- 9: handle passing rate ------------------------------------------------
+if want handles; then
+	echo "## $n_handles connected sockets passed, each ACKed" >&2
+	pair "$b/bench-handles" -n "$n_handles" -- node "$here/handles.js" child :: \
+		node "$here/handles.js" parent -n "$n_handles" -- \
+		node "$here/handles.js" child
+	med handles_per_s
+	r=$(ratio "$A" "$B")
+	row "handles/s, C parent -> node vs node -> node (net.Socket, ACKed)" \
+		"$A" "$B" handles/s "${r}x" "(report beside node)"
 fi
 
 # ---- results.md --------------------------------------------------------------
