@@ -144,7 +144,8 @@ void
 cp_channel_unref(struct cp_channel *ch)
 {
 	ch->unref = true;
-	if (ch->opened && !ch->closing)
+	/* Not while writes are queued: update_poll unrefs once they are done. */
+	if (ch->opened && !ch->closing && ch->wq == NULL)
 		uv_unref((uv_handle_t *)&ch->poll);
 }
 
@@ -362,6 +363,17 @@ update_poll(struct cp_channel *ch)
 
 	if (ch->closing)
 		return;
+	/*
+	 * Node: a write in progress keeps even an unref'd channel alive, so
+	 * the loop cannot end with messages still queued.
+	 */
+	if (ch->unref) {
+		if (ch->wq != NULL) {
+			uv_ref((uv_handle_t *)&ch->poll);
+		} else {
+			uv_unref((uv_handle_t *)&ch->poll);
+		}
+	}
 	if (head_ready(ch))
 		events |= UV_WRITABLE;
 	if (events != ch->events) {
