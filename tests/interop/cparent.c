@@ -30,6 +30,7 @@ struct scenario {
 	const char *js_arg;
 	int ipc_fd;			/* 0: 3 */
 	bool capture_stdout;
+	bool stale_env;			/* our environ holds bad channel variables */
 	const char *order;		/* expected events; NULL: "mdxc" */
 	void (*start)(struct t *);
 	void (*message)(struct t *, const struct cp_message *);
@@ -743,6 +744,8 @@ static const struct scenario scenarios[] = {
 	{ "basic", "echo", .start = basic_start, .message = basic_message },
 	{ "fd-number", "echo", .ipc_fd = 7, .start = basic_start,
 	    .message = basic_message },
+	{ "stale-env", "echo", .stale_env = true, .start = basic_start,
+	    .message = basic_message },
 	{ "chunking-in", "echo", .message = chunkin_message, .end = chunkin_end },
 	{ "chunking-out", "rawout", .message = chunkout_message,
 	    .end = chunkout_end },
@@ -916,6 +919,20 @@ main(int argc, char *argv[])
 
 	if (uv_loop_init(&t.loop) != 0) {
 		return 2;
+	}
+	if (sc->stale_env) {
+		/*
+		 * 26: values a Node child would die of.  The library replaces
+		 * them (glibc's getenv would pick the first copy), and it
+		 * refuses advanced serialization outright.
+		 */
+		setenv("NODE_CHANNEL_FD", "abc", 1);
+		setenv("NODE_CHANNEL_SERIALIZATION_MODE", "advanced", 1);
+		o.serialization = "advanced";
+		CHECK(&t, cp_child_spawn(&t.loop, &o, &events, &t, &t.child) ==
+		    UV_ENOTSUP);
+		CHECK(&t, t.child == NULL);
+		o.serialization = NULL;
 	}
 	uv_timer_init(&t.loop, &t.timer);
 	t.timer.data = &t;

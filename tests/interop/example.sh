@@ -7,6 +7,7 @@ parent=$1
 sub=$(cd "$(dirname "$0")/../examples" && pwd)/sub.js
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+trap 'exit 1' HUP INT TERM PIPE
 
 "$parent" "$sub" >"$out" 2>&1 || {
 	echo "example: exit status $?" >&2

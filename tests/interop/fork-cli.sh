@@ -10,6 +10,8 @@ bridge=$here/node/bridge.js
 sub=$here/../examples/sub.js
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# sh runs no EXIT trap when a signal kills it: turn those into an exit.
+trap 'exit 1' HUP INT TERM PIPE
 
 fail() {
 	echo "fork-cli $case_: $*" >&2
