@@ -866,6 +866,7 @@ main(int argc, char *argv[])
 	uv_loop_t loop;
 
 	cmd_init("childproc-fork");
+	argv[0] = (char *)cmd_name;	/* getopt names us in its messages */
 	m.restart = RESTART_NO;
 	m.max_restarts = 10;
 	m.window_ms = 60000;
