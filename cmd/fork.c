@@ -222,7 +222,22 @@ maybe_end(struct master *m)
 static void
 idle_cb(uv_timer_t *t)
 {
-	disconnect_all(t->data);
+	struct master *m = t->data;
+	struct cp_channel *ch;
+	int i;
+
+	/*
+	 * Silent is not idle while a worker has not even read what we sent
+	 * (node still starting up, say): wait for it, then time the silence.
+	 */
+	for (i = 0; i < m->nslots; i++) {
+		if ((ch = worker_channel(m->slot[i])) != NULL &&
+		    (cp_channel_queue_size(ch) > 0 || cp_channel_unread(ch) > 0)) {
+			uv_timer_start(&m->idle, idle_cb, m->idle_ms, 0);
+			return;
+		}
+	}
+	disconnect_all(m);
 }
 
 static void

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -130,6 +132,16 @@ size_t
 cp_channel_queue_size(const struct cp_channel *ch)
 {
 	return ch->queued;
+}
+
+size_t
+cp_channel_unread(const struct cp_channel *ch)
+{
+	int n = 0;
+
+	if (!ch->opened || ch->closing || ioctl(ch->fd, SIOCOUTQ, &n) != 0 || n < 0)
+		return 0;
+	return (size_t)n;
 }
 
 void

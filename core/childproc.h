@@ -173,6 +173,11 @@ CP_API int cp_channel_disconnect(struct cp_channel *ch);
 CP_API bool cp_channel_connected(const struct cp_channel *ch);
 /* Bytes accepted but not yet written to the socket. */
 CP_API size_t cp_channel_queue_size(const struct cp_channel *ch);
+/*
+ * Bytes written to the socket that the peer has not read yet (SIOCOUTQ):
+ * 0 once the peer has read everything we sent.
+ */
+CP_API size_t cp_channel_unread(const struct cp_channel *ch);
 /* Whether the channel keeps the loop alive (default: it does). */
 CP_API void cp_channel_ref(struct cp_channel *ch);
 CP_API void cp_channel_unref(struct cp_channel *ch);
