@@ -271,7 +271,7 @@ cmd_common_option(struct cmd_common *co, int ch, const char *arg)
 
 	switch (ch) {
 	case 'C':
-		co->cwd = *arg ? arg : NULL;	/* Node: '' means no chdir */
+		co->cwd = arg;		/* '' kept: spawnSync chdirs to it, spawn does not */
 		return 1;
 	case 'e':
 		add_env_op(co, 0, arg);
@@ -423,7 +423,8 @@ void
 cmd_apply_common(const struct cmd_common *co, struct cp_spawn_options *o,
     char **env)
 {
-	o->cwd = co->cwd;
+	/* Node's spawn: a cwd of '' means no chdir. */
+	o->cwd = co->cwd != NULL && co->cwd[0] != '\0' ? co->cwd : NULL;
 	o->argv0 = co->argv0;
 	o->env = env;
 	if (co->has_uid) {
@@ -534,27 +535,26 @@ cmd_exit_for_error(int err)
 }
 
 int
-cmd_spawn_failed(const struct cmd_common *co, const char *file, int err)
+cmd_spawn_failed(const char *cwd, const char *file, int err)
 {
 	struct stat st;
 
 	/* Node (and libuv) report a bad cwd as the command's ENOENT/ENOTDIR/EACCES. */
-	if (co->cwd != NULL && (err == UV_ENOENT || err == UV_ENOTDIR ||
+	if (cwd != NULL && (err == UV_ENOENT || err == UV_ENOTDIR ||
 	    err == UV_EACCES)) {
-		if (stat(co->cwd, &st) != 0 && errno == ENOENT) {
+		if (stat(cwd, &st) != 0 && errno == ENOENT) {
 			cmd_warn("cannot run '%s': directory '%s' does not exist",
-			    file, co->cwd);
+			    file, cwd);
 			return cmd_exit_for_error(err);
 		}
-		if (err == UV_ENOTDIR || (stat(co->cwd, &st) == 0 &&
-		    !S_ISDIR(st.st_mode))) {
+		if (stat(cwd, &st) == 0 && !S_ISDIR(st.st_mode)) {
 			cmd_warn("cannot run '%s': '%s' is not a directory",
-			    file, co->cwd);
+			    file, cwd);
 			return cmd_exit_for_error(err);
 		}
-		if (access(co->cwd, X_OK) != 0) {
+		if (access(cwd, X_OK) != 0) {
 			cmd_warn("cannot run '%s': cannot enter directory '%s': %s",
-			    file, co->cwd, strerror(errno));
+			    file, cwd, strerror(errno));
 			return cmd_exit_for_error(err);
 		}
 	}

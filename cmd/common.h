@@ -146,11 +146,11 @@ uint64_t cmd_parse_size(const char *s, const char *what, bool *infinite);
 /* 127 for ENOENT, 126 for EACCES/ENOEXEC/EISDIR/EPERM..., else 125. */
 int cmd_exit_for_error(int err);
 /*
- * Says why FILE could not be run (naming the directory when the cwd is
- * what failed, which Node blames on the command) and returns the exit
- * status for err.
+ * Says why FILE could not be run (naming the directory when cwd, the one
+ * given to the child or NULL, is what failed: Node blames the command)
+ * and returns the exit status for err.
  */
-int cmd_spawn_failed(const struct cmd_common *co, const char *file, int err);
+int cmd_spawn_failed(const char *cwd, const char *file, int err);
 /* Forwards INT, TERM, HUP and QUIT received by us to the child. */
 void cmd_forward_signals(uv_loop_t *loop, struct cp_child *c);
 /* The same through kill_fn(arg, signum), for a child that may go away first. */

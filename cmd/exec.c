@@ -23,7 +23,7 @@ static const struct option longopts[] = {
 };
 
 struct run {
-	const struct cmd_common *co;
+	const char *cwd;
 	const char *file;
 	struct cp_result *r;
 };
@@ -98,7 +98,7 @@ status_of(const struct run *run, bool json)
 	if (r->pid == 0 && r->error < 0) {
 		if (json)
 			return cmd_exit_for_error(r->error);
-		return cmd_spawn_failed(run->co, run->file, r->error);
+		return cmd_spawn_failed(run->cwd, run->file, r->error);
 	}
 	if (r->timed_out)
 		return CMD_EXIT_TIMEOUT;
@@ -185,7 +185,7 @@ main(int argc, char *argv[])
 
 	if ((r = uv_loop_init(&loop)) != 0)
 		cmd_die("cannot start the event loop: %s", cp_strerror(r));
-	run.co = &co;
+	run.cwd = o.spawn.cwd;
 	run.file = o.spawn.shell != NULL ? o.spawn.shell : o.spawn.file;
 	r = cp_exec_file(&loop, &o, done_cb, &run, &x);
 	cmd_free_env(env);
@@ -197,7 +197,7 @@ main(int argc, char *argv[])
 		if (co.json)
 			print_json(cp_exec_thrown_json(r, enc));
 		status = co.json ? cmd_exit_for_error(r) :
-		    cmd_spawn_failed(&co, run.file, r);
+		    cmd_spawn_failed(o.spawn.cwd, run.file, r);
 		cmd_release_common(&co);
 		return cmd_finish(status);
 	}

@@ -12,7 +12,7 @@ static const struct option longopts[] = {
 };
 
 struct run {
-	const struct cmd_common *co;
+	const char *cwd;
 	const char *file;
 	struct cp_result *r;
 	bool done;
@@ -71,7 +71,7 @@ status_of(const struct run *run, bool json)
 	if (r->pid == 0) {
 		if (json)
 			return cmd_exit_for_error(r->error);
-		return cmd_spawn_failed(run->co, run->file, r->error);
+		return cmd_spawn_failed(run->cwd, run->file, r->error);
 	}
 	if (r->timed_out)
 		return CMD_EXIT_TIMEOUT;
@@ -130,6 +130,8 @@ main(int argc, char *argv[])
 	o.spawn.args = argv + 1;
 	env = cmd_build_env(&co);
 	cmd_apply_common(&co, &o.spawn, env);
+	/* spawnSync, unlike spawn, passes a cwd of '' on: chdir("") fails. */
+	o.spawn.cwd = co.cwd;
 	o.spawn.serialization = NULL;
 	/* Node: shell '' is no shell. */
 	if (co.shell_set && (co.shell == NULL || co.shell[0] != '\0'))
@@ -183,7 +185,7 @@ main(int argc, char *argv[])
 
 	if ((r = uv_loop_init(&loop)) != 0)
 		cmd_die("cannot start the event loop: %s", cp_strerror(r));
-	run.co = &co;
+	run.cwd = o.spawn.cwd;
 	run.file = o.spawn.shell != NULL ? o.spawn.shell : o.spawn.file;
 	r = cp_spawn_capture(&loop, &o, done_cb, &run, &x);
 	cmd_free_env(env);
