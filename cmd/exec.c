@@ -191,6 +191,7 @@ main(int argc, char *argv[])
 	cmd_free_env(env);
 	if (r != 0) {
 		/* What Node throws rather than passes to the callback. */
+		uv_run(&loop, UV_RUN_DEFAULT);	/* the failed child's handles */
 		uv_loop_close(&loop);
 		if (r == UV_EINVAL || r == UV_ENOMEM)
 			cmd_die("cannot run '%s': %s", argv[0], cp_strerror(r));
