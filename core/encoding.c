@@ -100,23 +100,25 @@ utf8_write(struct cp__decoder *d, const unsigned char *p, size_t n,
 	o = out->data + out->len;
 	while (p < end) {
 		if (d->need == 0) {
-			/* The common case: copy ASCII a word at a time. */
-			while (end - p >= 8) {
-				uint64_t w;
+			/* The common case: find a run of ASCII, copy it at once. */
+			const unsigned char *q = p;
+			uint64_t w;
 
-				memcpy(&w, p, 8);
+			while (end - q >= 8) {
+				memcpy(&w, q, 8);
 				if (w & 0x8080808080808080ULL)
 					break;
-				memcpy(o, p, 8);
-				o += 8;
-				p += 8;
+				q += 8;
 			}
+			while (q < end && *q < 0x80)
+				q++;
+			memcpy(o, p, (size_t)(q - p));
+			o += q - p;
+			p = q;
 			if (p == end)
 				break;
 			b = *p++;
-			if (b < 0x80) {
-				*o++ = (char)b;
-			} else if (b >= 0xC2 && b <= 0xDF) {
+			if (b >= 0xC2 && b <= 0xDF) {
 				d->need = 1;
 				d->cp = b & 0x1F;
 			} else if (b >= 0xE0 && b <= 0xEF) {
