@@ -139,7 +139,8 @@ med() {
 	B=$(median "${vb[@]}")
 }
 
-echo "run.sh: $runs run(s) of each; medians" >&2
+load0=$(cut -d ' ' -f 1-3 /proc/loadavg)
+echo "run.sh: $runs run(s) of each; medians; load average $load0" >&2
 
 # ---- 1, 2: messages per second ------------------------------------------
 if want ipc; then
@@ -174,8 +175,13 @@ fi
 # ---- 3: round-trip latency -----------------------------------------------
 if want latency; then
 	echo "## round trip, one message in flight ($n_lat round trips)" >&2
-	pair "$b/bench-ipc" latency -n "$n_lat" -- node "$here/echo.js" :: \
-		node "$here/ipc.js" latency -n "$n_lat" -- node "$here/echo.js"
+	# Latency suffers most from other work on the machine: more, shorter
+	# runs, so that a burst of it hits both sides alike.
+	runs_saved=$runs
+	runs=$((runs * 3))
+	pair "$b/bench-ipc" latency -n "$((n_lat / 2))" -- node "$here/echo.js" :: \
+		node "$here/ipc.js" latency -n "$((n_lat / 2))" -- node "$here/echo.js"
+	runs=$runs_saved
 	med median_us
 	r=$(ratio "$A" "$B")
 	row "round trip median, C <-> node vs node <-> node" "$A" "$B" \
@@ -234,9 +240,11 @@ if want bridge; then
 	OUTA=() OUTB=()
 	for ((i = 0; i < runs; i++)); do
 		if ((i % 2 == 0)); then
-			OUTA+=("$(bridge_run a)") OUTB+=("$(bridge_run b)")
+			OUTA+=("$(bridge_run a)")
+			OUTB+=("$(bridge_run b)")
 		else
-			OUTB+=("$(bridge_run b)") OUTA+=("$(bridge_run a)")
+			OUTB+=("$(bridge_run b)")
+			OUTA+=("$(bridge_run a)")
 		fi
 	done
 	med rate
@@ -318,14 +326,17 @@ if want exec; then
 	capture() {
 		local o got
 		case $1 in
-		cmd)	# The output goes through wc: every byte must come out.
-			if ! got=$("$b/peakrss" childproc-execfile \
-			    --max-buffer=Infinity head -c "$exec_size" /dev/zero \
-			    2>"$tmp/err" | wc -c); then
+		cmd)	# It writes what it captured, as it must, to /dev/null
+			# (free, as Node's side writes nothing); the count was
+			# checked through wc on a smaller size below.
+			if ! "$b/peakrss" childproc-execfile --max-buffer=Infinity \
+			    head -c "$exec_size" /dev/zero </dev/null >/dev/null \
+			    2>"$tmp/err"; then
 				cat "$tmp/err" >&2
 				exit 1
 			fi
-			o=$(cat "$tmp/err") ;;
+			o=$(cat "$tmp/err")
+			got=$bytes ;;
 		lib)	o=$(run bench-capture "$b/peakrss" "$b/bench-capture" \
 			    head -c "$exec_size" /dev/zero)
 			got=$(val bytes "$o") ;;
@@ -343,14 +354,24 @@ if want exec; then
 	}
 	lim=$((bytes / 1024 + 8192))
 	kinds=lib
-	[ -x "$cmd/childproc-execfile" ] && kinds="cmd lib"
+	if [ -x "$cmd/childproc-execfile" ]; then
+		kinds="cmd lib"
+		got=$(childproc-execfile --max-buffer=Infinity head -c 3M /dev/zero |
+		    wc -c)
+		if [ "$got" != $((3 << 20)) ]; then
+			echo "run.sh: childproc-execfile wrote $got bytes of 3 MiB" >&2
+			exit 1
+		fi
+	fi
 	for kind in $kinds; do
 		OUTA=() OUTB=()
 		for ((i = 0; i < runs; i++)); do
 			if ((i % 2 == 0)); then
-				OUTA+=("$(capture "$kind")") OUTB+=("$(capture node)")
+				OUTA+=("$(capture "$kind")")
+				OUTB+=("$(capture node)")
 			else
-				OUTB+=("$(capture node)") OUTA+=("$(capture "$kind")")
+				OUTB+=("$(capture node)")
+				OUTA+=("$(capture "$kind")")
 			fi
 		done
 		if [ "$kind" = cmd ]; then
@@ -435,7 +456,9 @@ if want master; then
 		}
 		oc=() orr=() onone=()
 		for ((i = 0; i < runs; i++)); do
-			oc+=("$(pool c)") orr+=("$(pool rr)") onone+=("$(pool none)")
+			oc+=("$(pool c)")
+			orr+=("$(pool rr)")
+			onone+=("$(pool none)")
 		done
 		OUTA=("${oc[@]}") OUTB=("${orr[@]}")
 		med rps
@@ -479,7 +502,16 @@ fi
 	    "$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)."
 	echo "Machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' \
 	    /proc/cpuinfo | head -n 1)), $(uname -sr), node $(node --version)," \
-	    "load average at the end $(cut -d ' ' -f 1-3 /proc/loadavg)."
+	    "load average $load0 at the start," \
+	    "$(cut -d ' ' -f 1-3 /proc/loadavg) at the end."
+	busy=$(awk -v a="${load0%% *}" -v b="$(cut -d ' ' -f 1 /proc/loadavg)" \
+	    -v n="$(nproc)" 'BEGIN { print (a > n / 2 || b > n / 2) ? 1 : 0 }')
+	if [ "$busy" = 1 ]; then
+		echo
+		echo "**The machine was busy with other work during this run:" \
+		    "wall-clock figures, and so the ratios, are less reliable" \
+		    "than usual. The CPU rows are not affected.**"
+	fi
 	echo "Each figure is the median of $runs run(s); C and Node ran" \
 	    "alternately in the same run. Ratios are C/Node (for times, C's" \
 	    "time over Node's: lower is better)."
