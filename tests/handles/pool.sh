@@ -56,6 +56,8 @@ trap cleanup EXIT
 # start_master ARGS...: childproc-fork in the background, status lines in
 # $tmp/status (fd 3), its and its workers' stderr in $tmp/err.
 start_master() {
+	: >"$tmp/status"
+	: >"$tmp/err"
 	childproc-fork --status-fd 3 "$@" </dev/null >"$tmp/out" 2>"$tmp/err" \
 	    3>"$tmp/status" &
 	master=$!
@@ -63,7 +65,9 @@ start_master() {
 
 # count PATTERN FILE: lines of FILE matching the extended regex PATTERN.
 count() {
-	grep -cE -- "$1" "$2" 2>/dev/null || true
+	local n
+	n=$(grep -cE -- "$1" "$2" 2>/dev/null || true)
+	echo "${n:-0}"
 }
 
 # wait_for PATTERN N [FILE]: until N lines match (60 s at most).
@@ -152,6 +156,7 @@ seed | listen)
 		addr=$(address)
 	else
 		# Status lines on stderr this time, as without --status-fd.
+		: >"$tmp/status"
 		childproc-fork -n 4 --listen 127.0.0.1:0 "$worker" listen \
 		    </dev/null >"$tmp/out" 2>"$tmp/status" &
 		master=$!
