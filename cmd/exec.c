@@ -16,11 +16,14 @@
 #define NAME "childproc-exec"
 #endif
 
+#ifndef CMD_EXECFILE
+/* (cmd/execfile.c has the same table, where tests/man reads it.) */
 static const struct option longopts[] = {
 	CMD_PROCESS_LONGOPTS,
 	CMD_OUTPUT_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
+#endif
 
 struct run {
 	const char *cwd;
