@@ -449,8 +449,8 @@ struct cp_exec_options {
 	 * The process, as cp_child_spawn takes it: file (for cp_exec and
 	 * cp_exec_sync, the command string), args, env, cwd, shell, uid and
 	 * gid, timeout_ms, kill_signal, kill_after_ms and CP_SPAWN_KILL_TREE.
-	 * The sync forms also honour argv0, stdio (no CP_STDIO_IPC; 0 entries
-	 * means three pipes) and CP_SPAWN_DETACHED; cp_exec and cp_exec_file
+	 * The sync forms also honour argv0, stdio (no CP_STDIO_IPC; entries
+	 * up to fd 2 not given are pipes) and CP_SPAWN_DETACHED; cp_exec and cp_exec_file
 	 * ignore them as Node's exec and execFile do (three pipes, argv[0] is
 	 * the file).  serialization and max_message are not used.
 	 */

@@ -487,11 +487,9 @@ start(uv_loop_t *loop, const struct cp_exec_options *o, enum mode mode,
 		so.flags &= ~(unsigned int)CP_SPAWN_DETACHED;
 		so.stdio_count = 0;
 	}
-	if (so.stdio_count == 0) {
-		so.stdio_count = 3;
-		for (fd = 0; fd < 3; fd++)
-			so.stdio[fd].type = CP_STDIO_PIPE;
-	}
+	/* Node pads a short stdio array with pipes up to fd 2. */
+	for (; so.stdio_count < 3; so.stdio_count++)
+		so.stdio[so.stdio_count].type = CP_STDIO_PIPE;
 	for (fd = 0; fd < so.stdio_count; fd++)
 		if (so.stdio[fd].type == CP_STDIO_IPC)
 			return UV_EINVAL;	/* Node: ERR_IPC_SYNC_FORK */
