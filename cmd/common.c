@@ -62,9 +62,10 @@ static const struct {
 };
 
 void
-cmd_init(const char *name)
+cmd_init(const char *name, char **argv)
 {
 	cmd_name = name;
+	argv[0] = (char *)name;
 	/* As Node does at start-up: fds we inherited do not leak to children. */
 	uv_disable_stdio_inheritance();
 }
@@ -654,4 +655,45 @@ fail:
 	close(fd);
 	free(buf);
 	return e;
+}
+
+int
+cmd_result_status(const struct cp_result *r, const char *cwd, const char *file,
+    bool json)
+{
+	char *msg;
+	int st;
+
+	if (r->pid == 0 && r->error < 0) {
+		if (json)
+			return cmd_exit_for_error(r->error);
+		return cmd_spawn_failed(cwd, file, r->error);
+	}
+	if (r->timed_out)
+		return CMD_EXIT_TIMEOUT;
+	st = cp_exit_status(r->status, r->signal, false);
+	if (r->error == UV_ENOBUFS || r->error == CP_EXEC_MAXBUFFER) {
+		if (!json && (msg = cp_result_message(r)) != NULL) {
+			cmd_warn("%s: output over --max-buffer, child killed (%s)",
+			    file, msg);
+			free(msg);
+		}
+		/* The output was cut even if the child exited 0. */
+		if (st == 0)
+			st = CMD_EXIT_FAILURE;
+	}
+	return st;
+}
+
+void
+cmd_write_output(FILE *fp, const struct cp_output *o)
+{
+	if (o->data != NULL && o->len > 0)
+		fwrite(o->data, 1, o->len, fp);
+}
+
+int
+cmd_exec_kill(void *x, int signum)
+{
+	return cp_exec_kill(x, signum);
 }

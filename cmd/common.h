@@ -102,8 +102,11 @@ struct cmd_common {
 
 extern const char *cmd_name;
 
-/* Records the program's name; keeps our own inherited fds from children. */
-void cmd_init(const char *name);
+/*
+ * Records the program's name (also as argv[0], which getopt's messages
+ * use); keeps our own inherited fds from children.
+ */
+void cmd_init(const char *name, char **argv);
 /* "NAME: message\n" on stderr. */
 void cmd_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* cmd_warn, then exit 125. */
@@ -151,6 +154,20 @@ int cmd_exit_for_error(int err);
  * and returns the exit status for err.
  */
 int cmd_spawn_failed(const char *cwd, const char *file, int err);
+
+/*
+ * For spawn, exec and execfile once the run is over: the exit status of
+ * the wrapper for result r (file and cwd as run), after saying why on
+ * stderr unless json: 127/126/125 for a failed spawn, 124 timeout, the
+ * child's status, and 125 for output cut at --max-buffer by a child that
+ * exited 0.
+ */
+int cmd_result_status(const struct cp_result *r, const char *cwd,
+    const char *file, bool json);
+/* Writes a captured output stream to fp. */
+void cmd_write_output(FILE *fp, const struct cp_output *o);
+/* cp_exec_kill for cmd_forward_signals_to. */
+int cmd_exec_kill(void *x, int signum);
 /* Forwards INT, TERM, HUP and QUIT received by us to the child. */
 void cmd_forward_signals(uv_loop_t *loop, struct cp_child *c);
 /* The same through kill_fn(arg, signum), for a child that may go away first. */

@@ -65,19 +65,6 @@ done_cb(struct cp_exec *x, struct cp_result *r, void *data)
 	run->r = r;
 }
 
-static int
-kill_cb(void *x, int signum)
-{
-	return cp_exec_kill(x, signum);
-}
-
-static void
-write_all(FILE *fp, const struct cp_output *o)
-{
-	if (o->data != NULL && o->len > 0)
-		fwrite(o->data, 1, o->len, fp);
-}
-
 static void
 print_json(json_t *v)
 {
@@ -88,34 +75,6 @@ print_json(json_t *v)
 	json_decref(v);
 	printf("%s\n", text);
 	free(text);
-}
-
-/* The wrapper's exit status for a finished run (see usage). */
-static int
-status_of(const struct run *run, bool json)
-{
-	const struct cp_result *r = run->r;
-	char *msg;
-	int st;
-
-	if (r->pid == 0 && r->error < 0) {
-		if (json)
-			return cmd_exit_for_error(r->error);
-		return cmd_spawn_failed(run->cwd, run->file, r->error);
-	}
-	if (r->timed_out)
-		return CMD_EXIT_TIMEOUT;
-	st = cp_exit_status(r->status, r->signal, false);
-	if (r->error == CP_EXEC_MAXBUFFER) {
-		if (!json && (msg = cp_result_message(r)) != NULL) {
-			cmd_warn("%s", msg);
-			free(msg);
-		}
-		/* The output was cut even if the child exited 0. */
-		if (st == 0)
-			st = CMD_EXIT_FAILURE;
-	}
-	return st;
 }
 
 int
@@ -131,7 +90,7 @@ main(int argc, char *argv[])
 	int ch, r, status;
 	bool shell = true;
 
-	cmd_init(NAME);
+	cmd_init(NAME, argv);
 	cp_exec_options_init(&o);
 	while ((ch = getopt_long(argc, argv, "+" CMD_PROCESS_SHORTOPTS, longopts,
 	    NULL)) != -1) {
@@ -205,18 +164,18 @@ main(int argc, char *argv[])
 		cmd_release_common(&co);
 		return cmd_finish(status);
 	}
-	cmd_forward_signals_to(&loop, kill_cb, x);
+	cmd_forward_signals_to(&loop, cmd_exec_kill, x);
 	uv_run(&loop, UV_RUN_DEFAULT);
 
 	if (co.json) {
 		print_json(cp_exec_result_json(run.r));
 	} else {
 		fflush(stdout);
-		write_all(stdout, &run.r->output[1]);
+		cmd_write_output(stdout, &run.r->output[1]);
 		fflush(stdout);
-		write_all(stderr, &run.r->output[2]);
+		cmd_write_output(stderr, &run.r->output[2]);
 	}
-	status = status_of(&run, co.json);
+	status = cmd_result_status(run.r, run.cwd, run.file, co.json);
 	cp_exec_free(x);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);

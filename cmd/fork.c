@@ -880,8 +880,7 @@ main(int argc, char *argv[])
 	int ch, r, fd, nworkers = 1, status_fd = -1, j;
 	uv_loop_t loop;
 
-	cmd_init("childproc-fork");
-	argv[0] = (char *)cmd_name;	/* getopt names us in its messages */
+	cmd_init("childproc-fork", argv);
 	m.restart = RESTART_NO;
 	m.max_restarts = 10;
 	m.window_ms = 60000;

@@ -47,48 +47,6 @@ done_cb(struct cp_exec *x, struct cp_result *r, void *data)
 	run->done = true;
 }
 
-static int
-kill_cb(void *x, int signum)
-{
-	return cp_exec_kill(x, signum);
-}
-
-static void
-write_all(FILE *fp, const struct cp_output *o)
-{
-	if (o->data != NULL && o->len > 0)
-		fwrite(o->data, 1, o->len, fp);
-}
-
-/* The wrapper's exit status for a finished run (see usage). */
-static int
-status_of(const struct run *run, bool json)
-{
-	const struct cp_result *r = run->r;
-	char *msg;
-	int st;
-
-	if (r->pid == 0) {
-		if (json)
-			return cmd_exit_for_error(r->error);
-		return cmd_spawn_failed(run->cwd, run->file, r->error);
-	}
-	if (r->timed_out)
-		return CMD_EXIT_TIMEOUT;
-	st = cp_exit_status(r->status, r->signal, false);
-	if (r->error == UV_ENOBUFS) {
-		if (!json && (msg = cp_result_message(r)) != NULL) {
-			cmd_warn("%s: output over --max-buffer, child killed (%s)",
-			    run->file, msg);
-			free(msg);
-		}
-		/* The output is incomplete even if the child exited 0. */
-		if (st == 0)
-			st = CMD_EXIT_FAILURE;
-	}
-	return st;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -103,7 +61,7 @@ main(int argc, char *argv[])
 	json_t *v;
 	int ch, r, fd, status;
 
-	cmd_init("childproc-spawn");
+	cmd_init("childproc-spawn", argv);
 	cp_exec_options_init(&o);
 	while ((ch = getopt_long(argc, argv, "+" CMD_PROCESS_SHORTOPTS, longopts,
 	    NULL)) != -1) {
@@ -192,7 +150,7 @@ main(int argc, char *argv[])
 	free(input);
 	if (r != 0)
 		cmd_die("cannot run '%s': %s", argv[0], cp_strerror(r));
-	cmd_forward_signals_to(&loop, kill_cb, x);
+	cmd_forward_signals_to(&loop, cmd_exec_kill, x);
 	uv_run(&loop, UV_RUN_DEFAULT);
 
 	if (co.json) {
@@ -205,10 +163,10 @@ main(int argc, char *argv[])
 	} else {
 		/* Pipes asked for with --stdio: what they gave, once it is over. */
 		fflush(stdout);
-		write_all(stdout, &run.r->output[1]);
-		write_all(stderr, &run.r->output[2]);
+		cmd_write_output(stdout, &run.r->output[1]);
+		cmd_write_output(stderr, &run.r->output[2]);
 	}
-	status = status_of(&run, co.json);
+	status = cmd_result_status(run.r, run.cwd, run.file, co.json);
 	cp_exec_free(x);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);

@@ -451,9 +451,8 @@ channel_env(char *const *env, int fd, char *fdvar)
 	return out;
 }
 
-/* Node's shell rule: [file, ...args].join(' '), no quoting. */
-static char *
-shell_command(const char *file, char *const *args)
+char *
+cp__join_words(const char *file, char *const *args)
 {
 	struct cp_buf b = CP_BUF_INIT;
 	size_t i;
@@ -521,7 +520,7 @@ cp_child_spawn(uv_loop_t *loop, const struct cp_spawn_options *opts,
 	if ((argv = calloc(nargs + 4, sizeof(*argv))) == NULL)
 		return UV_ENOMEM;
 	if (opts->shell != NULL) {
-		if ((cmd = shell_command(opts->file, opts->args)) == NULL) {
+		if ((cmd = cp__join_words(opts->file, opts->args)) == NULL) {
 			free(argv);
 			return UV_ENOMEM;
 		}

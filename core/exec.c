@@ -408,31 +408,13 @@ static const struct cp_child_events child_events = {
 
 /* ---- starting ------------------------------------------------------------- */
 
-static char *
-join_words(const char *first, char *const *args)
-{
-	struct cp_buf b = CP_BUF_INIT;
-	size_t i;
-
-	if (cp_buf_add(&b, first, strlen(first)) != 0)
-		goto fail;
-	for (i = 0; args != NULL && args[i] != NULL; i++)
-		if (cp_buf_add(&b, " ", 1) != 0 ||
-		    cp_buf_add(&b, args[i], strlen(args[i])) != 0)
-			goto fail;
-	return b.data;
-fail:
-	cp_buf_release(&b);
-	return NULL;
-}
-
 /* r->file, r->spawnargs and r->cmd, as Node's error objects name them. */
 static int
 describe(struct cp_result *r, const struct cp_spawn_options *so)
 {
 	size_t n = 0, i;
 
-	if ((r->cmd = join_words(so->file, so->args)) == NULL)
+	if ((r->cmd = cp__join_words(so->file, so->args)) == NULL)
 		return UV_ENOMEM;
 	if (so->shell != NULL) {
 		if ((r->file = strdup(so->shell)) == NULL ||
@@ -711,7 +693,7 @@ cp_exec_file_sync(const struct cp_exec_options *o, struct cp_result *r)
 		return e;
 	/* execFileSync's message: [argv0 || file, ...args].join(' '). */
 	if (o->spawn.argv0 != NULL && o->spawn.argv0[0] != '\0' &&
-	    (cmd = join_words(o->spawn.argv0, o->spawn.args)) != NULL) {
+	    (cmd = cp__join_words(o->spawn.argv0, o->spawn.args)) != NULL) {
 		free(r->cmd);
 		r->cmd = cmd;
 	}

@@ -56,6 +56,12 @@ void cp__channel_shut(struct cp_channel *ch);
 /* Called by channel.c when the channel has closed (parent role). */
 void cp__child_channel_closed(struct cp_child *c);
 
+/*
+ * Node's shell rule: [file, ...args].join(' '), no quoting.  A new
+ * string (free it), or NULL when out of memory.
+ */
+char *cp__join_words(const char *file, char *const *args);
+
 /* Ignores SIGPIPE if it still has its default action. */
 void cp__ignore_sigpipe(void);
 
