@@ -423,7 +423,7 @@ on_message(struct cp_channel *ch, const struct cp_message *m_, void *data)
 		} else {
 			/* A handle cannot go to stdout: print its message only. */
 			v = m_->value;
-			s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+			s = cp_json_stringify(v, NULL);
 			fputs(s != NULL ? s : "null", stdout);
 			free(s);
 			cmd_warn("worker %d sent a %s handle; closed", w->slot + 1,
