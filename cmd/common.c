@@ -44,23 +44,6 @@ const char cmd_output_help[] =
 "      --json                 print the result as one JSON object\n"
 "      --shell[=PATH]         run through PATH -c (default /bin/sh)\n";
 
-static const struct {
-	const char *name;
-	int num;
-} signals[] = {
-	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
-	{ "ILL", SIGILL }, { "TRAP", SIGTRAP }, { "ABRT", SIGABRT },
-	{ "IOT", SIGIOT }, { "BUS", SIGBUS }, { "FPE", SIGFPE },
-	{ "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },
-	{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },
-	{ "TERM", SIGTERM }, { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD },
-	{ "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP },
-	{ "TTIN", SIGTTIN }, { "TTOU", SIGTTOU }, { "URG", SIGURG },
-	{ "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ }, { "VTALRM", SIGVTALRM },
-	{ "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
-	{ "POLL", SIGPOLL }, { "PWR", SIGPWR }, { "SYS", SIGSYS },
-};
-
 void
 cmd_init(const char *name, char **argv)
 {
@@ -128,42 +111,34 @@ cmd_finish(int status)
 	return status;
 }
 
-const char *
-cmd_signal_name(int sig)
-{
-	static char buf[16];
-	size_t i;
-
-	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
-		if (signals[i].num == sig) {
-			snprintf(buf, sizeof(buf), "SIG%s", signals[i].name);
-			return buf;
-		}
-	}
-	return NULL;
-}
-
 int
 cmd_parse_signal(const char *s)
 {
 	const char *name = s;
 	char *end;
 	long n;
-	size_t i;
+	int sig;
 
 	if (*s >= '0' && *s <= '9') {
 		errno = 0;
 		n = strtol(s, &end, 10);
 		/* Node: a number is taken as it is if it names a signal. */
-		if (errno == 0 && *end == '\0' && cmd_signal_name((int)n) != NULL)
+		if (errno == 0 && *end == '\0' && n > 0 && n < 65 &&
+		    cp_signal_name((int)n)[0] != '\0')
 			return (int)n;
 		cmd_die("Unknown signal: %s", s);
 	}
 	if (strncasecmp(name, "SIG", 3) == 0)
 		name += 3;
-	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
-		if (strcmp(signals[i].name, name) == 0)
-			return signals[i].num;
+	/* os.constants.signals has two more names than numbers. */
+	if (strcmp(name, "IOT") == 0)
+		return SIGIOT;
+	if (strcmp(name, "POLL") == 0)
+		return SIGPOLL;
+	for (sig = 1; sig < 65; sig++)
+		if (cp_signal_name(sig)[0] != '\0' &&
+		    strcmp(cp_signal_name(sig) + 3, name) == 0)
+			return sig;
 	cmd_die("Unknown signal: %s", s);
 }
 

@@ -141,8 +141,6 @@ void cmd_parse_stdio(const char *spec, struct cp_spawn_options *o);
 uint64_t cmd_parse_duration(const char *s, const char *what);
 /* SIG: TERM, SIGTERM or 15.  Dies "Unknown signal: X". */
 int cmd_parse_signal(const char *s);
-/* "SIGTERM" for 15; NULL if unknown. */
-const char *cmd_signal_name(int sig);
 /* SIZE: bytes with K, M, G suffixes (1024-based), or Infinity. */
 uint64_t cmd_parse_size(const char *s, const char *what, bool *infinite);
 

@@ -536,10 +536,10 @@ on_exit_(struct cp_child *c, int64_t code, int sig, void *data)
 	if (w->grace_on)
 		uv_timer_stop(&w->grace);
 	if (sig != 0) {
-		sn = cmd_signal_name(sig);
+		sn = cp_signal_name(sig);
 		if (m->pool)
 			status(m, "worker %d pid %d killed by %s", w->slot + 1,
-			    w->pid, sn != NULL ? sn : "a signal");
+			    w->pid, sn[0] != '\0' ? sn : "a signal");
 	} else if (m->pool) {
 		status(m, "worker %d pid %d exited with code %lld", w->slot + 1,
 		    w->pid, (long long)code);
@@ -781,7 +781,7 @@ signal_cb(uv_signal_t *h, int signum)
 		return;
 	m->stopping = true;
 	m->stop_signal = signum;
-	status(m, "%s: stopping %d worker%s", cmd_signal_name(signum), m->live,
+	status(m, "%s: stopping %d worker%s", cp_signal_name(signum), m->live,
 	    m->live == 1 ? "" : "s");
 	if (!m->input_done)
 		close_input(m);
