@@ -22,18 +22,25 @@ start() {
 }
 
 # The child is ready, or the command is gone (then waiting is pointless).
-ready() { [ -e ready ] || ! kill -0 "$bgpid" 2>/dev/null; }
+ready() { [ -e ready ] || dead "$bgpid"; }
 
 # finish NAME WANT-STATUS WANT-STDOUT WANT-STDERR: waits for the command
 # started by start and checks it as t does.
 finish() {
+	# Bounded: a command that never ends is killed and fails the test.
+	hung=""
+	if ! wait_for dead "$bgpid"; then
+		hung=" (hung: killed)"
+		kill -KILL "$bgpid" 2>/dev/null || true
+		[ ! -s ready ] || kill -KILL "$(cat ready)" 2>/dev/null || true
+	fi
 	set +e
 	wait "$bgpid"
 	status=$?
 	set -e
 	out=$bgname.out
 	err=$bgname.err
-	why=""
+	why=$hung
 	status_ok "$2" || why="$why status (want $2)"
 	match "$3" "$out" || why="$why stdout (want '$3')"
 	match "$4" "$err" || why="$why stderr (want '$4')"
@@ -89,7 +96,8 @@ gc_alive() {
 	fi
 }
 
-TRAP_LOOP='; : > ready; while :; do sleep 0.1; done'
+# The ready file holds the child's pid, so that a hung test can end it.
+TRAP_LOOP='; echo $$ > ready; while :; do sleep 0.1; done'
 
 # Forwarding: the child's trap runs and its exit code is the command's.
 for sig in TERM INT HUP QUIT; do
@@ -104,7 +112,7 @@ start fwd childproc-execfile sh -c "trap 'echo got-INT; exit 7' INT$TRAP_LOOP"
 signal_when_ready "execfile forwards INT" INT
 finish "execfile forwards INT" 7 'got-INT\n' ''
 # A child without a trap dies of the forwarded signal: 128 + signal.
-start fwd childproc-spawn sh -c ": > ready; while :; do sleep 0.1; done"
+start fwd childproc-spawn sh -c "echo \$\$ > ready; while :; do sleep 0.1; done"
 signal_when_ready "spawn: forwarded TERM kills the child" TERM
 finish "spawn: forwarded TERM kills the child" 143 '' ''
 
@@ -117,10 +125,23 @@ signal_when_ready "execfile --kill-after after a forwarded TERM" TERM
 finish "execfile --kill-after after a forwarded TERM: SIGKILL, 137" 137 '' ''
 # After a timeout: still 124 ("124 when the timeout fired"; GNU timeout
 # would say 137 here), and --json shows that SIGKILL ended the child.
+# The child ignores TERM, so without -k these would never end: timeout(1)
+# with SIGKILL bounds them (137 then, a failure) and the child writes its
+# pid to gc.pid so that it can be ended too.
+IGNORE_TERM="echo \$\$ > gc.pid; trap '' TERM; while :; do sleep 0.1; done"
+bounded() {
+	rm -f gc.pid
+	timeout -s KILL 60 "$@"
+}
+end_child() {
+	[ ! -s gc.pid ] || kill -KILL "$(cat gc.pid)" 2>/dev/null || true
+}
 t "spawn -t -k: timeout status 124" 124 '' '' -- \
-    childproc-spawn -t 1s -k 300ms sh -c "trap '' TERM; while :; do sleep 0.1; done"
+    bounded childproc-spawn -t 1s -k 300ms sh -c "$IGNORE_TERM"
+end_child
 t "spawn --json -t -k: ETIMEDOUT, ended by SIGKILL" '*' '*' '' -- \
-    childproc-spawn --json -t 1s -k 300ms sh -c "trap '' TERM; while :; do sleep 0.1; done"
+    bounded childproc-spawn --json -t 1s -k 300ms sh -c "$IGNORE_TERM"
+end_child
 got=$(json_get "$out" '[r.error.code, r.status, r.signal].join(" ")')
 if [ "$got" = "ETIMEDOUT  SIGKILL" ]; then
 	ok "spawn --json -t -k: result fields"
@@ -128,7 +149,8 @@ else
 	not_ok "spawn --json -t -k: result fields" "got: $got" "$(cat "$out")"
 fi
 t "execfile --json -t -k: killed by SIGKILL" '*' '*' '' -- \
-    childproc-execfile --json -t 1s -k 300ms sh -c "trap '' TERM; while :; do sleep 0.1; done"
+    bounded childproc-execfile --json -t 1s -k 300ms sh -c "$IGNORE_TERM"
+end_child
 got=$(json_get "$out" '[r.error.killed, r.error.code, r.error.signal].join(" ")')
 if [ "$got" = "true  SIGKILL" ]; then
 	ok "execfile --json -t -k: error fields"
