@@ -227,7 +227,8 @@ CP_API void *cp_channel_data(const struct cp_channel *ch);
  * Opens a listening socket to pass as a net.Server: spec is "[HOST:]PORT"
  * (HOST defaults to 127.0.0.1; "[::1]:PORT" for IPv6; port 0 picks a free
  * port) or "unix:PATH".  backlog <= 0 means Node's 511.  Stores the fd
- * (close-on-exec, the caller's to close) and the address actually bound,
+ * (close-on-exec and non-blocking, as Node's receivers need; the caller's
+ * to close) and the address actually bound,
  * "HOST:PORT" or "unix:PATH", in addr.  Returns 0 or a negative code
  * (UV_EADDRINUSE, UV_EACCES, UV_EINVAL for a bad spec ...).
  */

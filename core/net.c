@@ -22,7 +22,9 @@ listen_unix(const char *path, int backlog, int *fdp, char *addr, size_t addrlen)
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return UV_ENAMETOOLONG;
 	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	/* Non-blocking, as Node's are: see cp_listen. */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) < 0)
 		return CP_ERR(errno);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
 	    listen(fd, backlog) != 0) {
@@ -79,7 +81,13 @@ cp_listen(const char *spec, unsigned int flags, int backlog, int *fdp,
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((e = getaddrinfo(host, port, &hints, &res)) != 0)
 		return e == EAI_NONAME ? UV_EADDRNOTAVAIL : UV_EINVAL;
-	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+	/*
+	 * Non-blocking: O_NONBLOCK is shared by every process holding the
+	 * socket, and a Node worker's libuv accepts until EAGAIN; on a
+	 * blocking listener it sleeps in accept(2) with requests unanswered.
+	 */
+	if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) < 0) {
 		e = CP_ERR(errno);
 		goto out;
 	}

@@ -304,6 +304,11 @@ tcp_pair(int *accepted, int *client)
 		return -1;
 	}
 	*client = tcp_connect(port);
+	/* cp_listen's sockets are non-blocking: wait for the connection. */
+	if (*client >= 0) {
+		poll(&(struct pollfd){ .fd = lfd, .events = POLLIN }, 1,
+		    IO_TIMEOUT_MS);
+	}
 	*accepted = *client >= 0 ? accept4(lfd, NULL, NULL, SOCK_CLOEXEC) : -1;
 	close(lfd);
 	if (*accepted < 0) {

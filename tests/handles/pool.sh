@@ -143,6 +143,30 @@ check_all_served() {
 	    fail "only one worker answered: $(json "$r" 'r.pids')"
 }
 
+# check_nonblocking PORT PIDS: every worker's copy of the listening socket
+# is non-blocking.  The flag belongs to the socket's open file description,
+# which the master and all workers share; libuv in a Node worker assumes it
+# and loops on accept(2) until EAGAIN, so a blocking listener leaves a worker
+# stuck in accept(2) with requests it already took unanswered.
+check_nonblocking() {
+	local port inode p fd n=0
+	port=$(printf '%04X' "$1")
+	inode=$(awk -v p=":$port" '$2 ~ p"$" && $4 == "0A" { print $10 }' \
+	    /proc/net/tcp | head -n 1)
+	[ -n "$inode" ] || fail "no listening socket on port $1"
+	for p in $2; do
+		for fd in /proc/"$p"/fd/*; do
+			[ "$(readlink "$fd")" = "socket:[$inode]" ] || continue
+			n=$((n + 1))
+			flags=$(awk '/^flags:/ { print $2 }' \
+			    /proc/"$p"/fdinfo/"${fd##*/}")
+			[ $((8#$flags & 8#4000)) -ne 0 ] ||
+			    fail "worker $p: the listening socket is blocking (flags $flags)"
+		done
+	done
+	[ $n -gt 0 ] || fail "no worker holds the listening socket"
+}
+
 # The pids of every worker started so far, in order.
 workers() {
 	sed -nE 's/^(childproc-fork: )?worker [0-9]* pid ([0-9]*) started$/\2/p' \
@@ -169,6 +193,7 @@ seed | listen)
 	esac
 	wait_for '^(childproc-fork: )?worker [0-9] pid [0-9]+ started$' 4
 	"$loadgen" -c 8 -n 2000 "$addr" >"$tmp/r1"
+	check_nonblocking "${addr##*:}" "$(workers)"
 	cut -c 1-300 "$tmp/r1" >&2
 	check_all_served "$tmp/r1" 2000 "$(workers)"
 	stop_master
