@@ -103,15 +103,15 @@ t "spawn: -- ends the options" 127 '' '~-no-such-option' -- \
     childproc-spawn -- -no-such-option
 
 # As a non-root user, running as root is refused: EPERM, cannot execute.
-if [ "$(id -u)" -eq 0 ]; then
+if [ "$(id -u)" -eq 0 ] && command -v setpriv > /dev/null; then
 	t "spawn --uid 0 as nobody is EPERM" 126 '' '*' -- \
 	    setpriv --reuid=65534 --regid=65534 --clear-groups \
 	    env PATH="$PATH" childproc-spawn --uid=0 true
 	t "spawn --uid as root works" 0 '65534\n' '' -- \
 	    childproc-spawn --uid=65534 id -u
 else
-	ok "# SKIP uid tests need root"
-	ok "# SKIP uid tests need root"
+	ok "# SKIP uid tests need root and setpriv"
+	ok "# SKIP uid tests need root and setpriv"
 fi
 
 done_testing
