@@ -637,7 +637,6 @@ cmd_result_status(const struct cp_result *r, const char *cwd, const char *file,
     bool json)
 {
 	char *msg;
-	int st;
 
 	if (r->pid == 0 && r->error < 0) {
 		if (json)
@@ -646,18 +645,19 @@ cmd_result_status(const struct cp_result *r, const char *cwd, const char *file,
 	}
 	if (r->timed_out)
 		return CMD_EXIT_TIMEOUT;
-	st = cp_exit_status(r->status, r->signal, false);
 	if (r->error == UV_ENOBUFS || r->error == CP_EXEC_MAXBUFFER) {
 		if (!json && (msg = cp_result_message(r)) != NULL) {
 			cmd_warn("%s: output over --max-buffer, child killed (%s)",
 			    file, msg);
 			free(msg);
 		}
-		/* The output was cut even if the child exited 0. */
-		if (st == 0)
-			st = CMD_EXIT_FAILURE;
+		/*
+		 * The output was cut: 125 whether our signal or the child's
+		 * own exit came first, as a timeout is always 124.
+		 */
+		return CMD_EXIT_FAILURE;
 	}
-	return st;
+	return cp_exit_status(r->status, r->signal, false);
 }
 
 void

@@ -157,8 +157,8 @@ int cmd_spawn_failed(const char *cwd, const char *file, int err);
  * For spawn, exec and execfile once the run is over: the exit status of
  * the wrapper for result r (file and cwd as run), after saying why on
  * stderr unless json: 127/126/125 for a failed spawn, 124 timeout, the
- * child's status, and 125 for output cut at --max-buffer by a child that
- * exited 0.
+ * child's status, and 125 for output cut at --max-buffer (whatever the
+ * child's own status).
  */
 int cmd_result_status(const struct cp_result *r, const char *cwd,
     const char *file, bool json);
