@@ -167,6 +167,32 @@ check_nonblocking() {
 	[ $n -gt 0 ] || fail "no worker holds the listening socket"
 }
 
+# fds PID: how many fds PID has open.
+fds() {
+	ls /proc/"$1"/fd | wc -l
+}
+
+# settled_fds: the master's fds once every worker has answered a request
+# (so every server handle was ACKed and the library's copy closed).
+settled_fds() {
+	local p
+	for p in $(workers); do
+		wait_for "^got [0-9]+ $p\$" 1 "$tmp/err"
+	done
+	fds "$master"
+}
+
+# same_fds N: the master is back to N open fds (10 s at most): what it
+# opened for a worker that is gone is closed.
+same_fds() {
+	local i=0
+	while [ "$(fds "$master")" -ne "$1" ]; do
+		i=$((i + 1))
+		[ $i -lt 1000 ] || fail "the master has $(fds "$master") fds, not $1"
+		sleep 0.01
+	done
+}
+
 # The pids of every worker started so far, in order.
 workers() {
 	sed -nE 's/^(childproc-fork: )?worker [0-9]* pid ([0-9]*) started$/\2/p' \
@@ -227,6 +253,7 @@ kill)
 	wait_for '^worker [0-9] pid [0-9]+ started$' 4
 	load_bg "$addr"
 	wait_for '^got ' 300 "$tmp/err"
+	nfds=$(settled_fds)
 	victim=$(pid_of 2)
 	kill -KILL "$victim"
 	wait_for "^worker 2 pid $victim killed by SIGKILL\$" 1
@@ -250,6 +277,7 @@ kill)
 	[ "$(json "$r" 'r.failed.length')" -le 8 ] ||
 	    fail "more failures than requests in flight"
 	[ "$(json "$r" "r.pids['$new'] || 0")" -gt 0 ] || fail "no answer from $new"
+	same_fds "$nfds"
 	stop_master
 	;;
 
@@ -261,6 +289,7 @@ hup)
 	old=$(workers)
 	load_bg "$addr"
 	wait_for '^got ' 300 "$tmp/err"
+	nfds=$(settled_fds)
 	kill -HUP "$master"
 	wait_for '^rolling restart done$' 1
 	[ "$(count '^worker [0-9] pid [0-9]+ started$' "$tmp/status")" -eq 8 ] ||
@@ -280,6 +309,7 @@ hup)
 	done
 	[ $served_new -gt 0 ] || fail "the new workers served nothing"
 	echo "old: $old new: $new" >&2
+	same_fds "$nfds"
 	stop_master
 	;;
 
