@@ -9,7 +9,6 @@
 
 #include "message.h"
 
-#define DECODE_FLAGS (JSON_DECODE_ANY | JSON_ALLOW_NUL)
 
 int
 cp_buf_grow(struct cp_buf *b, size_t extra)
@@ -143,180 +142,419 @@ hex4(const char *p, unsigned *v)
 	return 0;
 }
 
+/* ---- the reader: JSON.parse's grammar, straight into jansson values ---- */
+
+#define MAX_DEPTH 10000
+
+struct parser {
+	const unsigned char *p;
+	const unsigned char *start;
+	const unsigned char *end;
+	int depth;
+	json_error_t *err;
+	struct cp_buf sb;		/* strings with escapes or bad UTF-8 */
+};
+
+static json_t *parse_value(struct parser *ps);
+
+static void
+set_error(struct parser *ps, enum json_error_code code, const char *what)
+{
+	json_error_t *e = ps->err;
+	size_t pos = (size_t)(ps->p - ps->start);
+
+	if (e == NULL || e->text[0] != '\0')
+		return;		/* the first error is the one reported */
+	snprintf(e->text, JSON_ERROR_TEXT_LENGTH - 1, "%s", what);
+	e->text[JSON_ERROR_TEXT_LENGTH - 1] = (char)code;
+	snprintf(e->source, sizeof(e->source), "<line>");
+	e->line = 1;
+	e->column = (int)pos + 1;
+	e->position = (int)pos;
+}
+
+static void
+unexpected(struct parser *ps)
+{
+	char msg[32];
+
+	if (ps->p >= ps->end) {
+		set_error(ps, json_error_premature_end_of_input,
+		    "unexpected end of the line");
+		return;
+	}
+	if (*ps->p >= 0x20 && *ps->p < 0x7F)
+		snprintf(msg, sizeof(msg), "unexpected '%c'", *ps->p);
+	else
+		snprintf(msg, sizeof(msg), "unexpected byte 0x%02X", *ps->p);
+	set_error(ps, json_error_invalid_syntax, msg);
+}
+
+static void
+skip_ws(struct parser *ps)
+{
+	while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' ||
+	    *ps->p == '\n' || *ps->p == '\r'))
+		ps->p++;
+}
+
+static void
+add_utf8(struct cp_buf *b, uint32_t cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xC0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3F));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xE0 | cp >> 12);
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[2] = (char)(0x80 | (cp & 0x3F));
+		n = 3;
+	} else {
+		u[0] = (char)(0xF0 | cp >> 18);
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[3] = (char)(0x80 | (cp & 0x3F));
+		n = 4;
+	}
+	cp_buf_add(b, u, n);
+}
+
 /*
- * Rewrites a line the way Node would see it: invalid UTF-8 -> U+FFFD,
- * unpaired surrogate escapes -> \ufffd.  Returns 1 if anything changed.
+ * Reads the string at ps->p (its opening quote).  Returns its UTF-8 text in
+ * *sp and *lenp: a pointer into the line when it needed no change, else into
+ * ps->sb.  Escaped lone surrogates and invalid UTF-8 become U+FFFD, as in
+ * Node (whose strings may hold lone surrogates, which jansson's cannot).
  */
 static int
-sanitize(const char *line, size_t len, struct cp_buf *out)
+parse_string(struct parser *ps, const char **sp, size_t *lenp)
 {
-	static const char fffd[] = "\xEF\xBF\xBD";
-	const unsigned char *p = (const unsigned char *)line;
-	size_t i = 0, n;
+	const unsigned char *p = ps->p + 1, *run, *end = ps->end;
+	bool slow = false;
 	unsigned v, w;
-	int changed = 0, instr = 0;
+	size_t n;
 
-	while (i < len) {
-		if (p[i] >= 0x80) {
-			if ((n = utf8_seq(p + i, len - i)) == 0) {
-				if (cp_buf_add(out, fffd, 3) != 0)
-					return -1;
-				changed = 1;
-				i += utf8_bad_len(p + i, len - i);
-				continue;
-			}
-			if (cp_buf_add(out, p + i, n) != 0)
-				return -1;
-			i += n;
-			continue;
-		}
-		if (p[i] == '"') {
-			instr = !instr;
-		} else if (instr && p[i] == '\\' && i + 1 < len) {
-			if (p[i + 1] == 'u' && i + 6 <= len &&
-			    hex4(line + i + 2, &v) == 0 && v >= 0xD800 && v <= 0xDFFF) {
-				int paired = v <= 0xDBFF && i + 12 <= len &&
-				    p[i + 6] == '\\' && p[i + 7] == 'u' &&
-				    hex4(line + i + 8, &w) == 0 &&
-				    w >= 0xDC00 && w <= 0xDFFF;
-				if (paired) {
-					if (cp_buf_add(out, p + i, 12) != 0)
-						return -1;
-					i += 12;
-				} else {
-					if (cp_buf_add(out, "\\ufffd", 6) != 0)
-						return -1;
-					changed = 1;
-					i += 6;
-				}
-				continue;
-			}
-			/* Copy the escape pair so an escaped quote is skipped. */
-			if (cp_buf_add(out, p + i, 2) != 0)
-				return -1;
-			i += 2;
-			continue;
-		}
-		if (cp_buf_add(out, p + i, 1) != 0)
+	run = p;
+	for (;;) {
+		/* The common case: a run of plain ASCII. */
+		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		if (p >= end) {
+			ps->p = p;
+			unexpected(ps);
 			return -1;
-		i++;
-	}
-	return changed;
-}
-
-/*
- * Whether the digits of an integer token (after any '-') overflow
- * json_int_t, which is what jansson refuses.
- */
-static bool
-int_overflows(const char *digits, size_t n, bool negative)
-{
-	if (n != 19)
-		return n > 19;
-	return memcmp(digits, negative ? "9223372036854775808" :
-	    "9223372036854775807", 19) > 0;
-}
-
-/*
- * Rewrites a line with ".0" after every integer too big for json_int_t,
- * so that jansson reads those as reals and keeps the others exact (one
- * JSON_DECODE_INT_AS_REAL for the line would turn them all into doubles).
- * Only appends after digits, so an invalid line stays invalid.  Returns 1
- * if anything changed, 0 if not, -1 without memory.
- */
-static int
-widen_big_ints(const char *line, size_t len, struct cp_buf *out)
-{
-	size_t i = 0, start, d;
-	int changed = 0, instr = 0;
-	bool neg;
-
-	while (i < len) {
-		start = i;
-		if (instr) {
-			if (line[i] == '\\' && i + 1 < len)
-				i++;
-			else if (line[i] == '"')
-				instr = 0;
-			i++;
-		} else if (line[i] == '"') {
-			instr = 1;
-			i++;
-		} else if (line[i] == '-' || (line[i] >= '0' && line[i] <= '9')) {
-			neg = line[i] == '-';
-			d = i + neg;
-			for (i = d; i < len && line[i] >= '0' && line[i] <= '9'; i++)
-				continue;
-			if ((i == len || (line[i] != '.' && line[i] != 'e' &&
-			    line[i] != 'E')) && int_overflows(line + d, i - d, neg)) {
-				if (cp_buf_add(out, line + start, i - start) != 0 ||
-				    cp_buf_add(out, ".0", 2) != 0)
-					return -1;
-				changed = 1;
+		}
+		if (*p == '"')
+			break;
+		if (*p < 0x20) {
+			ps->p = p;
+			set_error(ps, json_error_invalid_syntax,
+			    "control character in a string");
+			return -1;
+		}
+		if (*p >= 0x80) {
+			if ((n = utf8_seq(p, (size_t)(end - p))) > 0) {
+				p += n;
 				continue;
 			}
-			/* A real or a small integer is copied whole. */
-			while (i < len && (line[i] == '.' || line[i] == 'e' ||
-			    line[i] == 'E' || line[i] == '+' || line[i] == '-' ||
-			    (line[i] >= '0' && line[i] <= '9')))
-				i++;
+			if (!slow) {
+				slow = true;
+				ps->sb.len = 0;
+			}
+			cp_buf_add(&ps->sb, run, (size_t)(p - run));
+			cp_buf_add(&ps->sb, "\xEF\xBF\xBD", 3);
+			p += utf8_bad_len(p, (size_t)(end - p));
+			run = p;
+			continue;
+		}
+		/* A backslash. */
+		if (!slow) {
+			slow = true;
+			ps->sb.len = 0;
+		}
+		cp_buf_add(&ps->sb, run, (size_t)(p - run));
+		if (end - p < 2)
+			goto bad_escape;
+		switch (p[1]) {
+		case '"': cp_buf_add(&ps->sb, "\"", 1); break;
+		case '\\': cp_buf_add(&ps->sb, "\\", 1); break;
+		case '/': cp_buf_add(&ps->sb, "/", 1); break;
+		case 'b': cp_buf_add(&ps->sb, "\b", 1); break;
+		case 'f': cp_buf_add(&ps->sb, "\f", 1); break;
+		case 'n': cp_buf_add(&ps->sb, "\n", 1); break;
+		case 'r': cp_buf_add(&ps->sb, "\r", 1); break;
+		case 't': cp_buf_add(&ps->sb, "\t", 1); break;
+		case 'u':
+			if (end - p < 6 || hex4((const char *)p + 2, &v) != 0)
+				goto bad_escape;
+			if (v >= 0xD800 && v <= 0xDBFF && end - p >= 12 &&
+			    p[6] == '\\' && p[7] == 'u' &&
+			    hex4((const char *)p + 8, &w) == 0 &&
+			    w >= 0xDC00 && w <= 0xDFFF) {
+				add_utf8(&ps->sb, 0x10000 + ((v - 0xD800) << 10) +
+				    (w - 0xDC00));
+				p += 12;
+			} else {
+				add_utf8(&ps->sb, v >= 0xD800 && v <= 0xDFFF ?
+				    0xFFFD : v);
+				p += 6;
+			}
+			run = p;
+			continue;
+		default:
+			goto bad_escape;
+		}
+		p += 2;
+		run = p;
+	}
+	if (slow) {
+		cp_buf_add(&ps->sb, run, (size_t)(p - run));
+		if (ps->sb.data == NULL && cp_buf_grow(&ps->sb, 1) != 0)
+			return -1;
+		*sp = ps->sb.data;
+		*lenp = ps->sb.len;
+	} else {
+		*sp = (const char *)ps->p + 1;
+		*lenp = (size_t)(p - (ps->p + 1));
+	}
+	ps->p = p + 1;
+	return 0;
+bad_escape:
+	ps->p = p;
+	set_error(ps, json_error_invalid_syntax, "invalid escape");
+	return -1;
+}
+
+static json_t *
+parse_number(struct parser *ps)
+{
+	const unsigned char *p = ps->p, *end = ps->end, *digits;
+	bool is_int = true, neg = false;
+	char small[64], *text;
+	size_t n;
+	json_t *v;
+	double d;
+
+	if (*p == '-') {
+		neg = true;
+		p++;
+	}
+	digits = p;
+	if (p < end && *p == '0')
+		p++;
+	else if (p < end && *p >= '1' && *p <= '9')
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	else
+		goto bad;
+	if (p < end && *p == '.') {
+		is_int = false;
+		if (++p >= end || *p < '0' || *p > '9')
+			goto bad;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		is_int = false;
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || *p < '0' || *p > '9')
+			goto bad;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	n = (size_t)(p - ps->p);
+	/* Integers stay exact while they fit json_int_t; past it, a double. */
+	if (is_int && ((size_t)(p - digits) < 19 ||
+	    ((size_t)(p - digits) == 19 && memcmp(digits, neg ?
+	    "9223372036854775808" : "9223372036854775807", 19) <= 0))) {
+		json_int_t x = 0;
+		const unsigned char *q;
+
+		for (q = digits; q < p; q++)
+			x = x * 10 - (*q - '0');	/* negative: reaches INT64_MIN */
+		v = json_integer(neg ? x : -x);
+		ps->p = p;
+		return v;
+	}
+	text = n < sizeof(small) ? small : malloc(n + 1);
+	if (text == NULL)
+		return NULL;
+	memcpy(text, ps->p, n);
+	text[n] = '\0';
+	d = strtod(text, NULL);
+	if (text != small)
+		free(text);
+	ps->p = p;
+	/* JSON.parse gives Infinity for 1e400; jansson has no such real. */
+	if (isinf(d))
+		return json_null();
+	return json_real(d);
+bad:
+	ps->p = p;
+	unexpected(ps);
+	return NULL;
+}
+
+static json_t *
+parse_container(struct parser *ps, bool object)
+{
+	const char *key;
+	size_t klen;
+	json_t *c, *v;
+	char close = object ? '}' : ']';
+	char *kcopy;
+
+	if (++ps->depth > MAX_DEPTH) {
+		set_error(ps, json_error_stack_overflow, "nesting too deep");
+		return NULL;
+	}
+	c = object ? json_object() : json_array();
+	if (c == NULL)
+		return NULL;
+	ps->p++;
+	skip_ws(ps);
+	if (ps->p < ps->end && *ps->p == close) {
+		ps->p++;
+		ps->depth--;
+		return c;
+	}
+	for (;;) {
+		skip_ws(ps);
+		if (object) {
+			if (ps->p >= ps->end || *ps->p != '"') {
+				unexpected(ps);
+				goto fail;
+			}
+			if (parse_string(ps, &key, &klen) != 0)
+				goto fail;
+			/* The key may live in ps->sb, which the value reuses. */
+			if ((kcopy = malloc(klen + 1)) == NULL)
+				goto fail;
+			memcpy(kcopy, key, klen);
+			kcopy[klen] = '\0';
+			skip_ws(ps);
+			if (ps->p >= ps->end || *ps->p != ':') {
+				free(kcopy);
+				unexpected(ps);
+				goto fail;
+			}
+			ps->p++;
+			v = parse_value(ps);
+			/* JSON.parse: a repeated key keeps the last value. */
+			if (v == NULL || json_object_setn_new_nocheck(c, kcopy,
+			    klen, v) != 0) {
+				free(kcopy);
+				goto fail;
+			}
+			free(kcopy);
 		} else {
-			i++;
+			if ((v = parse_value(ps)) == NULL ||
+			    json_array_append_new(c, v) != 0)
+				goto fail;
 		}
-		if (cp_buf_add(out, line + start, i - start) != 0)
-			return -1;
+		skip_ws(ps);
+		if (ps->p < ps->end && *ps->p == ',') {
+			ps->p++;
+			continue;
+		}
+		if (ps->p < ps->end && *ps->p == close) {
+			ps->p++;
+			break;
+		}
+		unexpected(ps);
+		goto fail;
 	}
-	return changed;
+	ps->depth--;
+	return c;
+fail:
+	json_decref(c);
+	return NULL;
+}
+
+static json_t *
+parse_literal(struct parser *ps, const char *word, json_t *v)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n) != 0) {
+		unexpected(ps);
+		return NULL;
+	}
+	ps->p += n;
+	return v;
+}
+
+static json_t *
+parse_value(struct parser *ps)
+{
+	const char *s;
+	size_t len;
+
+	skip_ws(ps);
+	if (ps->p >= ps->end) {
+		unexpected(ps);
+		return NULL;
+	}
+	switch (*ps->p) {
+	case '{':
+		return parse_container(ps, true);
+	case '[':
+		return parse_container(ps, false);
+	case '"':
+		if (parse_string(ps, &s, &len) != 0)
+			return NULL;
+		return json_stringn_nocheck(s, len);
+	case 't':
+		return parse_literal(ps, "true", json_true());
+	case 'f':
+		return parse_literal(ps, "false", json_false());
+	case 'n':
+		return parse_literal(ps, "null", json_null());
+	default:
+		if (*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9'))
+			return parse_number(ps);
+		unexpected(ps);
+		return NULL;
+	}
 }
 
 int
 cp_msg_decode(const char *line, size_t len, json_t **valuep, json_error_t *error)
 {
-	struct cp_buf fix[2] = { CP_BUF_INIT, CP_BUF_INIT }, *out;
-	const char *text = line;
-	size_t textlen = len;
-	bool widened = false, sanitized = false;
-	json_error_t e;
+	struct parser ps;
 	json_t *v;
-	enum json_error_code code;
-	int r, which = 0;
 
 	*valuep = NULL;
-	/*
-	 * jansson stops at the first problem, so each fix-up is tried in the
-	 * order the problems show up, each at most once: a line may need both
-	 * ([99999999999999999999,"\ud800"]).
-	 */
-	for (;;) {
-		if ((v = json_loadb(text, textlen, DECODE_FLAGS, &e)) != NULL)
-			break;
-		code = json_error_code(&e);
-		out = &fix[which];
-		out->len = 0;
-		if (code == json_error_numeric_overflow && !widened) {
-			widened = true;
-			r = widen_big_ints(text, textlen, out);
-		} else if (!sanitized && (code == json_error_invalid_utf8 ||
-		    (code == json_error_invalid_syntax &&
-		    strstr(e.text, "invalid Unicode") != NULL))) {
-			sanitized = true;
-			r = sanitize(text, textlen, out);
-		} else {
-			break;
+	memset(&ps, 0, sizeof(ps));
+	ps.p = ps.start = (const unsigned char *)line;
+	ps.end = ps.p + len;
+	ps.err = error;
+	if (error != NULL)
+		memset(error, 0, sizeof(*error));
+	v = parse_value(&ps);
+	if (v != NULL) {
+		skip_ws(&ps);
+		if (ps.p < ps.end) {
+			/* Two values, or garbage after one. */
+			set_error(&ps, json_error_end_of_input_expected,
+			    "unexpected data after the value");
+			json_decref(v);
+			v = NULL;
 		}
-		if (r <= 0)
-			break;
-		text = out->data;
-		textlen = out->len;
-		which ^= 1;
+	} else if (error != NULL && error->text[0] == '\0') {
+		set_error(&ps, json_error_out_of_memory, "out of memory");
 	}
-	cp_buf_release(&fix[0]);
-	cp_buf_release(&fix[1]);
-	if (v == NULL) {
-		if (error != NULL)
-			*error = e;
+	cp_buf_release(&ps.sb);
+	if (v == NULL)
 		return UV_EPROTO;
-	}
 	*valuep = v;
 	return 0;
 }

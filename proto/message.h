@@ -21,19 +21,19 @@ int cp_buf_add(struct cp_buf *b, const void *data, size_t len);
 void cp_buf_release(struct cp_buf *b);
 
 /*
- * Decodes one line (without its newline) into *valuep, a new reference.
- * Any JSON value is accepted at top level, like JSON.parse.  Where Node
- * would still read the line and jansson alone would not, the line is read
- * as Node reads it:
+ * Decodes one line (without its newline) into *valuep, a new reference,
+ * with JSON.parse's grammar (any value at top level, JSON whitespace
+ * around it) and Node's reading of the bytes:
  *   - invalid UTF-8 becomes U+FFFD (Node's StringDecoder does the same);
  *   - an escaped lone surrogate ("\ud800") becomes U+FFFD, since a
  *     jansson string must be valid UTF-8;
- *   - an integer too big for json_int_t is read as a real (Node's numbers
- *     are doubles anyway);
- *   - "\u0000" stays in the string (use json_string_length()).
- * jansson's own limits make three lines Node reads fail with UV_EPROTO:
- * "\u0000" in an object key, nesting deeper than 2048, and a real past
- * DBL_MAX (1e400; Node reads Infinity, but never writes one).
+ *   - an integer that fits json_int_t stays exact; a bigger one is read
+ *     as a real (Node's numbers are doubles anyway);
+ *   - "\u0000" stays in strings and keys (use json_string_length(),
+ *     json_object_iter_key_len());
+ *   - a number past DBL_MAX (1e400, Infinity for Node) reads as null,
+ *     which is what JSON.stringify would make of it;
+ *   - nesting deeper than 10000 is refused (the encoder's limit too).
  * Returns 0, or UV_EPROTO when the line is not exactly one JSON value
  * (an empty line, "undefined", two values ...), with error filled if not
  * NULL.
