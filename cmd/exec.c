@@ -139,7 +139,11 @@ main(int argc, char *argv[])
 	if (co.max_buffer_set)
 		o.max_buffer = co.max_buffer_infinite ? CP_MAX_BUFFER_INFINITY :
 		    co.max_buffer;
-	o.encoding = enc;
+	/*
+	 * Written out as they came: without --json (and without --encoding)
+	 * the output is bytes, so binary output passes through unchanged.
+	 */
+	o.encoding = co.json || co.encoding != NULL ? enc : CP_ENC_BUFFER;
 	if (co.has_input) {
 		o.input = co.input;
 		o.input_len = co.input_len;

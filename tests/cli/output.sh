@@ -83,6 +83,19 @@ t "exec: output over --max-buffer is cut and reported" 125 'hello' \
 t "execfile: --max-buffer=1K keeps 1024 bytes" 125 '1024\n' \
     '~stdout maxBuffer length exceeded' -- \
     count childproc-execfile --max-buffer=1K head -c 1025 /dev/zero
+# octal CMD...: runs CMD, prints its stdout as octal bytes, exits as CMD.
+octal() {
+	s=0
+	"$@" > bytes || s=$?
+	od -An -b < bytes | tr -s ' \n' ' '
+	return $s
+}
+t "exec: binary output passes through unchanged" 0 ' 377 376 141 ' '' -- \
+    octal childproc-exec 'printf "\377\376a"'
+t "execfile: binary output passes through unchanged" 0 ' 000 377 012 ' '' -- \
+    octal childproc-execfile printf '\000\377\n'
+t "exec --encoding=hex: output as hex text" 0 'ff0a' '' -- \
+    childproc-exec --encoding=hex 'printf "\377\n"'
 t "execfile: --max-buffer=Infinity" 0 '2000000\n' '' -- \
     count childproc-execfile --max-buffer=Infinity head -c 2000000 /dev/zero
 t "execfile: --max-buffer=1M is exactly the default limit" 0 '1048576\n' '' -- \
