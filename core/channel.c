@@ -1027,6 +1027,12 @@ read_some(struct cp_channel *ch)
 		if (ch->gathering && !ch->closing)
 			flush_queue(ch, false);
 		ch->batch_begun = false;
+		/*
+		 * A short read drained the socket: the poll says when more
+		 * comes (it is level-triggered), so no recvmsg for EAGAIN.
+		 */
+		if ((size_t)n < room)
+			break;
 	}
 	return 0;
 }
