@@ -134,11 +134,12 @@ spread() {
 }
 
 configs="fork-shared fork-reuseport cluster-rr cluster-none"
-declare -A rps rss dist
+declare -A rps rss dist skew
 for c in $configs; do
 	rps[$c]=""
 	rss[$c]=""
 	dist[$c]=""
+	skew[$c]=""
 done
 r_rr=""
 r_none=""
@@ -155,6 +156,9 @@ for round in $(seq 1 "$rounds"); do
 		# 4 workers x 2000 new connections, 8 in flight.
 		"$loadgen" -c 8 -n 8000 "$addr" >"$tmp/spread"
 		dist[$c]="${dist[$c]}$(spread "$tmp/spread");"
+		skew[$c]="${skew[$c]} $(json "$tmp/spread" 'Object.keys(r.pids).length < 4 ?
+		    "inf" : (Math.max(...Object.values(r.pids)) /
+		    Math.min(...Object.values(r.pids))).toFixed(2)')"
 		stop_server
 		echo "round $round $c: $(json "$tmp/load" 'Math.round(r.rps)') req/s," \
 		    "rss $(echo "${rss[$c]}" | awk '{ print $NF }') kB," \
@@ -227,26 +231,30 @@ m() {
 	echo
 	echo "## How connections spread over the workers"
 	echo
-	echo "4 workers x 2000 new connections, 8 in flight; requests served by"
-	echo "each worker, busiest first, one group per round."
+	echo "4 workers x 2000 new connections, 8 in flight: requests served by"
+	echo "each worker, busiest first, one group per round, and the busiest"
+	echo "worker's count over the idlest's (1.00 is perfectly even)."
 	echo
-	echo "| master | per-worker requests |"
-	echo "|---|---|"
+	echo "| master | busiest / idlest (median) | per-worker requests |"
+	echo "|---|---:|---|"
 	for c in $configs; do
-		echo "| $c | ${dist[$c]%;} |" | sed 's/;/ ; /g'
+		echo "| $c | $(m "${skew[$c]}") | ${dist[$c]%;} |" | sed 's/;/ ; /g'
 	done
 	echo
-	echo "With one shared accept queue (fork shared, cluster none) the kernel"
-	echo "wakes whichever worker is waiting, so the busiest worker often takes"
-	echo "2-3 times the share of the idlest; reuseport gives each worker its"
-	echo "own queue and hashes connections over them (about 25% each);"
-	echo "cluster round-robin deals them out evenly through the primary, which"
-	echo "accepts every connection itself and passes it on (the cost above)."
+	echo "With one shared accept queue (fork shared, cluster none) every idle"
+	echo "worker is woken for a connection and the first to run takes it, so"
+	echo "the spread follows scheduling luck.  reuseport gives each worker its"
+	echo "own accept queue and the kernel hashes connections over them;"
+	echo "cluster round-robin deals them out through the primary, which"
+	echo "accepts every connection itself and passes it on as a handle (its"
+	echo "cost is the req/s gap above).  With reuseport a connection waits in"
+	echo "its own worker's queue even when another worker is idle."
 	echo
 	echo "## Handle passing rate"
 	echo
 	echo "One connected TCP socket sent $handles times with keepOpen, each send"
-	echo "waiting for the receiver's ACK (the protocol allows one in flight)."
+	echo "waiting for the receiver's ACK (the protocol allows one in flight);"
+	echo "Node's next send is made from the callback of the one before."
 	echo
 	echo "| sender -> node receiver | handles/s (median) | per round |"
 	echo "|---|---:|---|"

@@ -145,7 +145,8 @@ peer_read(struct t *t)
 	struct cmsghdr *c;
 	ssize_t n;
 	int nf, *fds;
-	char *start, *nl;
+	bool got_fds;
+	char *nl;
 
 	for (;;) {
 		memset(&mh, 0, sizeof(mh));
@@ -164,7 +165,7 @@ peer_read(struct t *t)
 			t->peer_eof = true;
 			return;
 		}
-		nf = 0;
+		got_fds = false;
 		for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
 			fds = (int *)CMSG_DATA(c);
 			nf = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -172,19 +173,17 @@ peer_read(struct t *t)
 			while (nf-- > 0 && t->npfds < 16) {
 				t->pfds[t->npfds++] = *fds++;
 			}
-			nf = 1;
+			got_fds = true;
 		}
-		start = t->pbuf + t->plen;
 		t->plen += (size_t)n;
 		t->pbuf[t->plen] = '\0';
-		if (nf > 0) {
+		if (got_fds) {
 			t->recvs_with_fds++;
 			/* The segment with the fd is one whole NODE_HANDLE line. */
 			CHECK(t, t->pbuf[t->plen - 1] == '\n');
 			nl = memrchr(t->pbuf, '\n', t->plen - 1);
 			CHECK(t, strncmp(nl != NULL ? nl + 1 : t->pbuf,
 			    "{\"cmd\":\"NODE_HANDLE\"", 20) == 0);
-			(void)start;
 		}
 	}
 }

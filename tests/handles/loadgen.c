@@ -115,7 +115,7 @@ start(int ep, struct conn *c)
 		perror("loadgen: socket");
 		return false;
 	}
-	/* No TIME_WAIT on our side: the server closes first anyway. */
+	/* The server closes first (Connection: close): no TIME_WAIT here. */
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(c->fd, (struct sockaddr *)&target, sizeof(target)) != 0 &&
 	    errno != EINPROGRESS) {
@@ -217,8 +217,9 @@ main(int argc, char *argv[])
 	struct sigaction sa = { 0 };
 	long total = 0, done;
 	double seconds = 0, t0, t1, deadline;
-	int conc = 8, ep, i, n, opt;
+	int conc = 8, ep, i, n, opt, busy;
 	char host[64], *colon;
+	bool more;
 
 	while ((opt = getopt(argc, argv, "c:n:t:")) != -1) {
 		switch (opt) {
@@ -264,10 +265,9 @@ main(int argc, char *argv[])
 	for (;;) {
 		done = ok + refused + reset_ + timeouts + other;
 		t1 = now();
-		bool more = !stop_flag && (total == 0 || next_id < total) &&
+		more = !stop_flag && (total == 0 || next_id < total) &&
 		    (deadline == 0 || t1 < deadline);
-		int busy = 0;
-
+		busy = 0;
 		for (i = 0; i < conc; i++) {
 			if (conns[i].fd < 0 && more &&
 			    (total == 0 || next_id < total)) {
