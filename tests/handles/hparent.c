@@ -555,10 +555,6 @@ in_end(struct t *t)
 	/* Every handle was ACKed once: none failed, none was answered twice. */
 	CHECK(t, t->ncb == N_IN_KINDS && t->ncb_err == 0);
 	CHECK(t, t->nerr == 0);
-	if (t->path[0] != '\0') {
-		unlink(t->path);
-	}
-	rmdir(t->tmpdir);
 }
 
 /* ---- refusals: never a file, pipe, tty or wrong socket to Node ---------- */
@@ -1377,6 +1373,13 @@ main(int argc, char *argv[])
 	CHECK(&t, t.exited && t.exit_status == 0 && t.term_signal == 0);
 	if (sc->end != NULL && t.failed == 0) {
 		sc->end(&t);
+	}
+	/* Whatever happened, leave nothing behind. */
+	if (t.path[0] != '\0') {
+		unlink(t.path);
+	}
+	if (t.tmpdir[0] != '\0') {
+		rmdir(t.tmpdir);
 	}
 	if (t.failed) {
 		fprintf(stderr, "hparent %s: FAILED (%d checks)\n", sc->name,
