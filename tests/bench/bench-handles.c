@@ -4,8 +4,10 @@
  *   bench-handles [-n COUNT] -- CHILD [ARG...]
  *
  * Sends one connected TCP socket COUNT times as a net.Socket with
- * CP_SEND_KEEP_OPEN (each send passes a new fd of it; one in flight, the
- * rest queued, as in Node) and waits until the child has ACKed them all.
+ * CP_SEND_KEEP_OPEN (each send passes a new fd of it), each from the ACK
+ * callback of the one before, and stops at the last ACK.  The protocol
+ * allows one handle in flight anyway; Node's side sends the same way,
+ * since queueing them all at once is quadratic in Node.
  * The child is `node handles.js child`, which closes every socket it gets.
  * Prints "handles_per_s=R seconds=S count=N"; `node handles.js parent` is
  * the Node side.
@@ -22,6 +24,7 @@
 
 struct bench {
 	long count;
+	long sent;
 	long acked;
 	int fd;			/* the connected socket sent */
 	bool failed;
@@ -40,6 +43,23 @@ fail(struct bench *b, const char *what, int err)
 		cp_channel_disconnect(b->ch);
 }
 
+static void acked(struct cp_channel *ch, int status, void *arg);
+
+static void
+send_next(struct bench *b)
+{
+	json_t *h = json_string("h");
+	int r;
+
+	r = cp_channel_send_handle(b->ch, h, CP_HANDLE_NET_SOCKET, b->fd,
+	    CP_SEND_KEEP_OPEN, acked, b);
+	json_decref(h);
+	if (r < 0)
+		fail(b, "send", r);
+	else
+		b->sent++;
+}
+
 static void
 acked(struct cp_channel *ch, int status, void *arg)
 {
@@ -52,6 +72,8 @@ acked(struct cp_channel *ch, int status, void *arg)
 	if (++b->acked == b->count) {
 		b->t1 = uv_hrtime();
 		cp_channel_disconnect(ch);
+	} else if (b->sent < b->count && !b->failed) {
+		send_next(b);
 	}
 }
 
@@ -59,21 +81,12 @@ static void
 on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 {
 	struct bench *b = data;
-	json_t *h;
-	long i;
-	int r;
 
+	(void)ch;
 	(void)m;
-	/* The warm-up came back: the child is up.  Queue them all. */
-	h = json_string("h");
+	/* The warm-up came back: the child is up. */
 	b->t0 = uv_hrtime();
-	for (i = 0; i < b->count && !b->failed; i++) {
-		r = cp_channel_send_handle(ch, h, CP_HANDLE_NET_SOCKET, b->fd,
-		    CP_SEND_KEEP_OPEN, acked, b);
-		if (r < 0)
-			fail(b, "send", r);
-	}
-	json_decref(h);
+	send_next(b);
 }
 
 static void

@@ -1,7 +1,8 @@
 // handles.js - handle passing rate, the Node side of bench-handles.c.
 //   node handles.js parent [-n COUNT] -- CHILD [ARG...]
 //       sends one connected TCP socket COUNT times (keepOpen, so each send
-//       passes a new fd of it), waits for every ACK, prints
+//       passes a new fd of it), each from the callback of the one before,
+//       and prints
 //       "handles_per_s=R seconds=S count=N"
 //   node handles.js child
 //       the receiver: closes every socket it gets, echoes plain messages
@@ -27,24 +28,23 @@ if (process.argv[2] === 'child') {
       const child = spawn(args[0], args.slice(1),
         { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       let acked = 0, t0;
-      child.on('message', () => {
-        // Warm-up answered: send them all; Node queues them behind the
-        // handle in flight, as the library does.
-        t0 = process.hrtime.bigint();
-        for (let i = 0; i < count; i++) {
-          child.send('h', sock, { keepOpen: true }, (err) => {
-            if (err) { console.error(`handles.js: ${err.message}`); process.exit(1); }
-            if (++acked === count) {
-              const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-              console.log(`handles_per_s=${(count / secs).toFixed(0)} ` +
-                `seconds=${secs.toFixed(3)} count=${count}`);
-              child.disconnect();
-              sock.destroy();
-              server.close();
-            }
-          });
+      // Each send from the callback of the one before: with all of them
+      // queued at once Node re-queues the rest on every ACK (quadratic).
+      const next = (err) => {
+        if (err) { console.error(`handles.js: ${err.message}`); process.exit(1); }
+        if (t0 !== undefined && ++acked === count) {
+          const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+          console.log(`handles_per_s=${(count / secs).toFixed(0)} ` +
+            `seconds=${secs.toFixed(3)} count=${count}`);
+          child.disconnect();
+          sock.destroy();
+          server.close();
+          return;
         }
-      });
+        if (t0 === undefined) t0 = process.hrtime.bigint();
+        child.send('h', sock, { keepOpen: true }, next);
+      };
+      child.on('message', () => next());  // the warm-up came back
       child.on('exit', (code, sig) => {
         if (acked !== count || code !== 0) {
           console.error(`handles.js: child exited ${code} ${sig} after ${acked}`);
