@@ -564,9 +564,10 @@ on_exit_(struct cp_child *c, int64_t code, int sig, void *data)
 	}
 	if (crash_loop(m)) {
 		m->gave_up = true;
-		status(m, "worker %d restarted %d times within %llums; giving up",
-		    w->slot + 1, m->max_restarts,
-		    (unsigned long long)m->window_ms);
+		status(m, "workers restarted %d times within %llums "
+		    "(--max-restarts); giving up after worker %d pid %d",
+		    m->max_restarts, (unsigned long long)m->window_ms,
+		    w->slot + 1, w->pid);
 		m->stopping = true;
 		if (!m->input_done)
 			close_input(m);

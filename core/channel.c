@@ -311,6 +311,7 @@ flush_queue(struct cp_channel *ch, bool may_call_back)
 		pop_entry(ch);
 		if (w->type != CP_HANDLE_NONE) {
 			/* Node: everything else waits for this handle's ACK/NACK. */
+			ch->handles_queued--;
 			ch->inflight = w;
 			continue;
 		}
@@ -331,6 +332,7 @@ fail_queue(struct cp_channel *ch, int err)
 		free_entry(w);
 	}
 	ch->queued = 0;
+	ch->handles_queued = 0;
 	if ((w = ch->inflight) != NULL) {
 		ch->inflight = NULL;
 		call_back(ch, w, err);
@@ -645,7 +647,7 @@ cp_channel_send_handle(struct cp_channel *ch, const json_t *msg,
 {
 	const char *dgram_type = NULL;
 	struct wentry *w;
-	int r, dfd;
+	int r, dfd, fl;
 
 	if (!ch->connected)
 		return UV_EPIPE;
@@ -655,6 +657,14 @@ cp_channel_send_handle(struct cp_channel *ch, const json_t *msg,
 		return r;
 	if ((r = encode_handle_line(ch, msg, type, dgram_type)) != 0)
 		return r;
+	/*
+	 * Node's sockets are all non-blocking; a blocking one would make a
+	 * worker that loses a race for a connection sleep in accept().  The
+	 * flag belongs to the socket, so the caller's copy changes too.
+	 */
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
+		return CP_ERR(errno);
 	/* Our own copy: the caller's fd stays the caller's. */
 	if ((dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
 		return CP_ERR(errno);
@@ -666,8 +676,11 @@ cp_channel_send_handle(struct cp_channel *ch, const json_t *msg,
 	w->type = type;
 	w->flags = flags;
 	w->msg = json_incref((json_t *)msg);
+	ch->handles_queued++;
 	update_poll(ch);
-	return ch->queued >= CP_SEND_HIGH_WATER || ch->inflight != NULL ? 1 : 0;
+	/* Held behind another handle: Node's send() says false then too. */
+	return ch->queued >= CP_SEND_HIGH_WATER || ch->inflight != NULL ||
+	    ch->handles_queued > 1 ? 1 : 0;
 }
 
 /* The peer answered the handle in flight. */
@@ -692,6 +705,7 @@ handle_answered(struct cp_channel *ch, bool ack, const struct cp_message *m)
 		w->priority = true;	/* first in line, after a line begun */
 		push_entry(ch, w);
 		w->priority = false;
+		ch->handles_queued++;
 		return;
 	}
 	fd = w->fd;

@@ -145,8 +145,11 @@ CP_API int cp_channel_send_line(struct cp_channel *ch, const char *line,
 /*
  * Sends value with a handle: the line {"cmd":"NODE_HANDLE","type":T,
  * "msg":value} goes out in one sendmsg with fd attached (SCM_RIGHTS), as
- * Node does.  fd is duplicated: the caller keeps its own and closes it
+ * Node does.  value is only read during the call; NULL is UV_EINVAL
+ * (Node's send(undefined, handle) throws ERR_MISSING_ARGS).  fd is duplicated: the caller keeps its own and closes it
  * when it wants (for a net.Server, both processes then accept on it).
+ * The socket is made non-blocking, as all of Node's are (the flag is the
+ * socket's, so the caller's copy is non-blocking too).
  * fd is checked first: UV_ENOTSOCK for a file, tty or pipe (Node's
  * receiver would abort), UV_EPROTOTYPE for the wrong kind of socket
  * (stream for net.*, UDP for dgram.*), UV_EINVAL for a net.Server that is
@@ -154,8 +157,8 @@ CP_API int cp_channel_send_line(struct cp_channel *ch, const char *line,
  * in flight: every later send waits until the peer answers it.  cb runs
  * with 0 once the peer ACKs, or UV_ECONNREFUSED if it NACKs (a
  * net.Socket without CP_SEND_KEEP_OPEN is retried three times first, as
- * Node does).  Returns 0, 1 (queued behind other data: slow down), or a
- * negative code as cp_channel_send.
+ * Node does).  Returns 0, 1 (queued behind other data or another handle:
+ * slow down), or a negative code as cp_channel_send.
  */
 CP_API int cp_channel_send_handle(struct cp_channel *ch, const json_t *value,
     enum cp_handle_type type, int fd, unsigned int flags, cp_send_cb cb,

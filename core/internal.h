@@ -26,6 +26,7 @@ struct cp_channel {
 	struct wentry *wq, *wq_tail;	/* lines to write, in order */
 	size_t queued;			/* bytes in wq not yet written */
 	struct wentry *inflight;	/* handle sent, awaiting ACK/NACK */
+	int handles_queued;		/* handle lines in wq */
 	int *fds;			/* received fds, FIFO */
 	size_t nfds;
 	struct keyed_socket *keyed;	/* received net.Sockets with a key */

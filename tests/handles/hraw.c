@@ -529,7 +529,10 @@ inflight_tick(struct t *t)
 	switch (t->step) {
 	case 0:
 		fd = new_socket(t, NULL);
+		CHECK(t, !(fcntl(fd, F_GETFL) & O_NONBLOCK));
 		CHECK(t, lib_send_handle(t, "1", CP_HANDLE_NET_SOCKET, fd, 0) == 0);
+		/* Made non-blocking, as Node's sockets all are. */
+		CHECK(t, fcntl(fd, F_GETFL) & O_NONBLOCK);
 		close(fd);
 		t->step = 1;
 		break;

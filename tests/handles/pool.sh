@@ -320,7 +320,7 @@ crash-loop)
 	    2>"$tmp/err" || rc=$?
 	cat "$tmp/err" >&2
 	[ $rc -ne 0 ] || fail "the master exited 0"
-	grep -q 'restarted 3 times within 60000ms; giving up' "$tmp/err" ||
+	grep -q 'workers restarted 3 times within 60000ms (--max-restarts); giving up after worker' "$tmp/err" ||
 	    fail "no clear message"
 	# Restarts were backed off and counted: no more than the limit.
 	[ "$(count 'started$' "$tmp/err")" -le 5 ] || fail "too many restarts"
@@ -330,7 +330,7 @@ crash-loop)
 	childproc-fork -n 1 --restart always --max-restarts 2/60s \
 	    "$tmp/exit0.js" </dev/null >"$tmp/out" 2>"$tmp/err" || rc=$?
 	[ $rc -ne 0 ] || fail "--restart always: the master exited 0"
-	grep -q 'restarted 2 times within 60000ms; giving up' "$tmp/err" ||
+	grep -q 'workers restarted 2 times within 60000ms (--max-restarts); giving up after worker' "$tmp/err" ||
 	    fail "--restart always: no clear message"
 	;;
 
