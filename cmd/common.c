@@ -672,3 +672,41 @@ cmd_exec_kill(void *x, int signum)
 {
 	return cp_exec_kill(x, signum);
 }
+
+void
+cmd_run_done(struct cp_exec *x, struct cp_result *r, void *data)
+{
+	struct cmd_run *run = data;
+
+	(void)x;
+	cmd_stop_forwarding();
+	run->r = r;
+}
+
+enum cp_encoding
+cmd_apply_output(const struct cmd_common *co, struct cp_exec_options *o,
+    const char *file)
+{
+	enum cp_encoding enc = CP_ENC_UTF8;
+
+	if (file[0] == '\0')
+		cmd_die("The argument 'file' cannot be empty. Received ''");
+	if (co->encoding != NULL && cp_encoding_parse(co->encoding, &enc) != 0)
+		cmd_die("Unknown encoding: %s", co->encoding);
+	if (co->max_buffer_set)
+		o->max_buffer = co->max_buffer_infinite ? CP_MAX_BUFFER_INFINITY :
+		    co->max_buffer;
+	return enc;
+}
+
+void
+cmd_print_json(json_t *v)
+{
+	char *text;
+
+	if (v == NULL || (text = cp_json_stringify(v, NULL)) == NULL)
+		cmd_die("out of memory");
+	json_decref(v);
+	printf("%s\n", text);
+	free(text);
+}

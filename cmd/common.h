@@ -162,6 +162,24 @@ int cmd_spawn_failed(const char *cwd, const char *file, int err);
  */
 int cmd_result_status(const struct cp_result *r, const char *cwd,
     const char *file, bool json);
+/* A capturing run of spawn, exec or execfile: what cmd_result_status needs. */
+struct cmd_run {
+	const char *cwd;
+	const char *file;		/* as Node's errors name it */
+	struct cp_result *r;		/* set by cmd_run_done */
+};
+
+/* The done callback of cp_exec_file and cp_spawn_capture; data is a cmd_run. */
+void cmd_run_done(struct cp_exec *x, struct cp_result *r, void *data);
+/*
+ * Fills o from the capturing options (maxBuffer; the encoding, which dies
+ * "Unknown encoding: X" as Node does) and checks that file is not empty.
+ * Returns the encoding asked for (utf8 by default).
+ */
+enum cp_encoding cmd_apply_output(const struct cmd_common *co,
+    struct cp_exec_options *o, const char *file);
+/* Prints v (a new reference, consumed) as JSON.stringify would, and "\n". */
+void cmd_print_json(json_t *v);
 /* Writes a captured output stream to fp. */
 void cmd_write_output(FILE *fp, const struct cp_output *o);
 /* cp_exec_kill for cmd_forward_signals_to. */

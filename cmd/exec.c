@@ -25,12 +25,6 @@ static const struct option longopts[] = {
 };
 #endif
 
-struct run {
-	const char *cwd;
-	const char *file;
-	struct cp_result *r;
-};
-
 static void
 usage(FILE *fp)
 {
@@ -55,35 +49,13 @@ usage(FILE *fp)
 	    cmd_name, cmd_process_help, cmd_output_help);
 }
 
-static void
-done_cb(struct cp_exec *x, struct cp_result *r, void *data)
-{
-	struct run *run = data;
-
-	(void)x;
-	cmd_stop_forwarding();
-	run->r = r;
-}
-
-static void
-print_json(json_t *v)
-{
-	char *text;
-
-	if (v == NULL || (text = cp_json_stringify(v, NULL)) == NULL)
-		cmd_die("out of memory");
-	json_decref(v);
-	printf("%s\n", text);
-	free(text);
-}
-
 int
 main(int argc, char *argv[])
 {
 	struct cmd_common co = { 0 };
 	struct cp_exec_options o;
-	struct run run = { 0 };
-	enum cp_encoding enc = CP_ENC_UTF8;
+	struct cmd_run run = { 0 };
+	enum cp_encoding enc;
 	struct cp_exec *x;
 	uv_loop_t loop;
 	char **env;
@@ -121,10 +93,7 @@ main(int argc, char *argv[])
 		cmd_usage_error();
 	}
 #endif
-	if (argv[0][0] == '\0')
-		cmd_die("The argument 'file' cannot be empty. Received ''");
-	if (co.encoding != NULL && cp_encoding_parse(co.encoding, &enc) != 0)
-		cmd_die("Unknown encoding: %s", co.encoding);
+	enc = cmd_apply_output(&co, &o, argv[0]);
 
 	o.spawn.file = argv[0];
 	o.spawn.args = argv + 1;
@@ -136,9 +105,6 @@ main(int argc, char *argv[])
 	if (shell)
 		o.spawn.shell = co.shell_set && co.shell != NULL ? co.shell :
 		    "/bin/sh";
-	if (co.max_buffer_set)
-		o.max_buffer = co.max_buffer_infinite ? CP_MAX_BUFFER_INFINITY :
-		    co.max_buffer;
 	/*
 	 * Written out as they came: without --json (and without --encoding)
 	 * the output is bytes, so binary output passes through unchanged.
@@ -153,7 +119,7 @@ main(int argc, char *argv[])
 		cmd_die("cannot start the event loop: %s", cp_strerror(r));
 	run.cwd = o.spawn.cwd;
 	run.file = o.spawn.shell != NULL ? o.spawn.shell : o.spawn.file;
-	r = cp_exec_file(&loop, &o, done_cb, &run, &x);
+	r = cp_exec_file(&loop, &o, cmd_run_done, &run, &x);
 	cmd_free_env(env);
 	if (r != 0) {
 		/* What Node throws rather than passes to the callback. */
@@ -162,7 +128,7 @@ main(int argc, char *argv[])
 		if (r == UV_EINVAL || r == UV_ENOMEM)
 			cmd_die("cannot run '%s': %s", argv[0], cp_strerror(r));
 		if (co.json)
-			print_json(cp_exec_thrown_json(r, enc));
+			cmd_print_json(cp_exec_thrown_json(r, enc));
 		status = co.json ? cmd_exit_for_error(r) :
 		    cmd_spawn_failed(o.spawn.cwd, run.file, r);
 		cmd_release_common(&co);
@@ -172,7 +138,7 @@ main(int argc, char *argv[])
 	uv_run(&loop, UV_RUN_DEFAULT);
 
 	if (co.json) {
-		print_json(cp_exec_result_json(run.r));
+		cmd_print_json(cp_exec_result_json(run.r));
 	} else {
 		fflush(stdout);
 		cmd_write_output(stdout, &run.r->output[1]);

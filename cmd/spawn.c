@@ -11,13 +11,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-struct run {
-	const char *cwd;
-	const char *file;
-	struct cp_result *r;
-	bool done;
-};
-
 static void
 usage(FILE *fp)
 {
@@ -36,29 +29,17 @@ usage(FILE *fp)
 	    cmd_name, cmd_process_help, cmd_output_help);
 }
 
-static void
-done_cb(struct cp_exec *x, struct cp_result *r, void *data)
-{
-	struct run *run = data;
-
-	(void)x;
-	cmd_stop_forwarding();
-	run->r = r;
-	run->done = true;
-}
-
 int
 main(int argc, char *argv[])
 {
 	struct cmd_common co = { 0 };
 	struct cp_exec_options o;
-	struct run run = { 0 };
-	enum cp_encoding enc = CP_ENC_UTF8;
+	struct cmd_run run = { 0 };
+	enum cp_encoding enc;
 	struct cp_exec *x;
 	uv_loop_t loop;
-	char **env, *input = NULL, *text;
+	char **env, *input = NULL;
 	size_t input_len = 0;
-	json_t *v;
 	int ch, r, fd, status;
 
 	cmd_init("childproc-spawn", argv);
@@ -79,10 +60,7 @@ main(int argc, char *argv[])
 		cmd_warn("missing COMMAND");
 		cmd_usage_error();
 	}
-	if (argv[0][0] == '\0')
-		cmd_die("The argument 'file' cannot be empty. Received ''");
-	if (co.encoding != NULL && cp_encoding_parse(co.encoding, &enc) != 0)
-		cmd_die("Unknown encoding: %s", co.encoding);
+	enc = cmd_apply_output(&co, &o, argv[0]);
 
 	o.spawn.file = argv[0];
 	o.spawn.args = argv + 1;
@@ -121,9 +99,6 @@ main(int argc, char *argv[])
 			o.spawn.stdio[1].fd = 2;
 		}
 	}
-	if (co.max_buffer_set)
-		o.max_buffer = co.max_buffer_infinite ? CP_MAX_BUFFER_INFINITY :
-		    co.max_buffer;
 	o.encoding = co.json ? enc : CP_ENC_BUFFER;
 	if (co.has_input && co.input_len > 0) {
 		if (co.input_string) {
@@ -145,7 +120,7 @@ main(int argc, char *argv[])
 		cmd_die("cannot start the event loop: %s", cp_strerror(r));
 	run.cwd = o.spawn.cwd;
 	run.file = o.spawn.shell != NULL ? o.spawn.shell : o.spawn.file;
-	r = cp_spawn_capture(&loop, &o, done_cb, &run, &x);
+	r = cp_spawn_capture(&loop, &o, cmd_run_done, &run, &x);
 	cmd_free_env(env);
 	free(input);
 	if (r != 0)
@@ -154,12 +129,7 @@ main(int argc, char *argv[])
 	uv_run(&loop, UV_RUN_DEFAULT);
 
 	if (co.json) {
-		if ((v = cp_spawn_sync_result_json(run.r)) == NULL ||
-		    (text = cp_json_stringify(v, NULL)) == NULL)
-			cmd_die("out of memory");
-		json_decref(v);
-		printf("%s\n", text);
-		free(text);
+		cmd_print_json(cp_spawn_sync_result_json(run.r));
 	} else {
 		/* Pipes asked for with --stdio: what they gave, once it is over. */
 		fflush(stdout);
