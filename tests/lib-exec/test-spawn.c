@@ -1,0 +1,315 @@
+/*
+ * tests/lib-exec/test-spawn.c - how the library sets a child up (without
+ * fork: core/spawn.c) and learns of its exit: what the child finds (fds,
+ * signal state, process group), and that no other child is reaped.
+ *
+ * Usage: test-spawn NAME runs one test; test-spawn lists them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "childproc.h"
+
+#define CHECK(c) do {							\
+	if (!(c)) {							\
+		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,	\
+		    __LINE__, #c);					\
+		exit(1);						\
+	}								\
+} while (0)
+
+#define CHECK_STR(got, want) do {					\
+	const char *g_ = (got), *w_ = (want);				\
+	if (g_ == NULL || strcmp(g_, w_) != 0) {			\
+		fprintf(stderr, "%s:%d: %s\n  got:  %s\n  want: %s\n",	\
+		    __FILE__, __LINE__, #got, g_ ? g_ : "(null)", w_);	\
+		exit(1);						\
+	}								\
+} while (0)
+
+/* Runs sh -c SCRIPT as spawnSync and returns its stdout (malloc'd). */
+static char *
+sh_out(const char *script, unsigned int flags, int *pidp)
+{
+	struct cp_exec_options o;
+	struct cp_result r;
+	char *args[] = { (char *)"-c", (char *)script, NULL }, *s;
+
+	cp_exec_options_init(&o);
+	o.spawn.file = "sh";
+	o.spawn.args = args;
+	o.spawn.flags = flags;
+	CHECK(cp_spawn_sync(&o, &r) == 0);
+	CHECK(r.error == 0);
+	CHECK(r.status == 0);
+	s = r.output[1].data;
+	r.output[1].data = NULL;
+	if (pidp != NULL)
+		*pidp = r.pid;
+	cp_result_release(&r);
+	return s;
+}
+
+/* Checks that sh -c SCRIPT prints want. */
+static void
+check_sh(const char *script, unsigned int flags, const char *want)
+{
+	char *got = sh_out(script, flags, NULL);
+
+	CHECK_STR(got, want);
+	free(got);
+}
+
+/* An fd >= 3 of ours without FD_CLOEXEC does not reach the child. */
+static void
+test_fds_closed(void)
+{
+	int fd = open("/dev/null", O_RDONLY);
+
+	CHECK(fd >= 0);
+	CHECK(dup2(fd, 20) == 20);
+	/* ls opens the directory as fd 3. */
+	check_sh("exec ls /proc/self/fd", 0, "0\n1\n2\n3\n");
+	close(20);
+	close(fd);
+}
+
+/* Reads what is in the pipe (non-blocking: the writers are gone). */
+static char *
+drain(int fd)
+{
+	static char buf[256];
+	ssize_t n;
+
+	n = read(fd, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* stdio entries that name each other's fds (1 -> 2, 2 -> 1) are not lost. */
+static void
+test_stdio_swap(void)
+{
+	struct cp_exec_options o;
+	struct cp_result r;
+	char *args[] = { (char *)"-c", (char *)"echo out; echo err >&2", NULL };
+	int a[2], b[2], save1, save2;
+
+	CHECK(pipe(a) == 0 && pipe(b) == 0);
+	CHECK((save1 = dup(1)) >= 0 && (save2 = dup(2)) >= 0);
+	CHECK(dup2(a[1], 1) == 1 && dup2(b[1], 2) == 2);
+	close(a[1]);
+	close(b[1]);
+	cp_exec_options_init(&o);
+	o.spawn.file = "sh";
+	o.spawn.args = args;
+	o.spawn.stdio_count = 3;
+	o.spawn.stdio[0].type = CP_STDIO_IGNORE;
+	o.spawn.stdio[1].type = CP_STDIO_FD;
+	o.spawn.stdio[1].fd = 2;
+	o.spawn.stdio[2].type = CP_STDIO_FD;
+	o.spawn.stdio[2].fd = 1;
+	r.error = cp_spawn_sync(&o, &r);
+	dup2(save1, 1);
+	dup2(save2, 2);
+	close(save1);
+	close(save2);
+	CHECK(r.error == 0);
+	CHECK(r.status == 0);
+	cp_result_release(&r);
+	CHECK_STR(drain(a[0]), "err\n");
+	CHECK_STR(drain(b[0]), "out\n");
+	close(a[0]);
+	close(b[0]);
+}
+
+#define STAT "read -r p c s pp pg sid rest < /proc/$$/stat; "
+
+/*
+ * CP_SPAWN_KILL_TREE: a process group of its own in our session (so it
+ * keeps our controlling terminal, as under timeout(1)); CP_SPAWN_DETACHED:
+ * a session of its own.
+ */
+static void
+test_groups(void)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), "pg=%d sid=%d\n", (int)getpgrp(),
+	    (int)getsid(0));
+	check_sh(STAT "echo pg=$pg sid=$sid", 0, want);
+	snprintf(want, sizeof(want), "pg=0 sid=%d\n", (int)getsid(0));
+	check_sh(STAT "echo pg=$((pg - $$)) sid=$sid",
+	    CP_SPAWN_KILL_TREE, want);
+	check_sh(STAT "echo pg=$((pg - $$)) sid=$((sid - $$))",
+	    CP_SPAWN_DETACHED, "pg=0 sid=0\n");
+	check_sh(STAT "echo pg=$((pg - $$)) sid=$((sid - $$))",
+	    CP_SPAWN_DETACHED | CP_SPAWN_KILL_TREE, "pg=0 sid=0\n");
+}
+
+/* Dispositions and the mask are reset in the child, as uv_spawn does. */
+static void
+test_signals_reset(void)
+{
+	sigset_t set, old;
+
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGTERM);
+	CHECK(sigprocmask(SIG_BLOCK, &set, &old) == 0);
+	check_sh("grep -E '^Sig(Blk|Ign)' /proc/self/status", 0,
+	    "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+	/* and ours are left as they were */
+	CHECK(signal(SIGUSR1, SIG_DFL) == SIG_IGN);
+	CHECK(sigprocmask(SIG_SETMASK, &old, &set) == 0);
+	CHECK(sigismember(&set, SIGUSR2));
+}
+
+struct both {
+	int64_t lib_status;
+	int64_t uv_status;
+	int lib_calls;
+	int uv_calls;
+};
+
+static void
+lib_exit(struct cp_child *c, int64_t status, int sig, void *data)
+{
+	struct both *b = data;
+
+	(void)c;
+	CHECK(sig == 0);
+	b->lib_status = status;
+	b->lib_calls++;
+}
+
+static void
+lib_close(struct cp_child *c, void *data)
+{
+	(void)data;
+	cp_child_free(c);
+}
+
+static void
+uv_exit(uv_process_t *p, int64_t status, int sig)
+{
+	struct both *b = p->data;
+
+	CHECK(sig == 0);
+	b->uv_status = status;
+	b->uv_calls++;
+	uv_close((uv_handle_t *)p, NULL);
+}
+
+/*
+ * The library reaps its own children only: libuv's on the same loop, and
+ * one the caller forked, keep their exit status.
+ */
+static void
+test_no_stealing(void)
+{
+	static const struct cp_child_events ev = {
+		.on_exit = lib_exit,
+		.on_close = lib_close,
+	};
+	char *uargs[] = { (char *)"sh", (char *)"-c", (char *)"sleep 0.2; exit 3",
+	    NULL };
+	char *largs[] = { (char *)"-c", (char *)"sleep 0.1; exit 4", NULL };
+	struct cp_spawn_options so = { 0 };
+	uv_process_options_t po;
+	uv_process_t proc;
+	struct cp_child *c;
+	struct both b = { -1, -1, 0, 0 };
+	uv_loop_t loop;
+	pid_t mine;
+	int st;
+
+	if ((mine = fork()) == 0)
+		_exit(7);
+	CHECK(mine > 0);
+	CHECK(uv_loop_init(&loop) == 0);
+	memset(&po, 0, sizeof(po));
+	po.file = "sh";
+	po.args = uargs;
+	po.exit_cb = uv_exit;
+	proc.data = &b;
+	CHECK(uv_spawn(&loop, &proc, &po) == 0);
+	so.file = "sh";
+	so.args = largs;
+	so.stdio_count = 3;
+	so.stdio[0].type = so.stdio[1].type = so.stdio[2].type = CP_STDIO_IGNORE;
+	CHECK(cp_child_spawn(&loop, &so, &ev, &b, &c) == 0);
+	CHECK(uv_run(&loop, UV_RUN_DEFAULT) == 0);
+	CHECK(uv_loop_close(&loop) == 0);
+	CHECK(b.lib_calls == 1 && b.lib_status == 4);
+	CHECK(b.uv_calls == 1 && b.uv_status == 3);
+	CHECK(waitpid(mine, &st, 0) == mine);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7);
+}
+
+/* uid/gid go through uv_spawn: the same results there. */
+static void
+test_uid_path(void)
+{
+	struct cp_exec_options o;
+	struct cp_result r;
+	char *args[] = { (char *)"-c", (char *)"echo $PPID; exit 5", NULL };
+	char want[32];
+
+	cp_exec_options_init(&o);
+	o.spawn.file = "sh";
+	o.spawn.args = args;
+	o.spawn.flags = CP_SPAWN_SETUID | CP_SPAWN_SETGID;
+	o.spawn.uid = getuid();
+	o.spawn.gid = getgid();
+	CHECK(cp_spawn_sync(&o, &r) == 0);
+	CHECK(r.error == 0);
+	CHECK(r.status == 5);
+	snprintf(want, sizeof(want), "%d\n", (int)getpid());
+	CHECK_STR(r.output[1].data, want);
+	cp_result_release(&r);
+	o.spawn.file = "no-such-command-xyz";
+	o.spawn.args = NULL;
+	CHECK(cp_spawn_sync(&o, &r) == 0);
+	CHECK(r.error == UV_ENOENT);
+	cp_result_release(&r);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} tests[] = {
+	{ "spawn-fds-closed", test_fds_closed },
+	{ "spawn-stdio-swap", test_stdio_swap },
+	{ "spawn-groups", test_groups },
+	{ "spawn-signals-reset", test_signals_reset },
+	{ "spawn-no-stealing", test_no_stealing },
+	{ "spawn-uid-path", test_uid_path },
+};
+
+int
+main(int argc, char *argv[])
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		if (argc < 2) {
+			printf("%s\n", tests[i].name);
+		} else if (strcmp(argv[1], tests[i].name) == 0) {
+			tests[i].fn();
+			return 0;
+		}
+	}
+	if (argc < 2)
+		return 0;
+	fprintf(stderr, "test-spawn: no test %s\n", argv[1]);
+	return 2;
+}
