@@ -221,6 +221,7 @@ exit_poll_cb(uv_poll_t *h, int status, int events)
 	while (r < 0 && errno == EINTR);
 	if (r == 0)
 		return;		/* not yet (a poll error): wait on */
+	cp__pid_unregister(c->pid);
 	uv_poll_stop(h);
 	uv_close((uv_handle_t *)h, pidfd_closed);
 	/*
@@ -607,6 +608,7 @@ reap_now(int pid)
 	kill(pid, SIGKILL);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
+	cp__pid_unregister(pid);
 }
 
 /* The posix_spawn path, the exit watched through a pidfd. */
@@ -627,6 +629,12 @@ start_posix(struct cp_child *c, const struct cp_spawn_options *opts,
 	q.flags = opts->flags & (CP_SPAWN_DETACHED | CP_SPAWN_KILL_TREE);
 	if ((r = cp__spawn(&q, &pid)) != 0)
 		return r;
+	if ((r = cp__pid_register(pid)) != 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return r;
+	}
 	if ((fd = cp__pidfd_open(pid)) < 0) {
 		reap_now(pid);
 		return fd;

@@ -107,6 +107,9 @@ int cp__spawn(const struct cp__spawn_req *q, int *pidp);
 int cp__pidfd_open(int pid);
 /* Whether this kernel has pidfd_open (probed once). */
 bool cp__pidfd_supported(void);
+/* The pids of cp_child_pid_owned: 0 or UV_ENOMEM. */
+int cp__pid_register(int pid);
+void cp__pid_unregister(int pid);
 
 /* Ignores SIGPIPE if it still has its default action. */
 void cp__ignore_sigpipe(void);

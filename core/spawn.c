@@ -71,6 +71,80 @@ cp__pidfd_supported(void)
 	return __atomic_load_n(&known, __ATOMIC_RELAXED) > 0;
 }
 
+/*
+ * The pids the library has started and not reaped yet, on any loop: a
+ * reaper of orphans (PID 1, a subreaper) asks cp_child_pid_owned and
+ * leaves them alone, as it leaves libuv's process handles alone.
+ */
+static uv_once_t reg_once = UV_ONCE_INIT;
+static uv_mutex_t reg_lock;
+static int *reg_pids;
+static size_t reg_n, reg_cap;
+
+static void
+reg_init(void)
+{
+	if (uv_mutex_init(&reg_lock) != 0)
+		abort();	/* as uv_once's own callers: nothing to return to */
+}
+
+int
+cp__pid_register(int pid)
+{
+	int *v, r = 0;
+
+	uv_once(&reg_once, reg_init);
+	uv_mutex_lock(&reg_lock);
+	if (reg_n == reg_cap) {
+		if ((v = realloc(reg_pids, (reg_cap ? reg_cap * 2 : 16) *
+		    sizeof(*v))) == NULL) {
+			r = UV_ENOMEM;
+			goto out;
+		}
+		reg_pids = v;
+		reg_cap = reg_cap ? reg_cap * 2 : 16;
+	}
+	reg_pids[reg_n++] = pid;
+out:
+	uv_mutex_unlock(&reg_lock);
+	return r;
+}
+
+void
+cp__pid_unregister(int pid)
+{
+	size_t i;
+
+	uv_once(&reg_once, reg_init);
+	uv_mutex_lock(&reg_lock);
+	for (i = 0; i < reg_n; i++) {
+		if (reg_pids[i] == pid) {
+			reg_pids[i] = reg_pids[--reg_n];
+			break;
+		}
+	}
+	if (reg_n == 0) {
+		free(reg_pids);
+		reg_pids = NULL;
+		reg_cap = 0;
+	}
+	uv_mutex_unlock(&reg_lock);
+}
+
+bool
+cp_child_pid_owned(int pid)
+{
+	bool found = false;
+	size_t i;
+
+	uv_once(&reg_once, reg_init);
+	uv_mutex_lock(&reg_lock);
+	for (i = 0; i < reg_n && !found; i++)
+		found = reg_pids[i] == pid;
+	uv_mutex_unlock(&reg_lock);
+	return found;
+}
+
 /* NAME's value in env, or NULL. */
 static const char *
 env_get(char *const *env, const char *name)

@@ -255,6 +255,81 @@ test_no_stealing(void)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7);
 }
 
+static void
+owned_exit(struct cp_child *c, int64_t status, int sig, void *data)
+{
+	struct both *b = data;
+
+	(void)sig;
+	/* Reaped by now: the pid may be reused, and is no longer ours. */
+	CHECK(!cp_child_pid_owned(cp_child_pid(c)));
+	b->lib_status = status;
+	b->lib_calls++;
+}
+
+/* A reaper of orphans, as cmd/init.c: every child not owned by anyone. */
+static void
+reaper_cb(uv_signal_t *h, int signum)
+{
+	char path[64];
+	FILE *fp;
+	int pid, *reaped = h->data;
+
+	(void)signum;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	if ((fp = fopen(path, "re")) == NULL)
+		return;
+	while (fscanf(fp, "%d", &pid) == 1)
+		if (!cp_child_pid_owned(pid) && waitpid(pid, NULL, WNOHANG) > 0)
+			(*reaped)++;
+	fclose(fp);
+}
+
+/*
+ * cp_child_pid_owned: true from the spawn to the reaping, so that a
+ * reaper of orphans (which sees the library's children as it sees
+ * orphans: no process handle) leaves them alone.
+ */
+static void
+test_pid_owned(void)
+{
+	static const struct cp_child_events ev = {
+		.on_exit = owned_exit,
+		.on_close = lib_close,
+	};
+	char *largs[] = { (char *)"-c", (char *)"sleep 0.2; exit 4", NULL };
+	struct cp_spawn_options so = { 0 };
+	struct both b = { -1, -1, 0, 0 };
+	struct cp_child *c;
+	uv_signal_t sig;
+	uv_loop_t loop;
+	pid_t orphan;
+	int reaped = 0;
+
+	CHECK(uv_loop_init(&loop) == 0);
+	CHECK(uv_signal_init(&loop, &sig) == 0);
+	sig.data = &reaped;
+	CHECK(uv_signal_start(&sig, reaper_cb, SIGCHLD) == 0);
+	uv_unref((uv_handle_t *)&sig);
+	so.file = "sh";
+	so.args = largs;
+	so.stdio_count = 3;
+	so.stdio[0].type = so.stdio[1].type = so.stdio[2].type = CP_STDIO_IGNORE;
+	CHECK(cp_child_spawn(&loop, &so, &ev, &b, &c) == 0);
+	CHECK(cp_child_pid_owned(cp_child_pid(c)));
+	/* Stands for an orphan: the reaper takes it. */
+	if ((orphan = fork()) == 0)
+		_exit(0);
+	CHECK(orphan > 0);
+	CHECK(!cp_child_pid_owned(orphan));
+	CHECK(uv_run(&loop, UV_RUN_DEFAULT) == 0);
+	CHECK(b.lib_calls == 1 && b.lib_status == 4);
+	CHECK(reaped == 1);
+	uv_close((uv_handle_t *)&sig, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	CHECK(uv_loop_close(&loop) == 0);
+}
+
 /* uid/gid go through uv_spawn: the same results there. */
 static void
 test_uid_path(void)
@@ -293,6 +368,7 @@ static const struct {
 	{ "spawn-signals-reset", test_signals_reset },
 	{ "spawn-no-stealing", test_no_stealing },
 	{ "spawn-uid-path", test_uid_path },
+	{ "spawn-pid-owned", test_pid_owned },
 };
 
 int
