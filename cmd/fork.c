@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "fork.h"
+#include "init.h"
+#include "systemd.h"
 
 enum {
 	OPT_EXEC_PATH = OPT_FIRST_OWN,
@@ -194,6 +196,27 @@ open_listeners(const char *spec, bool reuseport, int n, char *addr,
 	return fds;
 }
 
+/* The n sockets systemd passed (fds 3 ...), checked. */
+static int *
+activated_fds(int n)
+{
+	char a[300];
+	int *fds, j, r;
+
+	if ((fds = calloc((size_t)n, sizeof(*fds))) == NULL)
+		cmd_die("out of memory");
+	for (j = 0; j < n; j++) {
+		fds[j] = SD_LISTEN_FDS_START + j;
+		if ((r = cmd_sock_addr(fds[j], a, sizeof(a))) != 0)
+			cmd_die("socket activation: fd %d%s%s%s is not a listening "
+			    "stream socket: %s", fds[j],
+			    cmd_sd_fd_name(fds[j]) ? " (" : "",
+			    cmd_sd_fd_name(fds[j]) ? cmd_sd_fd_name(fds[j]) : "",
+			    cmd_sd_fd_name(fds[j]) ? ")" : "", cp_strerror(r));
+	}
+	return fds;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -322,6 +345,24 @@ main(int argc, char *argv[])
 	for (i = 0; i < (size_t)argc; i++)
 		args[n_exec + i] = argv[i];
 
+	/* systemd's variables are the master's, not the workers'. */
+	cmd_sd_init();
+	if ((r = cmd_sd_listen_fds()) < 0)
+		cmd_die("socket activation: LISTEN_FDS: %s", cp_strerror(r));
+	if (r > 0) {
+		if (reuseport)
+			cmd_die("--balance reuseport cannot use the sockets passed "
+			    "by systemd (one socket per worker is needed)");
+		f.activated = true;
+		f.master = true;
+		if (listen_spec != NULL)
+			cmd_warn("--listen %s ignored: using the %d socket%s "
+			    "passed by systemd", listen_spec, r, r == 1 ? "" : "s");
+		listen_spec = NULL;
+		listen_fds = activated_fds(r);
+		po.listen_fds = listen_fds;
+		po.listen_count = r;
+	}
 	env = cmd_build_env(&co);
 	po.spawn.file = exec_path;
 	po.spawn.args = args;
@@ -339,6 +380,8 @@ main(int argc, char *argv[])
 
 	if (listen_spec != NULL) {
 		po.listen_count = reuseport ? nworkers : 1;
+		if (reuseport)
+			po.flags |= CP_POOL_LISTEN_PER_SLOT;
 		listen_fds = open_listeners(listen_spec, reuseport,
 		    po.listen_count, addr, sizeof(addr));
 		po.listen_fds = listen_fds;
@@ -349,15 +392,33 @@ main(int argc, char *argv[])
 	f.loop = &loop;
 	if ((r = cp_pool_create(&loop, &po, &fork_pool_events, &f, &f.pool)) != 0)
 		cmd_die("cannot make the pool: %s", cp_strerror(r));
-	if (listen_spec != NULL)
+	if (f.activated) {
+		for (j = 0; j < po.listen_count; j++) {
+			cmd_sock_addr(listen_fds[j], addr, sizeof(addr));
+			fork_status(&f, "listening on %s (from systemd, fd %d%s%s)",
+			    addr, listen_fds[j], cmd_sd_fd_name(listen_fds[j]) ?
+			    ", " : "", cmd_sd_fd_name(listen_fds[j]) ?
+			    cmd_sd_fd_name(listen_fds[j]) : "");
+		}
+	} else if (listen_spec != NULL) {
 		fork_status(&f, "listening on %s (%s)", addr,
 		    reuseport ? "reuseport" : "shared");
+	}
+	/* Orphans of our workers, or of anyone as PID 1, are ours to reap. */
+	if ((f.master || cmd_init_is_pid1()) && (r = cmd_init_reaper(&loop)) != 0)
+		cmd_warn("cannot reap orphans: %s", cp_strerror(r));
+	if ((r = cmd_sd_start_watchdog(&loop)) != 0)
+		cmd_warn("systemd watchdog: %s", cp_strerror(r));
 	bridge_init(&f);
 	cp_pool_start(f.pool);
 	if (!f.done) {
 		fork_signals_start(&f);
 		bridge_start_input(&f);
 	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	/* The pool is over: close what keeps no loop alive, and let it go. */
+	cmd_init_stop();
+	cmd_sd_stop();
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
 	cp_pool_free(f.pool);

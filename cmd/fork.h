@@ -49,6 +49,10 @@ struct fork {
 	uint64_t window_ms;
 	uv_signal_t sig[64];
 	int nsig;
+	bool rolling;			/* a SIGHUP rolling restart is on */
+	/* systemd and PID 1 (cmd/systemd.c, cmd/init.c) */
+	bool activated;			/* the listening sockets came from systemd */
+	bool sd_ready;			/* READY=1 sent and no reload since */
 };
 
 /* bridge.c */

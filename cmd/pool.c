@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "fork.h"
+#include "init.h"
+#include "systemd.h"
 
 /*
  * One status line, in one write(2): workers write to the same stderr,
@@ -49,6 +51,23 @@ fork_status(struct fork *f, const char *fmt, ...)
 }
 
 /* ---- pool events ------------------------------------------------------- */
+
+/* Tells systemd once every slot has a ready worker (and no roll is on). */
+static void
+sd_ready(struct fork *f)
+{
+	struct cp_worker *w;
+	int i, n = cp_pool_size(f->pool);
+
+	if (f->sd_ready || f->rolling || f->stopping)
+		return;
+	for (i = 0; i < n; i++)
+		if ((w = cp_pool_worker(f->pool, i)) == NULL ||
+		    cp_worker_state(w) != CP_WORKER_READY)
+			return;
+	f->sd_ready = true;
+	cmd_sd_notify("READY=1\nSTATUS=%d worker%s ready", n, n == 1 ? "" : "s");
+}
 
 static void
 worker_exited(struct fork *f, const struct cp_pool_event *e)
@@ -123,6 +142,8 @@ on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
 			    cp_worker_pid(w));
 		else if (cp_worker_state(w) == CP_WORKER_EXITED)
 			worker_exited(f, e);
+		else if (cp_worker_state(w) == CP_WORKER_READY)
+			sd_ready(f);
 		break;
 	case CP_POOL_SPAWN_ERROR:
 		spawn_failed(f, e);
@@ -145,6 +166,9 @@ on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
 		break;
 	case CP_POOL_ROLL_DONE:
 		fork_status(f, "rolling restart done");
+		f->rolling = false;
+		f->sd_ready = false;
+		sd_ready(f);
 		break;
 	case CP_POOL_IPC_ERROR:
 		ipc_error(f, e);
@@ -202,6 +226,7 @@ stop_cb(struct fork *f, int signum)
 	if (f->stopping && signum != SIGQUIT)
 		return;
 	f->stopping = true;
+	cmd_sd_notify("STOPPING=1\nSTATUS=stopping (%s)", cp_signal_name(signum));
 	fork_status(f, "%s: stopping %d worker%s", cp_signal_name(signum), live,
 	    live == 1 ? "" : "s");
 	bridge_close_input(f);
@@ -223,8 +248,11 @@ signal_cb(uv_signal_t *h, int signum)
 	}
 	switch (signum) {
 	case SIGHUP:
-		if (cp_pool_restart(f->pool) == 0)
+		if (cp_pool_restart(f->pool) == 0) {
+			f->rolling = true;
 			fork_status(f, "SIGHUP: rolling restart");
+			cmd_sd_reloading("rolling restart");
+		}
 		break;
 	case SIGINT:
 	case SIGTERM:
@@ -255,8 +283,10 @@ fork_signals_start(struct fork *f)
 	static const int master_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
 	    SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGPWR,
 	    SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGTTIN, SIGTTOU };
-	static const int child_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
-	int sigs[64], n = 0, i;
+	/* As PID 1 the bridge forwards what tini forwards, too. */
+	static const int child_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+	    SIGUSR1, SIGUSR2, SIGWINCH };
+	int sigs[64], n = 0, i, nchild = cmd_init_is_pid1() ? 7 : 4;
 
 	if (f->master) {
 		for (i = 0; i < (int)(sizeof(master_sigs) / sizeof(*master_sigs)); i++)
@@ -264,7 +294,7 @@ fork_signals_start(struct fork *f)
 		for (i = SIGRTMIN; i <= SIGRTMAX && n < 64; i++)
 			sigs[n++] = i;
 	} else {
-		for (i = 0; i < (int)(sizeof(child_sigs) / sizeof(*child_sigs)); i++)
+		for (i = 0; i < nchild; i++)
 			sigs[n++] = child_sigs[i];
 	}
 	for (i = 0; i < n && f->nsig < (int)(sizeof(f->sig) / sizeof(*f->sig)); i++) {

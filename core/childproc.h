@@ -660,6 +660,7 @@ enum cp_restart {
 
 /* Flags for cp_pool_options.flags. */
 #define CP_POOL_SLOT_ENV 0x01	/* CHILDPROC_WORKER and NODE_APP_INSTANCE */
+#define CP_POOL_LISTEN_PER_SLOT 0x04	/* listen_fds[i] for slot i only */
 
 struct cp_pool_options {
 	/*
@@ -696,9 +697,9 @@ struct cp_pool_options {
 	/*
 	 * Pre-opened listening sockets (borrowed: the caller closes them
 	 * after close_cb), sent to each worker as a net.Server with
-	 * handle_message (copied) when it starts: listen_count 1 gives every
-	 * worker listen_fds[0]; listen_count == workers gives slot i its own
-	 * listen_fds[i].  0: none.
+	 * handle_message (copied) when it starts: every socket to every
+	 * worker, or, with CP_POOL_LISTEN_PER_SLOT (listen_count ==
+	 * workers), listen_fds[i] to slot i only.  0: none.
 	 */
 	const int *listen_fds;
 	int listen_count;
@@ -770,7 +771,8 @@ typedef void (*cp_pool_close_cb)(struct cp_pool *p, void *data);
 /*
  * Makes a pool; no worker runs yet.  opts is copied (see its borrowed
  * parts), ev is copied.  Returns 0 and *pp, or UV_EINVAL (no IPC entry,
- * workers < 1, listen_count neither 0, 1 nor workers), UV_ENOMEM.
+ * workers < 1, CP_POOL_LISTEN_PER_SLOT without a socket per slot),
+ * UV_ENOMEM.
  */
 CP_API int cp_pool_create(uv_loop_t *loop, const struct cp_pool_options *opts,
     const struct cp_pool_events *ev, void *data, struct cp_pool **pp);

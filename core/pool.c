@@ -410,7 +410,8 @@ spawn_worker(struct cp_pool *p, int slot)
 	struct cp_pool_event e = { .type = CP_POOL_SPAWN_ERROR, .slot = slot };
 	struct cp_worker *w;
 	char vars[2][48], **env;
-	int r, fd;
+	int r, fd, i;
+	bool per_slot;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		e.err = UV_ENOMEM;
@@ -443,9 +444,13 @@ spawn_worker(struct cp_pool *p, int slot)
 	p->empty = false;
 	p->slots[slot].w = w;
 	set_state(w, CP_WORKER_STARTING);
-	if (p->o.listen_count > 0 && w->ch != NULL && !w->exited &&
-	    w->state == CP_WORKER_STARTING) {
-		fd = p->listen_fds[p->o.listen_count > 1 ? slot : 0];
+	/* Its own socket (per slot), or every socket. */
+	per_slot = (p->o.flags & CP_POOL_LISTEN_PER_SLOT) != 0;
+	for (i = 0; i < (per_slot ? 1 : p->o.listen_count); i++) {
+		if (w->ch == NULL || w->exited ||
+		    w->state != CP_WORKER_STARTING)
+			break;
+		fd = p->listen_fds[per_slot ? slot : i];
 		r = cp_channel_send_handle(w->ch, p->handle_msg,
 		    CP_HANDLE_NET_SERVER, fd, 0, handle_sent, w);
 		if (r < 0) {
@@ -556,7 +561,7 @@ cp_pool_create(uv_loop_t *loop, const struct cp_pool_options *opts,
 		if (opts->spawn.stdio[i].type == CP_STDIO_IPC)
 			ipc++;
 	if (ipc != 1 || opts->workers < 1 || opts->max_restarts < 0 ||
-	    (opts->listen_count != 0 && opts->listen_count != 1 &&
+	    opts->listen_count < 0 || ((opts->flags & CP_POOL_LISTEN_PER_SLOT) &&
 	    opts->listen_count != opts->workers) ||
 	    (opts->listen_count > 0 && opts->listen_fds == NULL))
 		return UV_EINVAL;
