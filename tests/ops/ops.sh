@@ -245,7 +245,8 @@ systemd)
 	    "$tmp/notes"
 	mono=$(sed -nE "s/^$master RELOADING=1 \\| MONOTONIC_USEC=([0-9]+).*/\\1/p" \
 	    "$tmp/notes")
-	up=$(awk '{ printf "%d", $1 * 1000000 }' /proc/uptime)
+	up=$(cut -d' ' -f1 /proc/uptime)	# "S.CC" (mawk's %d is 32-bit)
+	up=$(( ${up%.*} * 1000000 + 10#${up#*.} * 10000 + 10000 ))
 	# CLOCK_MONOTONIC is /proc/uptime without suspended time: close to it.
 	[ "$mono" -le "$up" ] && [ "$mono" -gt $((up - 600000000)) ] ||
 	    fail "MONOTONIC_USEC=$mono is not the monotonic clock (uptime $up us)"
