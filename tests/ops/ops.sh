@@ -313,7 +313,8 @@ pid1-signals)
 	[ $rc -eq 0 ] || fail "exit status $rc, expected the child's 0"
 	;;
 subreaper)
-	childproc-fork -n 1 --restart always "$app" orphan \
+	# The orphan lives 2 s: time to see whose child it is, on a busy machine.
+	childproc-fork -n 1 --restart always "$app" orphan 2 \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
 	wait_for '^orphan [0-9]+$' 1 "$tmp/err"
