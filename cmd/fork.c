@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "fork.h"
+#include "control.h"
 #include "init.h"
 #include "systemd.h"
 
@@ -28,6 +29,9 @@ enum {
 	OPT_GRACE,
 	OPT_BALANCE,
 	OPT_STATUS_FD,
+	OPT_CONTROL,
+	OPT_CTL,
+	OPT_STATUS_FORMAT,
 };
 
 
@@ -48,6 +52,9 @@ static const struct option longopts[] = {
 	{ "grace",          required_argument, NULL, OPT_GRACE },
 	{ "balance",        required_argument, NULL, OPT_BALANCE },
 	{ "status-fd",      required_argument, NULL, OPT_STATUS_FD },
+	{ "control",        required_argument, NULL, OPT_CONTROL },
+	{ "ctl",            required_argument, NULL, OPT_CTL },
+	{ "status-format",  required_argument, NULL, OPT_STATUS_FORMAT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -82,6 +89,12 @@ usage(FILE *fp)
 "      --grace=DURATION       on TERM/INT, wait this long before SIGKILL\n"
 "                             (default 5s)\n"
 "      --status-fd=N          write status lines to fd N instead of stderr\n"
+"      --control=PATH         answer status, reload and stop on the unix\n"
+"                             socket PATH (mode 0600)\n"
+"      --ctl=PATH [COMMAND]   send COMMAND (default status) to the master\n"
+"                             at PATH and print its answer\n"
+"      --status-format=FMT    --ctl's output: text (a table) or json;\n"
+"                             default: text on a terminal\n"
 "Common options:\n"
 "%s"
 "\n"
@@ -226,7 +239,8 @@ main(int argc, char *argv[])
 	const char *exec_path = "node", *listen_spec = NULL;
 	char **exec_args = NULL, **args = NULL, **env, addr[300];
 	size_t n_exec = 0, i, nargs;
-	bool inf, restart_set = false, reuseport = false;
+	bool inf, restart_set = false, reuseport = false, ctl_json = !isatty(1);
+	const char *control = NULL, *ctl = NULL;
 	int ch, r, fd, nworkers = 1, j, *listen_fds = NULL;
 	json_t *handle_msg = NULL;
 	uv_loop_t loop;
@@ -321,17 +335,42 @@ main(int argc, char *argv[])
 			    (f.status_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
 				cmd_die("--status-fd: '%s' is not an open fd", optarg);
 			break;
+		case OPT_CONTROL:
+			control = optarg;
+			break;
+		case OPT_CTL:
+			ctl = optarg;
+			break;
+		case OPT_STATUS_FORMAT:
+			if (strcmp(optarg, "json") == 0)
+				ctl_json = true;
+			else if (strcmp(optarg, "text") == 0)
+				ctl_json = false;
+			else
+				cmd_die("invalid --status-format '%s': text or json",
+				    optarg);
+			break;
 		default:
 			cmd_usage_error();
 		}
 	}
 	argc -= optind;
 	argv += optind;
+	if (ctl != NULL) {
+		/* The client of a running master's --control socket. */
+		r = cmd_control_client(ctl, argc, argv, ctl_json);
+		free(exec_args);
+		json_decref(handle_msg);
+		cmd_release_common(&co);
+		return cmd_finish(r);
+	}
 	if (argc < 1) {
 		cmd_warn("missing MODULE");
 		cmd_usage_error();
 	}
 	if (restart_set && po.restart != CP_RESTART_NO)
+		f.master = true;
+	if (control != NULL)
 		f.master = true;
 	if (co.serialization != NULL && strcmp(co.serialization, "advanced") == 0)
 		cmd_die("advanced serialization is not supported; use json");
@@ -392,6 +431,14 @@ main(int argc, char *argv[])
 	f.loop = &loop;
 	if ((r = cp_pool_create(&loop, &po, &fork_pool_events, &f, &f.pool)) != 0)
 		cmd_die("cannot make the pool: %s", cp_strerror(r));
+	f.started = uv_now(&loop);
+	if ((f.spawned = calloc((size_t)nworkers, sizeof(*f.spawned))) == NULL)
+		cmd_die("out of memory");
+	if (control != NULL && (r = cmd_control_open(&loop, control,
+	    &fork_control_ops, &f, &f.ctl)) != 0)
+		cmd_die("--control '%s': %s", control, r == UV_EADDRINUSE ?
+		    "a master is running there already" : r == UV_EEXIST ?
+		    "a file that is not a socket is in the way" : cp_strerror(r));
 	if (f.activated) {
 		for (j = 0; j < po.listen_count; j++) {
 			cmd_sock_addr(listen_fds[j], addr, sizeof(addr));
@@ -419,6 +466,7 @@ main(int argc, char *argv[])
 	/* The pool is over: close what keeps no loop alive, and let it go. */
 	cmd_init_stop();
 	cmd_sd_stop();
+	cmd_control_close(f.ctl);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
 	cp_pool_free(f.pool);
@@ -440,6 +488,7 @@ main(int argc, char *argv[])
 		close(f.status_fd);
 	json_decref(handle_msg);
 	free(listen_fds);
+	free(f.spawned);
 	cmd_free_env(env);
 	free(args);
 	free(exec_args);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "control.h"
 
 enum end_mode { END_WAIT, END_REPLIES, END_IDLE, END_DISCONNECT };
 
@@ -53,6 +54,10 @@ struct fork {
 	/* systemd and PID 1 (cmd/systemd.c, cmd/init.c) */
 	bool activated;			/* the listening sockets came from systemd */
 	bool sd_ready;			/* READY=1 sent and no reload since */
+	/* the control socket (cmd/control.c) */
+	struct cmd_control *ctl;
+	uint64_t started;		/* uv_now when the master started */
+	unsigned *spawned;		/* workers started in each slot */
 };
 
 /* bridge.c */
@@ -72,6 +77,7 @@ void bridge_on_disconnect(struct fork *f, struct cp_worker *w);
 void fork_status(struct fork *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 extern const struct cp_pool_events fork_pool_events;
+extern const struct cmd_control_ops fork_control_ops;
 /* Handles (master) or forwards (one child) our signals. */
 void fork_signals_start(struct fork *f);
 void fork_signals_stop(struct fork *f);

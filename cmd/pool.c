@@ -137,9 +137,12 @@ on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
 	(void)p;
 	switch (e->type) {
 	case CP_POOL_STATE:
-		if (cp_worker_state(w) == CP_WORKER_STARTING && f->master)
-			fork_status(f, "worker %d pid %d started", e->slot + 1,
-			    cp_worker_pid(w));
+		if (cp_worker_state(w) == CP_WORKER_STARTING) {
+			f->spawned[e->slot]++;
+			if (f->master)
+				fork_status(f, "worker %d pid %d started",
+				    e->slot + 1, cp_worker_pid(w));
+		}
 		else if (cp_worker_state(w) == CP_WORKER_EXITED)
 			worker_exited(f, e);
 		else if (cp_worker_state(w) == CP_WORKER_READY)
@@ -234,6 +237,16 @@ stop_cb(struct fork *f, int signum)
 }
 
 static void
+reload(struct fork *f)
+{
+	if (cp_pool_restart(f->pool) == 0) {
+		f->rolling = true;
+		fork_status(f, "SIGHUP: rolling restart");
+		cmd_sd_reloading("rolling restart");
+	}
+}
+
+static void
 signal_cb(uv_signal_t *h, int signum)
 {
 	struct fork *f = h->data;
@@ -248,11 +261,7 @@ signal_cb(uv_signal_t *h, int signum)
 	}
 	switch (signum) {
 	case SIGHUP:
-		if (cp_pool_restart(f->pool) == 0) {
-			f->rolling = true;
-			fork_status(f, "SIGHUP: rolling restart");
-			cmd_sd_reloading("rolling restart");
-		}
+		reload(f);
 		break;
 	case SIGINT:
 	case SIGTERM:
@@ -319,3 +328,90 @@ fork_signals_stop(struct fork *f)
 		uv_close((uv_handle_t *)&f->sig[i], NULL);
 	f->nsig = 0;
 }
+
+/* ---- the control socket ------------------------------------------------ */
+
+static const char *
+slot_state(const struct fork *f, int slot)
+{
+	struct cp_worker *w = cp_pool_worker(f->pool, slot);
+
+	if (w == NULL)
+		return cp_pool_stopping(f->pool) || f->done ? "stopped" : "waiting";
+	switch (cp_worker_state(w)) {
+	case CP_WORKER_READY:
+		return "ready";
+	case CP_WORKER_STOPPING:
+		return "stopping";
+	default:
+		return "starting";
+	}
+}
+
+static json_t *
+ctl_status(void *data)
+{
+	struct fork *f = data;
+	uint64_t now = uv_now(f->loop);
+	struct cp_worker *w;
+	json_t *ws;
+	int i, n = cp_pool_size(f->pool);
+
+	ws = json_array();
+	for (i = 0; i < n; i++) {
+		w = cp_pool_worker(f->pool, i);
+		json_array_append_new(ws, json_pack("{s:i, s:i, s:s, s:o, s:i, s:n}",
+		    "slot", i + 1,
+		    "pid", w != NULL ? cp_worker_pid(w) : 0,
+		    "state", slot_state(f, i),
+		    "uptime_ms", w != NULL ? json_integer((json_int_t)(now -
+		    cp_worker_started(w))) : json_null(),
+		    "restarts", f->spawned[i] > 0 ? (int)f->spawned[i] - 1 : 0,
+		    /* the workers accept: we cannot count */
+		    "connections"));
+	}
+	return json_pack("{s:i, s:I, s:s, s:i, s:o}",
+	    "pid", (int)getpid(),
+	    "uptime_ms", (json_int_t)(now - f->started),
+	    "state", f->stopping ? "stopping" : f->rolling ? "reloading" :
+	    "running",
+	    "workers_wanted", n,
+	    "workers", ws);
+}
+
+static int
+ctl_reload(void *data, const char **why)
+{
+	struct fork *f = data;
+
+	if (f->stopping || cp_pool_stopping(f->pool)) {
+		*why = "the pool is stopping";
+		return UV_ECANCELED;
+	}
+	reload(f);
+	return 0;
+}
+
+static int
+ctl_stop(void *data, const char **why)
+{
+	(void)why;
+	stop_cb(data, SIGTERM);
+	return 0;
+}
+
+static int
+ctl_scale(void *data, int n, const char **why)
+{
+	(void)data;
+	(void)n;
+	*why = "scale: this pool has a fixed number of workers (-n)";
+	return UV_ENOTSUP;
+}
+
+const struct cmd_control_ops fork_control_ops = {
+	.status = ctl_status,
+	.scale = ctl_scale,
+	.reload = ctl_reload,
+	.stop = ctl_stop,
+};
