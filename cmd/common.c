@@ -78,13 +78,28 @@ cmd_init(const char *name, char **argv)
 static void vwarn_(const char *fmt, va_list ap)
     __attribute__((format(printf, 1, 0)));
 
+/*
+ * One line in one write(2): a child writing to the same stderr cannot
+ * splice its output into the middle of it.
+ */
 static void
 vwarn_(const char *fmt, va_list ap)
 {
+	char buf[2048];
+	size_t len;
+	int n;
+
 	fflush(stdout);
-	fprintf(stderr, "%s: ", cmd_name);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	len = (size_t)snprintf(buf, sizeof(buf), "%s: ", cmd_name);
+	n = vsnprintf(buf + len, sizeof(buf) - len - 1, fmt, ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(buf) - len - 1)
+		n = (int)(sizeof(buf) - len - 2);	/* cut, but one line */
+	len += (size_t)n;
+	buf[len++] = '\n';
+	fwrite(buf, 1, len, stderr);
+	fflush(stderr);
 }
 
 void
