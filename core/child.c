@@ -657,8 +657,8 @@ start_posix(struct cp_child *c, const struct cp_spawn_options *opts,
 	return 0;
 }
 
-int
-cp_child_spawn(uv_loop_t *loop, const struct cp_spawn_options *opts,
+static int
+spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
     const struct cp_child_events *ev, void *data, struct cp_child **childp)
 {
 	static const struct cp_child_events no_events;
