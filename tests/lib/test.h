@@ -1,15 +1,35 @@
 /*
- * tests/unit/assert.h - assertions for the unit tests.
+ * tests/lib/test.h - what every C test driver uses: assertions, checks and
+ * the case table that meson reads.
  *
- * They never compile out (NDEBUG does not touch them) and print file:line
- * with both values, like libuv's ASSERT_EQ.  A failure aborts, so the test
- * fails even when it runs under a sanitizer that would otherwise only
- * report.
+ * ASSERT*: they never compile out (NDEBUG does not touch them) and print
+ * file:line with both values, like libuv's ASSERT_EQ.  A failure aborts, so
+ * the test fails even when it runs under a sanitizer that would otherwise
+ * only report.
+ *
+ * CHECK(ctx, cond): a check that lets the case go on to its end (a scenario
+ * with a child to reap, say).  The driver defines what a failure does:
+ *
+ *	static void check_failed(CTX_TYPE ctx, int line, const char *what);
+ *
+ * (print, count it in ctx, kill the child...) and exits non-zero at the end
+ * when any failed.
+ *
+ * CASE(...): one entry of a driver's case table, an array of structs whose
+ * first member is "const char *name".  Each CASE line IS the test: meson
+ * reads the driver's source and registers one test, SUITE-NAME, for every
+ * line that starts (after blanks) with CASE(" (see tests/meson.build), so
+ * adding a case is one edit in one file.  CASE_FIND gives the entry named
+ * by the command line, and "DRIVER --list" prints every name, which the
+ * SUITE-cases-DRIVER test compares with what meson registered.
  */
-#ifndef CP_TEST_ASSERT_H
-#define CP_TEST_ASSERT_H
+#ifndef CP_TEST_H
+#define CP_TEST_H
 
 #include <inttypes.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,4 +116,54 @@ cp_test_dump_(const char *p, size_t len)
 	fflush(stdout);							\
 } while (0)
 
-#endif /* CP_TEST_ASSERT_H */
+/* Whether v equals the JSON text want (false if want does not parse). */
+static inline bool
+value_is(const json_t *v, const char *want)
+{
+	json_t *w;
+	bool eq;
+
+	w = json_loads(want, JSON_DECODE_ANY, NULL);
+	eq = w != NULL && v != NULL && json_equal((json_t *)v, w);
+	json_decref(w);
+	return eq;
+}
+
+#define CHECK(ctx, cond) do {						\
+	if (!(cond))							\
+		check_failed((ctx), __LINE__, #cond);			\
+} while (0)
+
+#define CASE(...) { __VA_ARGS__ },
+
+/*
+ * CASE_FIND(table, arg): the entry of table named arg, or NULL (after
+ * saying so on stderr).  With arg "--list", prints every name and exits 0.
+ */
+#define CASE_FIND(table, arg)						\
+	((__typeof__(&(table)[0]))case_find_((arg), (table),		\
+	    sizeof((table)[0]), sizeof(table) / sizeof((table)[0]),	\
+	    offsetof(__typeof__((table)[0]), name)))
+
+static inline const void *
+case_find_(const char *arg, const void *table, size_t size, size_t n,
+    size_t name_off)
+{
+	const char *p = table;
+	const char *name;
+	size_t i;
+
+	for (i = 0; i < n; i++, p += size) {
+		memcpy(&name, p + name_off, sizeof(name));
+		if (arg == NULL || strcmp(arg, "--list") == 0)
+			printf("%s\n", name);
+		else if (strcmp(arg, name) == 0)
+			return p;
+	}
+	if (arg == NULL || strcmp(arg, "--list") == 0)
+		exit(0);
+	fprintf(stderr, "no case '%s' (--list lists them)\n", arg);
+	return NULL;
+}
+
+#endif /* CP_TEST_H */
