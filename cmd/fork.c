@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "init.h"
+#include "systemd.h"
 
 enum {
 	OPT_EXEC_PATH = OPT_FIRST_OWN,
@@ -118,8 +120,11 @@ struct master {
 	bool out_error;
 	FILE *status;
 	int status_code;
-	uv_signal_t sig[4];
+	uv_signal_t sig[8];
 	int nsig;
+	/* systemd and PID 1 (cmd/systemd.c, cmd/init.c) */
+	bool activated;			/* listen_fd came from systemd */
+	bool sd_ready;			/* READY=1 sent and no reload since */
 };
 
 static void spawn_worker(struct master *m, int slot);
@@ -391,6 +396,22 @@ check_cb(uv_check_t *h)
 
 /* ---- events of a worker ------------------------------------------------ */
 
+/* Tells systemd once every slot has a ready worker (and no roll is on). */
+static void
+sd_ready(struct master *m)
+{
+	int i;
+
+	if (m->sd_ready || m->rolling >= 0 || m->stopping)
+		return;
+	for (i = 0; i < m->nslots; i++)
+		if (m->slot[i] == NULL || !m->slot[i]->ready)
+			return;
+	m->sd_ready = true;
+	cmd_sd_notify("READY=1\nSTATUS=%d worker%s ready", m->nslots,
+	    m->nslots == 1 ? "" : "s");
+}
+
 static void
 set_ready(struct worker *w)
 {
@@ -402,6 +423,8 @@ set_ready(struct worker *w)
 	m->fails[w->slot] = 0;
 	if (m->rolling == w->slot)
 		roll_next(m);
+	else
+		sd_ready(m);
 }
 
 static void
@@ -682,7 +705,7 @@ static void
 spawn_worker(struct master *m, int slot)
 {
 	struct worker *w;
-	int r, lfd;
+	int r, lfd, i;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		cmd_warn("out of memory");
@@ -711,8 +734,10 @@ spawn_worker(struct master *m, int slot)
 	w->ch = cp_child_channel(w->child);
 	if (m->pool)
 		status(m, "worker %d pid %d started", slot + 1, w->pid);
-	if (m->nlisten > 0 && w->ch != NULL) {
-		lfd = m->listen_fd[m->reuseport ? slot : 0];
+	/* reuseport: this slot's socket; else each socket (systemd's). */
+	for (i = 0; m->nlisten > 0 && w->ch != NULL &&
+	    i < (m->reuseport ? 1 : m->nlisten); i++) {
+		lfd = m->listen_fd[m->reuseport ? slot : i];
 		r = cp_channel_send_handle(w->ch, m->handle_msg,
 		    CP_HANDLE_NET_SERVER, lfd, 0, handle_sent, w);
 		if (r < 0)
@@ -735,6 +760,8 @@ roll_next(struct master *m)
 	if (slot >= m->nslots) {
 		m->rolling = -1;
 		status(m, "rolling restart done");
+		m->sd_ready = false;
+		sd_ready(m);
 		if (m->roll_again) {
 			m->roll_again = false;
 			m->rolling = -1;
@@ -774,6 +801,7 @@ signal_cb(uv_signal_t *h, int signum)
 			return;
 		}
 		status(m, "SIGHUP: rolling restart");
+		cmd_sd_reloading("rolling restart");
 		m->rolling = -1;
 		roll_next(m);
 		return;
@@ -782,6 +810,7 @@ signal_cb(uv_signal_t *h, int signum)
 		return;
 	m->stopping = true;
 	m->stop_signal = signum;
+	cmd_sd_notify("STOPPING=1\nSTATUS=stopping (%s)", cp_signal_name(signum));
 	status(m, "%s: stopping %d worker%s", cp_signal_name(signum), m->live,
 	    m->live == 1 ? "" : "s");
 	if (!m->input_done)
@@ -1001,6 +1030,22 @@ main(int argc, char *argv[])
 	for (i = 0; i < (size_t)argc; i++)
 		args[n_exec + i] = argv[i];
 
+	/* systemd's variables are the master's, not the workers'. */
+	cmd_sd_init();
+	if ((r = cmd_sd_listen_fds()) < 0)
+		cmd_die("socket activation: LISTEN_FDS: %s", cp_strerror(r));
+	if (r > 0) {
+		if (m.reuseport)
+			cmd_die("--balance reuseport cannot use the sockets passed "
+			    "by systemd (one socket per worker is needed)");
+		m.activated = true;
+		m.pool = true;
+		m.nlisten = r;
+		if (m.listen_spec != NULL)
+			cmd_warn("--listen %s ignored: using the %d socket%s "
+			    "passed by systemd", m.listen_spec, r, r == 1 ? "" : "s");
+		m.listen_spec = NULL;
+	}
 	env = cmd_build_env(&co);
 	m.opts.file = exec_path;
 	m.opts.args = args;
@@ -1032,11 +1077,23 @@ main(int argc, char *argv[])
 	m.backoff = calloc((size_t)nworkers, sizeof(*m.backoff));
 	m.backoff_on = calloc((size_t)nworkers, sizeof(*m.backoff_on));
 	m.restart_times = calloc((size_t)m.max_restarts, sizeof(*m.restart_times));
-	m.listen_fd = calloc((size_t)nworkers, sizeof(*m.listen_fd));
+	m.listen_fd = calloc((size_t)(m.nlisten > nworkers ? m.nlisten :
+	    nworkers), sizeof(*m.listen_fd));
 	if (m.slot == NULL || m.fails == NULL || m.backoff == NULL ||
 	    m.backoff_on == NULL || m.restart_times == NULL || m.listen_fd == NULL)
 		cmd_die("out of memory");
 
+	for (j = 0; m.activated && j < m.nlisten; j++) {
+		m.listen_fd[j] = SD_LISTEN_FDS_START + j;
+		if ((r = cmd_sock_addr(m.listen_fd[j], m.addr,
+		    sizeof(m.addr))) != 0)
+			cmd_die("socket activation: fd %d%s%s%s is not a listening "
+			    "stream socket: %s", m.listen_fd[j],
+			    cmd_sd_fd_name(m.listen_fd[j]) ? " (" : "",
+			    cmd_sd_fd_name(m.listen_fd[j]) ?
+			    cmd_sd_fd_name(m.listen_fd[j]) : "",
+			    cmd_sd_fd_name(m.listen_fd[j]) ? ")" : "", cp_strerror(r));
+	}
 	if (m.listen_spec != NULL) {
 		/* One socket for all, or one per worker on the same port. */
 		const char *spec = m.listen_spec;
@@ -1065,9 +1122,24 @@ main(int argc, char *argv[])
 		uv_timer_init(&loop, &m.backoff[j]);
 		m.backoff[j].data = &m;
 	}
-	if (m.nlisten > 0)
+	if (m.activated) {
+		char a[300];
+
+		for (j = 0; j < m.nlisten; j++) {
+			cmd_sock_addr(m.listen_fd[j], a, sizeof(a));
+			status(&m, "listening on %s (from systemd, fd %d%s%s)", a,
+			    m.listen_fd[j], cmd_sd_fd_name(m.listen_fd[j]) ?
+			    ", " : "", cmd_sd_fd_name(m.listen_fd[j]) ?
+			    cmd_sd_fd_name(m.listen_fd[j]) : "");
+		}
+	} else if (m.nlisten > 0)
 		status(&m, "listening on %s (%s)", m.addr,
 		    m.reuseport ? "reuseport" : "shared");
+	/* Orphans of our workers, or of anyone as PID 1, are ours to reap. */
+	if ((m.pool || cmd_init_is_pid1()) && (r = cmd_init_reaper(&loop)) != 0)
+		cmd_warn("cannot reap orphans: %s", cp_strerror(r));
+	if ((r = cmd_sd_start_watchdog(&loop)) != 0)
+		cmd_warn("systemd watchdog: %s", cp_strerror(r));
 
 	for (j = 0; j < nworkers; j++)
 		spawn_worker(&m, j);
@@ -1076,15 +1148,20 @@ main(int argc, char *argv[])
 		uv_close((uv_handle_t *)&m.check, NULL);
 		for (j = 0; j < nworkers; j++)
 			uv_close((uv_handle_t *)&m.backoff[j], NULL);
+		cmd_init_stop();
+		cmd_sd_stop();
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
 		r = m.status_code;
 		goto out;
 	}
 	{
-		static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+		/* As PID 1 the bridge forwards what tini forwards, too. */
+		static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+		    SIGUSR1, SIGUSR2, SIGWINCH };
+		int nsigs = !m.pool && cmd_init_is_pid1() ? 7 : 4;
 
-		for (j = 0; j < 4; j++) {
+		for (j = 0; j < nsigs; j++) {
 			if (uv_signal_init(&loop, &m.sig[m.nsig]) != 0)
 				continue;
 			m.sig[m.nsig].data = &m;
@@ -1099,6 +1176,9 @@ main(int argc, char *argv[])
 		input_ended(&m);
 	}
 
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cmd_init_stop();
+	cmd_sd_stop();
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
 	if (m.lost > 0)

@@ -2,8 +2,9 @@
  * core/channel.c - Node's IPC channel: json lines and handle passing.
  *
  * The socket is driven with recvmsg/sendmsg under a uv_poll_t rather than
- * a uv_pipe_t: received fds must be bound to NODE_HANDLE lines in arrival
- * order whatever their kind (libuv can only hand over the kinds it knows),
+ * a uv_pipe_t: received fds must be bound to the NODE_HANDLE lines of the
+ * read that brought them, whatever their kind (libuv can only hand over
+ * the kinds it knows),
  * and a handle must go out on the same sendmsg as its whole line without
  * wrapping the caller's fd in a libuv handle.
  */
@@ -23,8 +24,7 @@
 
 #include "internal.h"
 
-/* Node's libuv reads up to 64 fds per recvmsg (UV__CMSG_FD_COUNT). */
-#define MAX_FDS_PER_READ 64
+#define MAX_FDS_PER_READ CP_MAX_FDS_PER_READ
 #define READ_CHUNK 65536
 /* Reads per poll callback before letting the loop serve others. */
 #define READS_PER_TURN 16
@@ -341,6 +341,15 @@ fail_queue(struct cp_channel *ch, int err)
 }
 
 static void
+handle_closed(uv_handle_t *h)
+{
+	struct cp_channel *ch = h->data;
+
+	if (--ch->closes == 0)
+		finish_close(ch);
+}
+
+static void
 start_close(struct cp_channel *ch, int err)
 {
 	if (ch->closing)
@@ -354,11 +363,17 @@ start_close(struct cp_channel *ch, int err)
 	ch->connected = false;
 	if (err != 0 && ch->end_err == 0)
 		ch->end_err = err;
+	/*
+	 * The channel is finished (and may be freed) once both handles are
+	 * closed, whatever order the loop closes them in.
+	 */
 	if (ch->sock_timer_on) {
 		ch->sock_timer_on = false;
-		uv_close((uv_handle_t *)&ch->sock_timer, NULL);
+		ch->closes++;
+		uv_close((uv_handle_t *)&ch->sock_timer, handle_closed);
 	}
-	uv_close((uv_handle_t *)&ch->poll, (uv_close_cb)finish_close);
+	ch->closes++;
+	uv_close((uv_handle_t *)&ch->poll, handle_closed);
 }
 
 static void
@@ -851,17 +866,65 @@ notify_close(struct cp_channel *ch, const char *key)
 
 /* ---- reading ----------------------------------------------------------- */
 
+/*
+ * The fd for a NODE_HANDLE line that begins at stream offset off: the
+ * next one of the read that brought those bytes (ipc-protocol.md 4.1:
+ * the fd-carrying segment ends its read, so its line begins there), or
+ * -1.  Like Node, an fd is never carried over to a later read's lines.
+ */
 static int
-pop_fd(struct cp_channel *ch)
+claim_fd(struct cp_channel *ch, uint64_t off)
 {
-	int fd;
+	struct cp_rxfds *g;
+	int i;
 
-	if (ch->nfds == 0)
-		return -1;
-	fd = ch->fds[0];
-	memmove(ch->fds, ch->fds + 1, (ch->nfds - 1) * sizeof(int));
-	ch->nfds--;
-	return fd;
+	for (i = 0; i < ch->nrx; i++) {
+		g = &ch->rx[i];
+		if (g->start <= off && off < g->end && g->used < g->n)
+			return g->fds[g->used++];
+	}
+	return -1;
+}
+
+static void
+close_group(struct cp_rxfds *g)
+{
+	while (g->used < g->n)
+		close(g->fds[g->used++]);
+}
+
+/*
+ * After a read's lines were handled: fds no line can claim any more are
+ * closed at once (a peer must not fill our fd table with strays).  Only
+ * a group in which the incomplete line began can still be claimed.
+ */
+static void
+drop_stray_fds(struct cp_channel *ch)
+{
+	uint64_t p = ch->frame.line_off;
+	int i, o = 0;
+
+	for (i = 0; i < ch->nrx; i++) {
+		if (ch->rx[i].start <= p && p < ch->rx[i].end &&
+		    ch->rx[i].used < ch->rx[i].n) {
+			if (o != i)
+				ch->rx[o] = ch->rx[i];
+			o++;
+		} else {
+			close_group(&ch->rx[i]);
+		}
+	}
+	ch->nrx = o;
+}
+
+static void
+close_all_fds(struct cp_channel *ch)
+{
+	int i;
+
+	for (i = 0; i < ch->nrx; i++)
+		close_group(&ch->rx[i]);
+	ch->nrx = 0;
 }
 
 static void
@@ -895,7 +958,7 @@ on_handle_message(struct cp_channel *ch, struct cp_message *m, json_t *v)
 	    strcmp(json_string_value(json_object_get(msg, "cmd")),
 	    "NODE_HANDLE") == 0)
 		inner = msg;
-	if ((fd = pop_fd(ch)) < 0) {
+	if ((fd = claim_fd(ch, ch->frame.line_off)) < 0) {
 		/* Node: a NODE_HANDLE without an fd is NACKed and dropped. */
 		send_internal(ch, "NODE_HANDLE_NACK", NULL, 0, false);
 		if (ch->ev->on_error != NULL)
@@ -970,27 +1033,33 @@ on_line(void *arg, int err, char *line, size_t len)
 	json_decref(v);
 }
 
+/* Keeps the fds of a read of n bytes for the lines that begin in it. */
 static void
-keep_fds(struct cp_channel *ch, struct msghdr *mh)
+keep_fds(struct cp_channel *ch, struct msghdr *mh, size_t n)
 {
+	struct cp_rxfds *g = NULL;
 	struct cmsghdr *c;
-	int *fds, *nf;
-	size_t n, i;
+	int *fds;
+	size_t nf, i;
 
 	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		nf = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		fds = (int *)CMSG_DATA(c);
-		nf = realloc(ch->fds, (ch->nfds + n) * sizeof(int));
-		if (nf == NULL) {
-			for (i = 0; i < n; i++)
-				close(fds[i]);
-			continue;
+		if (g == NULL && n > 0 && ch->nrx < (int)ARRAY_SIZE(ch->rx)) {
+			g = &ch->rx[ch->nrx++];
+			g->start = ch->frame.total;
+			g->end = g->start + n;
+			g->n = g->used = 0;
 		}
-		ch->fds = nf;
-		memcpy(ch->fds + ch->nfds, fds, n * sizeof(int));
-		ch->nfds += n;
+		for (i = 0; i < nf; i++) {
+			/* With no bytes (or no room) no line can claim it. */
+			if (g != NULL && g->n < MAX_FDS_PER_READ)
+				g->fds[g->n++] = fds[i];
+			else
+				close(fds[i]);
+		}
 	}
 }
 
@@ -1028,7 +1097,7 @@ read_some(struct cp_channel *ch)
 			return CP_ERR(errno);
 		}
 		if (mh.msg_controllen > 0)
-			keep_fds(ch, &mh);
+			keep_fds(ch, &mh, (size_t)n);
 		if (mh.msg_flags & MSG_CTRUNC) {
 			/* The kernel dropped fds; a NODE_HANDLE will be NACKed. */
 			if (ch->ev->on_error != NULL)
@@ -1037,6 +1106,7 @@ read_some(struct cp_channel *ch)
 		if (n == 0)
 			return UV_EOF;
 		cp_frame_commit(&ch->frame, (size_t)n, on_line, ch);
+		drop_stray_fds(ch);
 		/* Replies to this chunk go out before the next read. */
 		if (ch->gathering && !ch->closing)
 			flush_queue(ch, false);
@@ -1157,10 +1227,7 @@ finish_close(struct cp_channel *ch)
 		close(ch->fd);
 	ch->fd = -1;
 	fail_queue(ch, UV_ECANCELED);
-	while (ch->nfds > 0)
-		close(pop_fd(ch));
-	free(ch->fds);
-	ch->fds = NULL;
+	close_all_fds(ch);
 	while ((k = ch->keyed) != NULL) {
 		ch->keyed = k->next;
 		free(k->key);

@@ -14,6 +14,20 @@
 struct wentry;
 struct keyed_socket;
 
+/* Node's libuv reads up to 64 fds per recvmsg (UV__CMSG_FD_COUNT). */
+#define CP_MAX_FDS_PER_READ 64
+
+/*
+ * The fds one read brought, for the NODE_HANDLE lines that begin in that
+ * read's bytes [start, end) (stream offsets, see struct cp_frame).
+ */
+struct cp_rxfds {
+	uint64_t start, end;
+	int fds[CP_MAX_FDS_PER_READ];
+	int n;				/* fds received */
+	int used;			/* fds[0..used) handed out */
+};
+
 struct cp_channel {
 	uv_poll_t poll;
 	const struct cp_channel_events *ev;
@@ -27,13 +41,18 @@ struct cp_channel {
 	size_t queued;			/* bytes in wq not yet written */
 	struct wentry *inflight;	/* handle sent, awaiting ACK/NACK */
 	int handles_queued;		/* handle lines in wq */
-	int *fds;			/* received fds, FIFO */
-	size_t nfds;
+	/*
+	 * Received fds, per read: the group of the read at hand and at most
+	 * one older one whose last line (begun in it) is still incomplete.
+	 */
+	struct cp_rxfds rx[2];
+	int nrx;
 	struct keyed_socket *keyed;	/* received net.Sockets with a key */
 	char **notify;			/* keys awaiting NODE_SOCKET_ALL_CLOSED */
 	size_t n_notify;
 	uv_timer_t sock_timer;
 	bool sock_timer_on;
+	int closes;			/* handles whose close is pending */
 	bool opened;			/* poll handle initialized */
 	bool connected;			/* sends accepted */
 	bool disconnecting;		/* cp_channel_disconnect called */

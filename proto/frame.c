@@ -84,9 +84,13 @@ void
 cp_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb, void *arg)
 {
 	char *p, *end, *nl;
-	size_t scan, linelen;
+	size_t scan, linelen, old_len;
+	uint64_t chunk_off;
 
 	scan = f->len;			/* bytes before this are known to have no LF */
+	old_len = f->len;		/* buf[old_len] is stream byte chunk_off */
+	chunk_off = f->total;
+	f->total += n;
 	f->len += n;
 	end = f->buf + f->len;
 	for (;;) {
@@ -120,6 +124,7 @@ cp_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb, void *arg)
 		}
 		/* The line ended at nl; the next one starts after it. */
 		scan = (size_t)(nl + 1 - f->buf);
+		f->line_off = chunk_off + (scan - old_len);
 		f->start = scan;
 		if (f->start == f->len) {
 			f->start = f->len = 0;

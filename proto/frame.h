@@ -3,6 +3,7 @@
 #define CP_PROTO_FRAME_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Node's V8 cannot hold a longer line (MAX_STRING_LENGTH is ~512 Mi units). */
 #define CP_FRAME_DEFAULT_MAX ((size_t)512 * 1024 * 1024)
@@ -23,6 +24,14 @@ struct cp_frame {
 	size_t cap;
 	size_t max;		/* longest line accepted */
 	size_t skipped;		/* > 0: discarding an oversized line */
+	/*
+	 * Stream offsets (bytes since the first commit): where the line
+	 * being delivered begins (inside the callback), or the incomplete
+	 * line after it (between commits); and the bytes committed so far.
+	 * The channel binds received fds to lines by these.
+	 */
+	uint64_t line_off;
+	uint64_t total;
 };
 
 /* Initializes f; max == 0 means CP_FRAME_DEFAULT_MAX. */

@@ -75,6 +75,7 @@ struct t {
 	long ncb;
 	int cb_status;
 	int kept[4];			/* fds kept from messages */
+	int fd_base;			/* fds open before a flood */
 	int nkept;
 	int sv[2];
 	long transmissions;
@@ -95,7 +96,7 @@ static void
 peer_send(struct t *t, const char *text, const int *fds, int nfds)
 {
 	union {
-		char buf[CMSG_SPACE(4 * sizeof(int))];
+		char buf[CMSG_SPACE(256 * sizeof(int))];
 		struct cmsghdr align;
 	} cm;
 	struct msghdr mh = { 0 };
@@ -293,72 +294,161 @@ new_socket(struct t *t, ino_t *ino)
 	return sv[0];
 }
 
-/* ---- fd FIFO: fds bind to NODE_HANDLE lines in arrival order ------------ */
+/* ---- fds bind per read (childproc-ipc(7)); strays are closed -------- */
+
+/* Whether any fd of this process refers to the socket with inode ino. */
+static bool
+inode_open(ino_t ino)
+{
+	struct stat st;
+	int fd;
+
+	for (fd = 0; fd < 4096; fd++) {
+		if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    st.st_ino == ino) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* How many fds this process has open. */
+static int
+count_fds(void)
+{
+	struct stat st;
+	int fd, n = 0;
+
+	for (fd = 0; fd < 4096; fd++) {
+		if (fstat(fd, &st) == 0) {
+			n++;
+		}
+	}
+	return n;
+}
+
+static const char HANDLE_LINE[] =
+    "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\",\"msg\":\"h%d\"}\n";
 
 static void
-fifo_tick(struct t *t)
+handle_line(char *buf, size_t len, int n)
+{
+	snprintf(buf, len, HANDLE_LINE, n);
+}
+
+static void
+perread_tick(struct t *t)
 {
 	struct pline l;
+	char h1[128], h2[128];
 	int a, b, fds[2];
+	ino_t stray;
 
 	switch (t->step) {
 	case 0:
-		/* An fd sent with a plain line waits for the next NODE_HANDLE, */
-		a = new_socket(t, &t->got[1].ino);
+		/* An fd with a plain line: closed at once, never kept. */
+		a = new_socket(t, &stray);
+		t->got[15].ino = stray;
 		peer_send_fd(t, "\"plain\"\n", a);
-		close(a);
-		/* which may come later, without an fd of its own. */
-		peer_send(t, "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\","
-		    "\"msg\":\"h1\"}\n", NULL, 0);
-		/* Two fds in one sendmsg: two NODE_HANDLE lines take them. */
-		a = new_socket(t, &t->got[2].ino);
-		b = new_socket(t, &t->got[3].ino);
-		fds[0] = a;
-		fds[1] = b;
-		peer_send(t, "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\","
-		    "\"msg\":\"h2\"}\n{\"cmd\":\"NODE_HANDLE\",\"type\":"
-		    "\"net.Socket\",\"msg\":\"h3\"}\n", fds, 2);
-		close(a);
-		close(b);
-		/* The fd with the first fragment of a split line. */
-		a = new_socket(t, &t->got[4].ino);
-		peer_send_fd(t, "{\"cmd\":\"NODE_HAN", a);
 		close(a);
 		t->step = 1;
 		break;
 	case 1:
-		/* Nothing is delivered or answered for half a line. */
-		if (t->nmsg < 4) {
+		if (t->nmsg < 1) {
 			return;
 		}
-		CHECK(t, t->nmsg == 4);
-		peer_send(t, "DLE\",\"type\":\"net.Socket\",\"msg\":\"h4\"}\n",
-		    NULL, 0);
-		/* Two NODE_HANDLE lines and only one fd: the second is NACKed. */
-		a = new_socket(t, &t->got[5].ino);
-		peer_send_fd(t, "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\","
-		    "\"msg\":\"h5\"}\n{\"cmd\":\"NODE_HANDLE\",\"type\":"
-		    "\"net.Socket\",\"msg\":\"h6\"}\n\"end\"\n", a);
-		close(a);
+		CHECK(t, !inode_open(t->got[15].ino));
+		/* A NODE_HANDLE whose read brought no fd: NACKed. */
+		handle_line(h1, sizeof(h1), 0);
+		peer_send(t, h1, NULL, 0);
 		t->step = 2;
 		break;
 	case 2:
+		if (t->nerr < 1 || !peer_line(t, &l)) {
+			return;
+		}
+		CHECK(t, strcmp(l.text, NACK) == 0);
+		/*
+		 * The next handle gets its own fd, not the stray (a FIFO
+		 * across reads shifted every later handle by one).
+		 */
+		a = new_socket(t, &t->got[1].ino);
+		handle_line(h1, sizeof(h1), 1);
+		peer_send_fd(t, h1, a);
+		close(a);
+		t->step = 3;
+		break;
+	case 3:
+		if (t->nmsg < 2 || !peer_line(t, &l)) {
+			return;
+		}
+		CHECK(t, strcmp(l.text, ACK) == 0);
+		/* Two fds in one sendmsg: the two lines of that read. */
+		a = new_socket(t, &t->got[2].ino);
+		b = new_socket(t, &t->got[3].ino);
+		fds[0] = a;
+		fds[1] = b;
+		handle_line(h1, sizeof(h1), 2);
+		handle_line(h2, sizeof(h2), 3);
+		strcat(h1, h2);
+		peer_send(t, h1, fds, 2);
+		close(a);
+		close(b);
+		t->step = 4;
+		break;
+	case 4:
+		if (t->nmsg < 4) {
+			return;
+		}
+		CHECK(t, peer_line(t, &l) && strcmp(l.text, ACK) == 0);
+		CHECK(t, peer_line(t, &l) && strcmp(l.text, ACK) == 0);
+		/* The fd with the first part of a line that ends later. */
+		a = new_socket(t, &t->got[4].ino);
+		peer_send_fd(t, "{\"cmd\":\"NODE_HAN", a);
+		close(a);
+		t->step = 5;
+		break;
+	case 5:
+		/* Nothing is delivered or answered for half a line. */
+		if (++t->transmissions < 50) {
+			return;
+		}
+		CHECK(t, t->nmsg == 4 && peer_quiet(t));
+		CHECK(t, inode_open(t->got[4].ino));
+		peer_send(t, "DLE\",\"type\":\"net.Socket\",\"msg\":\"h4\"}\n",
+		    NULL, 0);
+		t->step = 6;
+		break;
+	case 6:
+		if (t->nmsg < 5 || !peer_line(t, &l)) {
+			return;
+		}
+		CHECK(t, strcmp(l.text, ACK) == 0);
+		/* Two NODE_HANDLE lines and one fd: the second is NACKed. */
+		a = new_socket(t, &t->got[5].ino);
+		handle_line(h1, sizeof(h1), 5);
+		handle_line(h2, sizeof(h2), 6);
+		strcat(h1, h2);
+		strcat(h1, "\"end\"\n");
+		peer_send_fd(t, h1, a);
+		close(a);
+		t->step = 7;
+		break;
+	case 7:
 		if (t->nmsg < 7) {
 			return;
 		}
-		/* Exactly one answer per NODE_HANDLE: five ACKs, one NACK. */
-		for (a = 0; a < 5; a++) {
-			CHECK(t, peer_line(t, &l) && strcmp(l.text, ACK) == 0);
-		}
+		CHECK(t, peer_line(t, &l) && strcmp(l.text, ACK) == 0);
 		CHECK(t, peer_line(t, &l) && strcmp(l.text, NACK) == 0);
 		CHECK(t, peer_quiet(t));
+		CHECK(t, t->nerr == 2);
 		finish(t);
 		break;
 	}
 }
 
 static void
-fifo_message(struct t *t, const struct cp_message *m)
+perread_message(struct t *t, const struct cp_message *m)
 {
 	static const char *const want[] = {
 		"\"plain\"", "\"h1\"", "\"h2\"", "\"h3\"", "\"h4\"", "\"h5\"",
@@ -370,7 +460,7 @@ fifo_message(struct t *t, const struct cp_message *m)
 	if (t->nmsg == 0 || t->nmsg == 6) {
 		CHECK(t, m->handle_type == CP_HANDLE_NONE && m->fd == -1);
 	} else {
-		/* Each line gets the fd that is first in the queue: FIFO. */
+		/* Each handle line gets the fd sent with it. */
 		CHECK(t, m->handle_type == CP_HANDLE_NET_SOCKET && m->fd >= 0);
 		CHECK(t, inode(m->fd) == t->got[t->nmsg].ino);
 	}
@@ -379,11 +469,65 @@ fifo_message(struct t *t, const struct cp_message *m)
 }
 
 static void
-fifo_error(struct t *t, int err, const char *line, size_t len)
+perread_error(struct t *t, int err, const char *line, size_t len)
 {
-	/* h6 had no fd left: NACKed, and the program is told. */
-	CHECK(t, err == UV_EBADF && memmem(line, len, "\"h6\"", 4) != NULL);
+	/* h0 and h6 had no fd: NACKed, and the program is told. */
+	CHECK(t, err == UV_EBADF);
+	CHECK(t, memmem(line, len, t->nerr == 0 ? "\"h0\"" : "\"h6\"", 4) !=
+	    NULL);
 	t->nerr++;
+}
+
+/*
+ * A flood of fds with plain lines (250 a message, 20 messages, the most
+ * SCM_RIGHTS carries) leaves this process's fd count flat.
+ */
+#define FLOOD_FDS 250
+#define FLOOD_MSGS 20
+
+static void
+flood_tick(struct t *t)
+{
+	int fds[FLOOD_FDS], i, sv[2];
+
+	switch (t->step) {
+	case 0:
+		t->fd_base = count_fds();
+		CHECK(t, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+		    sv) == 0);
+		t->got[0].ino = inode(sv[0]);
+		for (i = 0; i < FLOOD_FDS; i++) {
+			fds[i] = sv[0];
+		}
+		for (i = 0; i < FLOOD_MSGS; i++) {
+			peer_send(t, "{\"plain\":1}\n", fds, FLOOD_FDS);
+		}
+		peer_send(t, "\"end\"\n", NULL, 0);
+		close(sv[0]);
+		close(sv[1]);
+		t->step = 1;
+		break;
+	case 1:
+		if (t->nmsg < FLOOD_MSGS + 1) {
+			return;
+		}
+		CHECK(t, !inode_open(t->got[0].ino));
+		CHECK(t, count_fds() == t->fd_base);
+		finish(t);
+		break;
+	}
+}
+
+static void
+flood_message(struct t *t, const struct cp_message *m)
+{
+	/* The fds were strays: no message carries one. */
+	CHECK(t, m->handle_type == CP_HANDLE_NONE && m->fd == -1);
+	/* Each is closed as soon as its read is handled. */
+	if (t->nmsg < FLOOD_MSGS && t->nmsg > 0) {
+		CHECK(t, count_fds() <= t->fd_base + 64);
+	}
+	t->nmsg++;
 }
 
 /* ---- 16 the net.Native-wrapped retransmission: unwrapped, ACKed once ----- */
@@ -796,7 +940,8 @@ socklist_message(struct t *t, const struct cp_message *m)
 /* ---- the scenarios ------------------------------------------------------ */
 
 static const struct scenario scenarios[] = {
-	CASE("fifo", fifo_tick, fifo_message, fifo_error)
+	CASE("per-read", perread_tick, perread_message, perread_error)
+	CASE("stray-flood", flood_tick, flood_message, NULL)
 	CASE("unwrap", unwrap_tick, unwrap_message, NULL)
 	CASE("retry", retry_tick, NULL, NULL)
 	CASE("give-up", retry_tick, NULL, NULL)

@@ -57,24 +57,15 @@ start_master() {
 	master=$!
 }
 
-# master_lines N PATTERN FILE: whether N lines of FILE match PATTERN; fails
-# at once if the master died.
-master_lines() {
-	at_least "$@" && return 0
-	kill -0 "$master" 2>/dev/null || fail "the master died waiting for '$2'"
-	return 1
-}
-
-# wait_lines PATTERN N [FILE]: until N lines match (60 s at most).
-wait_lines() {
-	local file=${3:-$tmp/status}
-	wait_seconds=60 wait_for master_lines "$2" "$1" "$file" ||
-	    fail "timed out waiting for $2 x '$1' in $file"
+# wait_master PATTERN N [FILE]: until N lines of FILE (the master's status
+# lines) match, failing if the master dies.
+wait_master() {
+	wait_lines "$1" "$2" "${3:-$tmp/status}" "$master"
 }
 
 # The address from "listening on HOST:PORT (...)".
 address() {
-	wait_lines 'listening on ' 1 "${1:-$tmp/status}"
+	wait_master 'listening on ' 1 "${1:-$tmp/status}"
 	sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "${1:-$tmp/status}" | head -n 1
 }
 
@@ -157,7 +148,7 @@ fds() {
 settled_fds() {
 	local p
 	for p in $(workers); do
-		wait_lines "^got [0-9]+ $p\$" 1 "$tmp/err"
+		wait_master "^got [0-9]+ $p\$" 1 "$tmp/err"
 	done
 	fds "$master"
 }
@@ -197,7 +188,7 @@ seed | listen)
 	127.0.0.1:*) ;;
 	*) fail "bad address '$addr'" ;;
 	esac
-	wait_lines '^(childproc-fork: )?worker [0-9] pid [0-9]+ started$' 4
+	wait_master '^(childproc-fork: )?worker [0-9] pid [0-9]+ started$' 4
 	"$loadgen" -c 8 -n 2000 "$addr" >"$tmp/r1"
 	check_nonblocking "${addr##*:}" "$(workers)"
 	cut -c 1-300 "$tmp/r1" >&2
@@ -213,7 +204,7 @@ unix)
 	sock=$tmp/http.sock
 	start_master -n 2 --listen "unix:$sock" "$worker" seed
 	[ "$(address)" = "unix:$sock" ] || fail "address '$(address)'"
-	wait_lines '^worker [0-9] pid [0-9]+ started$' 2
+	wait_master '^worker [0-9] pid [0-9]+ started$' 2
 	for i in $(seq 1 40); do
 		curl -sS --max-time 30 --unix-socket "$sock" "http://w/$i"
 		echo
@@ -230,18 +221,18 @@ kill)
 	export WORKER_LOG=1 WORKER_DELAY=5
 	start_master -n 4 --restart on-failure --listen 127.0.0.1:0 "$worker" seed
 	addr=$(address)
-	wait_lines '^worker [0-9] pid [0-9]+ started$' 4
+	wait_master '^worker [0-9] pid [0-9]+ started$' 4
 	load_bg "$addr"
-	wait_lines '^got ' 300 "$tmp/err"
+	wait_master '^got ' 300 "$tmp/err"
 	nfds=$(settled_fds)
 	victim=$(pid_of 2)
 	kill -KILL "$victim"
-	wait_lines "^worker 2 pid $victim killed by SIGKILL\$" 1
-	wait_lines '^worker 2 pid [0-9]+ started$' 2
+	wait_master "^worker 2 pid $victim killed by SIGKILL\$" 1
+	wait_master '^worker 2 pid [0-9]+ started$' 2
 	new=$(pid_of 2)
 	[ "$new" != "$victim" ] || fail "worker 2 was not replaced"
 	# The replacement serves too.
-	wait_lines "^got [0-9]+ $new\$" 50 "$tmp/err"
+	wait_master "^got [0-9]+ $new\$" 50 "$tmp/err"
 	load_stop
 	r=$tmp/load
 	[ "$(json "$r" 'r.refused + r.timeout + r.other')" -eq 0 ] ||
@@ -265,20 +256,20 @@ hup)
 	export WORKER_LOG=1 WORKER_DELAY=5
 	start_master -n 4 --grace 60s --listen 127.0.0.1:0 "$worker" seed
 	addr=$(address)
-	wait_lines '^worker [0-9] pid [0-9]+ started$' 4
+	wait_master '^worker [0-9] pid [0-9]+ started$' 4
 	old=$(workers)
 	load_bg "$addr"
-	wait_lines '^got ' 300 "$tmp/err"
+	wait_master '^got ' 300 "$tmp/err"
 	nfds=$(settled_fds)
 	kill -HUP "$master"
-	wait_lines '^rolling restart done$' 1
+	wait_master '^rolling restart done$' 1
 	[ "$(count_lines '^worker [0-9] pid [0-9]+ started$' "$tmp/status")" -eq 8 ] ||
 	    fail "not 4 new workers"
 	# The old ones left gracefully, one at a time.
-	wait_lines '^worker [0-9] pid [0-9]+ exited with code 0$' 4
+	wait_master '^worker [0-9] pid [0-9]+ exited with code 0$' 4
 	new=$(workers | cut -d' ' -f5-8)
 	n0=$(count_lines '^got ' "$tmp/err")
-	wait_lines '^got ' $((n0 + 300)) "$tmp/err"
+	wait_master '^got ' $((n0 + 300)) "$tmp/err"
 	load_stop
 	r=$tmp/load
 	[ "$(json "$r" 'r.refused + r.reset + r.timeout + r.other')" -eq 0 ] ||
@@ -318,7 +309,7 @@ reuseport | shared)
 	start_master -n 4 --balance "$case" --listen 127.0.0.1:0 "$worker" seed
 	addr=$(address)
 	grep -q "listening on $addr ($case)" "$tmp/status" || fail "mode"
-	wait_lines '^worker [0-9] pid [0-9]+ started$' 4
+	wait_master '^worker [0-9] pid [0-9]+ started$' 4
 	"$loadgen" -c 8 -n 2000 "$addr" >"$tmp/r1"
 	cut -c 1-300 "$tmp/r1" >&2
 	check_all_served "$tmp/r1" 2000 "$(workers)"
@@ -338,7 +329,7 @@ reuseport | shared)
 stop)
 	# TERM: workers that ignore the disconnect are killed after --grace.
 	start_master -n 2 --grace 500ms --listen 127.0.0.1:0 "$worker" stubborn
-	wait_lines '^worker [0-9] pid [0-9]+ started$' 2
+	wait_master '^worker [0-9] pid [0-9]+ started$' 2
 	stop_master
 	[ "$(count_lines 'outlived --grace; SIGKILL$' "$tmp/status")" -eq 2 ] ||
 	    fail "no SIGKILL after --grace"
@@ -346,7 +337,7 @@ stop)
 	# QUIT: at once, whatever --grace says.
 	: >"$tmp/status"
 	start_master -n 2 --grace 1h --listen 127.0.0.1:0 "$worker" seed
-	wait_lines '^worker [0-9] pid [0-9]+ started$' 2
+	wait_master '^worker [0-9] pid [0-9]+ started$' 2
 	kill -QUIT "$master"
 	rc=0
 	wait "$master" || rc=$?

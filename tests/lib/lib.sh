@@ -41,6 +41,22 @@ at_least() {
 	[ "$(count_lines "$2" "$3")" -ge "$1" ]
 }
 
+# wait_lines PATTERN N FILE [PID]: waits until N lines of FILE match
+# PATTERN; fails (fail) after $wait_seconds (default 60) or, when PID is
+# given, as soon as that process has gone.
+wait_lines() {
+	l_=0
+	while ! at_least "$2" "$1" "$3"; do
+		if [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null; then
+			fail "process $4 ended while waiting for '$1' in $3"
+		fi
+		l_=$((l_ + 1))
+		[ "$l_" -le $((${wait_seconds:-60} * 20)) ] ||
+		    fail "timed out waiting for $2 x '$1' in $3"
+		sleep 0.05
+	done
+}
+
 # alive PID: whether process PID is still running (a zombie counts as gone).
 alive() {
 	[ -r "/proc/$1/stat" ] || return 1

@@ -1,0 +1,60 @@
+// app.js MODE - a worker for the operations tests (tests/ops/ops.sh).
+// Every HTTP answer's body is this worker's pid; GET /env answers the
+// systemd variables it can see, as JSON.
+//   listen   serves on every server handle the master sends ('server')
+//   orphan   forks a shell that leaves a child behind (an orphan that
+//            exits 300 ms later), prints "orphan PID" on stderr, stays up
+//   signals  prints "signal NAME" on stderr for USR1/USR2/WINCH/HUP, exits
+//            on TERM
+'use strict';
+const cp = require('child_process');
+const fs = require('fs');
+const http = require('http');
+
+const mode = process.argv[2];
+
+function handler(req, res) {
+	if (req.url === '/env') {
+		const env = {};
+		for (const k of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES',
+		    'NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID'])
+			if (k in process.env)
+				env[k] = process.env[k];
+		res.end(JSON.stringify(env));
+		return;
+	}
+	res.end(String(process.pid));
+}
+
+if (mode === 'listen') {
+	// The server Node hands us listens already: feed its connections to
+	// one http.Server (listen(server) again fails on a unix socket, even
+	// between two Node processes: EEXIST).
+	const app = http.createServer(handler);
+	const servers = [];
+	process.on('message', (m, server) => {
+		if (m !== 'server' || !server)
+			return;
+		servers.push(server);
+		server.on('connection', (sock) => app.emit('connection', sock));
+	});
+	process.on('disconnect', () => servers.forEach((s) => s.close()));
+} else if (mode === 'orphan') {
+	const out = cp.execFileSync('/bin/sh', ['-c',
+	    'sleep 0.3 </dev/null >/dev/null 2>&1 & echo $!']);
+	fs.writeSync(2, `orphan ${String(out).trim()}\n`);
+	setInterval(() => {}, 1000);
+	process.on('disconnect', () => process.exit(0));
+} else if (mode === 'signals') {
+	for (const s of ['SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGHUP'])
+		process.on(s, () => fs.writeSync(2, `signal ${s}\n`));
+	process.on('SIGTERM', () => {
+		fs.writeSync(2, 'signal SIGTERM\n');
+		process.exit(0);
+	});
+	setInterval(() => {}, 1000);
+	fs.writeSync(2, 'signals ready\n');
+} else {
+	console.error(`app.js: unknown mode ${mode}`);
+	process.exit(2);
+}
