@@ -42,8 +42,9 @@ at_least() {
 }
 
 # wait_lines PATTERN N FILE [PID]: waits until N lines of FILE match
-# PATTERN; fails (fail) after $wait_seconds (default 60) or, when PID is
-# given, as soon as that process has gone.
+# PATTERN, looking every 10 ms (a line may announce something short-lived);
+# fails (fail) after $wait_seconds (default 60) or, when PID is given, as
+# soon as that process has gone.
 wait_lines() {
 	l_=0
 	while ! at_least "$2" "$1" "$3"; do
@@ -51,9 +52,9 @@ wait_lines() {
 			fail "process $4 ended while waiting for '$1' in $3"
 		fi
 		l_=$((l_ + 1))
-		[ "$l_" -le $((${wait_seconds:-60} * 20)) ] ||
+		[ "$l_" -le $((${wait_seconds:-60} * 100)) ] ||
 		    fail "timed out waiting for $2 x '$1' in $3"
-		sleep 0.05
+		sleep 0.01
 	done
 }
 
