@@ -121,7 +121,7 @@ systemd)
 	    "$tmp/notes"
 	mono=$(sed -nE "s/^$master RELOADING=1 \\| MONOTONIC_USEC=([0-9]+).*/\\1/p" \
 	    "$tmp/notes")
-	up=$(awk '{ printf "%d", $1 * 1000000 }' /proc/uptime)
+	up=$(awk '{ printf "%.0f", $1 * 1000000 }' /proc/uptime)
 	# CLOCK_MONOTONIC is /proc/uptime without suspended time: close to it.
 	[ "$mono" -le "$up" ] && [ "$mono" -gt $((up - 600000000)) ] ||
 	    fail "MONOTONIC_USEC=$mono is not the monotonic clock (uptime $up us)"
