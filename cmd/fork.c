@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "control.h"
 #include "init.h"
 #include "systemd.h"
 
@@ -29,6 +30,9 @@ enum {
 	OPT_GRACE,
 	OPT_BALANCE,
 	OPT_STATUS_FD,
+	OPT_CONTROL,
+	OPT_CTL,
+	OPT_STATUS_FORMAT,
 };
 
 enum end_mode { END_WAIT, END_REPLIES, END_IDLE, END_DISCONNECT };
@@ -51,6 +55,9 @@ static const struct option longopts[] = {
 	{ "grace",          required_argument, NULL, OPT_GRACE },
 	{ "balance",        required_argument, NULL, OPT_BALANCE },
 	{ "status-fd",      required_argument, NULL, OPT_STATUS_FD },
+	{ "control",        required_argument, NULL, OPT_CONTROL },
+	{ "ctl",            required_argument, NULL, OPT_CTL },
+	{ "status-format",  required_argument, NULL, OPT_STATUS_FORMAT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -125,9 +132,14 @@ struct master {
 	/* systemd and PID 1 (cmd/systemd.c, cmd/init.c) */
 	bool activated;			/* listen_fd came from systemd */
 	bool sd_ready;			/* READY=1 sent and no reload since */
+	/* the control socket (cmd/control.c) */
+	struct cmd_control *ctl;
+	uint64_t started;		/* uv_now when the master started */
+	unsigned *spawned;		/* workers started in each slot */
 };
 
 static void spawn_worker(struct master *m, int slot);
+static void signal_cb(uv_signal_t *h, int signum);
 static void stop_worker(struct worker *w, bool kill_now);
 static void roll_next(struct master *m);
 
@@ -162,6 +174,12 @@ usage(FILE *fp)
 "      --grace=DURATION       on TERM/INT, wait this long before SIGKILL\n"
 "                             (default 5s)\n"
 "      --status-fd=N          write status lines to fd N instead of stderr\n"
+"      --control=PATH         answer status, reload and stop on the unix\n"
+"                             socket PATH (mode 0600)\n"
+"      --ctl=PATH [COMMAND]   send COMMAND (default status) to the master\n"
+"                             at PATH and print its answer\n"
+"      --status-format=FMT    --ctl's output: text (a table) or json;\n"
+"                             default: text on a terminal\n"
 "Common options:\n"
 "%s"
 "\n"
@@ -729,6 +747,7 @@ spawn_worker(struct master *m, int slot)
 		return;
 	}
 	m->live++;
+	m->spawned[slot]++;
 	m->slot[slot] = w;
 	w->pid = cp_child_pid(w->child);
 	w->ch = cp_child_channel(w->child);
@@ -837,6 +856,89 @@ signal_cb(uv_signal_t *h, int signum)
 	}
 }
 
+/* ---- the control socket ---------------------------------------------- */
+
+static const char *
+worker_state(const struct master *m, int slot)
+{
+	const struct worker *w = m->slot[slot];
+
+	if (w == NULL)
+		return m->backoff_on[slot] ? "waiting" : "stopped";
+	if (w->stopping)
+		return "stopping";
+	return w->ready ? "ready" : "starting";
+}
+
+static json_t *
+ctl_status(void *data)
+{
+	struct master *m = data;
+	uint64_t now = uv_now(m->loop);
+	json_t *st, *ws;
+	int i;
+
+	ws = json_array();
+	for (i = 0; i < m->nslots; i++) {
+		struct worker *w = m->slot[i];
+
+		json_array_append_new(ws, json_pack("{s:i, s:i, s:s, s:o, s:i, s:n}",
+		    "slot", i + 1,
+		    "pid", w != NULL ? w->pid : 0,
+		    "state", worker_state(m, i),
+		    "uptime_ms", w != NULL ? json_integer((json_int_t)(now -
+		    w->started)) : json_null(),
+		    "restarts", m->spawned[i] > 0 ? (int)m->spawned[i] - 1 : 0,
+		    /* server-handle mode: the workers accept, we cannot count */
+		    "connections"));
+	}
+	st = json_pack("{s:i, s:I, s:s, s:i, s:o}",
+	    "pid", (int)getpid(),
+	    "uptime_ms", (json_int_t)(now - m->started),
+	    "state", m->stopping ? "stopping" : m->rolling >= 0 ? "reloading" :
+	    "running",
+	    "workers_wanted", m->nslots,
+	    "workers", ws);
+	return st;
+}
+
+static int
+ctl_reload(void *data, const char **why)
+{
+	struct master *m = data;
+
+	if (m->stopping) {
+		*why = "the pool is stopping";
+		return UV_ECANCELED;
+	}
+	signal_cb(&(uv_signal_t){ .data = m }, SIGHUP);
+	return 0;
+}
+
+static int
+ctl_stop(void *data, const char **why)
+{
+	(void)why;
+	signal_cb(&(uv_signal_t){ .data = data }, SIGTERM);
+	return 0;
+}
+
+static int
+ctl_scale(void *data, int n, const char **why)
+{
+	(void)data;
+	(void)n;
+	*why = "scale: this pool has a fixed number of workers (-n)";
+	return UV_ENOTSUP;
+}
+
+static const struct cmd_control_ops ctl_ops = {
+	.status = ctl_status,
+	.scale = ctl_scale,
+	.reload = ctl_reload,
+	.stop = ctl_stop,
+};
+
 /* ---- options ----------------------------------------------------------- */
 
 static void
@@ -906,7 +1008,8 @@ main(int argc, char *argv[])
 	const char *exec_path = "node";
 	char **exec_args = NULL, **args = NULL, **env;
 	size_t n_exec = 0, i, nargs, max_message = 0;
-	bool inf, restart_set = false;
+	bool inf, restart_set = false, ctl_json = !isatty(1);
+	const char *control = NULL, *ctl = NULL;
 	int ch, r, fd, nworkers = 1, status_fd = -1, j;
 	uv_loop_t loop;
 
@@ -1003,17 +1106,42 @@ main(int argc, char *argv[])
 				cmd_die("--status-fd: '%s' is not an open fd", optarg);
 			status_fd = fd;
 			break;
+		case OPT_CONTROL:
+			control = optarg;
+			break;
+		case OPT_CTL:
+			ctl = optarg;
+			break;
+		case OPT_STATUS_FORMAT:
+			if (strcmp(optarg, "json") == 0)
+				ctl_json = true;
+			else if (strcmp(optarg, "text") == 0)
+				ctl_json = false;
+			else
+				cmd_die("invalid --status-format '%s': text or json",
+				    optarg);
+			break;
 		default:
 			cmd_usage_error();
 		}
 	}
 	argc -= optind;
 	argv += optind;
+	if (ctl != NULL) {
+		/* The client of a running master's --control socket. */
+		r = cmd_control_client(ctl, argc, argv, ctl_json);
+		free(exec_args);
+		json_decref(m.handle_msg);
+		cmd_release_common(&co);
+		return cmd_finish(r);
+	}
 	if (argc < 1) {
 		cmd_warn("missing MODULE");
 		cmd_usage_error();
 	}
 	if (restart_set && m.restart != RESTART_NO)
+		m.pool = true;
+	if (control != NULL)
 		m.pool = true;
 	if (co.serialization != NULL && strcmp(co.serialization, "advanced") == 0)
 		cmd_die("advanced serialization is not supported; use json");
@@ -1077,10 +1205,12 @@ main(int argc, char *argv[])
 	m.backoff = calloc((size_t)nworkers, sizeof(*m.backoff));
 	m.backoff_on = calloc((size_t)nworkers, sizeof(*m.backoff_on));
 	m.restart_times = calloc((size_t)m.max_restarts, sizeof(*m.restart_times));
+	m.spawned = calloc((size_t)nworkers, sizeof(*m.spawned));
 	m.listen_fd = calloc((size_t)(m.nlisten > nworkers ? m.nlisten :
 	    nworkers), sizeof(*m.listen_fd));
 	if (m.slot == NULL || m.fails == NULL || m.backoff == NULL ||
-	    m.backoff_on == NULL || m.restart_times == NULL || m.listen_fd == NULL)
+	    m.backoff_on == NULL || m.restart_times == NULL ||
+	    m.listen_fd == NULL || m.spawned == NULL)
 		cmd_die("out of memory");
 
 	for (j = 0; m.activated && j < m.nlisten; j++) {
@@ -1112,6 +1242,12 @@ main(int argc, char *argv[])
 	if ((r = uv_loop_init(&loop)) != 0)
 		cmd_die("cannot start the event loop: %s", cp_strerror(r));
 	m.loop = &loop;
+	m.started = uv_now(&loop);
+	if (control != NULL && (r = cmd_control_open(&loop, control, &ctl_ops, &m,
+	    &m.ctl)) != 0)
+		cmd_die("--control '%s': %s", control, r == UV_EADDRINUSE ?
+		    "a master is running there already" : r == UV_EEXIST ?
+		    "a file that is not a socket is in the way" : cp_strerror(r));
 	uv_timer_init(&loop, &m.idle);
 	m.idle.data = &m;
 	uv_check_init(&loop, &m.check);
@@ -1150,6 +1286,7 @@ main(int argc, char *argv[])
 			uv_close((uv_handle_t *)&m.backoff[j], NULL);
 		cmd_init_stop();
 		cmd_sd_stop();
+		cmd_control_close(m.ctl);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
 		r = m.status_code;
@@ -1179,6 +1316,7 @@ main(int argc, char *argv[])
 	uv_run(&loop, UV_RUN_DEFAULT);
 	cmd_init_stop();
 	cmd_sd_stop();
+	cmd_control_close(m.ctl);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
 	if (m.lost > 0)
@@ -1205,6 +1343,7 @@ out:
 	free(m.backoff_on);
 	free(m.restart_times);
 	free(m.listen_fd);
+	free(m.spawned);
 	cmd_free_env(env);
 	free(args);
 	free(exec_args);

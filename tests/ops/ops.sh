@@ -16,6 +16,12 @@
 #                 WINCH are forwarded to the child, TERM ends it
 #   subreaper     without a PID namespace, the master is the subreaper of
 #                 its workers' orphans and reaps them
+#   control       --control: the socket is mode 0600 and refuses another
+#                 user; --ctl status (JSON) names the pids that answer a
+#                 load, with /proc figures; reload replaces them and status
+#                 follows; a second master on the same path is refused;
+#                 bad commands are errors; stop ends the master (exit 0) and
+#                 removes the socket
 #
 # Needs CP_BUILD_DIR and CP_SOURCE_DIR (meson's test_env), node and
 # childproc-fork on PATH.  Leaves no process or file behind.
@@ -29,10 +35,16 @@ master=
 bg=
 inner=		# a master under unshare (which ignores TERM while it waits)
 
-. "$CP_SOURCE_DIR/tests/lib/lib.sh"
-fail_name="ops.sh $case: FAIL"
-fail_show="$tmp/err $tmp/notes $tmp/out"
-fail_lines=30
+fail() {
+	echo "ops.sh $case: FAIL: $*" >&2
+	for f in "$tmp"/err "$tmp"/notes "$tmp"/out; do
+		if [ -f "$f" ]; then
+			echo "--- $f (last lines)" >&2
+			tail -n 30 "$f" >&2
+		fi
+	done
+	exit 1
+}
 
 cleanup() {
 	local rc=$?
@@ -52,10 +64,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_master PATTERN N FILE: until N lines of FILE match, failing if the
-# master (when there is one) dies.
-wait_master() {
-	wait_lines "$1" "$2" "$3" "$master"
+count() {
+	local n
+	n=$(grep -cE -- "$1" "$2" 2>/dev/null || true)
+	echo "${n:-0}"
+}
+
+# wait_for PATTERN N FILE: until N lines of FILE match (60 s at most).
+wait_for() {
+	local i=0
+	while [ "$(count "$1" "$3")" -lt "$2" ]; do
+		i=$((i + 1))
+		[ $i -le 6000 ] || fail "timed out waiting for $2 x '$1' in $3"
+		if [ -n "$master" ] && ! kill -0 "$master" 2>/dev/null; then
+			fail "the master died waiting for '$1'"
+		fi
+		sleep 0.01
+	done
 }
 
 # children PID: the pids of PID's children.
@@ -81,29 +106,128 @@ stop_master() {
 	[ $rc -eq 0 ] || fail "the master exited with $rc after TERM"
 }
 
+loadgen=$CP_BUILD_DIR/tests/handles/loadgen
+
+# json FILE EXPR: evaluates EXPR on the JSON value r read from FILE.
+json() {
+	node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1],
+	    "utf8")); const v = eval(process.argv[2]);
+	    console.log(typeof v === "object" ? JSON.stringify(v) : v)' "$1" "$2"
+}
+
+# started: the pids of the workers started so far, sorted, one line.
+started() {
+	sed -nE 's/^(childproc-fork: )?worker [0-9]+ pid ([0-9]+) started$/\2/p' \
+	    "$tmp/err" | sort -n | tr '\n' ' '
+}
+
 case $case in
+control)
+	childproc-fork --control "$tmp/ctl" -n 2 --listen 127.0.0.1:0 \
+	    "$app" listen </dev/null >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	wait_for 'listening on ' 1 "$tmp/err"
+	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	wait_for 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
+	[ "$(stat -c %a "$tmp/ctl")" = 600 ] ||
+	    fail "the control socket has mode $(stat -c %a "$tmp/ctl")"
+	if id nobody >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+		chmod 755 "$tmp"
+		rc=0
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		    childproc-fork --ctl "$tmp/ctl" status >"$tmp/other" \
+		    2>"$tmp/other.err" || rc=$?
+		[ $rc -eq 125 ] && grep -q 'Permission denied\|permission denied' \
+		    "$tmp/other.err" || fail "another user got in ($rc):
+$(cat "$tmp/other" "$tmp/other.err")"
+	fi
+	"$loadgen" -c 4 -n 40 "$addr" >"$tmp/load" || fail "load failed"
+	[ "$(json "$tmp/load" 'r.ok')" -eq 40 ] || fail "load: $(cat "$tmp/load")"
+	childproc-fork --ctl "$tmp/ctl" status >"$tmp/st" 2>"$tmp/st.err" ||
+	    fail "--ctl status failed: $(cat "$tmp/st.err")"
+	[ "$(json "$tmp/st" 'r.ok')" = true ] || fail "status: $(cat "$tmp/st")"
+	[ "$(json "$tmp/st" 'r.pid')" = "$master" ] || fail "wrong master pid"
+	[ "$(json "$tmp/st" 'r.workers.map(w => w.slot).join(" ")')" = "1 2" ] ||
+	    fail "slots: $(cat "$tmp/st")"
+	[ "$(json "$tmp/st" 'r.workers.map(w => w.pid).sort((a, b) => a - b).join(" ") + " "')" = "$(started)" ] ||
+	    fail "status pids are not the workers started ($(started)): $(cat "$tmp/st")"
+	[ "$(json "$tmp/load" 'Object.keys(r.pids).sort().join(" ")')" = \
+	    "$(json "$tmp/st" 'r.workers.map(w => String(w.pid)).sort().join(" ")')" ] ||
+	    fail "the pids that answered are not those of status"
+	[ "$(json "$tmp/st" 'r.workers.every(w => w.state === "ready" && w.rss > 10e6 && w.cpu > 0 && w.uptime_ms >= 0 && w.restarts === 0)')" = true ] ||
+	    fail "worker figures: $(cat "$tmp/st")"
+	# rss is the kernel's figure for that pid.
+	p=$(json "$tmp/st" 'r.workers[0].pid')
+	kb=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/"$p"/status)
+	[ "$(json "$tmp/st" "Math.abs(r.workers[0].rss / 1024 - $kb) < 4096")" = true ] ||
+	    fail "rss $(json "$tmp/st" 'r.workers[0].rss') vs VmRSS $kb kB"
+	# The table, as on a terminal.
+	childproc-fork --ctl "$tmp/ctl" --status-format text >"$tmp/table" ||
+	    fail "--ctl table failed"
+	grep -q "^master pid $master, 2 workers$" "$tmp/table" ||
+	    fail "table: $(cat "$tmp/table")"
+	[ "$(grep -cE '^[12] +│ [0-9]+ +│ ready' "$tmp/table")" -eq 2 ] ||
+	    fail "table: $(cat "$tmp/table")"
+	# A second master on the same path is refused; the first is untouched.
+	rc=0
+	childproc-fork --control "$tmp/ctl" -n 1 "$app" listen </dev/null \
+	    >/dev/null 2>"$tmp/second" || rc=$?
+	[ $rc -eq 125 ] && grep -q "a master is running there already" \
+	    "$tmp/second" || fail "second master: $rc $(cat "$tmp/second")"
+	# Bad commands.
+	for c in bogus "scale x" "status 1"; do
+		rc=0
+		childproc-fork --ctl "$tmp/ctl" $c >/dev/null 2>"$tmp/bad" || rc=$?
+		[ $rc -eq 1 ] && [ -s "$tmp/bad" ] || fail "'$c' gave $rc"
+	done
+	timeout 20 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"x" * 300); print(s.recv(4096).decode())' "$tmp/ctl" >"$tmp/long"
+	grep -q '"command too long"' "$tmp/long" || fail "long: $(cat "$tmp/long")"
+	old=$(started)
+	childproc-fork --ctl "$tmp/ctl" reload >"$tmp/rl" || fail "reload failed"
+	[ "$(cat "$tmp/rl")" = '{"ok":true}' ] || fail "reload: $(cat "$tmp/rl")"
+	wait_for 'rolling restart done' 1 "$tmp/err"
+	childproc-fork --ctl "$tmp/ctl" status >"$tmp/st2"
+	for p in $old; do
+		grep -q "\"pid\":$p," "$tmp/st2" && fail "old pid $p still in status"
+	done
+	[ "$(json "$tmp/st2" 'r.workers.map(w => w.restarts).join(" ")')" = "1 1" ] ||
+	    fail "restarts after reload: $(cat "$tmp/st2")"
+	childproc-fork --ctl "$tmp/ctl" stop >/dev/null || fail "stop failed"
+	rc=0
+	wait "$master" || rc=$?
+	master=
+	[ $rc -eq 0 ] || fail "the master exited with $rc after stop"
+	[ ! -e "$tmp/ctl" ] || fail "the control socket was left behind"
+	rc=0
+	childproc-fork --ctl "$tmp/ctl" status 2>"$tmp/gone" || rc=$?
+	[ $rc -eq 125 ] && grep -q 'cannot reach the master' "$tmp/gone" ||
+	    fail "no master: $rc $(cat "$tmp/gone")"
+	;;
 systemd)
 	command -v systemd-socket-activate >/dev/null ||
 	    { echo "no systemd-socket-activate: skipped"; exit 77; }
 	python3 "$src/notify.py" "$tmp/notify" "$tmp/notes" &
 	bg=$!
-	wait_master '^bound$' 1 "$tmp/notes"
+	wait_for '^bound$' 1 "$tmp/notes"
 	systemd-socket-activate -l "$tmp/web.sock" -l "$tmp/api.sock" \
 	    --fdname=web:api -E NOTIFY_SOCKET="$tmp/notify" \
 	    -E WATCHDOG_USEC=400000 \
 	    childproc-fork -n 2 --restart on-failure "$app" listen \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master "^Listening on $tmp/api.sock" 1 "$tmp/err"
+	wait_for "^Listening on $tmp/api.sock" 1 "$tmp/err"
 	# This request starts the service; it waits in the backlog meanwhile.
 	curl -sS -m 60 --unix-socket "$tmp/web.sock" http://x/ >"$tmp/first" ||
 	    fail "the request that activated the service failed"
 	grep -qE '^[0-9]+$' "$tmp/first" || fail "bad answer: $(cat "$tmp/first")"
-	wait_master "listening on unix:$tmp/web.sock \\(from systemd, fd 3, web\\)" \
+	wait_for "listening on unix:$tmp/web.sock \\(from systemd, fd 3, web\\)" \
 	    1 "$tmp/err"
-	wait_master "listening on unix:$tmp/api.sock \\(from systemd, fd 4, api\\)" \
+	wait_for "listening on unix:$tmp/api.sock \\(from systemd, fd 4, api\\)" \
 	    1 "$tmp/err"
-	wait_master "^$master READY=1 \\| STATUS=2 workers ready$" 1 "$tmp/notes"
+	wait_for "^$master READY=1 \\| STATUS=2 workers ready$" 1 "$tmp/notes"
 	for s in web api; do
 		for i in 1 2 3 4; do
 			curl -sS -m 30 --unix-socket "$tmp/$s.sock" http://x/ \
@@ -115,18 +239,19 @@ systemd)
 	[ "$(cat "$tmp/env")" = "{}" ] ||
 	    fail "a worker sees systemd's variables: $(cat "$tmp/env")"
 	# WATCHDOG_USEC=400ms: a ping every 200 ms.
-	wait_master "^$master WATCHDOG=1$" 3 "$tmp/notes"
+	wait_for "^$master WATCHDOG=1$" 3 "$tmp/notes"
 	kill -HUP "$master"
-	wait_master "^$master RELOADING=1 \\| MONOTONIC_USEC=[0-9]+ \\| STATUS=" 1 \
+	wait_for "^$master RELOADING=1 \\| MONOTONIC_USEC=[0-9]+ \\| STATUS=" 1 \
 	    "$tmp/notes"
 	mono=$(sed -nE "s/^$master RELOADING=1 \\| MONOTONIC_USEC=([0-9]+).*/\\1/p" \
 	    "$tmp/notes")
-	up=$(awk '{ printf "%.0f", $1 * 1000000 }' /proc/uptime)
+	up=$(cut -d' ' -f1 /proc/uptime)	# "S.CC" (mawk's %d is 32-bit)
+	up=$(( ${up%.*} * 1000000 + 10#${up#*.} * 10000 + 10000 ))
 	# CLOCK_MONOTONIC is /proc/uptime without suspended time: close to it.
 	[ "$mono" -le "$up" ] && [ "$mono" -gt $((up - 600000000)) ] ||
 	    fail "MONOTONIC_USEC=$mono is not the monotonic clock (uptime $up us)"
-	wait_master 'rolling restart done' 1 "$tmp/err"
-	wait_master "^$master READY=1" 2 "$tmp/notes"
+	wait_for 'rolling restart done' 1 "$tmp/err"
+	wait_for "^$master READY=1" 2 "$tmp/notes"
 	# READY=1 came after RELOADING=1, as notify-reload wants.
 	tail -n +2 "$tmp/notes" | grep -v WATCHDOG | tail -n 1 | grep -q 'READY=1' ||
 	    fail "READY=1 not the last state after the reload"
@@ -142,7 +267,7 @@ pid1-reap)
 	    childproc-fork -n 1 --restart always "$app" orphan \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	bg=$!
-	wait_master '^orphan [0-9]+$' 1 "$tmp/err"
+	wait_for '^orphan [0-9]+$' 1 "$tmp/err"
 	# unshare's one child is our master, PID 1 inside.
 	m=$(children "$bg" | head -n 1)
 	[ -n "$m" ] || fail "no master under unshare"
@@ -173,25 +298,26 @@ pid1-signals)
 	unshare --pid --fork --mount-proc --kill-child \
 	    childproc-fork "$app" signals </dev/null >"$tmp/out" 2>"$tmp/err" &
 	bg=$!
-	wait_master '^signals ready$' 1 "$tmp/err"
+	wait_for '^signals ready$' 1 "$tmp/err"
 	m=$(children "$bg" | head -n 1)
 	inner=$m
 	for s in USR1 USR2 WINCH; do
 		kill -"$s" "$m"
-		wait_master "^signal SIG$s\$" 1 "$tmp/err"
+		wait_for "^signal SIG$s\$" 1 "$tmp/err"
 	done
 	kill -TERM "$m"
-	wait_master '^signal SIGTERM$' 1 "$tmp/err"
+	wait_for '^signal SIGTERM$' 1 "$tmp/err"
 	rc=0
 	wait "$bg" || rc=$?
 	bg=
 	[ $rc -eq 0 ] || fail "exit status $rc, expected the child's 0"
 	;;
 subreaper)
-	childproc-fork -n 1 --restart always "$app" orphan \
+	# The orphan lives 2 s: time to see whose child it is, on a busy machine.
+	childproc-fork -n 1 --restart always "$app" orphan 2 \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master '^orphan [0-9]+$' 1 "$tmp/err"
+	wait_for '^orphan [0-9]+$' 1 "$tmp/err"
 	o=$(sed -nE 's/^orphan ([0-9]+)$/\1/p' "$tmp/err")
 	p=$(ppid_of "$o")
 	[ -z "$p" ] || [ "$p" = "$master" ] ||
