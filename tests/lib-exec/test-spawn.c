@@ -3,7 +3,7 @@
  * fork: core/spawn.c) and learns of its exit: what the child finds (fds,
  * signal state, process group), and that no other child is reaped.
  *
- * Usage: test-spawn NAME runs one test; test-spawn lists them.
+ * Usage: test-spawn NAME runs one case; test-spawn --list lists them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,23 +15,7 @@
 #include <unistd.h>
 
 #include "childproc.h"
-
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,	\
-		    __LINE__, #c);					\
-		exit(1);						\
-	}								\
-} while (0)
-
-#define CHECK_STR(got, want) do {					\
-	const char *g_ = (got), *w_ = (want);				\
-	if (g_ == NULL || strcmp(g_, w_) != 0) {			\
-		fprintf(stderr, "%s:%d: %s\n  got:  %s\n  want: %s\n",	\
-		    __FILE__, __LINE__, #got, g_ ? g_ : "(null)", w_);	\
-		exit(1);						\
-	}								\
-} while (0)
+#include "test.h"
 
 /* Runs sh -c SCRIPT as spawnSync and returns its stdout (malloc'd). */
 static char *
@@ -45,9 +29,9 @@ sh_out(const char *script, unsigned int flags, int *pidp)
 	o.spawn.file = "sh";
 	o.spawn.args = args;
 	o.spawn.flags = flags;
-	CHECK(cp_spawn_sync(&o, &r) == 0);
-	CHECK(r.error == 0);
-	CHECK(r.status == 0);
+	ASSERT(cp_spawn_sync(&o, &r) == 0);
+	ASSERT(r.error == 0);
+	ASSERT(r.status == 0);
 	s = r.output[1].data;
 	r.output[1].data = NULL;
 	if (pidp != NULL)
@@ -62,7 +46,7 @@ check_sh(const char *script, unsigned int flags, const char *want)
 {
 	char *got = sh_out(script, flags, NULL);
 
-	CHECK_STR(got, want);
+	ASSERT_STR_EQ(got, want);
 	free(got);
 }
 
@@ -72,8 +56,8 @@ test_fds_closed(void)
 {
 	int fd = open("/dev/null", O_RDONLY);
 
-	CHECK(fd >= 0);
-	CHECK(dup2(fd, 20) == 20);
+	ASSERT(fd >= 0);
+	ASSERT(dup2(fd, 20) == 20);
 	/* ls opens the directory as fd 3. */
 	check_sh("exec ls /proc/self/fd", 0, "0\n1\n2\n3\n");
 	close(20);
@@ -101,9 +85,9 @@ test_stdio_swap(void)
 	char *args[] = { (char *)"-c", (char *)"echo out; echo err >&2", NULL };
 	int a[2], b[2], save1, save2;
 
-	CHECK(pipe(a) == 0 && pipe(b) == 0);
-	CHECK((save1 = dup(1)) >= 0 && (save2 = dup(2)) >= 0);
-	CHECK(dup2(a[1], 1) == 1 && dup2(b[1], 2) == 2);
+	ASSERT(pipe(a) == 0 && pipe(b) == 0);
+	ASSERT((save1 = dup(1)) >= 0 && (save2 = dup(2)) >= 0);
+	ASSERT(dup2(a[1], 1) == 1 && dup2(b[1], 2) == 2);
 	close(a[1]);
 	close(b[1]);
 	cp_exec_options_init(&o);
@@ -120,11 +104,11 @@ test_stdio_swap(void)
 	dup2(save2, 2);
 	close(save1);
 	close(save2);
-	CHECK(r.error == 0);
-	CHECK(r.status == 0);
+	ASSERT(r.error == 0);
+	ASSERT(r.status == 0);
 	cp_result_release(&r);
-	CHECK_STR(drain(a[0]), "err\n");
-	CHECK_STR(drain(b[0]), "out\n");
+	ASSERT_STR_EQ(drain(a[0]), "err\n");
+	ASSERT_STR_EQ(drain(b[0]), "out\n");
 	close(a[0]);
 	close(b[0]);
 }
@@ -164,13 +148,13 @@ test_signals_reset(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGTERM);
-	CHECK(sigprocmask(SIG_BLOCK, &set, &old) == 0);
+	ASSERT(sigprocmask(SIG_BLOCK, &set, &old) == 0);
 	check_sh("grep -E '^Sig(Blk|Ign)' /proc/self/status", 0,
 	    "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
 	/* and ours are left as they were */
-	CHECK(signal(SIGUSR1, SIG_DFL) == SIG_IGN);
-	CHECK(sigprocmask(SIG_SETMASK, &old, &set) == 0);
-	CHECK(sigismember(&set, SIGUSR2));
+	ASSERT(signal(SIGUSR1, SIG_DFL) == SIG_IGN);
+	ASSERT(sigprocmask(SIG_SETMASK, &old, &set) == 0);
+	ASSERT(sigismember(&set, SIGUSR2));
 }
 
 struct both {
@@ -186,7 +170,7 @@ lib_exit(struct cp_child *c, int64_t status, int sig, void *data)
 	struct both *b = data;
 
 	(void)c;
-	CHECK(sig == 0);
+	ASSERT(sig == 0);
 	b->lib_status = status;
 	b->lib_calls++;
 }
@@ -203,7 +187,7 @@ uv_exit(uv_process_t *p, int64_t status, int sig)
 {
 	struct both *b = p->data;
 
-	CHECK(sig == 0);
+	ASSERT(sig == 0);
 	b->uv_status = status;
 	b->uv_calls++;
 	uv_close((uv_handle_t *)p, NULL);
@@ -234,25 +218,25 @@ test_no_stealing(void)
 
 	if ((mine = fork()) == 0)
 		_exit(7);
-	CHECK(mine > 0);
-	CHECK(uv_loop_init(&loop) == 0);
+	ASSERT(mine > 0);
+	ASSERT(uv_loop_init(&loop) == 0);
 	memset(&po, 0, sizeof(po));
 	po.file = "sh";
 	po.args = uargs;
 	po.exit_cb = uv_exit;
 	proc.data = &b;
-	CHECK(uv_spawn(&loop, &proc, &po) == 0);
+	ASSERT(uv_spawn(&loop, &proc, &po) == 0);
 	so.file = "sh";
 	so.args = largs;
 	so.stdio_count = 3;
 	so.stdio[0].type = so.stdio[1].type = so.stdio[2].type = CP_STDIO_IGNORE;
-	CHECK(cp_child_spawn(&loop, &so, &ev, &b, &c) == 0);
-	CHECK(uv_run(&loop, UV_RUN_DEFAULT) == 0);
-	CHECK(uv_loop_close(&loop) == 0);
-	CHECK(b.lib_calls == 1 && b.lib_status == 4);
-	CHECK(b.uv_calls == 1 && b.uv_status == 3);
-	CHECK(waitpid(mine, &st, 0) == mine);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 7);
+	ASSERT(cp_child_spawn(&loop, &so, &ev, &b, &c) == 0);
+	ASSERT(uv_run(&loop, UV_RUN_DEFAULT) == 0);
+	ASSERT(uv_loop_close(&loop) == 0);
+	ASSERT(b.lib_calls == 1 && b.lib_status == 4);
+	ASSERT(b.uv_calls == 1 && b.uv_status == 3);
+	ASSERT(waitpid(mine, &st, 0) == mine);
+	ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 7);
 }
 
 static void
@@ -262,7 +246,7 @@ owned_exit(struct cp_child *c, int64_t status, int sig, void *data)
 
 	(void)sig;
 	/* Reaped by now: the pid may be reused, and is no longer ours. */
-	CHECK(!cp_child_pid_owned(cp_child_pid(c)));
+	ASSERT(!cp_child_pid_owned(cp_child_pid(c)));
 	b->lib_status = status;
 	b->lib_calls++;
 }
@@ -306,28 +290,28 @@ test_pid_owned(void)
 	pid_t orphan;
 	int reaped = 0;
 
-	CHECK(uv_loop_init(&loop) == 0);
-	CHECK(uv_signal_init(&loop, &sig) == 0);
+	ASSERT(uv_loop_init(&loop) == 0);
+	ASSERT(uv_signal_init(&loop, &sig) == 0);
 	sig.data = &reaped;
-	CHECK(uv_signal_start(&sig, reaper_cb, SIGCHLD) == 0);
+	ASSERT(uv_signal_start(&sig, reaper_cb, SIGCHLD) == 0);
 	uv_unref((uv_handle_t *)&sig);
 	so.file = "sh";
 	so.args = largs;
 	so.stdio_count = 3;
 	so.stdio[0].type = so.stdio[1].type = so.stdio[2].type = CP_STDIO_IGNORE;
-	CHECK(cp_child_spawn(&loop, &so, &ev, &b, &c) == 0);
-	CHECK(cp_child_pid_owned(cp_child_pid(c)));
+	ASSERT(cp_child_spawn(&loop, &so, &ev, &b, &c) == 0);
+	ASSERT(cp_child_pid_owned(cp_child_pid(c)));
 	/* Stands for an orphan: the reaper takes it. */
 	if ((orphan = fork()) == 0)
 		_exit(0);
-	CHECK(orphan > 0);
-	CHECK(!cp_child_pid_owned(orphan));
-	CHECK(uv_run(&loop, UV_RUN_DEFAULT) == 0);
-	CHECK(b.lib_calls == 1 && b.lib_status == 4);
-	CHECK(reaped == 1);
+	ASSERT(orphan > 0);
+	ASSERT(!cp_child_pid_owned(orphan));
+	ASSERT(uv_run(&loop, UV_RUN_DEFAULT) == 0);
+	ASSERT(b.lib_calls == 1 && b.lib_status == 4);
+	ASSERT(reaped == 1);
 	uv_close((uv_handle_t *)&sig, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
-	CHECK(uv_loop_close(&loop) == 0);
+	ASSERT(uv_loop_close(&loop) == 0);
 }
 
 /* uid/gid go through uv_spawn: the same results there. */
@@ -345,16 +329,16 @@ test_uid_path(void)
 	o.spawn.flags = CP_SPAWN_SETUID | CP_SPAWN_SETGID;
 	o.spawn.uid = getuid();
 	o.spawn.gid = getgid();
-	CHECK(cp_spawn_sync(&o, &r) == 0);
-	CHECK(r.error == 0);
-	CHECK(r.status == 5);
+	ASSERT(cp_spawn_sync(&o, &r) == 0);
+	ASSERT(r.error == 0);
+	ASSERT(r.status == 5);
 	snprintf(want, sizeof(want), "%d\n", (int)getpid());
-	CHECK_STR(r.output[1].data, want);
+	ASSERT_STR_EQ(r.output[1].data, want);
 	cp_result_release(&r);
 	o.spawn.file = "no-such-command-xyz";
 	o.spawn.args = NULL;
-	CHECK(cp_spawn_sync(&o, &r) == 0);
-	CHECK(r.error == UV_ENOENT);
+	ASSERT(cp_spawn_sync(&o, &r) == 0);
+	ASSERT(r.error == UV_ENOENT);
 	cp_result_release(&r);
 }
 
@@ -362,30 +346,22 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
-	{ "spawn-fds-closed", test_fds_closed },
-	{ "spawn-stdio-swap", test_stdio_swap },
-	{ "spawn-groups", test_groups },
-	{ "spawn-signals-reset", test_signals_reset },
-	{ "spawn-no-stealing", test_no_stealing },
-	{ "spawn-uid-path", test_uid_path },
-	{ "spawn-pid-owned", test_pid_owned },
+	CASE("spawn-fds-closed", test_fds_closed)
+	CASE("spawn-stdio-swap", test_stdio_swap)
+	CASE("spawn-groups", test_groups)
+	CASE("spawn-signals-reset", test_signals_reset)
+	CASE("spawn-no-stealing", test_no_stealing)
+	CASE("spawn-uid-path", test_uid_path)
+	CASE("spawn-pid-owned", test_pid_owned)
 };
 
 int
 main(int argc, char *argv[])
 {
-	size_t i;
+	const __typeof__(tests[0]) *t;
 
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (argc < 2) {
-			printf("%s\n", tests[i].name);
-		} else if (strcmp(argv[1], tests[i].name) == 0) {
-			tests[i].fn();
-			return 0;
-		}
-	}
-	if (argc < 2)
-		return 0;
-	fprintf(stderr, "test-spawn: no test %s\n", argv[1]);
-	return 2;
+	if ((t = CASE_FIND(tests, argc < 2 ? NULL : argv[1])) == NULL)
+		return 1;
+	t->fn();
+	return 0;
 }
