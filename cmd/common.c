@@ -619,18 +619,22 @@ stdio_word(const char *w, struct cp_stdio *s)
 	return 0;
 }
 
+struct cp_stdio cmd_stdio[CMD_STDIO_MAX];
+
 void
 cmd_parse_stdio(const char *spec, struct cp_spawn_options *o)
 {
 	char *copy, *w, *save = NULL;
 	int n = 0, i;
 
+	o->stdio = cmd_stdio;
+
 	if (strchr(spec, ',') == NULL) {
 		if (strcmp(spec, "pipe") != 0 && strcmp(spec, "inherit") != 0 &&
 		    strcmp(spec, "ignore") != 0 && strcmp(spec, "overlapped") != 0)
 			cmd_die("The argument 'stdio' is invalid. Received '%s'", spec);
 		for (i = 0; i < 3; i++)
-			stdio_word(spec, &o->stdio[i]);
+			stdio_word(spec, &cmd_stdio[i]);
 		o->stdio_count = 3;
 		return;
 	}
@@ -638,20 +642,20 @@ cmd_parse_stdio(const char *spec, struct cp_spawn_options *o)
 		cmd_die("out of memory");
 	for (w = strtok_r(copy, ",", &save); w != NULL;
 	    w = strtok_r(NULL, ",", &save)) {
-		if (n == CP_STDIO_MAX)
-			cmd_die("--stdio: at most %d entries", CP_STDIO_MAX);
-		if (stdio_word(w, &o->stdio[n]) != 0)
+		if (n == CMD_STDIO_MAX)
+			cmd_die("--stdio: at most %d entries", CMD_STDIO_MAX);
+		if (stdio_word(w, &cmd_stdio[n]) != 0)
 			cmd_die("The argument 'stdio' is invalid. Received '%s'", w);
-		if (o->stdio[n].type == CP_STDIO_IPC)
+		if (cmd_stdio[n].type == CP_STDIO_IPC)
 			for (i = 0; i < n; i++)
-				if (o->stdio[i].type == CP_STDIO_IPC)
+				if (cmd_stdio[i].type == CP_STDIO_IPC)
 					cmd_die("Child process can have only one IPC pipe");
 		n++;
 	}
 	free(copy);
 	/* Node pads a short array: fds 0-2 not given are pipes. */
 	for (; n < 3; n++)
-		o->stdio[n].type = CP_STDIO_PIPE;
+		cmd_stdio[n].type = CP_STDIO_PIPE;
 	o->stdio_count = n;
 }
 

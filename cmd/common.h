@@ -149,8 +149,11 @@ void cmd_release_common(struct cmd_common *co);
 /*
  * Parses --stdio: one word for fds 0-2 ("pipe", "inherit", "ignore") or a
  * comma list, one entry per fd: those words, "ipc", or a number (an fd of
- * ours).  Dies with Node's wording on a bad value.
+ * ours).  Dies with Node's wording on a bad value.  The entries go in
+ * cmd_stdio, which o->stdio then points to.
  */
+#define CMD_STDIO_MAX 64
+extern struct cp_stdio cmd_stdio[CMD_STDIO_MAX];
 void cmd_parse_stdio(const char *spec, struct cp_spawn_options *o);
 
 /* DURATION: a number with ms, s, m or h; a bare number is milliseconds. */

@@ -174,19 +174,20 @@ set_stdio(struct cp_spawn_options *o, const char *spec)
 	if (spec != NULL) {
 		cmd_parse_stdio(spec, o);
 		for (fd = 0; fd < o->stdio_count; fd++)
-			if (o->stdio[fd].type == CP_STDIO_IPC)
+			if (cmd_stdio[fd].type == CP_STDIO_IPC)
 				return;
-		if (o->stdio_count == CP_STDIO_MAX)
+		if (o->stdio_count == CMD_STDIO_MAX)
 			cmd_die("--stdio: no room for the IPC channel");
-		o->stdio[o->stdio_count++].type = CP_STDIO_IPC;
+		cmd_stdio[o->stdio_count++].type = CP_STDIO_IPC;
 		return;
 	}
 	/* Our stdout carries messages: the child's output goes to stderr. */
-	o->stdio[0].type = CP_STDIO_IGNORE;
-	o->stdio[1].type = CP_STDIO_FD;
-	o->stdio[1].fd = 2;
-	o->stdio[2].type = CP_STDIO_INHERIT;
-	o->stdio[3].type = CP_STDIO_IPC;
+	o->stdio = cmd_stdio;
+	cmd_stdio[0].type = CP_STDIO_IGNORE;
+	cmd_stdio[1].type = CP_STDIO_FD;
+	cmd_stdio[1].fd = 2;
+	cmd_stdio[2].type = CP_STDIO_INHERIT;
+	cmd_stdio[3].type = CP_STDIO_IPC;
 	o->stdio_count = 4;
 }
 

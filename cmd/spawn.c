@@ -73,6 +73,9 @@ main(int argc, char *argv[])
 		cmd_usage_error();
 	}
 	enc = cmd_apply_output(&co, &o, argv[0]);
+	/* spawnSync reads maxBuffer 0 as no limit (the library: none kept). */
+	if (o.max_buffer == 0)
+		o.max_buffer = CP_MAX_BUFFER_INFINITY;
 
 	o.spawn.file = argv[0];
 	o.spawn.args = argv + 1;
@@ -87,7 +90,7 @@ main(int argc, char *argv[])
 	if (co.stdio != NULL) {
 		cmd_parse_stdio(co.stdio, &o.spawn);
 		for (fd = 0; fd < o.spawn.stdio_count; fd++)
-			if (o.spawn.stdio[fd].type == CP_STDIO_IPC)
+			if (cmd_stdio[fd].type == CP_STDIO_IPC)
 				cmd_die("IPC cannot be used with synchronous forks");
 	} else {
 		/*
@@ -95,12 +98,13 @@ main(int argc, char *argv[])
 		 * a wrapper and the child shares our stdio (stdin excepted when
 		 * there is --input to give it).
 		 */
+		o.spawn.stdio = cmd_stdio;
 		o.spawn.stdio_count = 3;
 		for (fd = 0; fd < 3; fd++)
-			o.spawn.stdio[fd].type = co.json ? CP_STDIO_PIPE :
+			cmd_stdio[fd].type = co.json ? CP_STDIO_PIPE :
 			    CP_STDIO_INHERIT;
 		if (co.has_input)
-			o.spawn.stdio[0].type = CP_STDIO_PIPE;
+			cmd_stdio[0].type = CP_STDIO_PIPE;
 	}
 	if (co.serialization != NULL)
 		cmd_ignored("--serialization", "spawnSync has no IPC channel");
@@ -109,11 +113,11 @@ main(int argc, char *argv[])
 		    "(see --stdio and --json)");
 	if (co.json) {
 		/* Our stdout carries the JSON: a child's own stdout goes to stderr. */
-		if (o.spawn.stdio[1].type == CP_STDIO_INHERIT ||
-		    (o.spawn.stdio[1].type == CP_STDIO_FD &&
-		    o.spawn.stdio[1].fd == 1)) {
-			o.spawn.stdio[1].type = CP_STDIO_FD;
-			o.spawn.stdio[1].fd = 2;
+		if (cmd_stdio[1].type == CP_STDIO_INHERIT ||
+		    (cmd_stdio[1].type == CP_STDIO_FD &&
+		    cmd_stdio[1].fd == 1)) {
+			cmd_stdio[1].type = CP_STDIO_FD;
+			cmd_stdio[1].fd = 2;
 		}
 	}
 	o.encoding = co.json ? enc : CP_ENC_BUFFER;

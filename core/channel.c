@@ -109,7 +109,9 @@ cp__channel_init(struct cp_channel *ch, const struct cp_channel_events *ev,
     void *data, size_t max_message)
 {
 	memset(ch, 0, sizeof(*ch));
-	ch->ev = ev;
+	if (ev != NULL)
+		ch->ev_copy = *ev;
+	ch->ev = &ch->ev_copy;
 	ch->data = data;
 	ch->fd = -1;
 	cp_frame_init(&ch->frame, max_message);

@@ -33,10 +33,10 @@ struct cp_child {
 	int pidfd;
 	uv_timer_t timer;		/* timeout, then kill-after */
 	uv_timer_t grace;		/* exit waiting for the channel's EOF */
-	const struct cp_child_events *ev;
+	struct cp_child_events ev;	/* copied: the caller's need not outlive us */
 	void *data;
 	struct cp_channel *channel;
-	struct pipe_slot *pipes[CP_STDIO_MAX];
+	struct pipe_slot *pipes[CP__STDIO_MAX];
 	int handles;			/* uv handles not yet closed */
 	int pid;
 	int kill_signal;
@@ -121,8 +121,8 @@ maybe_close(struct cp_child *c)
 	    !c->channel_done)
 		return;
 	c->close_delivered = true;
-	if (c->ev->on_close != NULL)
-		c->ev->on_close(c, c->data);
+	if (c->ev.on_close != NULL)
+		c->ev.on_close(c, c->data);
 }
 
 static void
@@ -138,11 +138,11 @@ deliver_exit(struct cp_child *c)
 	 * Nobody reads what is written to the child any more; its writable
 	 * pipes would otherwise keep us open (Node does not wait for stdin).
 	 */
-	for (fd = 0; fd < CP_STDIO_MAX; fd++)
+	for (fd = 0; fd < CP__STDIO_MAX; fd++)
 		if (c->pipes[fd] != NULL && !c->pipes[fd]->reading)
 			close_pipe(c->pipes[fd]);
-	if (c->ev->on_exit != NULL)
-		c->ev->on_exit(c, c->exit_status, c->term_signal, c->data);
+	if (c->ev.on_exit != NULL)
+		c->ev.on_exit(c, c->exit_status, c->term_signal, c->data);
 	maybe_close(c);
 }
 
@@ -255,8 +255,8 @@ pipe_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	struct cp_child *c = p->child;
 
 	if (nread > 0) {
-		if (c->ev->on_data != NULL)
-			c->ev->on_data(c, p->fd, buf->base, (size_t)nread, c->data);
+		if (c->ev.on_data != NULL)
+			c->ev.on_data(c, p->fd, buf->base, (size_t)nread, c->data);
 		return;
 	}
 	if (nread == 0)
@@ -264,8 +264,8 @@ pipe_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	/* EOF, or an error (ECONNRESET): either way the stream is over. */
 	uv_read_stop(s);
 	p->reading = 0;
-	if (c->ev->on_data != NULL)
-		c->ev->on_data(c, p->fd, NULL, 0, c->data);
+	if (c->ev.on_data != NULL)
+		c->ev.on_data(c, p->fd, NULL, 0, c->data);
 	close_pipe(p);
 }
 
@@ -284,7 +284,7 @@ cp_child_write(struct cp_child *c, int fd, const char *buf, size_t len)
 	uv_buf_t b;
 	int r;
 
-	if (fd < 0 || fd >= CP_STDIO_MAX || (p = c->pipes[fd]) == NULL ||
+	if (fd < 0 || fd >= CP__STDIO_MAX || (p = c->pipes[fd]) == NULL ||
 	    p->ending || p->closing)
 		return UV_EBADF;
 	if (len > UINT32_MAX)
@@ -318,7 +318,7 @@ cp_child_end(struct cp_child *c, int fd)
 	uv_shutdown_t *req;
 	int r;
 
-	if (fd < 0 || fd >= CP_STDIO_MAX || (p = c->pipes[fd]) == NULL ||
+	if (fd < 0 || fd >= CP__STDIO_MAX || (p = c->pipes[fd]) == NULL ||
 	    p->ending || p->closing)
 		return UV_EBADF;
 	if ((req = malloc(sizeof(*req))) == NULL)
@@ -337,7 +337,7 @@ cp_child_close_fd(struct cp_child *c, int fd)
 {
 	struct pipe_slot *p;
 
-	if (fd < 0 || fd >= CP_STDIO_MAX || (p = c->pipes[fd]) == NULL ||
+	if (fd < 0 || fd >= CP__STDIO_MAX || (p = c->pipes[fd]) == NULL ||
 	    p->closing)
 		return UV_EBADF;
 	if (p->reading)
@@ -392,8 +392,8 @@ timeout_cb(uv_timer_t *t)
 	c->timed_out = true;
 	if (send_signal(c, c->kill_signal) == 0)
 		c->killed = true;
-	if (c->ev->on_timeout != NULL)
-		c->ev->on_timeout(c, c->data);
+	if (c->ev.on_timeout != NULL)
+		c->ev.on_timeout(c, c->data);
 	arm_kill_after(c);
 }
 
@@ -559,7 +559,7 @@ start_uv(struct cp_child *c, const struct cp_spawn_options *opts,
     const char *file, char **argv, char **env, const int *cfd, int n)
 {
 	uv_process_options_t po;
-	uv_stdio_container_t stdio[CP_STDIO_MAX];
+	uv_stdio_container_t stdio[CP__STDIO_MAX];
 	int fd, r;
 
 	memset(&po, 0, sizeof(po));
@@ -672,7 +672,7 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 	const char *file;
 	size_t nargs = 0, i;
 	/* cfd: the child's fd i (-1: ignored); own: the ends we made for it */
-	int cfd[CP_STDIO_MAX], own[CP_STDIO_MAX];
+	int cfd[CP__STDIO_MAX], own[CP__STDIO_MAX];
 	int n, ipc = -1, r, fd, sv[2] = { -1, -1 }, pv[2];
 
 	*childp = NULL;
@@ -689,7 +689,7 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 		n = 3;
 		sp = def;
 	}
-	if (n < 0 || n > CP_STDIO_MAX)
+	if (n < 0 || n > CP__STDIO_MAX || sp == NULL)
 		return UV_EINVAL;
 	for (fd = 0; fd < n; fd++) {
 		if (sp[fd].type == CP_STDIO_IPC) {
@@ -728,7 +728,7 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 		goto fail_args;
 	}
 	c->loop = loop;
-	c->ev = ev;
+	c->ev = *ev;
 	c->data = data;
 	c->pidfd = -1;
 	c->kill_signal = opts->kill_signal ? opts->kill_signal : SIGTERM;
@@ -736,7 +736,7 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 	c->kill_tree = (opts->flags & CP_SPAWN_KILL_TREE) != 0;
 	c->channel_done = ipc < 0;
 
-	for (fd = 0; fd < CP_STDIO_MAX; fd++)
+	for (fd = 0; fd < CP__STDIO_MAX; fd++)
 		cfd[fd] = own[fd] = -1;
 	for (fd = 0; fd < n; fd++) {
 		switch (sp[fd].type) {
@@ -766,7 +766,7 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 				r = UV_ENOMEM;
 				goto fail_pipes;
 			}
-			cp__channel_init(c->channel, &ev->ipc, data,
+			cp__channel_init(c->channel, &c->ev.ipc, data,
 			    opts->max_message);
 			c->channel->child = c;
 			/* Node: socketpair(AF_UNIX, SOCK_STREAM), made before the child. */
@@ -840,7 +840,7 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 fail_pipes:
 	/* Nothing is reported from here on; c frees itself once closed. */
 	c->failed = true;
-	for (fd = 0; fd < CP_STDIO_MAX; fd++) {
+	for (fd = 0; fd < CP__STDIO_MAX; fd++) {
 		close_pipe(c->pipes[fd]);
 		if (own[fd] >= 0)
 			close(own[fd]);

@@ -202,7 +202,7 @@ CP_API int cp_channel_fd(const struct cp_channel *ch);
  *   UV_ENOTSOCK  it names something that is not an AF_UNIX stream socket;
  *   UV_ENOTSUP   the mode is "advanced" (V8 serialization, not supported);
  *   UV_EPROTO    the mode is neither "json" nor "advanced".
- * ev and data are kept; ev must outlive the channel.
+ * *ev is copied (it need not outlive the call); data is kept.
  */
 CP_API int cp_channel_open_env(uv_loop_t *loop,
     const struct cp_channel_events *ev, void *data, struct cp_channel **chp);
@@ -286,8 +286,6 @@ struct cp_stdio {
 	int fd;			/* for CP_STDIO_FD */
 };
 
-#define CP_STDIO_MAX 16
-
 /* Flags for cp_spawn_options.flags. */
 #define CP_SPAWN_DETACHED  0x01	/* setsid() in the child */
 #define CP_SPAWN_SETUID    0x02	/* use .uid */
@@ -306,8 +304,13 @@ struct cp_spawn_options {
 	 * with the words joined by spaces, unquoted, as Node does.
 	 */
 	const char *shell;
-	int stdio_count;	/* 0: three pipes */
-	struct cp_stdio stdio[CP_STDIO_MAX];
+	/*
+	 * One entry per fd of the child, from 0, as uv_process_options_t's
+	 * stdio: borrowed, only read during the call.  stdio_count 0 (stdio
+	 * may then be NULL): three pipes.  At most 64 entries.
+	 */
+	const struct cp_stdio *stdio;
+	int stdio_count;
 	unsigned int flags;
 	uid_t uid;
 	gid_t gid;
@@ -316,7 +319,15 @@ struct cp_spawn_options {
 	uint64_t kill_after_ms;	/* 0: none; else SIGKILL this long after kill_signal */
 	const char *serialization;	/* NULL or "json"; "advanced" is UV_ENOTSUP */
 	size_t max_message;	/* 0: CP_MAX_MESSAGE_DEFAULT */
+	void *reserved_[4];	/* zero: room to grow without an ABI break */
 };
+
+/*
+ * Initialises a struct cp_spawn_options: every field at its default
+ * (fields added later default too).  Use it (or zero the struct):
+ *	struct cp_spawn_options o = CP_SPAWN_OPTIONS_INIT;
+ */
+#define CP_SPAWN_OPTIONS_INIT { 0 }
 
 struct cp_child_events {
 	/* Message, internal, error and disconnect of the IPC channel, if any. */
@@ -342,8 +353,8 @@ struct cp_child_events {
 };
 
 /*
- * Starts a child.  opts is only read during the call; ev and data are
- * kept (ev must outlive the child).  Returns 0 and *childp, or a negative
+ * Starts a child.  opts is only read during the call; *ev is copied (it
+ * need not outlive the call) and data is kept.  Returns 0 and *childp, or a negative
  * code and no callback ever runs: UV_ENOENT (no such file, or the cwd is
  * missing), UV_EACCES, UV_ENOEXEC, UV_ENOTDIR, UV_EPERM (uid/gid),
  * UV_EINVAL (bad options: two IPC entries, an empty file), UV_ENOTSUP
@@ -471,13 +482,15 @@ struct cp_exec_options {
 	struct cp_spawn_options spawn;
 	/*
 	 * Node's maxBuffer in bytes: CP_MAX_BUFFER_DEFAULT after
-	 * cp_exec_options_init, CP_MAX_BUFFER_INFINITY for no limit.
+	 * CP_EXEC_OPTIONS_INIT, CP_MAX_BUFFER_INFINITY for no limit, and 0
+	 * for none at all (the first byte goes over), in every form.
 	 * exec/execFile count each stream on its own (in string encodings,
 	 * as Buffer.byteLength of each decoded chunk); the stream that goes
 	 * over keeps exactly the limit (in UTF-16 units for strings, as
-	 * String.prototype.slice) and the child is killed; 0 fails on the
-	 * first byte.  The sync forms count all pipes together, cut nothing,
-	 * and kill the child with UV_ENOBUFS; 0 means no limit.
+	 * String.prototype.slice) and the child is killed.  The sync forms
+	 * count all pipes together, cut nothing, and kill the child with
+	 * UV_ENOBUFS.  (Node's spawnSync reads its maxBuffer 0 as no limit:
+	 * pass CP_MAX_BUFFER_INFINITY for that.)
 	 */
 	uint64_t max_buffer;
 	enum cp_encoding encoding;
@@ -510,12 +523,20 @@ struct cp_exec_options {
 	 */
 	int (*on_output)(struct cp_exec *x, int fd, const char *buf,
 	    size_t len, void *data);
+	void *reserved_[4];	/* zero: room to grow without an ABI break */
 };
+
+/*
+ * Initialises a struct cp_exec_options: every field at its default
+ * (max_buffer CP_MAX_BUFFER_DEFAULT; fields added later default too):
+ *	struct cp_exec_options o = CP_EXEC_OPTIONS_INIT;
+ */
+#define CP_EXEC_OPTIONS_INIT { .max_buffer = CP_MAX_BUFFER_DEFAULT }
 
 #define CP_EXEC_STDIN_INHERIT 0x1u
 #define CP_EXEC_STDIN_IGNORE  0x2u
 
-/* Zeroes o and sets max_buffer to CP_MAX_BUFFER_DEFAULT. */
+/* *o = (struct cp_exec_options)CP_EXEC_OPTIONS_INIT, for a struct already there. */
 CP_API void cp_exec_options_init(struct cp_exec_options *o);
 
 /* Values of cp_result.error that are not UV_E* codes. */
@@ -555,7 +576,7 @@ struct cp_result {
 	 * data to NULL; free it with free().
 	 */
 	int output_count;
-	struct cp_output output[CP_STDIO_MAX];
+	struct cp_output *output;	/* output_count entries, or NULL */
 	char *file;		/* the file run (the shell with one): err.path */
 	char **spawnargs;	/* its arguments after argv[0]: err.spawnargs */
 	char *cmd;		/* err.cmd, or the command of "Command failed: " */

@@ -49,15 +49,14 @@ struct cp_exec {
 	int pipe_error;		/* sync: writing input failed */
 	char *input;
 	size_t input_len;
-	struct stream s[CP_STDIO_MAX];
+	struct stream s[CP__STDIO_MAX];
 	struct cp_result r;
 };
 
 void
 cp_exec_options_init(struct cp_exec_options *o)
 {
-	memset(o, 0, sizeof(*o));
-	o->max_buffer = CP_MAX_BUFFER_DEFAULT;
+	*o = (struct cp_exec_options)CP_EXEC_OPTIONS_INIT;
 }
 
 static void
@@ -76,6 +75,13 @@ report(struct cp_exec *x)
 	struct cp_result *r = &x->r;
 	int fd;
 
+	if (r->output_count > 0 && r->output == NULL &&
+	    (r->output = calloc((size_t)r->output_count,
+	    sizeof(*r->output))) == NULL) {
+		/* Nothing to hand over: say why, with the output null. */
+		r->output_count = 0;
+		set_error(x, UV_ENOMEM);
+	}
 	for (fd = 0; fd < r->output_count; fd++) {
 		if (!x->s[fd].capture)
 			continue;
@@ -223,7 +229,7 @@ sync_kill(struct cp_exec *x)
 			cp_child_kill(x->child, SIGKILL);
 		}
 	}
-	for (fd = 0; fd < CP_STDIO_MAX; fd++) {
+	for (fd = 0; fd < CP__STDIO_MAX; fd++) {
 		if (x->s[fd].capture && x->s[fd].open) {
 			x->s[fd].open = false;
 			if (x->child != NULL)
@@ -377,9 +383,9 @@ on_data(struct cp_child *c, int fd, const char *buf, size_t len, void *data)
 		sync_kill(x);
 		return;
 	}
-	/* spawnSync: all pipes together, nothing cut; 0 means no limit. */
+	/* spawnSync: all pipes together, nothing cut. */
 	x->total += len;
-	if (x->max_buffer != 0 && x->max_buffer != CP_MAX_BUFFER_INFINITY &&
+	if (x->max_buffer != CP_MAX_BUFFER_INFINITY &&
 	    x->total > x->max_buffer) {
 		set_error(x, UV_ENOBUFS);
 		sync_kill(x);
@@ -475,6 +481,7 @@ start(uv_loop_t *loop, const struct cp_exec_options *o, enum mode mode,
     const char *def_shell, cp_exec_cb cb, void *data, struct cp_exec **xp)
 {
 	struct cp_spawn_options so;
+	struct cp_stdio st[CP__STDIO_MAX];
 	struct cp_exec *x;
 	enum cp_encoding enc;
 	uv_os_sock_t fds[2] = { -1, -1 };
@@ -482,9 +489,14 @@ start(uv_loop_t *loop, const struct cp_exec_options *o, enum mode mode,
 
 	*xp = NULL;
 	if (o->spawn.file == NULL || o->spawn.file[0] == '\0' || cb == NULL ||
-	    o->spawn.stdio_count < 0 || o->spawn.stdio_count > CP_STDIO_MAX)
+	    o->spawn.stdio_count < 0 || o->spawn.stdio_count > CP__STDIO_MAX ||
+	    (o->spawn.stdio_count > 0 && o->spawn.stdio == NULL))
 		return UV_EINVAL;
 	so = o->spawn;
+	/* Our own copy of stdio: padded and changed below. */
+	if (so.stdio_count > 0)
+		memcpy(st, o->spawn.stdio, (size_t)so.stdio_count * sizeof(*st));
+	so.stdio = st;
 	so.timeout_ms = 0;		/* ours: see timeout_cb */
 	so.serialization = NULL;
 	so.max_message = 0;
@@ -501,16 +513,16 @@ start(uv_loop_t *loop, const struct cp_exec_options *o, enum mode mode,
 		    (o->flags != 0 && o->input != NULL))
 			return UV_EINVAL;
 		if (o->flags != 0) {
-			so.stdio[0].type = o->flags & CP_EXEC_STDIN_INHERIT ?
+			st[0].type = o->flags & CP_EXEC_STDIN_INHERIT ?
 			    CP_STDIO_INHERIT : CP_STDIO_IGNORE;
 			so.stdio_count = 1;
 		}
 	}
 	/* Node pads a short stdio array with pipes up to fd 2. */
 	for (; so.stdio_count < 3; so.stdio_count++)
-		so.stdio[so.stdio_count].type = CP_STDIO_PIPE;
+		st[so.stdio_count].type = CP_STDIO_PIPE;
 	for (fd = 0; fd < so.stdio_count; fd++)
-		if (so.stdio[fd].type == CP_STDIO_IPC)
+		if (st[fd].type == CP_STDIO_IPC)
 			return UV_EINVAL;	/* Node: ERR_IPC_SYNC_FORK */
 
 	enc = o->encoding;
@@ -533,7 +545,7 @@ start(uv_loop_t *loop, const struct cp_exec_options *o, enum mode mode,
 		goto fail;
 
 	/* stdin: our own socketpair when we write it (input, or sync's EOF). */
-	if (so.stdio[0].type == CP_STDIO_PIPE &&
+	if (st[0].type == CP_STDIO_PIPE &&
 	    (mode == MODE_SYNC || o->input != NULL)) {
 		if (o->input_len > UINT32_MAX) {
 			r = UV_EINVAL;
@@ -561,11 +573,11 @@ start(uv_loop_t *loop, const struct cp_exec_options *o, enum mode mode,
 			fds[0] = fds[1] = -1;
 			goto fail;
 		}
-		so.stdio[0].type = CP_STDIO_FD;
-		so.stdio[0].fd = fds[1];
+		st[0].type = CP_STDIO_FD;
+		st[0].fd = fds[1];
 	}
 	for (fd = 1; fd < so.stdio_count; fd++) {
-		if (so.stdio[fd].type != CP_STDIO_PIPE)
+		if (st[fd].type != CP_STDIO_PIPE)
 			continue;
 		x->s[fd].capture = true;
 		x->s[fd].open = true;
@@ -655,7 +667,7 @@ cp_exec_free(struct cp_exec *x)
 	if (x == NULL)
 		return;
 	cp_result_release(&x->r);
-	for (fd = 0; fd < CP_STDIO_MAX; fd++)
+	for (fd = 0; fd < CP__STDIO_MAX; fd++)
 		cp_buf_release(&x->s[fd].buf);
 	free(x->input);
 	free(x);
@@ -667,10 +679,10 @@ cp_result_release(struct cp_result *r)
 	size_t i;
 	int fd;
 
-	for (fd = 0; fd < CP_STDIO_MAX; fd++) {
+	for (fd = 0; r->output != NULL && fd < r->output_count; fd++)
 		free(r->output[fd].data);
-		r->output[fd].data = NULL;
-	}
+	free(r->output);
+	r->output = NULL;
 	for (i = 0; r->spawnargs != NULL && r->spawnargs[i] != NULL; i++)
 		free(r->spawnargs[i]);
 	free(r->spawnargs);
@@ -823,7 +835,8 @@ cp_result_message(const struct cp_result *r)
 	    cp_buf_add(&b, r->cmd, strlen(r->cmd)) != 0)
 		goto fail;
 	/* exec always adds "\n" + stderr; the sync forms only if there is some. */
-	if (!r->sync || (r->output[2].data != NULL && r->output[2].len > 0))
+	if (!r->sync || (r->output_count > 2 && r->output[2].data != NULL &&
+	    r->output[2].len > 0))
 		if (cp_buf_add(&b, "\n", 1) != 0 ||
 		    (text != NULL && cp_buf_add(&b, text, tlen) != 0))
 			goto fail;
@@ -984,11 +997,14 @@ cp_exec_result_json(const struct cp_result *r)
 json_t *
 cp_exec_thrown_json(int err, enum cp_encoding enc)
 {
+	struct cp_output out[3];
 	struct cp_result r;
 	char msg[128];
 	json_t *o, *e;
 
 	memset(&r, 0, sizeof(r));
+	memset(out, 0, sizeof(out));
+	r.output = out;
 	r.encoding = enc == CP_ENC_DEFAULT ? CP_ENC_UTF8 : enc;
 	r.text = r.encoding != CP_ENC_BUFFER;
 	r.output_count = 3;

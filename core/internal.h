@@ -30,7 +30,8 @@ struct cp_rxfds {
 
 struct cp_channel {
 	uv_poll_t poll;
-	const struct cp_channel_events *ev;
+	const struct cp_channel_events *ev;	/* &ev_copy */
+	struct cp_channel_events ev_copy;	/* the caller's need not outlive us */
 	void *data;
 	struct cp_frame frame;
 	struct cp_buf scratch;		/* encoding buffer, reused */
@@ -84,7 +85,9 @@ char *cp__join_words(const char *file, char *const *args);
 
 /* ---- spawn.c: starting a program without fork ---- */
 
-#define CP_SPAWN_FDS_MAX 64
+/* The most stdio entries a child may have (Node has no limit; 64 is plenty). */
+#define CP__STDIO_MAX 64
+#define CP_SPAWN_FDS_MAX CP__STDIO_MAX
 
 struct cp__spawn_req {
 	const char *file;	/* searched in env's PATH unless it has a '/' */

@@ -20,6 +20,9 @@
 
 #include "childproc.h"
 
+/* The child's stdio entries (cp_spawn_options points to them). */
+static struct cp_stdio stdio_[64];
+
 enum mode { THROUGHPUT, LATENCY, BIG };
 
 struct bench {
@@ -263,11 +266,12 @@ main(int argc, char *argv[])
 
 	o.file = argv[optind];
 	o.args = argv + optind + 1;
+	o.stdio = stdio_;
 	o.stdio_count = 4;
-	o.stdio[0].type = CP_STDIO_IGNORE;
-	o.stdio[1].type = CP_STDIO_INHERIT;
-	o.stdio[2].type = CP_STDIO_INHERIT;
-	o.stdio[3].type = CP_STDIO_IPC;
+	stdio_[0].type = CP_STDIO_IGNORE;
+	stdio_[1].type = CP_STDIO_INHERIT;
+	stdio_[2].type = CP_STDIO_INHERIT;
+	stdio_[3].type = CP_STDIO_IPC;
 	uv_loop_init(&loop);
 	if ((r = cp_child_spawn(&loop, &o, &events, &b, &child)) != 0) {
 		fprintf(stderr, "bench-ipc: cannot run %s: %s\n", o.file,

@@ -27,6 +27,9 @@
 
 #include "childproc.h"
 
+/* The child's stdio entries (cp_spawn_options points to them). */
+static struct cp_stdio stdio_[64];
+
 extern char **environ;
 
 static bool child_failed;
@@ -103,9 +106,10 @@ run_sync(char **argv, bool ignore)
 	o.spawn.file = argv[0];
 	o.spawn.args = argv + 1;
 	if (ignore) {
+		o.spawn.stdio = stdio_;
 		o.spawn.stdio_count = 3;
 		for (fd = 0; fd < 3; fd++)
-			o.spawn.stdio[fd].type = CP_STDIO_IGNORE;
+			stdio_[fd].type = CP_STDIO_IGNORE;
 	}
 	if ((e = cp_spawn_sync(&o, &r)) != 0) {
 		fprintf(stderr, "bench-spawn: %s: %s\n", argv[0], cp_strerror(e));
@@ -119,16 +123,17 @@ run_sync(char **argv, bool ignore)
 static int
 run_lib(uv_loop_t *loop, char **argv, bool pipes)
 {
-	struct cp_spawn_options o = { 0 };
+	struct cp_spawn_options o = CP_SPAWN_OPTIONS_INIT;
 	struct cp_child *c;
 	int r, fd;
 
 	o.file = argv[0];
 	o.args = argv + 1;
 	if (!pipes) {
+		o.stdio = stdio_;
 		o.stdio_count = 3;
 		for (fd = 0; fd < 3; fd++)
-			o.stdio[fd].type = CP_STDIO_IGNORE;
+			stdio_[fd].type = CP_STDIO_IGNORE;
 	}
 	if ((r = cp_child_spawn(loop, &o, &events, NULL, &c)) != 0) {
 		fprintf(stderr, "bench-spawn: %s: %s\n", argv[0], cp_strerror(r));

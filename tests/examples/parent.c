@@ -45,20 +45,20 @@ main(int argc, char *argv[])
 	};
 	char *args[] = { argc > 1 ? argv[1] : "sub.js", NULL };
 	/* Node's fork(): stdio inherited, the channel on fd 3. */
-	struct cp_spawn_options opts = {
-		.file = "node",
-		.args = args,
-		.stdio_count = 4,
-		.stdio = {
-			{ CP_STDIO_INHERIT }, { CP_STDIO_INHERIT },
-			{ CP_STDIO_INHERIT }, { CP_STDIO_IPC },
-		},
+	static const struct cp_stdio stdio[] = {
+		{ CP_STDIO_INHERIT }, { CP_STDIO_INHERIT },
+		{ CP_STDIO_INHERIT }, { CP_STDIO_IPC },
 	};
+	struct cp_spawn_options opts = CP_SPAWN_OPTIONS_INIT;
 	uv_loop_t *loop = uv_default_loop();
 	struct cp_child *child;
 	json_t *hello;
 	int r;
 
+	opts.file = "node";
+	opts.args = args;
+	opts.stdio = stdio;
+	opts.stdio_count = 4;
 	if ((r = cp_child_spawn(loop, &opts, &events, NULL, &child)) != 0) {
 		fprintf(stderr, "parent: cannot run node: %s\n", cp_strerror(r));
 		return 1;

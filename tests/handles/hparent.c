@@ -27,6 +27,9 @@
 #include "childproc.h"
 #include "test.h"
 
+/* The child's stdio entries (cp_spawn_options points to them). */
+static struct cp_stdio stdio_[64];
+
 #define IO_TIMEOUT_MS 30000
 #define WATCHDOG_MS 240000
 #define MAX_FILLERS 4096
@@ -1308,11 +1311,12 @@ main(int argc, char *argv[])
 	args[3] = NULL;
 	o.file = argv[1];
 	o.args = args;
+	o.stdio = stdio_;
 	o.stdio_count = 4;
-	o.stdio[0].type = CP_STDIO_IGNORE;
-	o.stdio[1].type = CP_STDIO_INHERIT;
-	o.stdio[2].type = CP_STDIO_INHERIT;
-	o.stdio[3].type = CP_STDIO_IPC;
+	stdio_[0].type = CP_STDIO_IGNORE;
+	stdio_[1].type = CP_STDIO_INHERIT;
+	stdio_[2].type = CP_STDIO_INHERIT;
+	stdio_[3].type = CP_STDIO_IPC;
 	if (sc->env != NULL) {
 		while (environ[ne] != NULL) {
 			ne++;

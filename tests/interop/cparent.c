@@ -19,6 +19,9 @@
 #include "childproc.h"
 #include "test.h"
 
+/* The child's stdio entries (cp_spawn_options points to them). */
+static struct cp_stdio stdio_[64];
+
 #define MIB (1024 * 1024)
 #define MANY 100000
 #define BIG (64 * MIB)
@@ -888,13 +891,14 @@ main(int argc, char *argv[])
 	args[3] = NULL;
 	o.file = argv[1];
 	o.args = args;
+	o.stdio = stdio_;
 	o.stdio_count = sc->ipc_fd ? sc->ipc_fd + 1 : 4;
 	for (fd = 0; fd < o.stdio_count; fd++) {
-		o.stdio[fd].type = fd < 3 ? CP_STDIO_INHERIT : CP_STDIO_IGNORE;
+		stdio_[fd].type = fd < 3 ? CP_STDIO_INHERIT : CP_STDIO_IGNORE;
 	}
-	o.stdio[o.stdio_count - 1].type = CP_STDIO_IPC;
+	stdio_[o.stdio_count - 1].type = CP_STDIO_IPC;
 	if (sc->capture_stdout) {
-		o.stdio[1].type = CP_STDIO_PIPE;
+		stdio_[1].type = CP_STDIO_PIPE;
 	}
 
 	if (uv_loop_init(&t.loop) != 0) {

@@ -45,7 +45,7 @@ async_cb(struct cp_exec *x, struct cp_result *r, void *data)
 	a->json = cp_json_stringify(v, NULL);
 	json_decref(v);
 	a->copy = *r;
-	memset(a->copy.output, 0, sizeof(a->copy.output));
+	a->copy.output = NULL;	/* r->output belongs to x */
 	a->copy.file = a->copy.cmd = NULL;
 	a->copy.spawnargs = NULL;
 	cp_exec_free(x);

@@ -82,6 +82,9 @@ test_stdio_swap(void)
 {
 	struct cp_exec_options o;
 	struct cp_result r;
+	static const struct cp_stdio swapped[] = {
+		{ CP_STDIO_IGNORE, -1 }, { CP_STDIO_FD, 2 }, { CP_STDIO_FD, 1 },
+	};
 	char *args[] = { (char *)"-c", (char *)"echo out; echo err >&2", NULL };
 	int a[2], b[2], save1, save2;
 
@@ -93,12 +96,8 @@ test_stdio_swap(void)
 	cp_exec_options_init(&o);
 	o.spawn.file = "sh";
 	o.spawn.args = args;
+	o.spawn.stdio = swapped;
 	o.spawn.stdio_count = 3;
-	o.spawn.stdio[0].type = CP_STDIO_IGNORE;
-	o.spawn.stdio[1].type = CP_STDIO_FD;
-	o.spawn.stdio[1].fd = 2;
-	o.spawn.stdio[2].type = CP_STDIO_FD;
-	o.spawn.stdio[2].fd = 1;
 	r.error = cp_spawn_sync(&o, &r);
 	dup2(save1, 1);
 	dup2(save2, 2);
@@ -164,6 +163,10 @@ struct both {
 	int uv_calls;
 };
 
+static const struct cp_stdio ignored[] = {
+	{ CP_STDIO_IGNORE, -1 }, { CP_STDIO_IGNORE, -1 }, { CP_STDIO_IGNORE, -1 },
+};
+
 static void
 lib_exit(struct cp_child *c, int64_t status, int sig, void *data)
 {
@@ -207,7 +210,7 @@ test_no_stealing(void)
 	char *uargs[] = { (char *)"sh", (char *)"-c", (char *)"sleep 0.2; exit 3",
 	    NULL };
 	char *largs[] = { (char *)"-c", (char *)"sleep 0.1; exit 4", NULL };
-	struct cp_spawn_options so = { 0 };
+	struct cp_spawn_options so = CP_SPAWN_OPTIONS_INIT;
 	uv_process_options_t po;
 	uv_process_t proc;
 	struct cp_child *c;
@@ -228,8 +231,8 @@ test_no_stealing(void)
 	ASSERT(uv_spawn(&loop, &proc, &po) == 0);
 	so.file = "sh";
 	so.args = largs;
+	so.stdio = ignored;
 	so.stdio_count = 3;
-	so.stdio[0].type = so.stdio[1].type = so.stdio[2].type = CP_STDIO_IGNORE;
 	ASSERT(cp_child_spawn(&loop, &so, &ev, &b, &c) == 0);
 	ASSERT(uv_run(&loop, UV_RUN_DEFAULT) == 0);
 	ASSERT(uv_loop_close(&loop) == 0);
@@ -282,7 +285,7 @@ test_pid_owned(void)
 		.on_close = lib_close,
 	};
 	char *largs[] = { (char *)"-c", (char *)"sleep 0.2; exit 4", NULL };
-	struct cp_spawn_options so = { 0 };
+	struct cp_spawn_options so = CP_SPAWN_OPTIONS_INIT;
 	struct both b = { -1, -1, 0, 0 };
 	struct cp_child *c;
 	uv_signal_t sig;
@@ -297,8 +300,8 @@ test_pid_owned(void)
 	uv_unref((uv_handle_t *)&sig);
 	so.file = "sh";
 	so.args = largs;
+	so.stdio = ignored;
 	so.stdio_count = 3;
-	so.stdio[0].type = so.stdio[1].type = so.stdio[2].type = CP_STDIO_IGNORE;
 	ASSERT(cp_child_spawn(&loop, &so, &ev, &b, &c) == 0);
 	ASSERT(cp_child_pid_owned(cp_child_pid(c)));
 	/* Stands for an orphan: the reaper takes it. */
