@@ -330,10 +330,18 @@ test_sync_maxbuf(void)
 	ASSERT(r.output[1].len + r.output[2].len == 6);
 	free(s);
 	cp_result_release(&r);
+	/* No limit is CP_MAX_BUFFER_INFINITY (Node's spawnSync maxBuffer 0). */
 	o.spawn.args = sh_c("printf abcdefghij");
-	o.max_buffer = 0;
+	o.max_buffer = CP_MAX_BUFFER_INFINITY;
 	s = sync_json(&o, &r);
 	ASSERT(strstr(s, "\"error\"") == NULL && r.output[1].len == 10);
+	free(s);
+	cp_result_release(&r);
+	/* 0 is one thing in every form: nothing may be kept. */
+	o.spawn.args = sh_c("printf a; exec sleep 5");
+	o.max_buffer = 0;
+	s = sync_json(&o, &r);
+	ASSERT(strstr(s, "\"code\":\"ENOBUFS\"") != NULL);
 	free(s);
 	cp_result_release(&r);
 }

@@ -317,6 +317,61 @@ test_pid_owned(void)
 	ASSERT(uv_loop_close(&loop) == 0);
 }
 
+static int exits_seen;
+
+static void
+copied_exit(struct cp_child *c, int64_t status, int sig, void *data)
+{
+	(void)c;
+	(void)data;
+	ASSERT_EQ(status, 6);
+	ASSERT_EQ(sig, 0);
+	exits_seen++;
+}
+
+/* Fills the stack where a caller's events table lived. */
+static void
+scribble(void)
+{
+	volatile char junk[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)0xa5;
+}
+
+static int
+spawn_with_stack_events(uv_loop_t *loop, struct cp_child **c)
+{
+	struct cp_child_events ev;
+	char *args[] = { (char *)"-c", (char *)"exit 6", NULL };
+	struct cp_spawn_options so = CP_SPAWN_OPTIONS_INIT;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.on_exit = copied_exit;
+	ev.on_close = lib_close;
+	so.file = "sh";
+	so.args = args;
+	so.stdio = ignored;
+	so.stdio_count = 3;
+	return cp_child_spawn(loop, &so, &ev, NULL, c);
+}
+
+/* The events table is copied: the caller's may be gone before they run. */
+static void
+test_events_copied(void)
+{
+	struct cp_child *c;
+	uv_loop_t loop;
+
+	ASSERT(uv_loop_init(&loop) == 0);
+	ASSERT(spawn_with_stack_events(&loop, &c) == 0);
+	scribble();
+	ASSERT(uv_run(&loop, UV_RUN_DEFAULT) == 0);
+	ASSERT_EQ(exits_seen, 1);
+	ASSERT(uv_loop_close(&loop) == 0);
+}
+
 /* uid/gid go through uv_spawn: the same results there. */
 static void
 test_uid_path(void)
@@ -356,6 +411,7 @@ static const struct {
 	CASE("spawn-no-stealing", test_no_stealing)
 	CASE("spawn-uid-path", test_uid_path)
 	CASE("spawn-pid-owned", test_pid_owned)
+	CASE("spawn-events-copied", test_events_copied)
 };
 
 int
