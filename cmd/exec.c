@@ -116,6 +116,7 @@ main(int argc, char *argv[])
 		}
 		if (ch == 'h') {
 			usage(stdout);
+			cmd_getopt_free(&g);
 			return cmd_finish(0);
 		}
 		cmd_usage_error();

@@ -242,6 +242,7 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case 'h':
 			usage(stdout);
+			cmd_getopt_free(&g);
 			return cmd_finish(0);
 		case OPT_EXEC_PATH:
 			exec_path = optarg;

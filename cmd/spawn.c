@@ -64,6 +64,7 @@ main(int argc, char *argv[])
 			continue;
 		if (ch == 'h') {
 			usage(stdout);
+			cmd_getopt_free(&g);
 			return cmd_finish(0);
 		}
 		cmd_usage_error();
