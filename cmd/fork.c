@@ -33,6 +33,8 @@ enum {
 	OPT_CONTROL,
 	OPT_CTL,
 	OPT_STATUS_FORMAT,
+	OPT_HEARTBEAT,
+	OPT_MAX_MEMORY,
 };
 
 enum end_mode { END_WAIT, END_REPLIES, END_IDLE, END_DISCONNECT };
@@ -58,6 +60,8 @@ static const struct option longopts[] = {
 	{ "control",        required_argument, NULL, OPT_CONTROL },
 	{ "ctl",            required_argument, NULL, OPT_CTL },
 	{ "status-format",  required_argument, NULL, OPT_STATUS_FORMAT },
+	{ "heartbeat",      required_argument, NULL, OPT_HEARTBEAT },
+	{ "max-memory",     required_argument, NULL, OPT_MAX_MEMORY },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -76,6 +80,12 @@ struct worker {
 	bool retired;			/* replaced: its exit restarts nothing */
 	bool exited;
 	uint64_t started;		/* uv_now at spawn */
+	/* --heartbeat and --max-memory: a timer while it runs */
+	uv_timer_t watch;
+	bool watch_on;
+	bool ping_out;			/* a ping awaits its answer */
+	uint64_t ping_sent;
+	int handles;			/* timers still to close */
 };
 
 struct master {
@@ -136,11 +146,15 @@ struct master {
 	struct cmd_control *ctl;
 	uint64_t started;		/* uv_now when the master started */
 	unsigned *spawned;		/* workers started in each slot */
+	/* recycling */
+	uint64_t heartbeat_ms;		/* --heartbeat, 0: none */
+	uint64_t max_memory;		/* --max-memory in bytes, 0: none */
 };
 
 static void spawn_worker(struct master *m, int slot);
 static void signal_cb(uv_signal_t *h, int signum);
 static void stop_worker(struct worker *w, bool kill_now);
+static void start_watch(struct worker *w);
 static void roll_next(struct master *m);
 
 static void
@@ -180,6 +194,9 @@ usage(FILE *fp)
 "                             at PATH and print its answer\n"
 "      --status-format=FMT    --ctl's output: text (a table) or json;\n"
 "                             default: text on a terminal\n"
+"      --heartbeat=DURATION   SIGKILL a worker whose event loop does not\n"
+"                             answer a ping for DURATION (no code needed)\n"
+"      --max-memory=SIZE      replace a worker whose RSS grows over SIZE\n"
 "Common options:\n"
 "%s"
 "\n"
@@ -414,6 +431,125 @@ check_cb(uv_check_t *h)
 
 /* ---- events of a worker ------------------------------------------------ */
 
+/* ---- recycling: --heartbeat and --max-memory ---------------------------- */
+
+/* A worker's resident memory from /proc, in bytes; 0 if unknown. */
+static uint64_t
+worker_rss(int pid)
+{
+	char path[64], line[128];
+	unsigned long long kb = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+			break;
+	fclose(fp);
+	return (uint64_t)kb * 1024;
+}
+
+/*
+ * Replaces a worker gracefully: its successor starts in the slot, and the
+ * old one is disconnected (its connections finish) and has --grace to go.
+ */
+static void
+replace_worker(struct worker *w)
+{
+	struct master *m = w->m;
+	int slot = w->slot;
+
+	if (m->stopping || w->stopping || w->retired || m->slot[slot] != w)
+		return;
+	w->retired = true;
+	m->slot[slot] = NULL;
+	stop_worker(w, false);
+	spawn_worker(m, slot);
+}
+
+/* A worker that cannot go gracefully: SIGKILL, and a successor at once. */
+static void
+kill_and_replace(struct worker *w)
+{
+	struct master *m = w->m;
+	int slot = w->slot;
+
+	cp_child_kill(w->child, SIGKILL);
+	if (m->stopping || w->retired || m->slot[slot] != w)
+		return;
+	w->retired = true;
+	w->stopping = true;
+	m->slot[slot] = NULL;
+	spawn_worker(m, slot);
+}
+
+static void
+ping_cb(struct cp_channel *ch, int st, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)ch;
+	if (st == 0 || st == UV_EPROTO)
+		w->ping_out = false;	/* an ACK: not Node, but alive */
+}
+
+static void
+watch_cb(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	struct master *m = w->m;
+	uint64_t now = uv_now(m->loop), rss;
+
+	if (w->exited || w->stopping)
+		return;
+	if (m->heartbeat_ms > 0 && w->ping_out &&
+	    now - w->ping_sent >= m->heartbeat_ms) {
+		/* Its event loop is stuck: no graceful way out of that. */
+		status(m, "worker %d pid %d missed its heartbeat (no answer in "
+		    "%llums); SIGKILL", w->slot + 1, w->pid,
+		    (unsigned long long)(now - w->ping_sent));
+		w->ping_out = false;
+		kill_and_replace(w);
+		return;
+	}
+	if (m->heartbeat_ms > 0 && !w->ping_out && w->ch != NULL &&
+	    cp_channel_connected(w->ch) &&
+	    cp_channel_ping(w->ch, ping_cb, w) == 0) {
+		w->ping_out = true;
+		w->ping_sent = now;
+	}
+	if (m->max_memory > 0 && (rss = worker_rss(w->pid)) > m->max_memory) {
+		status(m, "worker %d pid %d uses %lluMiB, over --max-memory; "
+		    "replacing it", w->slot + 1, w->pid,
+		    (unsigned long long)(rss >> 20));
+		replace_worker(w);
+	}
+}
+
+/* Checks a ready worker every quarter heartbeat (or second, for memory). */
+static void
+start_watch(struct worker *w)
+{
+	struct master *m = w->m;
+	uint64_t every;
+
+	if ((m->heartbeat_ms == 0 && m->max_memory == 0) || w->watch_on)
+		return;
+	every = m->heartbeat_ms > 0 ? m->heartbeat_ms / 4 : 1000;
+	if (m->max_memory > 0 && every > 1000)
+		every = 1000;
+	if (every < 10)
+		every = 10;
+	if (uv_timer_init(m->loop, &w->watch) != 0)
+		return;
+	w->watch.data = w;
+	w->watch_on = true;
+	uv_timer_start(&w->watch, watch_cb, every, every);
+	uv_unref((uv_handle_t *)&w->watch);
+}
+
 /* Tells systemd once every slot has a ready worker (and no roll is on). */
 static void
 sd_ready(struct master *m)
@@ -438,6 +574,7 @@ set_ready(struct worker *w)
 	if (w->ready)
 		return;
 	w->ready = true;
+	start_watch(w);
 	m->fails[w->slot] = 0;
 	if (m->rolling == w->slot)
 		roll_next(m);
@@ -576,6 +713,8 @@ on_exit_(struct cp_child *c, int64_t code, int sig, void *data)
 	w->exited = true;
 	if (w->grace_on)
 		uv_timer_stop(&w->grace);
+	if (w->watch_on)
+		uv_timer_stop(&w->watch);
 	if (sig != 0) {
 		sn = cp_signal_name(sig);
 		if (m->pool)
@@ -633,7 +772,10 @@ on_exit_(struct cp_child *c, int64_t code, int sig, void *data)
 static void
 worker_freed(uv_handle_t *h)
 {
-	free(h->data);
+	struct worker *w = h->data;
+
+	if (--w->handles == 0)
+		free(w);
 }
 
 static void
@@ -646,12 +788,18 @@ on_close(struct cp_child *c, void *data)
 	cp_child_free(c);
 	w->child = NULL;
 	m->live--;
+	w->handles = 1;			/* ours, dropped below */
 	if (w->grace_on) {
 		w->grace.data = w;
+		w->handles++;
 		uv_close((uv_handle_t *)&w->grace, worker_freed);
-	} else {
-		free(w);
 	}
+	if (w->watch_on) {
+		w->handles++;
+		uv_close((uv_handle_t *)&w->watch, worker_freed);
+	}
+	if (--w->handles == 0)
+		free(w);
 	if (m->live > 0)
 		return;
 	for (i = 0; i < m->nslots; i++)
@@ -1108,6 +1256,19 @@ main(int argc, char *argv[])
 			break;
 		case OPT_CONTROL:
 			control = optarg;
+			break;
+		case OPT_HEARTBEAT:
+			m.heartbeat_ms = cmd_parse_duration(optarg, "heartbeat");
+			if (m.heartbeat_ms == 0)
+				cmd_die("invalid --heartbeat '%s': must be more than 0",
+				    optarg);
+			m.pool = true;
+			break;
+		case OPT_MAX_MEMORY:
+			m.max_memory = cmd_parse_size(optarg, "max-memory", &inf);
+			if (inf || m.max_memory == 0)
+				m.max_memory = 0;
+			m.pool = true;
 			break;
 		case OPT_CTL:
 			ctl = optarg;
