@@ -49,7 +49,7 @@ t "64K is a size" 0 'x\n' '' -- childproc-execfile --max-buffer=64K echo x
 for s in TERM term Term SIGTERM sigterm SigTerm 15; do
 	t "-s $s: the timeout sends SIGTERM" 124 '*' '' -- \
 	    childproc-spawn --json -t 100ms -s "$s" sleep 10
-	got=$(json_get "$out" r.signal)
+	got=$(json "$out" r.signal)
 	if [ "$got" = SIGTERM ]; then
 		ok "-s $s is SIGTERM"
 	else
@@ -57,11 +57,11 @@ for s in TERM term Term SIGTERM sigterm SigTerm 15; do
 	fi
 done
 t "execfile -s hup" 124 '*' '' -- childproc-execfile --json -t 100ms -s hup sleep 10
-[ "$(json_get "$out" r.error.signal)" = SIGHUP ] && ok "hup is SIGHUP" ||
+[ "$(json "$out" r.error.signal)" = SIGHUP ] && ok "hup is SIGHUP" ||
     not_ok "hup is SIGHUP" "$(cat "$out")"
 t "exec --kill-signal=sigkill" 124 '*' '' -- \
     childproc-exec --json -t 100ms --kill-signal=sigkill 'exec sleep 10'
-[ "$(json_get "$out" r.error.signal)" = SIGKILL ] && ok "sigkill is SIGKILL" ||
+[ "$(json "$out" r.error.signal)" = SIGKILL ] && ok "sigkill is SIGKILL" ||
     not_ok "sigkill is SIGKILL" "$(cat "$out")"
 t "unknown signal says the forms" 125 '' \
     "childproc-spawn: Unknown signal: TERMINATE (expected a name with or without SIG, in any case (TERM, term, SIGTERM), or a number (15); kill -l lists them)\n" \
