@@ -32,6 +32,8 @@ enum {
 	OPT_CONTROL,
 	OPT_CTL,
 	OPT_STATUS_FORMAT,
+	OPT_HEARTBEAT,
+	OPT_MAX_MEMORY,
 };
 
 
@@ -58,6 +60,8 @@ static const struct cmd_option master_options[] = {
 	{ "control", required_argument, OPT_CONTROL, "PATH", "answer status, reload and stop on the unix\nsocket PATH (mode 0600)" },
 	{ "ctl", required_argument, OPT_CTL, "PATH [COMMAND]", "send COMMAND (default status) to the master\nat PATH and print its answer" },
 	{ "status-format", required_argument, OPT_STATUS_FORMAT, "FMT", "--ctl's output: text (a table) or json;\ndefault: text on a terminal" },
+	{ "heartbeat", required_argument, OPT_HEARTBEAT, "DURATION", "SIGKILL and replace a worker whose event loop\nleaves a ping unanswered for DURATION" },
+	{ "max-memory", required_argument, OPT_MAX_MEMORY, "SIZE", "replace a worker whose RSS grows over SIZE" },
 	CMD_OPTIONS_END
 };
 
@@ -325,6 +329,19 @@ main(int argc, char *argv[])
 		case OPT_CONTROL:
 			control = optarg;
 			break;
+		case OPT_HEARTBEAT:
+			f.heartbeat_ms = cmd_parse_duration(optarg, "heartbeat");
+			if (f.heartbeat_ms == 0)
+				cmd_die("invalid --heartbeat '%s': must be more than 0",
+				    optarg);
+			f.master = true;
+			break;
+		case OPT_MAX_MEMORY:
+			f.max_memory = cmd_parse_size(optarg, "max-memory", &inf);
+			if (inf)
+				f.max_memory = 0;
+			f.master = true;
+			break;
 		case OPT_CTL:
 			ctl = optarg;
 			break;
@@ -447,6 +464,7 @@ main(int argc, char *argv[])
 	bridge_init(&f);
 	cp_pool_start(f.pool);
 	if (!f.done) {
+		fork_watch_start(&f);
 		fork_signals_start(&f);
 		bridge_start_input(&f);
 	}
@@ -477,6 +495,7 @@ main(int argc, char *argv[])
 	json_decref(handle_msg);
 	free(listen_fds);
 	free(f.spawned);
+	free(f.beats);
 	cmd_free_env(env);
 	free(args);
 	free(exec_args);
