@@ -19,6 +19,9 @@
 
 #include "childproc.h"
 
+/* The child's stdio entries (cp_spawn_options points to them). */
+static struct cp_stdio stdio_[4];
+
 #define BLOCK_MS 1500
 
 static int failed;
@@ -218,11 +221,12 @@ main(int argc, char *argv[])
 	c_peer();
 	o.file = argv[1];
 	o.args = args;
+	o.stdio = stdio_;
 	o.stdio_count = 4;
-	o.stdio[0].type = CP_STDIO_IGNORE;
-	o.stdio[1].type = CP_STDIO_INHERIT;
-	o.stdio[2].type = CP_STDIO_INHERIT;
-	o.stdio[3].type = CP_STDIO_IPC;
+	stdio_[0].type = CP_STDIO_IGNORE;
+	stdio_[1].type = CP_STDIO_INHERIT;
+	stdio_[2].type = CP_STDIO_INHERIT;
+	stdio_[3].type = CP_STDIO_IPC;
 	uv_loop_init(&t.loop);
 	uv_timer_init(&t.loop, &t.watchdog);
 	t.watchdog.data = &t;
