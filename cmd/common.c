@@ -31,7 +31,8 @@ const char cmd_process_help[] =
 "      --kill-tree            signal the child's whole process group\n"
 "      --stdio=SPEC           the child's fds: pipe, inherit, ignore, or a\n"
 "                             comma list with one entry per fd\n"
-"      --serialization=MODE   IPC mode: json (advanced is refused)\n"
+"      --serialization=MODE   IPC mode: json, or advanced (V8; lines are\n"
+"                             values in a tagged JSON form, childproc(3))\n"
 "  -h, --help                 print this help and exit\n"
 "  -V, --version              print the version and exit\n";
 

@@ -356,8 +356,10 @@ on_line(struct cp_reader *r, int err, char *line, size_t len, void *data)
 		return;
 	}
 	if (n < 0) {
+		/* advanced: a JSON text that is not a valid tagged form */
 		cmd_warn("line %lu: not sent: %s", m->lineno,
-		    n == UV_EPIPE ? "the channel is closed" : cp_strerror(n));
+		    n == UV_EPIPE ? "the channel is closed" :
+		    n == UV_EINVAL && e.text[0] ? e.text : cp_strerror(n));
 		m->lost++;
 		return;
 	}
@@ -1015,8 +1017,6 @@ main(int argc, char *argv[])
 	}
 	if (restart_set && m.restart != RESTART_NO)
 		m.pool = true;
-	if (co.serialization != NULL && strcmp(co.serialization, "advanced") == 0)
-		cmd_die("advanced serialization is not supported; use json");
 	if (m.handle_msg == NULL)
 		m.handle_msg = json_string("server");
 	(void)status_fd;

@@ -88,9 +88,17 @@ cp__channel_send_text(struct cp_channel *ch, const char *line, size_t len,
 	json_t *v;
 	int r;
 
+	struct cp_buf tmp = CP_BUF_INIT;
+
+	if (error != NULL)
+		error->text[0] = '\0';
 	if ((r = cp_msg_decode(line, len, &v, error)) != 0)
 		return r;
 	r = cp_channel_send(ch, v, cb, arg);
+	/* Not a valid JSON form: say why (encoding again costs only here). */
+	if (r == UV_EINVAL && error != NULL)
+		cp_v8_encode(v, 0, &tmp, error);
+	cp_buf_release(&tmp);
 	json_decref(v);
 	return r;
 }
