@@ -648,8 +648,11 @@ encode_handle_line(struct cp_channel *ch, const json_t *msg,
 	    cp_handle_type_name(type));
 	if (v == NULL)
 		return UV_ENOMEM;
-	if (msg != NULL)
-		json_object_set(v, "msg", (json_t *)msg);
+	if (msg != NULL &&
+	    json_object_set_new(v, "msg", cp__channel_msg_out(ch, v, msg)) != 0) {
+		json_decref(v);
+		return UV_ENOMEM;
+	}
 	if (dgram_type != NULL && type == CP_HANDLE_DGRAM_SOCKET)
 		json_object_set_new(v, "dgramType", json_string(dgram_type));
 	ch->scratch.len = 0;
@@ -947,7 +950,7 @@ deliver(struct cp_channel *ch, struct cp_message *m, bool internal)
 static void
 on_handle_message(struct cp_channel *ch, struct cp_message *m, json_t *v)
 {
-	json_t *inner = v, *msg, *key, *dt;
+	json_t *inner = v, *msg, *key, *dt, *rebased;
 	const char *type;
 	int fd;
 
@@ -979,8 +982,10 @@ on_handle_message(struct cp_channel *ch, struct cp_message *m, json_t *v)
 	m->dgram_type = json_is_string(dt) ? json_string_value(dt) : NULL;
 	if (m->key != NULL && m->handle_type == CP_HANDLE_NET_SOCKET)
 		remember_socket(ch, m->key, fd);
-	m->value = msg != NULL ? msg : json_null();
+	rebased = cp__channel_msg_in(ch, v, msg);
+	m->value = rebased != NULL ? rebased : msg != NULL ? msg : json_null();
 	deliver(ch, m, cp_msg_is_internal(msg));
+	json_decref(rebased);
 }
 
 static void

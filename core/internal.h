@@ -91,6 +91,16 @@ int cp__channel_decode(struct cp_channel *ch, char **textp, size_t *lenp,
 int cp__channel_send_text(struct cp_channel *ch, const char *line, size_t len,
     json_error_t *error, cp_send_cb cb, void *arg);
 void cp__channel_serial_release(struct cp_channel *ch);
+/*
+ * Advanced mode: a handle's message inside the NODE_HANDLE object, its
+ * back-references renumbered for the frame (out: a new reference to set
+ * as wrapper's next member, NULL if out of memory) or for itself (in: a
+ * new reference, or NULL when msg needs no change).
+ */
+json_t *cp__channel_msg_out(const struct cp_channel *ch, const json_t *wrapper,
+    const json_t *msg);
+json_t *cp__channel_msg_in(const struct cp_channel *ch, const json_t *frame,
+    const json_t *msg);
 
 /* Called by channel.c when the channel has closed (parent role). */
 void cp__child_channel_closed(struct cp_child *c);

@@ -103,6 +103,145 @@ cp__channel_send_text(struct cp_channel *ch, const char *line, size_t len,
 	return r;
 }
 
+/*
+ * Back-references ({"$ref":n}) count the objects of the whole frame, and a
+ * handle's message travels inside the NODE_HANDLE object: its numbers are
+ * shifted by the objects before it.  These rules are proto/v8.h's.
+ */
+
+/* Whether v (an object) is a tagged value and which; "" for plain. */
+static const char *
+tag_of(const json_t *v)
+{
+	void *it;
+	const char *k;
+
+	if (json_object_size(v) != 1)
+		return "";
+	it = json_object_iter((json_t *)v);
+	k = json_object_iter_key(it);
+	return k[0] == '$' ? k : "";
+}
+
+/*
+ * Walks v in text order counting objects into *n until target is found
+ * (true), or v is done (false).
+ */
+static bool
+count_before(const json_t *v, const json_t *target, size_t *n)
+{
+	const json_t *x, *inner;
+	const char *tag, *k;
+	void *it;
+	size_t i;
+
+	if (v == NULL)
+		return false;
+	if (v == target)
+		return true;
+	if (json_is_array(v)) {
+		(*n)++;
+		json_array_foreach(v, i, x)
+			if (count_before(x, target, n))
+				return true;
+		return false;
+	}
+	if (!json_is_object(v))
+		return false;
+	tag = tag_of(v);
+	if (*tag == '\0') {
+		(*n)++;
+		json_object_foreach((json_t *)v, k, x)
+			if (count_before(x, target, n))
+				return true;
+		return false;
+	}
+	if (!strcmp(tag, "$undefined") || !strcmp(tag, "$hole") ||
+	    !strcmp(tag, "$number") || !strcmp(tag, "$bigint") ||
+	    !strcmp(tag, "$ref"))
+		return false;
+	(*n)++;
+	inner = json_object_get(v, tag);
+	if (!strcmp(tag, "$map")) {
+		json_array_foreach(inner, i, x)
+			if (count_before(json_array_get(x, 0), target, n) ||
+			    count_before(json_array_get(x, 1), target, n))
+				return true;
+	} else if (!strcmp(tag, "$set")) {
+		json_array_foreach(inner, i, x)
+			if (count_before(x, target, n))
+				return true;
+	} else if (!strcmp(tag, "$error")) {
+		return count_before(json_object_get(inner, "cause"), target, n);
+	} else if (!strcmp(tag, "$array") || !strcmp(tag, "$object")) {
+		for (it = json_object_iter((json_t *)inner); it != NULL;
+		    it = json_object_iter_next((json_t *)inner, it))
+			if (count_before(json_object_iter_value(it), target, n))
+				return true;
+	}
+	return false;
+}
+
+/* A copy of v with every $ref number shifted by delta (NULL: no memory). */
+static json_t *
+rebase(const json_t *v, long long delta)
+{
+	json_t *c, *x, *r;
+	const char *k;
+	size_t i;
+
+	if (json_is_array(v)) {
+		if ((c = json_array()) == NULL)
+			return NULL;
+		json_array_foreach(v, i, x)
+			if ((r = rebase(x, delta)) == NULL ||
+			    json_array_append_new(c, r) != 0) {
+				json_decref(c);
+				return NULL;
+			}
+		return c;
+	}
+	if (!json_is_object(v))
+		return json_incref((json_t *)v);
+	if (strcmp(tag_of(v), "$ref") == 0 &&
+	    json_is_integer(x = json_object_get(v, "$ref")))
+		return json_pack("{sI}", "$ref",
+		    (json_int_t)(json_integer_value(x) + delta));
+	if ((c = json_object()) == NULL)
+		return NULL;
+	json_object_foreach((json_t *)v, k, x)
+		if ((r = rebase(x, delta)) == NULL ||
+		    json_object_set_new_nocheck(c, k, r) != 0) {
+			json_decref(c);
+			return NULL;
+		}
+	return c;
+}
+
+json_t *
+cp__channel_msg_out(const struct cp_channel *ch, const json_t *wrapper,
+    const json_t *msg)
+{
+	size_t n = 0;
+
+	if (!ch->advanced)
+		return json_incref((json_t *)msg);
+	/* msg becomes wrapper's next member: the objects before it are its. */
+	count_before(wrapper, NULL, &n);
+	return rebase(msg, (long long)n);
+}
+
+json_t *
+cp__channel_msg_in(const struct cp_channel *ch, const json_t *frame,
+    const json_t *msg)
+{
+	size_t n = 0;
+
+	if (!ch->advanced || msg == NULL || !count_before(frame, msg, &n))
+		return NULL;
+	return n == 0 ? NULL : rebase(msg, -(long long)n);
+}
+
 void
 cp__channel_serial_release(struct cp_channel *ch)
 {

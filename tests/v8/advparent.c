@@ -9,8 +9,9 @@
  * node saw (Object.prototype.toString, or "Buffer").  The echo must be the
  * value sent, exactly.  Then a
  * listening socket goes to node as a net.Server with a Map holding a
- * BigInt; node answers with the server's port and the BigInt + 1, and
- * sends a server of its own back with a BigInt.  Exits 0 if all is well.
+ * BigInt and itself; node answers with the server's port, the BigInt + 1
+ * and whether the Map held itself, and sends a server of its own back
+ * with a BigInt and a reference to that message.  Exits 0 if all is well.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,7 +105,9 @@ send_case(struct cp_channel *ch)
 		return;
 	}
 	listen_port = port_of(listen_fd);
-	v = json_loads("{\"$map\":[[\"k\",{\"$bigint\":\"41\"}]]}", 0, &e);
+	/* with a reference to itself: numbered for the message alone */
+	v = json_loads("{\"$map\":[[\"k\",{\"$bigint\":\"41\"}],"
+	    "[\"me\",{\"$ref\":0}]]}", 0, &e);
 	if ((r = cp_channel_send_handle(ch, v, CP_HANDLE_NET_SERVER, listen_fd,
 	    0, NULL, NULL)) < 0)
 		fail("send_handle", cp_strerror(r));
@@ -121,6 +124,7 @@ on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 	if (m->fd >= 0) {	/* node's own server, back to us */
 		want = json_loads("{\"back\":{\"$bigint\":\"7\"}}", 0, &e);
 		json_object_set(want, "port", json_object_get(m->value, "port"));
+		json_object_set_new(want, "self", json_pack("{s:i}", "$ref", 0));
 		a = text(want);
 		b = text(m->value);
 		if (strcmp(a, b) != 0)
@@ -138,8 +142,8 @@ on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 	}
 	if (next >= NCASES) {	/* the answer about our server */
 		a = text(m->value);
-		want = json_pack("{s:i,s:{s:s}}", "port", listen_port, "big",
-		    "$bigint", "42");
+		want = json_pack("{s:i,s:{s:s},s:b}", "port", listen_port, "big",
+		    "$bigint", "42", "self", 1);
 		b = text(want);
 		if (strcmp(a, b) != 0)
 			fail("server answer", a);

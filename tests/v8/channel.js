@@ -52,6 +52,7 @@ async function forkCase() {
   const server = net.createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
   const msg = { big: 2n ** 70n, m: new Map([[1, new Set([2])]]), d: new Date(5) };
+  msg.self = msg;	// back-references inside a NODE_HANDLE frame
   c.send(msg, server);
   const [back, handle] = await nextMessage(c);
   same(msg, back);

@@ -7,10 +7,12 @@ const net = require('net');
 process.on('message', (m, handle) => {
   if (handle) {
     const port = handle.address().port;
-    process.send({ port, big: m.get('k') + 1n });
+    process.send({ port, big: m.get('k') + 1n, self: m.get('me') === m });
     handle.close();
     const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      process.send({ back: 7n, port: srv.address().port }, srv);
+      const back = { back: 7n, port: srv.address().port };
+      back.self = back;
+      process.send(back, srv);
       srv.close();
     });
     return;
