@@ -45,9 +45,31 @@ const char cmd_output_help[] =
 "      --json                 print the result as one JSON object\n"
 "      --shell[=PATH]         run through PATH -c (default /bin/sh)\n";
 
+/*
+ * Run with any of fds 0-2 closed (`cmd <&-`), whatever we open would land
+ * there: libuv's own fds, which its close path asserts are above 2, and
+ * output meant for a pipe going to the wrong place.  Reopen the closed ones
+ * on /dev/null, as daemons and timeout(1)-like tools do, so the child sees
+ * what the shell gave us: nothing to read, output discarded.
+ */
+static void
+reopen_std_fds(void)
+{
+	int fd;
+
+	for (fd = 0; fd <= STDERR_FILENO; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* The lowest free fd is fd itself. */
+		if (open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY) != fd)
+			_exit(125);
+	}
+}
+
 void
 cmd_init(const char *name, char **argv)
 {
+	reopen_std_fds();
 	cmd_name = name;
 	argv[0] = (char *)name;
 	/* As Node does at start-up: fds we inherited do not leak to children. */
@@ -57,13 +79,28 @@ cmd_init(const char *name, char **argv)
 static void vwarn_(const char *fmt, va_list ap)
     __attribute__((format(printf, 1, 0)));
 
+/*
+ * One line in one write(2): a child writing to the same stderr cannot
+ * splice its output into the middle of it.
+ */
 static void
 vwarn_(const char *fmt, va_list ap)
 {
+	char buf[2048];
+	size_t len;
+	int n;
+
 	fflush(stdout);
-	fprintf(stderr, "%s: ", cmd_name);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	len = (size_t)snprintf(buf, sizeof(buf), "%s: ", cmd_name);
+	n = vsnprintf(buf + len, sizeof(buf) - len - 1, fmt, ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(buf) - len - 1)
+		n = (int)(sizeof(buf) - len - 2);	/* cut, but one line */
+	len += (size_t)n;
+	buf[len++] = '\n';
+	fwrite(buf, 1, len, stderr);
+	fflush(stderr);
 }
 
 void

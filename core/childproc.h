@@ -640,6 +640,222 @@ CP_API json_t *cp_exec_thrown_json(int err, enum cp_encoding enc);
  */
 CP_API json_t *cp_spawn_sync_result_json(const struct cp_result *r);
 
+/* ------------------------------------------------------------------ */
+/* A pool of workers: a master, or a cluster primary                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A pool runs N copies of one program (usually node with a module), each
+ * in a numbered slot with its own IPC channel, restarts them as a policy
+ * says, replaces them one at a time on request, and stops them.  With
+ * a listening socket it passes each worker as a net.Server, they share
+ * one port.
+ *
+ * Lifecycle, as every object of the library: cp_pool_create, then
+ * cp_pool_start; cp_pool_close(p, close_cb) stops what is left and calls
+ * close_cb once every process and handle is gone; cp_pool_free in or
+ * after close_cb.  Events run until close_cb, which is the last callback.
+ */
+
+struct cp_pool;
+struct cp_worker;
+
+enum cp_worker_state {
+	CP_WORKER_STARTING = 0,	/* spawned; nothing heard from it yet */
+	CP_WORKER_ONLINE,	/* it spoke (reserved for the cluster protocol) */
+	CP_WORKER_READY,	/* serving: the listening socket acknowledged,
+				   or its first message */
+	CP_WORKER_STOPPING,	/* asked to leave: disconnect, then SIGKILL
+				   after grace_ms */
+	CP_WORKER_EXITED	/* the process has ended */
+};
+
+/* "starting", "online", "ready", "stopping", "exited". */
+CP_API const char *cp_worker_state_name(enum cp_worker_state s);
+
+enum cp_restart {
+	CP_RESTART_NO = 0,	/* a worker that exits leaves its slot empty */
+	CP_RESTART_ON_FAILURE,	/* restart after a non-zero exit or a signal */
+	CP_RESTART_ALWAYS	/* restart after any exit not asked for */
+};
+
+/* Flags for cp_pool_options.flags. */
+#define CP_POOL_SLOT_ENV 0x01	/* CHILDPROC_WORKER and NODE_APP_INSTANCE */
+#define CP_POOL_LISTEN_PER_SLOT 0x04	/* listen_fds[i] for slot i only */
+
+struct cp_pool_options {
+	/*
+	 * How to run each worker, as cp_child_spawn takes it; one IPC entry
+	 * is required in stdio.  The struct is copied; the strings and
+	 * arrays it points to are borrowed and must stay valid until
+	 * close_cb.  Each worker's environment is spawn.env (NULL: this
+	 * process's) without NODE_UNIQUE_ID (which would make a Node worker
+	 * a cluster worker) and, with CP_POOL_SLOT_ENV, with
+	 * CHILDPROC_WORKER (the slot, from 1) and NODE_APP_INSTANCE (the
+	 * slot, from 0, as pm2 sets it).
+	 */
+	struct cp_spawn_options spawn;
+	int workers;		/* slots, >= 1 */
+	unsigned int flags;
+	enum cp_restart restart;
+	/*
+	 * Give up (stop every worker, CP_POOL_GIVE_UP) when max_restarts
+	 * restarts fall within restart_window_ms; 0: never give up.
+	 */
+	int max_restarts;
+	uint64_t restart_window_ms;
+	/*
+	 * A worker that exits less than stable_ms after it started counts
+	 * as a failure of its slot: the restart waits backoff_ms, doubled
+	 * for each failure in a row, up to backoff_max_ms.  One that ran
+	 * stable_ms or longer is restarted at once and its slot's count
+	 * starts again.
+	 */
+	uint64_t backoff_ms;
+	uint64_t backoff_max_ms;
+	uint64_t stable_ms;
+	uint64_t grace_ms;	/* stopping: SIGKILL after this long */
+	/*
+	 * Pre-opened listening sockets (borrowed: the caller closes them
+	 * after close_cb), sent to each worker as a net.Server with
+	 * handle_message (copied) when it starts: every socket to every
+	 * worker, or, with CP_POOL_LISTEN_PER_SLOT (listen_count ==
+	 * workers), listen_fds[i] to slot i only.  0: none.
+	 */
+	const int *listen_fds;
+	int listen_count;
+	const json_t *handle_message;	/* NULL: "server" */
+};
+
+#define CP_POOL_OPTIONS_INIT { .workers = 1, .max_restarts = 10, \
+	.restart_window_ms = 60000, .backoff_ms = 100, \
+	.backoff_max_ms = 30000, .stable_ms = 10000, .grace_ms = 5000 }
+
+enum cp_pool_event_type {
+	/*
+	 * A worker changed state: ev->worker, ev->old_state (its new state
+	 * is cp_worker_state).  STARTING comes once it is spawned (from
+	 * CP_WORKER_EXITED as old_state); EXITED carries exit_status,
+	 * term_signal, timed_out and voluntary (it was asked to leave).  The
+	 * slot is free again at EXITED.
+	 */
+	CP_POOL_STATE = 0,
+	CP_POOL_SPAWN_ERROR,	/* ev->slot could not be started: ev->err */
+	CP_POOL_RESTART,	/* ev->slot starts again in ev->delay_ms */
+	CP_POOL_GRACE_KILL,	/* ev->worker outlived grace_ms: SIGKILL sent */
+	/*
+	 * max_restarts within the window: the pool stops every worker and
+	 * restarts nothing more.  ev->worker is the one whose exit did it.
+	 */
+	CP_POOL_GIVE_UP,
+	CP_POOL_ROLL_DONE,	/* cp_pool_restart replaced every slot */
+	/* ev->worker's channel sent a bad line: as cp_channel_events.on_error. */
+	CP_POOL_IPC_ERROR,
+	CP_POOL_DISCONNECT,	/* ev->worker's channel closed; ev->err */
+	/* The listening socket could not be sent, or was refused: ev->err. */
+	CP_POOL_HANDLE_ERROR,
+	/* No worker is left and none will be started: time to close. */
+	CP_POOL_EMPTY
+};
+
+struct cp_pool_event {
+	enum cp_pool_event_type type;
+	struct cp_worker *worker;	/* or NULL */
+	int slot;			/* 0-based, or -1 */
+	enum cp_worker_state old_state;
+	int err;
+	int64_t exit_status;
+	int term_signal;
+	bool timed_out;			/* spawn.timeout_ms fired */
+	bool voluntary;
+	uint64_t delay_ms;
+	const char *line;		/* CP_POOL_IPC_ERROR */
+	size_t len;
+};
+
+struct cp_pool_events {
+	void (*on_event)(struct cp_pool *p, const struct cp_pool_event *ev,
+	    void *data);
+	/*
+	 * A message from a worker (internal ones never come here), as
+	 * cp_channel_events.on_message.
+	 */
+	void (*on_message)(struct cp_pool *p, struct cp_worker *w,
+	    const struct cp_message *m, void *data);
+	/* Output on a CP_STDIO_PIPE fd of a worker, as cp_child_events.on_data. */
+	void (*on_data)(struct cp_pool *p, struct cp_worker *w, int fd,
+	    const char *buf, size_t len, void *data);
+};
+
+typedef void (*cp_pool_close_cb)(struct cp_pool *p, void *data);
+
+/*
+ * Makes a pool; no worker runs yet.  opts is copied (see its borrowed
+ * parts), ev is copied.  Returns 0 and *pp, or UV_EINVAL (no IPC entry,
+ * workers < 1, CP_POOL_LISTEN_PER_SLOT without a socket per slot),
+ * UV_ENOMEM.
+ */
+CP_API int cp_pool_create(uv_loop_t *loop, const struct cp_pool_options *opts,
+    const struct cp_pool_events *ev, void *data, struct cp_pool **pp);
+/*
+ * Starts a worker in every slot.  Each that cannot be started is a
+ * CP_POOL_SPAWN_ERROR event (and CP_POOL_EMPTY follows if none could).
+ * Returns 0, or UV_EALREADY.
+ */
+CP_API int cp_pool_start(struct cp_pool *p);
+/*
+ * Stops every worker and restarts none: gracefully (the channel is
+ * disconnected, as Node's worker.disconnect(), and SIGKILL follows after
+ * grace_ms), or, with now, by SIGKILL at once.  CP_POOL_EMPTY follows
+ * once all have exited.  Idempotent; stop(now) after a graceful stop
+ * hurries it.
+ */
+CP_API void cp_pool_stop(struct cp_pool *p, bool now);
+/*
+ * Rolling restart: replaces the workers one slot at a time: the old
+ * worker of a slot is stopped gracefully as its replacement starts, and
+ * the next slot is taken once the replacement is READY (or has exited).
+ * A restart asked for during one runs once it is over.  Returns 0 (started),
+ * 1 (queued behind the one running), or UV_ECANCELED once the pool is
+ * stopping.
+ */
+CP_API int cp_pool_restart(struct cp_pool *p);
+/*
+ * Starts closing: stops the workers gracefully if cp_pool_stop was not
+ * called, then calls close_cb (may be NULL) once every worker process has
+ * been reaped and every handle is closed.  Idempotent; safe from any
+ * callback of the pool.
+ */
+CP_API void cp_pool_close(struct cp_pool *p, cp_pool_close_cb close_cb);
+/* Frees the pool: in or after close_cb only.  p may be NULL. */
+CP_API void cp_pool_free(struct cp_pool *p);
+
+/* The number of slots. */
+CP_API int cp_pool_size(const struct cp_pool *p);
+/* The worker in slot (0-based), or NULL when the slot is empty. */
+CP_API struct cp_worker *cp_pool_worker(const struct cp_pool *p, int slot);
+/* Worker processes not yet reaped, replaced ones still stopping included. */
+CP_API int cp_pool_live(const struct cp_pool *p);
+/* True once cp_pool_stop or cp_pool_close was called, or it gave up. */
+CP_API bool cp_pool_stopping(const struct cp_pool *p);
+CP_API void *cp_pool_data(const struct cp_pool *p);
+
+/* A worker: valid from its STARTING event until its EXITED event returns. */
+CP_API int cp_worker_slot(const struct cp_worker *w);	/* 0-based */
+/* 1, 2, 3 ... in spawn order, never reused (cluster.worker.id). */
+CP_API int cp_worker_id(const struct cp_worker *w);
+CP_API int cp_worker_pid(const struct cp_worker *w);
+CP_API enum cp_worker_state cp_worker_state(const struct cp_worker *w);
+/* The channel while it is open, else NULL. */
+CP_API struct cp_channel *cp_worker_channel(const struct cp_worker *w);
+/* uv_now() of the loop when the worker was spawned. */
+CP_API uint64_t cp_worker_started(const struct cp_worker *w);
+/* Sends signum (0: SIGTERM) to the worker: 0, UV_ESRCH once it exited. */
+CP_API int cp_worker_kill(struct cp_worker *w, int signum);
+/* A pointer of the caller's, NULL until set. */
+CP_API void cp_worker_set_data(struct cp_worker *w, void *data);
+CP_API void *cp_worker_data(const struct cp_worker *w);
+
 #ifdef __cplusplus
 }
 #endif

@@ -511,6 +511,18 @@ start(uv_loop_t *loop, const struct cp_exec_options *o, enum mode mode,
 		}
 		if ((r = uv_socketpair(SOCK_STREAM, 0, fds, 0, 0)) != 0)
 			goto fail;
+		/* libuv must not get fd 0-2 (issue 7, 1). */
+		fds[0] = cp__fd_above_stdio(fds[0]);
+		fds[1] = cp__fd_above_stdio(fds[1]);
+		if (fds[0] < 0 || fds[1] < 0) {
+			r = fds[0] < 0 ? fds[0] : fds[1];
+			if (fds[0] >= 0)
+				close(fds[0]);
+			if (fds[1] >= 0)
+				close(fds[1]);
+			fds[0] = fds[1] = -1;
+			goto fail;
+		}
 		so.stdio[0].type = CP_STDIO_FD;
 		so.stdio[0].fd = fds[1];
 	}
@@ -647,10 +659,15 @@ run_sync(const struct cp_exec_options *o, const char *def_shell,
 {
 	uv_loop_t loop;
 	struct cp_exec *x;
+	struct cp_stdfds g;
 	bool done = false;
 	int r;
 
-	if ((r = uv_loop_init(&loop)) != 0)
+	/* The loop's own fds must not land on a closed 0-2 (issue 7, 1). */
+	cp__stdfds_hold(&g);
+	r = uv_loop_init(&loop);
+	cp__stdfds_release(&g);
+	if (r != 0)
 		return r;
 	if ((r = start(&loop, o, MODE_SYNC, def_shell, sync_done, &done, &x)) == 0) {
 		uv_run(&loop, UV_RUN_DEFAULT);

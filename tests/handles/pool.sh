@@ -13,6 +13,12 @@
 #   crash-loop  a module that exits at once: the master gives up, and says so
 #   reuseport   --balance reuseport spreads connections over every worker
 #   stop        TERM waits --grace then SIGKILLs; QUIT kills at once
+#   backoff     a worker that crashes soon after it is ready is restarted
+#               after growing delays (readiness does not reset them)
+#   signals     USR1, USR2, ALRM, PROF, a real-time signal: the master
+#               says so and keeps serving (they used to kill it)
+#   status-write  each status line is one write(2) (traced with strace),
+#               so workers writing to the same stderr cannot split it
 #
 # Needs CP_BUILD_DIR and CP_SOURCE_DIR (meson's test_env), node and
 # childproc-fork on PATH.  Leaves no process or file behind.
@@ -374,6 +380,74 @@ stop)
 	[ $rc -eq 0 ] || fail "QUIT: the master exited with $rc"
 	[ "$(count 'killed by SIGKILL$' "$tmp/status")" -eq 2 ] ||
 	    fail "QUIT did not kill the workers"
+	;;
+
+backoff)
+	# Ready (it sends a message), then dead 300ms later, again and again.
+	printf '%s\n' "process.send('up');" \
+	    'setTimeout(() => process.exit(1), 300);' >"$tmp/crash.js"
+	start_master -n 1 --restart on-failure --max-restarts 100/60s \
+	    "$tmp/crash.js"
+	wait_for '^worker 1 restarting in [0-9]+ms$' 5
+	delays=$(sed -nE 's/^worker 1 restarting in ([0-9]+)ms$/\1/p' \
+	    "$tmp/status" | head -n 5 | tr '\n' ' ')
+	[ "$delays" = "100 200 400 800 1600 " ] ||
+	    fail "the delays do not double: $delays"
+	stop_master
+	;;
+
+signals)
+	start_master -n 2 --listen 127.0.0.1:0 "$worker" seed
+	addr=$(address)
+	wait_for '^worker [0-9] pid [0-9]+ started$' 2
+	rt=$(($(kill -l RTMIN) + 3))
+	for sig in USR1 USR2 ALRM PROF $rt; do
+		kill -s "$sig" "$master"
+	done
+	for sig in SIGUSR1 SIGUSR2 SIGALRM SIGPROF "signal $rt"; do
+		wait_for "^$sig: ignored\$" 1
+	done
+	kill -0 "$master" || fail "the master died"
+	for i in 1 2 3 4; do
+		curl -sS --max-time 30 "http://$addr/$i" >/dev/null ||
+		    fail "request $i after the signals"
+	done
+	[ "$(count 'exited|killed' "$tmp/status")" -eq 0 ] ||
+	    fail "a worker went away"
+	stop_master
+	;;
+
+status-write)
+	command -v strace >/dev/null || { echo "no strace: skipped"; exit 77; }
+	# Status lines on stderr (with their prefix), then on --status-fd.
+	rc=0
+	strace -qq -e trace=write -e signal=none -s 512 -o "$tmp/trace" \
+	    childproc-fork -n 2 --restart on-failure --max-restarts 3/60s \
+	    "$worker" exit </dev/null >"$tmp/out" 2>"$tmp/err" || rc=$?
+	[ $rc -ne 0 ] || fail "the master exited 0"
+	n=$(grep -c '^write(2, "childproc-fork: ' "$tmp/trace" || true)
+	[ "$n" -ge 6 ] || fail "only $n status writes traced"
+	if grep '^write(2, ' "$tmp/trace" |
+	    grep -v '\\n", [0-9]*) = [0-9]*$' | grep -q .; then
+		grep '^write(2, ' "$tmp/trace" | head -n 5 >&2
+		fail "a status line took more than one write"
+	fi
+	rc=0
+	strace -qq -e trace=write -e signal=none -s 512 -o "$tmp/trace" \
+	    childproc-fork --status-fd 3 -n 2 --restart on-failure \
+	    --max-restarts 3/60s "$worker" exit </dev/null >"$tmp/out" \
+	    2>"$tmp/err" 3>"$tmp/status" || rc=$?
+	# The master's own dup of fd 3: the fd of its first status line.
+	sfd=$(sed -nE 's/^write\(([0-9]+), "worker 1 pid.*/\1/p' "$tmp/trace" |
+	    head -n 1)
+	[ -n "$sfd" ] || fail "no --status-fd write traced"
+	n=$(grep -c "^write($sfd, " "$tmp/trace" || true)
+	[ "$n" -ge 6 ] || fail "only $n --status-fd writes traced"
+	if grep "^write($sfd, " "$tmp/trace" |
+	    grep -v '\\n", [0-9]*) = [0-9]*$' | grep -q .; then
+		grep "^write($sfd, " "$tmp/trace" | head -n 5 >&2
+		fail "a --status-fd line took more than one write"
+	fi
 	;;
 
 *)

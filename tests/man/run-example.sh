@@ -1,10 +1,11 @@
 #!/bin/sh
-# run-example.sh parent|child PROGRAM PAGE
+# run-example.sh parent|child|pool PROGRAM PAGE
 #
 # Runs an example of childproc(3) against real node, with the Node side
 # taken from the same page:
 #   parent: PROGRAM (the C parent) forks the page's sub.js;
-#   child:  the page's parent.js forks PROGRAM (the C child) with execPath.
+#   child:  the page's parent.js forks PROGRAM (the C child) with execPath;
+#   pool:   PROGRAM (a pool of two) runs the page's worker.js.
 # Both directions must carry their message, and everything must exit 0.
 set -eu
 
@@ -40,8 +41,17 @@ child)
 	expect "parent get message: { foo: 'bar' }"
 	expect 'child exited with code 0'
 	;;
+pool)
+	sh "$here/extract-example.sh" "$page" worker.js "$tmp/worker.js"
+	(cd "$tmp" && "$prog") >"$tmp/out" 2>"$tmp/err" || {
+		echo "pool exited with $?"; fail=1; }
+	expect 'worker 1 says {"slot":"1"}'
+	expect 'worker 2 says {"slot":"2"}'
+	expect 'worker 1 exited with code 0'
+	expect 'worker 2 exited with code 0'
+	;;
 *)
-	echo "usage: $0 parent|child PROGRAM PAGE" >&2
+	echo "usage: $0 parent|child|pool PROGRAM PAGE" >&2
 	exit 2
 	;;
 esac

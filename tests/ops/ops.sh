@@ -16,6 +16,12 @@
 #                 WINCH are forwarded to the child, TERM ends it
 #   subreaper     without a PID namespace, the master is the subreaper of
 #                 its workers' orphans and reaps them
+#   control       --control: the socket is mode 0600 and refuses another
+#                 user; --ctl status (JSON) names the pids that answer a
+#                 load, with /proc figures; reload replaces them and status
+#                 follows; a second master on the same path is refused;
+#                 bad commands are errors; stop ends the master (exit 0) and
+#                 removes the socket
 #
 # Needs CP_BUILD_DIR and CP_SOURCE_DIR (meson's test_env), node and
 # childproc-fork on PATH.  Leaves no process or file behind.
@@ -100,7 +106,106 @@ stop_master() {
 	[ $rc -eq 0 ] || fail "the master exited with $rc after TERM"
 }
 
+loadgen=$CP_BUILD_DIR/tests/handles/loadgen
+
+# json FILE EXPR: evaluates EXPR on the JSON value r read from FILE.
+json() {
+	node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1],
+	    "utf8")); const v = eval(process.argv[2]);
+	    console.log(typeof v === "object" ? JSON.stringify(v) : v)' "$1" "$2"
+}
+
+# started: the pids of the workers started so far, sorted, one line.
+started() {
+	sed -nE 's/^(childproc-fork: )?worker [0-9]+ pid ([0-9]+) started$/\2/p' \
+	    "$tmp/err" | sort -n | tr '\n' ' '
+}
+
 case $case in
+control)
+	childproc-fork --control "$tmp/ctl" -n 2 --listen 127.0.0.1:0 \
+	    "$app" listen </dev/null >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	wait_for 'listening on ' 1 "$tmp/err"
+	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	wait_for 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
+	[ "$(stat -c %a "$tmp/ctl")" = 600 ] ||
+	    fail "the control socket has mode $(stat -c %a "$tmp/ctl")"
+	if id nobody >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+		chmod 755 "$tmp"
+		rc=0
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		    childproc-fork --ctl "$tmp/ctl" status >"$tmp/other" \
+		    2>"$tmp/other.err" || rc=$?
+		[ $rc -eq 125 ] && grep -q 'Permission denied\|permission denied' \
+		    "$tmp/other.err" || fail "another user got in ($rc):
+$(cat "$tmp/other" "$tmp/other.err")"
+	fi
+	"$loadgen" -c 4 -n 40 "$addr" >"$tmp/load" || fail "load failed"
+	[ "$(json "$tmp/load" 'r.ok')" -eq 40 ] || fail "load: $(cat "$tmp/load")"
+	childproc-fork --ctl "$tmp/ctl" status >"$tmp/st" 2>"$tmp/st.err" ||
+	    fail "--ctl status failed: $(cat "$tmp/st.err")"
+	[ "$(json "$tmp/st" 'r.ok')" = true ] || fail "status: $(cat "$tmp/st")"
+	[ "$(json "$tmp/st" 'r.pid')" = "$master" ] || fail "wrong master pid"
+	[ "$(json "$tmp/st" 'r.workers.map(w => w.slot).join(" ")')" = "1 2" ] ||
+	    fail "slots: $(cat "$tmp/st")"
+	[ "$(json "$tmp/st" 'r.workers.map(w => w.pid).sort((a, b) => a - b).join(" ") + " "')" = "$(started)" ] ||
+	    fail "status pids are not the workers started ($(started)): $(cat "$tmp/st")"
+	[ "$(json "$tmp/load" 'Object.keys(r.pids).sort().join(" ")')" = \
+	    "$(json "$tmp/st" 'r.workers.map(w => String(w.pid)).sort().join(" ")')" ] ||
+	    fail "the pids that answered are not those of status"
+	[ "$(json "$tmp/st" 'r.workers.every(w => w.state === "ready" && w.rss > 10e6 && w.cpu > 0 && w.uptime_ms >= 0 && w.restarts === 0)')" = true ] ||
+	    fail "worker figures: $(cat "$tmp/st")"
+	# rss is the kernel's figure for that pid.
+	p=$(json "$tmp/st" 'r.workers[0].pid')
+	kb=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/"$p"/status)
+	[ "$(json "$tmp/st" "Math.abs(r.workers[0].rss / 1024 - $kb) < 4096")" = true ] ||
+	    fail "rss $(json "$tmp/st" 'r.workers[0].rss') vs VmRSS $kb kB"
+	# The table, as on a terminal.
+	childproc-fork --ctl "$tmp/ctl" --status-format text >"$tmp/table" ||
+	    fail "--ctl table failed"
+	grep -q "^master pid $master, 2 workers$" "$tmp/table" ||
+	    fail "table: $(cat "$tmp/table")"
+	[ "$(grep -cE '^[12] +│ [0-9]+ +│ ready' "$tmp/table")" -eq 2 ] ||
+	    fail "table: $(cat "$tmp/table")"
+	# A second master on the same path is refused; the first is untouched.
+	rc=0
+	childproc-fork --control "$tmp/ctl" -n 1 "$app" listen </dev/null \
+	    >/dev/null 2>"$tmp/second" || rc=$?
+	[ $rc -eq 125 ] && grep -q "a master is running there already" \
+	    "$tmp/second" || fail "second master: $rc $(cat "$tmp/second")"
+	# Bad commands.
+	for c in bogus "scale x" "status 1"; do
+		rc=0
+		childproc-fork --ctl "$tmp/ctl" $c >/dev/null 2>"$tmp/bad" || rc=$?
+		[ $rc -eq 1 ] && [ -s "$tmp/bad" ] || fail "'$c' gave $rc"
+	done
+	timeout 20 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"x" * 300); print(s.recv(4096).decode())' "$tmp/ctl" >"$tmp/long"
+	grep -q '"command too long"' "$tmp/long" || fail "long: $(cat "$tmp/long")"
+	old=$(started)
+	childproc-fork --ctl "$tmp/ctl" reload >"$tmp/rl" || fail "reload failed"
+	[ "$(cat "$tmp/rl")" = '{"ok":true}' ] || fail "reload: $(cat "$tmp/rl")"
+	wait_for 'rolling restart done' 1 "$tmp/err"
+	childproc-fork --ctl "$tmp/ctl" status >"$tmp/st2"
+	for p in $old; do
+		grep -q "\"pid\":$p," "$tmp/st2" && fail "old pid $p still in status"
+	done
+	[ "$(json "$tmp/st2" 'r.workers.map(w => w.restarts).join(" ")')" = "1 1" ] ||
+	    fail "restarts after reload: $(cat "$tmp/st2")"
+	childproc-fork --ctl "$tmp/ctl" stop >/dev/null || fail "stop failed"
+	rc=0
+	wait "$master" || rc=$?
+	master=
+	[ $rc -eq 0 ] || fail "the master exited with $rc after stop"
+	[ ! -e "$tmp/ctl" ] || fail "the control socket was left behind"
+	rc=0
+	childproc-fork --ctl "$tmp/ctl" status 2>"$tmp/gone" || rc=$?
+	[ $rc -eq 125 ] && grep -q 'cannot reach the master' "$tmp/gone" ||
+	    fail "no master: $rc $(cat "$tmp/gone")"
+	;;
 systemd)
 	command -v systemd-socket-activate >/dev/null ||
 	    { echo "no systemd-socket-activate: skipped"; exit 77; }
@@ -140,7 +245,8 @@ systemd)
 	    "$tmp/notes"
 	mono=$(sed -nE "s/^$master RELOADING=1 \\| MONOTONIC_USEC=([0-9]+).*/\\1/p" \
 	    "$tmp/notes")
-	up=$(awk '{ printf "%d", $1 * 1000000 }' /proc/uptime)
+	up=$(cut -d' ' -f1 /proc/uptime)	# "S.CC" (mawk's %d is 32-bit)
+	up=$(( ${up%.*} * 1000000 + 10#${up#*.} * 10000 + 10000 ))
 	# CLOCK_MONOTONIC is /proc/uptime without suspended time: close to it.
 	[ "$mono" -le "$up" ] && [ "$mono" -gt $((up - 600000000)) ] ||
 	    fail "MONOTONIC_USEC=$mono is not the monotonic clock (uptime $up us)"
@@ -207,7 +313,8 @@ pid1-signals)
 	[ $rc -eq 0 ] || fail "exit status $rc, expected the child's 0"
 	;;
 subreaper)
-	childproc-fork -n 1 --restart always "$app" orphan \
+	# The orphan lives 2 s: time to see whose child it is, on a busy machine.
+	childproc-fork -n 1 --restart always "$app" orphan 2 \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
 	wait_for '^orphan [0-9]+$' 1 "$tmp/err"

@@ -2,8 +2,9 @@
 // Every HTTP answer's body is this worker's pid; GET /env answers the
 // systemd variables it can see, as JSON.
 //   listen   serves on every server handle the master sends ('server')
-//   orphan   forks a shell that leaves a child behind (an orphan that
-//            exits 300 ms later), prints "orphan PID" on stderr, stays up
+//   orphan [S]  forks a shell that leaves a child behind (an orphan that
+//            exits S seconds later, default 0.3), prints "orphan PID" on
+//            stderr, stays up
 //   signals  prints "signal NAME" on stderr for USR1/USR2/WINCH/HUP, exits
 //            on TERM
 'use strict';
@@ -41,7 +42,7 @@ if (mode === 'listen') {
 	process.on('disconnect', () => servers.forEach((s) => s.close()));
 } else if (mode === 'orphan') {
 	const out = cp.execFileSync('/bin/sh', ['-c',
-	    'sleep 0.3 </dev/null >/dev/null 2>&1 & echo $!']);
+	    `sleep ${Number(process.argv[3] || 0.3)} </dev/null >/dev/null 2>&1 & echo $!`]);
 	fs.writeSync(2, `orphan ${String(out).trim()}\n`);
 	setInterval(() => {}, 1000);
 	process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,85 @@
+/*
+ * cmd/fork.h - what the three files of childproc-fork share: fork.c
+ * (options and main), bridge.c (standard input and output to and from the
+ * workers' channels) and pool.c (the pool's front-end: status lines,
+ * signals, exit status).
+ */
+#ifndef CP_CMD_FORK_H
+#define CP_CMD_FORK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "control.h"
+
+enum end_mode { END_WAIT, END_REPLIES, END_IDLE, END_DISCONNECT };
+
+struct fork {
+	uv_loop_t *loop;
+	struct cp_pool *pool;
+	bool master;			/* master semantics (-n, --listen, --restart) */
+	const char *file;		/* what is run, for messages */
+	const char *cwd;
+	/* bridge: input */
+	struct cp_reader *in;
+	size_t max_message;
+	unsigned long lineno;
+	unsigned long sent, received, lost;
+	bool input_done;
+	bool paused;
+	int rr;				/* next slot for round-robin */
+	bool broadcast;
+	bool tag;
+	enum end_mode end;
+	uint64_t idle_ms;
+	uv_timer_t idle;
+	const char *end_message;
+	bool ending;
+	/* bridge: output */
+	uv_check_t check;
+	bool out_error;
+	bool bridge_open;		/* idle and check are initialised */
+	/* master */
+	int status_fd;			/* --status-fd (a dup), or -1: stderr */
+	int status_code;
+	bool stopping;			/* a stop signal was received */
+	bool done;			/* the pool is empty: closing */
+	bool gave_up;
+	int max_restarts;		/* for the give-up message */
+	uint64_t window_ms;
+	uv_signal_t sig[64];
+	int nsig;
+	bool rolling;			/* a SIGHUP rolling restart is on */
+	/* systemd and PID 1 (cmd/systemd.c, cmd/init.c) */
+	bool activated;			/* the listening sockets came from systemd */
+	bool sd_ready;			/* READY=1 sent and no reload since */
+	/* the control socket (cmd/control.c) */
+	struct cmd_control *ctl;
+	uint64_t started;		/* uv_now when the master started */
+	unsigned *spawned;		/* workers started in each slot */
+};
+
+/* bridge.c */
+/* Sets up the bridge's handles (before the workers start). */
+void bridge_init(struct fork *f);
+/* Starts reading standard input (once they have). */
+void bridge_start_input(struct fork *f);
+/* Stops reading standard input (if it still is). */
+void bridge_close_input(struct fork *f);
+/* Nothing more will come: closes the bridge's handles. */
+void bridge_close(struct fork *f);
+void bridge_on_message(struct fork *f, struct cp_worker *w,
+    const struct cp_message *m);
+void bridge_on_disconnect(struct fork *f, struct cp_worker *w);
+
+/* pool.c */
+void fork_status(struct fork *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+extern const struct cp_pool_events fork_pool_events;
+extern const struct cmd_control_ops fork_control_ops;
+/* Handles (master) or forwards (one child) our signals. */
+void fork_signals_start(struct fork *f);
+void fork_signals_stop(struct fork *f);
+
+#endif /* CP_CMD_FORK_H */

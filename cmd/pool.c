@@ -1,0 +1,417 @@
+/*
+ * cmd/pool.c - childproc-fork's front-end to the library's pool: status
+ * lines for its events, the master's signals, and the exit status.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fork.h"
+#include "init.h"
+#include "systemd.h"
+
+/*
+ * One status line, in one write(2): workers write to the same stderr,
+ * and a line written in pieces gets theirs spliced into it.
+ */
+void
+fork_status(struct fork *f, const char *fmt, ...)
+{
+	char buf[1024], *p = buf;
+	va_list ap;
+	size_t len = 0;
+	ssize_t n;
+	int fd = f->status_fd >= 0 ? f->status_fd : STDERR_FILENO, m;
+
+	if (f->status_fd < 0) {
+		fflush(stdout);
+		len = (size_t)snprintf(buf, sizeof(buf), "%s: ", cmd_name);
+	}
+	va_start(ap, fmt);
+	m = vsnprintf(buf + len, sizeof(buf) - len - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		return;
+	if ((size_t)m >= sizeof(buf) - len - 1)
+		m = (int)(sizeof(buf) - len - 2);	/* cut, but whole */
+	len += (size_t)m;
+	buf[len++] = '\n';
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* ---- pool events ------------------------------------------------------- */
+
+/* Tells systemd once every slot has a ready worker (and no roll is on). */
+static void
+sd_ready(struct fork *f)
+{
+	struct cp_worker *w;
+	int i, n = cp_pool_size(f->pool);
+
+	if (f->sd_ready || f->rolling || f->stopping)
+		return;
+	for (i = 0; i < n; i++)
+		if ((w = cp_pool_worker(f->pool, i)) == NULL ||
+		    cp_worker_state(w) != CP_WORKER_READY)
+			return;
+	f->sd_ready = true;
+	cmd_sd_notify("READY=1\nSTATUS=%d worker%s ready", n, n == 1 ? "" : "s");
+}
+
+static void
+worker_exited(struct fork *f, const struct cp_pool_event *e)
+{
+	struct cp_worker *w = e->worker;
+	const char *sn;
+
+	if (e->term_signal != 0) {
+		sn = cp_signal_name(e->term_signal);
+		if (f->master)
+			fork_status(f, "worker %d pid %d killed by %s",
+			    e->slot + 1, cp_worker_pid(w),
+			    sn[0] != '\0' ? sn : "a signal");
+	} else if (f->master) {
+		fork_status(f, "worker %d pid %d exited with code %lld",
+		    e->slot + 1, cp_worker_pid(w), (long long)e->exit_status);
+	}
+	f->status_code = cp_exit_status(e->exit_status, e->term_signal,
+	    e->timed_out);
+}
+
+static void
+spawn_failed(struct fork *f, const struct cp_pool_event *e)
+{
+	if (e->err == UV_ENOENT && f->cwd != NULL && access(f->cwd, F_OK) != 0)
+		cmd_warn("cannot run '%s': directory '%s' does not exist",
+		    f->file, f->cwd);
+	else
+		cmd_warn("cannot run '%s': %s", f->file, cp_strerror(e->err));
+	if (f->status_code == 0 || cp_pool_live(f->pool) == 0)
+		f->status_code = cmd_exit_for_error(e->err);
+}
+
+static void
+ipc_error(struct fork *f, const struct cp_pool_event *e)
+{
+	int n = e->slot + 1;
+
+	if (e->err == UV_EMSGSIZE)
+		cmd_warn("worker %d sent a message of %zu bytes, over "
+		    "--max-message; skipped", n, e->len);
+	else if (e->err == UV_EPROTO)
+		cmd_warn("worker %d sent a line that is not JSON, skipped: %.*s",
+		    n, (int)(e->len > 200 ? 200 : e->len), e->line);
+	else
+		cmd_warn("worker %d: IPC channel: %s", n, cp_strerror(e->err));
+}
+
+/* Nothing runs any more: let the loop end. */
+static void
+pool_empty(struct fork *f)
+{
+	if (f->done)
+		return;
+	f->done = true;
+	fork_signals_stop(f);
+	bridge_close(f);
+	cp_pool_close(f->pool, NULL);
+}
+
+static void
+on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
+{
+	struct fork *f = data;
+	struct cp_worker *w = e->worker;
+
+	(void)p;
+	switch (e->type) {
+	case CP_POOL_STATE:
+		if (cp_worker_state(w) == CP_WORKER_STARTING) {
+			f->spawned[e->slot]++;
+			if (f->master)
+				fork_status(f, "worker %d pid %d started",
+				    e->slot + 1, cp_worker_pid(w));
+		}
+		else if (cp_worker_state(w) == CP_WORKER_EXITED)
+			worker_exited(f, e);
+		else if (cp_worker_state(w) == CP_WORKER_READY)
+			sd_ready(f);
+		break;
+	case CP_POOL_SPAWN_ERROR:
+		spawn_failed(f, e);
+		break;
+	case CP_POOL_RESTART:
+		fork_status(f, "worker %d restarting in %llums", e->slot + 1,
+		    (unsigned long long)e->delay_ms);
+		break;
+	case CP_POOL_GRACE_KILL:
+		fork_status(f, "worker %d pid %d outlived --grace; SIGKILL",
+		    e->slot + 1, cp_worker_pid(w));
+		break;
+	case CP_POOL_GIVE_UP:
+		f->gave_up = true;
+		fork_status(f, "workers restarted %d times within %llums "
+		    "(--max-restarts); giving up after worker %d pid %d",
+		    f->max_restarts, (unsigned long long)f->window_ms,
+		    e->slot + 1, cp_worker_pid(w));
+		bridge_close_input(f);
+		break;
+	case CP_POOL_ROLL_DONE:
+		fork_status(f, "rolling restart done");
+		f->rolling = false;
+		f->sd_ready = false;
+		sd_ready(f);
+		break;
+	case CP_POOL_IPC_ERROR:
+		ipc_error(f, e);
+		break;
+	case CP_POOL_DISCONNECT:
+		if (e->err != 0)
+			cmd_warn("worker %d: IPC channel: %s", e->slot + 1,
+			    cp_strerror(e->err));
+		bridge_on_disconnect(f, w);
+		break;
+	case CP_POOL_HANDLE_ERROR:
+		cmd_warn("worker %d did not take the server handle: %s",
+		    e->slot + 1, cp_strerror(e->err));
+		break;
+	case CP_POOL_EMPTY:
+		pool_empty(f);
+		break;
+	}
+}
+
+static void
+on_message(struct cp_pool *p, struct cp_worker *w, const struct cp_message *m,
+    void *data)
+{
+	(void)p;
+	bridge_on_message(data, w, m);
+}
+
+static void
+on_data(struct cp_pool *p, struct cp_worker *w, int fd, const char *buf,
+    size_t len, void *data)
+{
+	(void)p;
+	(void)w;
+	(void)fd;
+	(void)data;
+	/* Piped child output goes to our stderr: stdout carries messages. */
+	if (len > 0)
+		fwrite(buf, 1, len, stderr);
+}
+
+const struct cp_pool_events fork_pool_events = {
+	.on_event = on_event,
+	.on_message = on_message,
+	.on_data = on_data,
+};
+
+/* ---- signals ----------------------------------------------------------- */
+
+static void
+stop_cb(struct fork *f, int signum)
+{
+	int live = cp_pool_live(f->pool);
+
+	if (f->stopping && signum != SIGQUIT)
+		return;
+	f->stopping = true;
+	cmd_sd_notify("STOPPING=1\nSTATUS=stopping (%s)", cp_signal_name(signum));
+	fork_status(f, "%s: stopping %d worker%s", cp_signal_name(signum), live,
+	    live == 1 ? "" : "s");
+	bridge_close_input(f);
+	cp_pool_stop(f->pool, signum == SIGQUIT);
+}
+
+static void
+reload(struct fork *f)
+{
+	if (cp_pool_restart(f->pool) == 0) {
+		f->rolling = true;
+		fork_status(f, "SIGHUP: rolling restart");
+		cmd_sd_reloading("rolling restart");
+	}
+}
+
+static void
+signal_cb(uv_signal_t *h, int signum)
+{
+	struct fork *f = h->data;
+	struct cp_worker *w;
+	const char *sn;
+
+	if (!f->master) {
+		/* One child: signals are for it, as with env(1) or timeout(1). */
+		if ((w = cp_pool_worker(f->pool, 0)) != NULL)
+			cp_worker_kill(w, signum);
+		return;
+	}
+	switch (signum) {
+	case SIGHUP:
+		reload(f);
+		break;
+	case SIGINT:
+	case SIGTERM:
+	case SIGQUIT:
+		stop_cb(f, signum);
+		break;
+	default:
+		/*
+		 * Whatever else would kill or stop us by default must not:
+		 * the workers would go with the master.
+		 */
+		sn = cp_signal_name(signum);
+		if (sn[0] != '\0')
+			fork_status(f, "%s: ignored", sn);
+		else
+			fork_status(f, "signal %d: ignored", signum);
+		break;
+	}
+}
+
+/*
+ * The master handles every signal whose default action would end or stop
+ * it.  One child gets the stop signals, as timeout(1) passes them on.
+ */
+void
+fork_signals_start(struct fork *f)
+{
+	static const int master_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+	    SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGPWR,
+	    SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGTTIN, SIGTTOU };
+	/* As PID 1 the bridge forwards what tini forwards, too. */
+	static const int child_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+	    SIGUSR1, SIGUSR2, SIGWINCH };
+	int sigs[64], n = 0, i, nchild = cmd_init_is_pid1() ? 7 : 4;
+
+	if (f->master) {
+		for (i = 0; i < (int)(sizeof(master_sigs) / sizeof(*master_sigs)); i++)
+			sigs[n++] = master_sigs[i];
+		for (i = SIGRTMIN; i <= SIGRTMAX && n < 64; i++)
+			sigs[n++] = i;
+	} else {
+		for (i = 0; i < nchild; i++)
+			sigs[n++] = child_sigs[i];
+	}
+	for (i = 0; i < n && f->nsig < (int)(sizeof(f->sig) / sizeof(*f->sig)); i++) {
+		if (uv_signal_init(f->loop, &f->sig[f->nsig]) != 0)
+			continue;
+		f->sig[f->nsig].data = f;
+		if (uv_signal_start(&f->sig[f->nsig], signal_cb, sigs[i]) != 0) {
+			uv_close((uv_handle_t *)&f->sig[f->nsig], NULL);
+			continue;
+		}
+		uv_unref((uv_handle_t *)&f->sig[f->nsig]);
+		f->nsig++;
+	}
+}
+
+void
+fork_signals_stop(struct fork *f)
+{
+	int i;
+
+	for (i = 0; i < f->nsig; i++)
+		uv_close((uv_handle_t *)&f->sig[i], NULL);
+	f->nsig = 0;
+}
+
+/* ---- the control socket ------------------------------------------------ */
+
+static const char *
+slot_state(const struct fork *f, int slot)
+{
+	struct cp_worker *w = cp_pool_worker(f->pool, slot);
+
+	if (w == NULL)
+		return cp_pool_stopping(f->pool) || f->done ? "stopped" : "waiting";
+	switch (cp_worker_state(w)) {
+	case CP_WORKER_READY:
+		return "ready";
+	case CP_WORKER_STOPPING:
+		return "stopping";
+	default:
+		return "starting";
+	}
+}
+
+static json_t *
+ctl_status(void *data)
+{
+	struct fork *f = data;
+	uint64_t now = uv_now(f->loop);
+	struct cp_worker *w;
+	json_t *ws;
+	int i, n = cp_pool_size(f->pool);
+
+	ws = json_array();
+	for (i = 0; i < n; i++) {
+		w = cp_pool_worker(f->pool, i);
+		json_array_append_new(ws, json_pack("{s:i, s:i, s:s, s:o, s:i, s:n}",
+		    "slot", i + 1,
+		    "pid", w != NULL ? cp_worker_pid(w) : 0,
+		    "state", slot_state(f, i),
+		    "uptime_ms", w != NULL ? json_integer((json_int_t)(now -
+		    cp_worker_started(w))) : json_null(),
+		    "restarts", f->spawned[i] > 0 ? (int)f->spawned[i] - 1 : 0,
+		    /* the workers accept: we cannot count */
+		    "connections"));
+	}
+	return json_pack("{s:i, s:I, s:s, s:i, s:o}",
+	    "pid", (int)getpid(),
+	    "uptime_ms", (json_int_t)(now - f->started),
+	    "state", f->stopping ? "stopping" : f->rolling ? "reloading" :
+	    "running",
+	    "workers_wanted", n,
+	    "workers", ws);
+}
+
+static int
+ctl_reload(void *data, const char **why)
+{
+	struct fork *f = data;
+
+	if (f->stopping || cp_pool_stopping(f->pool)) {
+		*why = "the pool is stopping";
+		return UV_ECANCELED;
+	}
+	reload(f);
+	return 0;
+}
+
+static int
+ctl_stop(void *data, const char **why)
+{
+	(void)why;
+	stop_cb(data, SIGTERM);
+	return 0;
+}
+
+static int
+ctl_scale(void *data, int n, const char **why)
+{
+	(void)data;
+	(void)n;
+	*why = "scale: this pool has a fixed number of workers (-n)";
+	return UV_ENOTSUP;
+}
+
+const struct cmd_control_ops fork_control_ops = {
+	.status = ctl_status,
+	.scale = ctl_scale,
+	.reload = ctl_reload,
+	.stop = ctl_stop,
+};

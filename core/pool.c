@@ -1,0 +1,772 @@
+/*
+ * core/pool.c - a pool of workers: slots, restarts with backoff, rolling
+ * restarts and stopping.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+extern char **environ;
+
+struct cp_worker {
+	struct cp_pool *pool;
+	struct cp_worker *next, *prev;	/* p->all: every worker not yet closed */
+	int slot;
+	int id;
+	int pid;
+	enum cp_worker_state state;
+	struct cp_child *child;
+	struct cp_channel *ch;		/* while open */
+	uv_timer_t grace;		/* SIGKILL after grace_ms once stopping */
+	bool retired;			/* replaced: its exit restarts nothing */
+	bool voluntary;			/* asked to leave, or left on its own */
+	bool exited;
+	uint64_t started;		/* uv_now at spawn */
+	void *data;			/* the caller's */
+};
+
+struct pool_slot {
+	struct cp_pool *pool;
+	struct cp_worker *w;		/* current worker, or NULL */
+	uv_timer_t backoff;		/* restart delay */
+	bool backoff_on;
+	int fails;			/* quick exits in a row */
+};
+
+struct cp_pool {
+	uv_loop_t *loop;
+	struct cp_pool_options o;
+	struct cp_pool_events ev;
+	void *data;
+	json_t *handle_msg;
+	int *listen_fds;		/* copy of o.listen_fds (fds borrowed) */
+	struct pool_slot *slots;
+	int nslots;
+	struct cp_worker *all;
+	int live;			/* workers spawned and not yet closed */
+	int next_id;
+	uint64_t *restart_times;	/* ring of the last max_restarts */
+	unsigned long nrestart;
+	int rolling;			/* slot being replaced, or -1 */
+	bool roll_again;		/* restart asked for during a roll */
+	bool started;
+	bool stopping;
+	bool gave_up;
+	bool empty;			/* CP_POOL_EMPTY sent since the last spawn */
+	bool closing;
+	bool finishing;			/* closing our own handles */
+	int handles;			/* our own uv handles not yet closed */
+	cp_pool_close_cb close_cb;
+};
+
+static void spawn_worker(struct cp_pool *p, int slot);
+static void roll_next(struct cp_pool *p);
+static void maybe_empty(struct cp_pool *p);
+static void finish(struct cp_pool *p);
+
+const char *
+cp_worker_state_name(enum cp_worker_state s)
+{
+	switch (s) {
+	case CP_WORKER_STARTING:
+		return "starting";
+	case CP_WORKER_ONLINE:
+		return "online";
+	case CP_WORKER_READY:
+		return "ready";
+	case CP_WORKER_STOPPING:
+		return "stopping";
+	case CP_WORKER_EXITED:
+		return "exited";
+	}
+	return "unknown";
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static void
+emit(struct cp_pool *p, struct cp_pool_event *e)
+{
+	if (p->ev.on_event != NULL)
+		p->ev.on_event(p, e, p->data);
+}
+
+static void
+emit_simple(struct cp_pool *p, enum cp_pool_event_type type,
+    struct cp_worker *w, int slot)
+{
+	struct cp_pool_event e = { .type = type, .worker = w, .slot = slot };
+
+	emit(p, &e);
+}
+
+static void
+set_state(struct cp_worker *w, enum cp_worker_state s)
+{
+	struct cp_pool_event e = { .type = CP_POOL_STATE, .worker = w };
+
+	if (w->state == s)
+		return;
+	e.slot = w->slot;
+	e.old_state = w->state;
+	w->state = s;
+	emit(w->pool, &e);
+}
+
+/* ---- readiness --------------------------------------------------------- */
+
+static void
+worker_ready(struct cp_worker *w)
+{
+	struct cp_pool *p = w->pool;
+
+	if (w->state != CP_WORKER_STARTING && w->state != CP_WORKER_ONLINE)
+		return;
+	set_state(w, CP_WORKER_READY);
+	if (p->rolling == w->slot && p->slots[w->slot].w == w)
+		roll_next(p);
+}
+
+/* ---- the worker's child events ----------------------------------------- */
+
+static void
+on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
+{
+	struct cp_worker *w = data;
+	struct cp_pool *p = w->pool;
+
+	(void)ch;
+	worker_ready(w);
+	if (p->ev.on_message != NULL)
+		p->ev.on_message(p, w, m, p->data);
+}
+
+static void
+on_ipc_error(struct cp_channel *ch, int err, const char *line, size_t len,
+    void *data)
+{
+	struct cp_worker *w = data;
+	struct cp_pool_event e = { .type = CP_POOL_IPC_ERROR, .worker = w,
+	    .slot = w->slot, .err = err, .line = line, .len = len };
+
+	(void)ch;
+	emit(w->pool, &e);
+}
+
+static void
+on_disconnect(struct cp_channel *ch, int err, void *data)
+{
+	struct cp_worker *w = data;
+	struct cp_pool_event e = { .type = CP_POOL_DISCONNECT, .worker = w,
+	    .slot = w->slot, .err = err };
+
+	(void)ch;
+	w->ch = NULL;
+	emit(w->pool, &e);
+}
+
+static void
+on_data(struct cp_child *c, int fd, const char *buf, size_t len, void *data)
+{
+	struct cp_worker *w = data;
+	struct cp_pool *p = w->pool;
+
+	(void)c;
+	if (p->ev.on_data != NULL)
+		p->ev.on_data(p, w, fd, buf, len, p->data);
+}
+
+/* Whether this restart makes too many within the window. */
+static bool
+crash_loop(struct cp_pool *p)
+{
+	uint64_t now = uv_now(p->loop);
+	unsigned long i, max = (unsigned long)p->o.max_restarts, n = 0;
+
+	if (max == 0)
+		return false;
+	p->restart_times[p->nrestart++ % max] = now;
+	for (i = 0; i < max && i < p->nrestart; i++)
+		if (now - p->restart_times[i] <= p->o.restart_window_ms)
+			n++;
+	return n >= max && p->nrestart > max;
+}
+
+static void
+backoff_cb(uv_timer_t *t)
+{
+	struct pool_slot *s = t->data;
+	struct cp_pool *p = s->pool;
+
+	s->backoff_on = false;
+	if (!p->stopping && s->w == NULL)
+		spawn_worker(p, (int)(s - p->slots));
+	maybe_empty(p);
+}
+
+/*
+ * The delay before a slot starts again.  Only a worker that stayed up
+ * stable_ms clears the slot's failures: readiness does not, or a worker
+ * that crashes soon after it is ready would be restarted at the first
+ * step for ever.
+ */
+static uint64_t
+restart_delay(struct cp_pool *p, struct cp_worker *w)
+{
+	struct pool_slot *s = &p->slots[w->slot];
+	uint64_t d;
+	int i;
+
+	if (uv_now(p->loop) - w->started < p->o.stable_ms)
+		s->fails++;
+	else
+		s->fails = 0;
+	if (s->fails == 0)
+		return 0;
+	d = p->o.backoff_ms;
+	for (i = 1; i < s->fails && d < p->o.backoff_max_ms; i++)
+		d *= 2;
+	return d < p->o.backoff_max_ms ? d : p->o.backoff_max_ms;
+}
+
+static void
+on_exit_(struct cp_child *c, int64_t code, int sig, void *data)
+{
+	struct cp_worker *w = data;
+	struct cp_pool *p = w->pool;
+	struct pool_slot *s = &p->slots[w->slot];
+	struct cp_pool_event e = { .type = CP_POOL_STATE, .worker = w,
+	    .slot = w->slot, .exit_status = code, .term_signal = sig };
+	bool failed = code != 0 || sig != 0, restart, current;
+	uint64_t delay;
+
+	w->exited = true;
+	uv_timer_stop(&w->grace);
+	current = !w->retired && s->w == w;
+	if (current)
+		s->w = NULL;		/* the slot is free from this event on */
+	e.old_state = w->state;
+	e.voluntary = w->voluntary;
+	e.timed_out = cp_child_timed_out(c);
+	w->state = CP_WORKER_EXITED;
+	emit(p, &e);
+	if (!current)
+		return;
+	if (p->rolling == w->slot && !w->voluntary)
+		roll_next(p);
+	restart = !p->stopping && !w->voluntary && !p->gave_up &&
+	    (p->o.restart == CP_RESTART_ALWAYS ||
+	    (p->o.restart == CP_RESTART_ON_FAILURE && failed));
+	if (!restart)
+		return;
+	if (crash_loop(p)) {
+		p->gave_up = true;
+		emit_simple(p, CP_POOL_GIVE_UP, w, w->slot);
+		cp_pool_stop(p, false);
+		return;
+	}
+	delay = restart_delay(p, w);
+	e = (struct cp_pool_event){ .type = CP_POOL_RESTART, .slot = w->slot,
+	    .delay_ms = delay };
+	emit(p, &e);
+	if (p->stopping)
+		return;			/* stopped from the event */
+	s->backoff_on = true;
+	uv_timer_start(&s->backoff, backoff_cb, delay, 0);
+}
+
+static void
+worker_freed(uv_handle_t *h)
+{
+	struct cp_worker *w = h->data;
+	struct cp_pool *p = w->pool;
+
+	free(w);
+	p->live--;
+	maybe_empty(p);
+}
+
+static void
+on_close(struct cp_child *c, void *data)
+{
+	struct cp_worker *w = data;
+	struct cp_pool *p = w->pool;
+
+	cp_child_free(c);
+	w->child = NULL;
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		p->all = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	uv_close((uv_handle_t *)&w->grace, worker_freed);
+}
+
+static const struct cp_child_events child_events = {
+	.ipc = {
+		.on_message = on_message,
+		.on_error = on_ipc_error,
+		.on_disconnect = on_disconnect,
+	},
+	.on_data = on_data,
+	.on_exit = on_exit_,
+	.on_close = on_close,
+};
+
+/* ---- starting and stopping workers ------------------------------------- */
+
+static void
+grace_cb(uv_timer_t *t)
+{
+	struct cp_worker *w = t->data;
+
+	if (w->exited)
+		return;
+	emit_simple(w->pool, CP_POOL_GRACE_KILL, w, w->slot);
+	if (!w->exited && w->child != NULL)
+		cp_child_kill(w->child, SIGKILL);
+}
+
+/* Graceful: disconnect, then SIGKILL after grace_ms.  now: SIGKILL. */
+static void
+stop_worker(struct cp_worker *w, bool now)
+{
+	struct cp_pool *p = w->pool;
+
+	if (w->exited)
+		return;
+	w->voluntary = true;
+	if (w->state != CP_WORKER_STOPPING) {
+		set_state(w, CP_WORKER_STOPPING);
+		if (w->exited)
+			return;		/* the event's handler killed it */
+		if (!now) {
+			if (w->ch != NULL && cp_channel_connected(w->ch))
+				cp_channel_disconnect(w->ch);
+			uv_timer_start(&w->grace, grace_cb, p->o.grace_ms, 0);
+		}
+	}
+	if (now && w->child != NULL)
+		cp_child_kill(w->child, SIGKILL);
+}
+
+static bool
+env_ours(const char *s, unsigned int flags)
+{
+	if (strncmp(s, "NODE_UNIQUE_ID=", 15) == 0)
+		return true;
+	return (flags & CP_POOL_SLOT_ENV) &&
+	    (strncmp(s, "CHILDPROC_WORKER=", 17) == 0 ||
+	    strncmp(s, "NODE_APP_INSTANCE=", 18) == 0);
+}
+
+/* The worker's environment: the pool's with our variables set (vars holds them). */
+static char **
+worker_env(struct cp_pool *p, struct cp_worker *w, char vars[2][48])
+{
+	char *const *env = p->o.spawn.env != NULL ? p->o.spawn.env : environ;
+	char **out;
+	size_t n = 0, i, o = 0;
+
+	while (env[n] != NULL)
+		n++;
+	if ((out = calloc(n + 4, sizeof(*out))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (!env_ours(env[i], p->o.flags))
+			out[o++] = env[i];
+	if (p->o.flags & CP_POOL_SLOT_ENV) {
+		snprintf(vars[0], 48, "CHILDPROC_WORKER=%d", w->slot + 1);
+		snprintf(vars[1], 48, "NODE_APP_INSTANCE=%d", w->slot);
+		out[o++] = vars[0];
+		out[o++] = vars[1];
+	}
+	out[o] = NULL;
+	return out;
+}
+
+static void
+handle_sent(struct cp_channel *ch, int st, void *arg)
+{
+	struct cp_worker *w = arg;
+	struct cp_pool_event e = { .type = CP_POOL_HANDLE_ERROR, .worker = w,
+	    .slot = w->slot, .err = st };
+
+	(void)ch;
+	if (st == 0)
+		worker_ready(w);	/* it has the socket: as good as listening */
+	else
+		emit(w->pool, &e);
+}
+
+static void
+spawn_worker(struct cp_pool *p, int slot)
+{
+	struct cp_spawn_options so = p->o.spawn;
+	struct cp_pool_event e = { .type = CP_POOL_SPAWN_ERROR, .slot = slot };
+	struct cp_worker *w;
+	char vars[2][48], **env;
+	int r, fd, i;
+	bool per_slot;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		e.err = UV_ENOMEM;
+		emit(p, &e);
+		return;
+	}
+	w->pool = p;
+	w->slot = slot;
+	w->id = ++p->next_id;
+	w->state = CP_WORKER_EXITED;	/* until it is spawned */
+	w->grace.data = w;
+	if ((env = worker_env(p, w, vars)) == NULL) {
+		r = UV_ENOMEM;
+		goto fail;
+	}
+	so.env = env;
+	r = cp_child_spawn(p->loop, &so, &child_events, w, &w->child);
+	free(env);
+	if (r != 0)
+		goto fail;
+	uv_timer_init(p->loop, &w->grace);
+	w->started = uv_now(p->loop);
+	w->pid = cp_child_pid(w->child);
+	w->ch = cp_child_channel(w->child);
+	w->next = p->all;
+	if (p->all != NULL)
+		p->all->prev = w;
+	p->all = w;
+	p->live++;
+	p->empty = false;
+	p->slots[slot].w = w;
+	set_state(w, CP_WORKER_STARTING);
+	/* Its own socket (per slot), or every socket. */
+	per_slot = (p->o.flags & CP_POOL_LISTEN_PER_SLOT) != 0;
+	for (i = 0; i < (per_slot ? 1 : p->o.listen_count); i++) {
+		if (w->ch == NULL || w->exited ||
+		    w->state != CP_WORKER_STARTING)
+			break;
+		fd = p->listen_fds[per_slot ? slot : i];
+		r = cp_channel_send_handle(w->ch, p->handle_msg,
+		    CP_HANDLE_NET_SERVER, fd, 0, handle_sent, w);
+		if (r < 0) {
+			e = (struct cp_pool_event){ .type = CP_POOL_HANDLE_ERROR,
+			    .worker = w, .slot = slot, .err = r };
+			emit(p, &e);
+		}
+	}
+	return;
+fail:
+	free(w);
+	p->next_id--;			/* never seen: the id is not used up */
+	e.err = r;
+	emit(p, &e);
+}
+
+/* Rolling restart: the next slot, once the last replacement is up. */
+static void
+roll_next(struct cp_pool *p)
+{
+	struct cp_worker *old;
+	int slot = p->rolling + 1;
+
+	if (p->stopping) {
+		p->rolling = -1;
+		return;
+	}
+	if (slot >= p->nslots) {
+		p->rolling = -1;
+		emit_simple(p, CP_POOL_ROLL_DONE, NULL, -1);
+		if (p->roll_again && !p->stopping && p->rolling < 0) {
+			p->roll_again = false;
+			roll_next(p);
+		}
+		return;
+	}
+	p->rolling = slot;
+	old = p->slots[slot].w;
+	if (old != NULL) {
+		old->retired = true;
+		p->slots[slot].w = NULL;
+		stop_worker(old, false);
+	}
+	if (p->stopping || p->rolling != slot)
+		return;			/* changed by an event's handler */
+	spawn_worker(p, slot);
+	if (p->rolling == slot && p->slots[slot].w == NULL)
+		roll_next(p);		/* could not start: go on with the next */
+}
+
+/* CP_POOL_EMPTY once nothing runs or waits to run; closes when closing. */
+static void
+maybe_empty(struct cp_pool *p)
+{
+	int i;
+
+	if (p->live > 0)
+		return;
+	for (i = 0; i < p->nslots; i++)
+		if (p->slots[i].backoff_on)
+			return;
+	if (!p->empty) {
+		p->empty = true;
+		emit_simple(p, CP_POOL_EMPTY, NULL, -1);
+	}
+	if (p->closing)
+		finish(p);
+}
+
+/* ---- the public side --------------------------------------------------- */
+
+static void
+pool_handle_closed(uv_handle_t *h)
+{
+	struct cp_pool *p = h->data;
+
+	if (--p->handles == 0 && p->close_cb != NULL)
+		p->close_cb(p, p->data);
+}
+
+/* Every worker is gone: close our own handles, then call close_cb. */
+static void
+finish(struct cp_pool *p)
+{
+	int i;
+
+	if (p->finishing || p->live > 0)
+		return;
+	p->finishing = true;
+	for (i = 0; i < p->nslots; i++) {
+		uv_timer_stop(&p->slots[i].backoff);
+		p->slots[i].backoff_on = false;
+		p->slots[i].backoff.data = p;
+		p->handles++;
+		uv_close((uv_handle_t *)&p->slots[i].backoff, pool_handle_closed);
+	}
+}
+
+int
+cp_pool_create(uv_loop_t *loop, const struct cp_pool_options *opts,
+    const struct cp_pool_events *ev, void *data, struct cp_pool **pp)
+{
+	struct cp_pool *p;
+	int i, ipc = 0, r;
+
+	*pp = NULL;
+	for (i = 0; i < opts->spawn.stdio_count; i++)
+		if (opts->spawn.stdio[i].type == CP_STDIO_IPC)
+			ipc++;
+	if (ipc != 1 || opts->workers < 1 || opts->max_restarts < 0 ||
+	    opts->listen_count < 0 || ((opts->flags & CP_POOL_LISTEN_PER_SLOT) &&
+	    opts->listen_count != opts->workers) ||
+	    (opts->listen_count > 0 && opts->listen_fds == NULL))
+		return UV_EINVAL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return UV_ENOMEM;
+	p->loop = loop;
+	p->o = *opts;
+	if (ev != NULL)
+		p->ev = *ev;
+	p->data = data;
+	p->rolling = -1;
+	p->nslots = opts->workers;
+	p->handle_msg = opts->handle_message != NULL ?
+	    json_deep_copy(opts->handle_message) : json_string("server");
+	p->slots = calloc((size_t)p->nslots, sizeof(*p->slots));
+	p->restart_times = calloc((size_t)opts->max_restarts + 1,
+	    sizeof(*p->restart_times));
+	if (opts->listen_count > 0 && (p->listen_fds = calloc(
+	    (size_t)opts->listen_count, sizeof(*p->listen_fds))) != NULL)
+		memcpy(p->listen_fds, opts->listen_fds,
+		    (size_t)opts->listen_count * sizeof(*p->listen_fds));
+	if (p->handle_msg == NULL || p->slots == NULL ||
+	    p->restart_times == NULL ||
+	    (opts->listen_count > 0 && p->listen_fds == NULL)) {
+		r = UV_ENOMEM;
+		goto fail;
+	}
+	p->o.listen_fds = p->listen_fds;
+	p->o.handle_message = NULL;
+	for (i = 0; i < p->nslots; i++) {
+		p->slots[i].pool = p;
+		uv_timer_init(loop, &p->slots[i].backoff);
+		p->slots[i].backoff.data = &p->slots[i];
+	}
+	*pp = p;
+	return 0;
+fail:
+	json_decref(p->handle_msg);
+	free(p->slots);
+	free(p->restart_times);
+	free(p->listen_fds);
+	free(p);
+	return r;
+}
+
+int
+cp_pool_start(struct cp_pool *p)
+{
+	int i;
+
+	if (p->started || p->closing)
+		return UV_EALREADY;
+	p->started = true;
+	for (i = 0; i < p->nslots && !p->stopping; i++)
+		if (p->slots[i].w == NULL)
+			spawn_worker(p, i);
+	maybe_empty(p);
+	return 0;
+}
+
+void
+cp_pool_stop(struct cp_pool *p, bool now)
+{
+	struct cp_worker *w, *next;
+	int i;
+
+	if (p->stopping && !now)
+		return;
+	p->stopping = true;
+	p->rolling = -1;
+	p->roll_again = false;
+	for (i = 0; i < p->nslots; i++) {
+		if (p->slots[i].backoff_on) {
+			uv_timer_stop(&p->slots[i].backoff);
+			p->slots[i].backoff_on = false;
+		}
+	}
+	/* Retired workers still draining are in the list too. */
+	for (w = p->all; w != NULL; w = next) {
+		next = w->next;
+		stop_worker(w, now);
+	}
+	maybe_empty(p);
+}
+
+int
+cp_pool_restart(struct cp_pool *p)
+{
+	if (p->stopping)
+		return UV_ECANCELED;
+	if (p->rolling >= 0) {
+		p->roll_again = true;
+		return 1;
+	}
+	roll_next(p);
+	return 0;
+}
+
+void
+cp_pool_close(struct cp_pool *p, cp_pool_close_cb close_cb)
+{
+	if (p->closing)
+		return;
+	p->closing = true;
+	p->close_cb = close_cb;
+	cp_pool_stop(p, false);
+	finish(p);
+}
+
+void
+cp_pool_free(struct cp_pool *p)
+{
+	if (p == NULL)
+		return;
+	json_decref(p->handle_msg);
+	free(p->slots);
+	free(p->restart_times);
+	free(p->listen_fds);
+	free(p);
+}
+
+int
+cp_pool_size(const struct cp_pool *p)
+{
+	return p->nslots;
+}
+
+struct cp_worker *
+cp_pool_worker(const struct cp_pool *p, int slot)
+{
+	if (slot < 0 || slot >= p->nslots)
+		return NULL;
+	return p->slots[slot].w;
+}
+
+int
+cp_pool_live(const struct cp_pool *p)
+{
+	return p->live;
+}
+
+bool
+cp_pool_stopping(const struct cp_pool *p)
+{
+	return p->stopping;
+}
+
+void *
+cp_pool_data(const struct cp_pool *p)
+{
+	return p->data;
+}
+
+int
+cp_worker_slot(const struct cp_worker *w)
+{
+	return w->slot;
+}
+
+int
+cp_worker_id(const struct cp_worker *w)
+{
+	return w->id;
+}
+
+int
+cp_worker_pid(const struct cp_worker *w)
+{
+	return w->pid;
+}
+
+enum cp_worker_state
+cp_worker_state(const struct cp_worker *w)
+{
+	return w->state;
+}
+
+struct cp_channel *
+cp_worker_channel(const struct cp_worker *w)
+{
+	return w->ch;
+}
+
+uint64_t
+cp_worker_started(const struct cp_worker *w)
+{
+	return w->started;
+}
+
+int
+cp_worker_kill(struct cp_worker *w, int signum)
+{
+	if (w->exited || w->child == NULL)
+		return UV_ESRCH;
+	return cp_child_kill(w->child, signum);
+}
+
+void
+cp_worker_set_data(struct cp_worker *w, void *data)
+{
+	w->data = data;
+}
+
+void *
+cp_worker_data(const struct cp_worker *w)
+{
+	return w->data;
+}
