@@ -535,7 +535,6 @@ cp_channel_send(struct cp_channel *ch, const json_t *value, cp_send_cb cb,
 	ch->scratch.len = 0;
 	if ((r = cp__channel_encode(ch, value, &ch->scratch)) != 0)
 		return r;
-	ch->sent_any = true;
 	r = write_line(ch, ch->scratch.data, ch->scratch.len, false, cb, arg);
 	/* Do not keep a huge buffer around after a huge message. */
 	if (ch->scratch.cap > (1u << 20))

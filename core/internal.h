@@ -83,7 +83,7 @@ void cp__channel_shut(struct cp_channel *ch);
  * mode *textp and *lenp then point to the value's JSON form, valid until the
  * next message); sends a line of JSON text (advanced: its JSON form).
  */
-int cp__channel_encode(const struct cp_channel *ch, const json_t *value,
+int cp__channel_encode(struct cp_channel *ch, const json_t *value,
     struct cp_buf *out);
 void cp__channel_commit(struct cp_channel *ch, size_t n, cp_frame_line_cb cb);
 int cp__channel_decode(struct cp_channel *ch, char **textp, size_t *lenp,

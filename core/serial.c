@@ -40,12 +40,16 @@ cp_channel_serialization(const struct cp_channel *ch)
 }
 
 int
-cp__channel_encode(const struct cp_channel *ch, const json_t *value,
+cp__channel_encode(struct cp_channel *ch, const json_t *value,
     struct cp_buf *out)
 {
-	if (!ch->advanced)
-		return cp_msg_encode(value, out);
-	return cp_v8_encode_frame(value, out, NULL);
+	int r;
+
+	r = ch->advanced ? cp_v8_encode_frame(value, out, NULL) :
+	    cp_msg_encode(value, out);
+	if (r == 0)
+		ch->sent_any = true;	/* the framing is now fixed */
+	return r;
 }
 
 void
@@ -85,10 +89,9 @@ int
 cp__channel_send_text(struct cp_channel *ch, const char *line, size_t len,
     json_error_t *error, cp_send_cb cb, void *arg)
 {
+	struct cp_buf tmp = CP_BUF_INIT;
 	json_t *v;
 	int r;
-
-	struct cp_buf tmp = CP_BUF_INIT;
 
 	if (error != NULL)
 		error->text[0] = '\0';

@@ -181,6 +181,10 @@ if want advanced; then
 	r=$(ratio "$A" "$B")
 	row "advanced msgs/s, C parent <-> node child vs node <-> node" "$A" "$B" \
 		msgs/s "${r}x" "≥ 1.0x: $(check ge "$r" 1.0)"
+	med cpu_us_per_msg
+	r=$(ratio "$A" "$B")
+	row "advanced: parent's CPU per message, C vs node (node child)" "$A" "$B" \
+		µs "${r}x" "(information: not skewed by the load)"
 
 	pair node "$here/ipc.js" throughput -S advanced -n "$n_msgs" -- "$b/bench-echo" :: \
 		node "$here/ipc.js" throughput -S advanced -n "$n_msgs" -- node "$here/echo.js"

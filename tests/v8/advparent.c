@@ -234,7 +234,15 @@ main(int argc, char *argv[])
 	if (strcmp(cp_channel_serialization(cp_child_channel(child)),
 	    "advanced") != 0)
 		fail("mode", cp_channel_serialization(cp_child_channel(child)));
+	if (cp_channel_set_serialization(cp_child_channel(child), "xml") !=
+	    UV_EINVAL ||
+	    cp_channel_set_serialization(cp_child_channel(child), "advanced") != 0)
+		fail("cp_channel_set_serialization", "before any message");
 	send_case(cp_child_channel(child));
+	/* Once a message went, the framing cannot change. */
+	if (cp_channel_set_serialization(cp_child_channel(child), "json") !=
+	    UV_EBUSY)
+		fail("cp_channel_set_serialization", "not EBUSY after a send");
 	uv_run(&loop, UV_RUN_DEFAULT);
 	uv_loop_close(&loop);
 	if (listen_fd >= 0)
