@@ -392,6 +392,14 @@ CP_API int cp_child_close_fd(struct cp_child *c, int fd);
 /* The IPC channel, or NULL if the child has none. */
 CP_API struct cp_channel *cp_child_channel(const struct cp_child *c);
 CP_API int cp_child_pid(const struct cp_child *c);
+/*
+ * Whether pid is a child the library started (on any loop) and has not
+ * reaped yet.  A program that reaps adopted orphans (PID 1, a subreaper)
+ * must leave such a pid alone, as it leaves libuv's process handles: the
+ * library waits for that pid only, and a waitpid elsewhere would take
+ * the exit status from it.
+ */
+CP_API bool cp_child_pid_owned(int pid);
 /* Whether the timeout fired (Node's killed after a timeout). */
 CP_API bool cp_child_timed_out(const struct cp_child *c);
 /* Whether cp_child_kill or the timeout delivered a signal (Node's .killed). */
@@ -469,6 +477,8 @@ CP_API char *cp_json_stringify(const json_t *v, size_t *lenp);
 #define CP_MAX_BUFFER_DEFAULT ((uint64_t)1024 * 1024)
 #define CP_MAX_BUFFER_INFINITY UINT64_MAX
 
+struct cp_exec;
+
 struct cp_exec_options {
 	/*
 	 * The process, as cp_child_spawn takes it: file (for cp_exec and
@@ -501,7 +511,30 @@ struct cp_exec_options {
 	 */
 	const char *input;
 	size_t input_len;
+	/*
+	 * cp_exec and cp_exec_file, not in Node (whose exec gives the child a
+	 * stdin pipe, never closed): CP_EXEC_STDIN_INHERIT gives the child
+	 * our fd 0 (borrowed: it stays ours and open), CP_EXEC_STDIN_IGNORE
+	 * /dev/null.  Either with input set is UV_EINVAL.
+	 */
+	unsigned int flags;
+	/*
+	 * cp_exec and cp_exec_file: when set, stdout and stderr are not
+	 * collected but passed here chunk by chunk as they arrive (fd 1 or
+	 * 2), exactly the bytes r->output would have held: cut at
+	 * max_buffer, and in a string encoding converted chunk by chunk
+	 * (a character or base64 group split between reads comes whole in
+	 * the later chunk).  r->output[1] and [2] are then empty.  data is
+	 * cb's.  Return 0, or < 0 to stop reading that stream (the child's
+	 * next write to it fails with EPIPE, as in a shell pipeline whose
+	 * reader left).  Not called after cb.
+	 */
+	int (*on_output)(struct cp_exec *x, int fd, const char *buf,
+	    size_t len, void *data);
 };
+
+#define CP_EXEC_STDIN_INHERIT 0x1u
+#define CP_EXEC_STDIN_IGNORE  0x2u
 
 /* Zeroes o and sets max_buffer to CP_MAX_BUFFER_DEFAULT. */
 CP_API void cp_exec_options_init(struct cp_exec_options *o);
@@ -548,8 +581,6 @@ struct cp_result {
 	char **spawnargs;	/* its arguments after argv[0]: err.spawnargs */
 	char *cmd;		/* err.cmd, or the command of "Command failed: " */
 };
-
-struct cp_exec;
 
 /*
  * r belongs to x and lives until cp_exec_free(x), which may be called
