@@ -269,6 +269,13 @@ cmd_write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+int
+cmd_stdout_error(int e)
+{
+	out_failed(e);
+	return out_errno;
+}
+
 bool
 cmd_stdout_closed(void)
 {

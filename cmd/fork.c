@@ -259,6 +259,7 @@ main(int argc, char *argv[])
 			break;
 		case OPT_END:
 			parse_end(&f, optarg);
+			f.end_given = true;
 			break;
 		case OPT_END_MESSAGE:
 			json_decref(parse_json_arg("--end-message", optarg));
