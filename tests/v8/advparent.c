@@ -23,6 +23,9 @@
 
 #include "childproc.h"
 
+/* The child's stdio entries (cp_spawn_options points to them). */
+static struct cp_stdio stdio_[4];
+
 static const struct {
 	const char *json;	/* a value in the JSON form */
 	const char *type;	/* what node must see */
@@ -222,9 +225,10 @@ main(int argc, char *argv[])
 	args[1] = NULL;
 	o.file = argv[1];
 	o.args = args;
+	o.stdio = stdio_;
 	o.stdio_count = 4;
-	o.stdio[0].type = o.stdio[1].type = o.stdio[2].type = CP_STDIO_INHERIT;
-	o.stdio[3].type = CP_STDIO_IPC;
+	stdio_[0].type = stdio_[1].type = stdio_[2].type = CP_STDIO_INHERIT;
+	stdio_[3].type = CP_STDIO_IPC;
 	o.serialization = "advanced";
 	uv_loop_init(&loop);
 	if ((r = cp_child_spawn(&loop, &o, &ev, NULL, &child)) != 0) {
