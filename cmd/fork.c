@@ -32,6 +32,8 @@ enum {
 	OPT_CONTROL,
 	OPT_CTL,
 	OPT_STATUS_FORMAT,
+	OPT_SCHED,
+	OPT_NO_CLUSTER,
 };
 
 
@@ -55,6 +57,8 @@ static const struct option longopts[] = {
 	{ "control",        required_argument, NULL, OPT_CONTROL },
 	{ "ctl",            required_argument, NULL, OPT_CTL },
 	{ "status-format",  required_argument, NULL, OPT_STATUS_FORMAT },
+	{ "sched",          required_argument, NULL, OPT_SCHED },
+	{ "no-cluster",     no_argument,       NULL, OPT_NO_CLUSTER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -82,7 +86,11 @@ usage(FILE *fp)
 "      --listen=[HOST:]PORT   open a listening socket (or unix:PATH) and send it\n"
 "                             to every worker as a net.Server\n"
 "      --handle-message=JSON  the message sent with it (default \"server\")\n"
-"      --balance=MODE         shared (default) or reuseport\n"
+"      --sched=POLICY         cluster servers: rr (default, or as\n"
+"                             NODE_CLUSTER_SCHED_POLICY says), none,\n"
+"                             reuseport\n"
+"      --no-cluster           plain workers: no cluster protocol\n"
+"      --balance=MODE         --listen: shared (default) or reuseport\n"
 "      --restart=POLICY       no (default), on-failure, always\n"
 "      --max-restarts=N/DURATION  give up after N restarts within DURATION\n"
 "                             (default 10/60s)\n"
@@ -209,6 +217,25 @@ open_listeners(const char *spec, bool reuseport, int n, char *addr,
 	return fds;
 }
 
+/*
+ * rr, none or reuseport.  Node reads its NODE_CLUSTER_SCHED_POLICY the
+ * same way: anything but "none" is rr (and "reuseport" is ours).
+ */
+static int
+parse_sched(const char *s, enum cp_sched *sched)
+{
+	*sched = CP_SCHED_RR;
+	if (s == NULL)
+		return 0;
+	if (strcmp(s, "none") == 0)
+		*sched = CP_SCHED_NONE;
+	else if (strcmp(s, "reuseport") == 0)
+		*sched = CP_SCHED_REUSEPORT;
+	else if (strcmp(s, "rr") != 0)
+		return UV_EINVAL;
+	return 0;
+}
+
 /* The n sockets systemd passed (fds 3 ...), checked. */
 static int *
 activated_fds(int n)
@@ -242,6 +269,7 @@ main(int argc, char *argv[])
 	bool inf, restart_set = false, reuseport = false, ctl_json = !isatty(1);
 	const char *control = NULL, *ctl = NULL;
 	int ch, r, fd, nworkers = 1, j, *listen_fds = NULL;
+	bool no_cluster = false, sched_set = false;
 	json_t *handle_msg = NULL;
 	uv_loop_t loop;
 
@@ -338,6 +366,15 @@ main(int argc, char *argv[])
 		case OPT_CONTROL:
 			control = optarg;
 			break;
+		case OPT_SCHED:
+			if (parse_sched(optarg, &po.sched) != 0)
+				cmd_die("invalid --sched '%s': rr, none or reuseport",
+				    optarg);
+			sched_set = true;
+			break;
+		case OPT_NO_CLUSTER:
+			no_cluster = true;
+			break;
 		case OPT_CTL:
 			ctl = optarg;
 			break;
@@ -411,6 +448,16 @@ main(int argc, char *argv[])
 	po.workers = nworkers;
 	if (f.master)
 		po.flags |= CP_POOL_SLOT_ENV;
+	/*
+	 * A master whose workers get no socket from us is their cluster
+	 * primary: their own listen() calls come to it.
+	 */
+	if (f.master && listen_spec == NULL && !f.activated && !no_cluster) {
+		po.flags |= CP_POOL_CLUSTER;
+		if (!sched_set)
+			(void)parse_sched(getenv("NODE_CLUSTER_SCHED_POLICY"),
+			    &po.sched);
+	}
 	po.handle_message = handle_msg;
 	f.file = po.spawn.file;
 	f.cwd = po.spawn.cwd;
