@@ -1039,7 +1039,7 @@ keep_fds(struct cp_channel *ch, struct msghdr *mh, size_t n)
 {
 	struct cp_rxfds *g = NULL;
 	struct cmsghdr *c;
-	int *fds;
+	int *fds, fd;
 	size_t nf, i;
 
 	for (c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
@@ -1055,10 +1055,16 @@ keep_fds(struct cp_channel *ch, struct msghdr *mh, size_t n)
 		}
 		for (i = 0; i < nf; i++) {
 			/* With no bytes (or no room) no line can claim it. */
-			if (g != NULL && g->n < MAX_FDS_PER_READ)
-				g->fds[g->n++] = fds[i];
-			else
+			if (g == NULL || g->n >= MAX_FDS_PER_READ) {
 				close(fds[i]);
+				continue;
+			}
+			/*
+			 * With 0-2 closed it may have landed there; the program
+			 * may give it to libuv, whose close path asserts fd > 2.
+			 */
+			if ((fd = cp__fd_above_stdio(fds[i])) >= 0)
+				g->fds[g->n++] = fd;
 		}
 	}
 }

@@ -469,8 +469,8 @@ fail:
 	return NULL;
 }
 
-int
-cp_child_spawn(uv_loop_t *loop, const struct cp_spawn_options *opts,
+static int
+spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
     const struct cp_child_events *ev, void *data, struct cp_child **childp)
 {
 	static const struct cp_child_events no_events;
@@ -676,5 +676,19 @@ fail_args:
 	free(env);
 	free(cmd);
 	free(argv);
+	return r;
+}
+
+int
+cp_child_spawn(uv_loop_t *loop, const struct cp_spawn_options *opts,
+    const struct cp_child_events *ev, void *data, struct cp_child **childp)
+{
+	struct cp_stdfds g;
+	int r;
+
+	/* With 0-2 closed, uv_spawn's pipes would land there (issue 7, 1). */
+	cp__stdfds_hold(&g);
+	r = spawn_child(loop, opts, ev, data, childp);
+	cp__stdfds_release(&g);
 	return r;
 }

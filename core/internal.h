@@ -82,6 +82,24 @@ void cp__child_channel_closed(struct cp_child *c);
  */
 char *cp__join_words(const char *file, char *const *args);
 
+/*
+ * While fds 0-2 are closed, anything opened lands there, and libuv's close
+ * path asserts fd > 2.  hold fills the closed ones with /dev/null until
+ * release, so that fds made in between (uv_spawn's pipes, a loop's own)
+ * are above 2.
+ */
+struct cp_stdfds {
+	unsigned int mask;		/* which of 0-2 we filled */
+};
+void cp__stdfds_hold(struct cp_stdfds *g);
+void cp__stdfds_release(struct cp_stdfds *g);
+/*
+ * fd itself if it is above 2 (or negative); else a close-on-exec copy
+ * above 2, and fd is closed.  A negative code if the copy failed (fd is
+ * closed then too).
+ */
+int cp__fd_above_stdio(int fd);
+
 /* Ignores SIGPIPE if it still has its default action. */
 void cp__ignore_sigpipe(void);
 
