@@ -34,6 +34,8 @@ enum {
 	OPT_STATUS_FORMAT,
 	OPT_SCHED,
 	OPT_NO_CLUSTER,
+	OPT_HEARTBEAT,
+	OPT_MAX_MEMORY,
 };
 
 
@@ -62,6 +64,8 @@ static const struct cmd_option master_options[] = {
 	{ "control", required_argument, OPT_CONTROL, "PATH", "answer status, reload and stop on the unix\nsocket PATH (mode 0600)" },
 	{ "ctl", required_argument, OPT_CTL, "PATH [COMMAND]", "send COMMAND (default status) to the master\nat PATH and print its answer" },
 	{ "status-format", required_argument, OPT_STATUS_FORMAT, "FMT", "--ctl's output: text (a table) or json;\ndefault: text on a terminal" },
+	{ "heartbeat", required_argument, OPT_HEARTBEAT, "DURATION", "SIGKILL and replace a worker whose event loop\nleaves a ping unanswered for DURATION" },
+	{ "max-memory", required_argument, OPT_MAX_MEMORY, "SIZE", "replace a worker whose RSS grows over SIZE" },
 	CMD_OPTIONS_END
 };
 
@@ -279,6 +283,7 @@ main(int argc, char *argv[])
 			break;
 		case OPT_END:
 			parse_end(&f, optarg);
+			f.end_given = true;
 			break;
 		case OPT_END_MESSAGE:
 			json_decref(parse_json_arg("--end-message", optarg));
@@ -358,6 +363,19 @@ main(int argc, char *argv[])
 		case OPT_NO_CLUSTER:
 			no_cluster = true;
 			break;
+		case OPT_HEARTBEAT:
+			f.heartbeat_ms = cmd_parse_duration(optarg, "heartbeat");
+			if (f.heartbeat_ms == 0)
+				cmd_die("invalid --heartbeat '%s': must be more than 0",
+				    optarg);
+			f.master = true;
+			break;
+		case OPT_MAX_MEMORY:
+			f.max_memory = cmd_parse_size(optarg, "max-memory", &inf);
+			if (inf)
+				f.max_memory = 0;
+			f.master = true;
+			break;
 		case OPT_CTL:
 			ctl = optarg;
 			break;
@@ -393,8 +411,6 @@ main(int argc, char *argv[])
 		f.master = true;
 	if (control != NULL)
 		f.master = true;
-	if (co.serialization != NULL && strcmp(co.serialization, "advanced") == 0)
-		cmd_die("advanced serialization is not supported; use json");
 
 	/* node [exec-args] MODULE ARG... */
 	nargs = n_exec + (size_t)argc;
@@ -490,6 +506,7 @@ main(int argc, char *argv[])
 	bridge_init(&f);
 	cp_pool_start(f.pool);
 	if (!f.done) {
+		fork_watch_start(&f);
 		fork_signals_start(&f);
 		bridge_start_input(&f);
 	}
@@ -520,6 +537,7 @@ main(int argc, char *argv[])
 	json_decref(handle_msg);
 	free(listen_fds);
 	free(f.spawned);
+	free(f.beats);
 	cmd_free_env(env);
 	free(args);
 	free(exec_args);
