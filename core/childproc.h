@@ -371,6 +371,14 @@ CP_API int cp_child_close_fd(struct cp_child *c, int fd);
 /* The IPC channel, or NULL if the child has none. */
 CP_API struct cp_channel *cp_child_channel(const struct cp_child *c);
 CP_API int cp_child_pid(const struct cp_child *c);
+/*
+ * Whether pid is a child the library started (on any loop) and has not
+ * reaped yet.  A program that reaps adopted orphans (PID 1, a subreaper)
+ * must leave such a pid alone, as it leaves libuv's process handles: the
+ * library waits for that pid only, and a waitpid elsewhere would take
+ * the exit status from it.
+ */
+CP_API bool cp_child_pid_owned(int pid);
 /* Whether the timeout fired (Node's killed after a timeout). */
 CP_API bool cp_child_timed_out(const struct cp_child *c);
 /* Whether cp_child_kill or the timeout delivered a signal (Node's .killed). */

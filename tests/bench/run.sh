@@ -324,6 +324,25 @@ if want spawn; then
 	med median_us
 	row "spawnSync median, cp_spawn_sync vs node spawnSync, stdio ignored" \
 		"$A" "$B" µs lower "< 1.0"
+	# From a parent with a big touched heap: a forking spawner copies its
+	# page tables each time; posix_spawn (vfork) does not.
+	n_heap=$((n_spawn / 4))
+	for mib in 0 256 1024; do
+		pair "$b/bench-spawn" lib -n "$n_heap" -H "$mib" :: \
+			"$b/bench-spawn" posix -n "$n_heap" -H "$mib"
+		med median_us
+		row "spawn+wait, heap $mib MiB: library vs posix_spawn+waitpid" \
+			"$A" "$B" µs lower "<= 1.1"
+		eval "lib_heap_$mib=\$A"
+		pair "$b/bench-spawn" sync-ignore -n "$n_heap" -H "$mib" :: \
+			node "$here/spawn.js" sync-ignore -n "$n_heap" -H "$mib"
+		med median_us
+		row "spawnSync, heap $mib MiB: cp_spawn_sync vs node spawnSync (ignored)" \
+			"$A" "$B" µs lower
+	done
+	# Both sides C here: the library from a 1 GiB heap against from none.
+	row "library spawn+wait, heap 1 GiB vs heap 0 (both C)" "$lib_heap_1024" \
+		"$lib_heap_0" µs lower "<= 1.1"
 fi
 
 # ---- 7: capturing output ----------------------------------------------------
