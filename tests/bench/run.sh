@@ -11,7 +11,7 @@
 # (compare.js), DIR/results.json (DIR: tests/bench).  -q is a quick smoke
 # run: fewer runs, smaller counts; its numbers are not meant to be quoted.
 # -s runs only some sections: ipc, latency, bridge, big, spawn, exec,
-# cluster, handles.  Adding a benchmark: see README.md.
+# stream, cluster, handles.  Adding a benchmark: see README.md.
 # The machine is shared and noisy: only ratios measured in one run mean
 # anything, never an absolute number from another day.
 set -eu
@@ -21,7 +21,8 @@ src=$(cd "$here/../.." && pwd)
 runs=5
 quick=0
 outdir=$here
-sections=ipc,latency,bridge,big,spawn,exec,cluster,handles
+all_sections=ipc,latency,bridge,big,spawn,exec,stream,cluster,handles
+sections=$all_sections
 while getopts r:qo:s: opt; do
 	case $opt in
 	r) runs=$OPTARG ;;
@@ -419,6 +420,67 @@ if want exec; then
 		echo "## capture, childproc-execfile: skipped (not built)" >&2
 fi
 
+# ---- 7b: streaming output to a file and to a pipe ----------------------------
+if want stream && [ -x "$cmd/childproc-execfile" ]; then
+	# childproc-execfile without --json writes the output as it arrives:
+	# against the plain shell pipeline that does the same copy.  Both write
+	# to the same file (or through cat to /dev/null), alternately.
+	echo "## streaming head -c $exec_size /dev/zero to a file and a pipe" >&2
+	bytes=$(numfmt --from=iec "$exec_size")
+	# stream KIND DEST: MB/s and peak RSS; every byte must arrive.
+	stream() {
+		local o got
+		rm -f "$tmp/stream.out"
+		case $1 in
+		cmd)	if [ "$2" = file ]; then
+				o=$("$b/peakrss" childproc-execfile --max-buffer=Infinity \
+				    head -c "$exec_size" /dev/zero 2>&1 >"$tmp/stream.out" \
+				    </dev/null)
+			else
+				o=$("$b/peakrss" sh -c 'childproc-execfile \
+				    --max-buffer=Infinity head -c "$1" /dev/zero |
+				    cat > "$2"' sh "$exec_size" "$tmp/stream.out" 2>&1 \
+				    </dev/null)
+			fi ;;
+		sh)	o=$("$b/peakrss" sh -c 'head -c "$1" /dev/zero | cat > "$2"' \
+			    sh "$exec_size" "$tmp/stream.out" 2>&1 </dev/null) ;;
+		esac
+		got=$(wc -c < "$tmp/stream.out")
+		if [ "$got" != "$bytes" ] || [ "$(val status "$o")" != 0 ]; then
+			echo "run.sh: $1 $2 wrote $got bytes, not $bytes" >&2
+			printf '%s\n' "$o" >&2
+			exit 1
+		fi
+		echo "mb_per_s=$(awk -v n="$bytes" -v w="$(val wall_s "$o")" \
+		    'BEGIN { printf "%.0f", n / w / 1e6 }') $o"
+	}
+	for dest in file pipe; do
+		OUTA=() OUTB=()
+		for ((i = 0; i < runs; i++)); do
+			if ((i % 2 == 0)); then
+				OUTA+=("$(stream cmd $dest)")
+				OUTB+=("$(stream sh $dest)")
+			else
+				OUTB+=("$(stream sh $dest)")
+				OUTA+=("$(stream cmd $dest)")
+			fi
+		done
+		med mb_per_s
+		if [ $dest = file ]; then
+			what="childproc-execfile > file"
+			rss_a=$(med peak_rss_kb >/dev/null; echo "$A")
+		else
+			what="childproc-execfile | cat > file"
+		fi
+		row "stream $exec_size, $what vs head | cat > file" "$A" "$B" \
+			MB/s higher ">= 0.9"
+	done
+	# The peak RSS of childproc-execfile itself (the file run above).
+	row "stream $exec_size, peak RSS of childproc-execfile (cat: for scale)" \
+		"$rss_a" "-" KiB lower "C <= 4096" "-"
+	rm -f "$tmp/stream.out"
+fi
+
 # ---- 8: childproc-fork as a preforking master, against Node's cluster ------
 # Each run starts every configuration back to back, so that noise from the
 # rest of the machine hits them alike; req/s ratios are taken within a run,
@@ -548,7 +610,7 @@ fi
 
 # ---- results.md and results.json -------------------------------------------
 node "$here/report.js" "$rows" "$outdir" \
-	"tests/bench/run.sh -r $runs$([ "$quick" = 1 ] && echo ' -q')$([ "$sections" = ipc,latency,bridge,big,spawn,exec,cluster,handles ] || echo " -s $sections")" \
+	"tests/bench/run.sh -r $runs$([ "$quick" = 1 ] && echo ' -q')$([ "$sections" = "$all_sections" ] || echo " -s $sections")" \
 	"$runs" "$load0" "$(cut -d ' ' -f 1-3 /proc/loadavg)" \
 	"$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 echo "run.sh: wrote $outdir/results.md and $outdir/results.json" >&2
