@@ -104,14 +104,14 @@ heartbeat)
 	childproc-fork -n 2 --heartbeat 1s --listen 127.0.0.1:0 "$app" listen \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_for 'listening on ' 1 "$tmp/err"
+	wait_master 'listening on ' 1 "$tmp/err"
 	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
-	wait_for 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
+	wait_master 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
 	# Busy but alive: 3 s of load, no false alarm.
 	"$loadgen" -c 8 -t 3 "$addr" >"$tmp/load" || fail "load failed"
 	[ "$(json "$tmp/load" 'r.refused + r.reset + r.timeout + r.other')" -eq 0 ] ||
 	    fail "load: $(cat "$tmp/load")"
-	[ "$(count 'missed its heartbeat' "$tmp/err")" -eq 0 ] ||
+	[ "$(count_lines 'missed its heartbeat' "$tmp/err")" -eq 0 ] ||
 	    fail "a live worker was taken for a blocked one"
 	"$loadgen" -c 4 "$addr" >"$tmp/load" &
 	bg=$!
@@ -119,7 +119,7 @@ heartbeat)
 	curl -s -m 20 "http://$addr/block" >/dev/null 2>&1 &
 	blocker=$!
 	t0=$(date +%s%N)
-	wait_for 'missed its heartbeat' 1 "$tmp/err"
+	wait_master 'missed its heartbeat' 1 "$tmp/err"
 	t1=$(date +%s%N)
 	ms=$(( (t1 - t0) / 1000000 ))
 	# The master's own measure: since the unanswered ping was sent, which
@@ -131,8 +131,8 @@ heartbeat)
 	# The heartbeat and a timer tick (250 ms), with slack for a busy machine.
 	[ "$late" -le 2000 ] || fail "killed only $late ms after the ping"
 	[ $ms -le 15000 ] || fail "killed only $ms ms after the request"
-	wait_for 'killed by SIGKILL' 1 "$tmp/err"
-	wait_for 'worker [0-9]+ pid [0-9]+ started' 3 "$tmp/err"
+	wait_master 'killed by SIGKILL' 1 "$tmp/err"
+	wait_master 'worker [0-9]+ pid [0-9]+ started' 3 "$tmp/err"
 	wait "$blocker" || true
 	sleep 1
 	kill -TERM "$bg"
@@ -148,25 +148,25 @@ max-memory)
 	childproc-fork -n 2 --max-memory 150M --listen 127.0.0.1:0 "$app" listen \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_for 'listening on ' 1 "$tmp/err"
+	wait_master 'listening on ' 1 "$tmp/err"
 	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
-	wait_for 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
+	wait_master 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
 	# Connection: close and one connection each: the same worker may or
 	# may not answer; grow whichever answers until one is over.
 	for i in 1 2 3 4 5 6 7 8; do
 		p=$(curl -sS -m 30 "http://$addr/leak") || fail "leak request failed"
 		echo "$p" >>"$tmp/leakers"
-		[ "$(count 'over --max-memory' "$tmp/err")" -gt 0 ] && break
+		[ "$(count_lines 'over --max-memory' "$tmp/err")" -gt 0 ] && break
 		sleep 0.3
 	done
-	wait_for 'over --max-memory; replacing it' 1 "$tmp/err"
+	wait_master 'over --max-memory; replacing it' 1 "$tmp/err"
 	big=$(sed -nE 's/.*worker [0-9]+ pid ([0-9]+) uses [0-9]+MiB, over.*/\1/p' \
 	    "$tmp/err" | head -n 1)
 	[ "$(grep -c "^$big\$" "$tmp/leakers")" -ge 3 ] ||
 	    fail "pid $big replaced, but it did not grow"
-	wait_for "worker [0-9]+ pid $big exited with code 0" 1 "$tmp/err"
-	wait_for 'worker [0-9]+ pid [0-9]+ started' 3 "$tmp/err"
-	[ "$(count 'over --max-memory' "$tmp/err")" -eq 1 ] ||
+	wait_master "worker [0-9]+ pid $big exited with code 0" 1 "$tmp/err"
+	wait_master 'worker [0-9]+ pid [0-9]+ started' 3 "$tmp/err"
+	[ "$(count_lines 'over --max-memory' "$tmp/err")" -eq 1 ] ||
 	    fail "more than one worker replaced"
 	"$loadgen" -c 4 -n 40 "$addr" >"$tmp/load" || fail "load failed"
 	[ "$(json "$tmp/load" 'r.ok')" -eq 40 ] || fail "load: $(cat "$tmp/load")"
