@@ -131,6 +131,11 @@ int cmd_finish(int status);
  * fail at once.
  */
 int cmd_write_all(int fd, const char *buf, size_t len);
+/*
+ * Records e, an error writing stdout (with stdio, say), for cmd_finish;
+ * returns the first one recorded.
+ */
+int cmd_stdout_error(int e);
 /* Has the reader of our stdout gone (EPIPE)? */
 bool cmd_stdout_closed(void);
 _Noreturn void cmd_version(void);

@@ -259,6 +259,7 @@ main(int argc, char *argv[])
 			break;
 		case OPT_END:
 			parse_end(&f, optarg);
+			f.end_given = true;
 			break;
 		case OPT_END_MESSAGE:
 			json_decref(parse_json_arg("--end-message", optarg));
@@ -377,8 +378,6 @@ main(int argc, char *argv[])
 		f.master = true;
 	if (control != NULL)
 		f.master = true;
-	if (co.serialization != NULL && strcmp(co.serialization, "advanced") == 0)
-		cmd_die("advanced serialization is not supported; use json");
 
 	/* node [exec-args] MODULE ARG... */
 	nargs = n_exec + (size_t)argc;

@@ -32,6 +32,7 @@ struct fork {
 	bool broadcast;
 	bool tag;
 	enum end_mode end;
+	bool end_given;			/* --end was given (else: say we wait) */
 	uint64_t idle_ms;
 	uv_timer_t idle;
 	const char *end_message;

@@ -10,8 +10,8 @@
 # written to DIR/results.md and, the same figures for programs
 # (compare.js), DIR/results.json (DIR: tests/bench).  -q is a quick smoke
 # run: fewer runs, smaller counts; its numbers are not meant to be quoted.
-# -s runs only some sections: ipc, latency, bridge, big, spawn, exec,
-# stream, cluster, handles.  Adding a benchmark: see README.md.
+# -s runs only some sections: ipc, advanced, latency, bridge, big, spawn,
+# exec, stream, cluster, handles.  Adding a benchmark: see README.md.
 # The machine is shared and noisy: only ratios measured in one run mean
 # anything, never an absolute number from another day.
 set -eu
@@ -21,7 +21,7 @@ src=$(cd "$here/../.." && pwd)
 runs=5
 quick=0
 outdir=$here
-all_sections=ipc,latency,bridge,big,spawn,exec,stream,cluster,handles
+all_sections=ipc,advanced,latency,bridge,big,spawn,exec,stream,cluster,handles
 sections=$all_sections
 while getopts r:qo:s: opt; do
 	case $opt in
@@ -194,6 +194,31 @@ if want ipc; then
 		node "$here/ipc.js" throughput -n "$n_msgs" -- node "$here/echo.js"
 	med msgs_per_s
 	row "msgs/s, node parent <-> C child vs node <-> node" "$A" "$B" \
+		msgs/s higher
+fi
+
+# ---- advanced (V8) serialization: messages per second ---------------------
+if want advanced; then
+	echo "## IPC messages/s, serialization advanced ($n_msgs messages, 100 in flight)" >&2
+	pair "$b/bench-ipc" throughput -S advanced -n "$n_msgs" -- node "$here/echo.js" :: \
+		node "$here/ipc.js" throughput -S advanced -n "$n_msgs" -- node "$here/echo.js"
+	med msgs_per_s
+	row "advanced msgs/s, C parent <-> node child vs node <-> node" "$A" "$B" \
+		msgs/s higher ">= 1.0"
+	med cpu_us_per_msg
+	row "advanced: parent's CPU per message, C vs node (node child)" "$A" "$B" \
+		µs lower
+
+	pair node "$here/ipc.js" throughput -S advanced -n "$n_msgs" -- "$b/bench-echo" :: \
+		node "$here/ipc.js" throughput -S advanced -n "$n_msgs" -- node "$here/echo.js"
+	med msgs_per_s
+	row "advanced msgs/s, node parent <-> C child vs node <-> node" "$A" "$B" \
+		msgs/s higher ">= 1.0"
+
+	pair "$b/bench-ipc" throughput -S advanced -n "$n_msgs" -- "$b/bench-echo" :: \
+		node "$here/ipc.js" throughput -S advanced -n "$n_msgs" -- node "$here/echo.js"
+	med msgs_per_s
+	row "advanced msgs/s, C <-> C vs node <-> node" "$A" "$B" \
 		msgs/s higher
 fi
 
