@@ -92,19 +92,6 @@ handle_type_of(const char *s)
 }
 
 void
-cp__ignore_sigpipe(void)
-{
-	struct sigaction sa;
-
-	/* Node runs with SIGPIPE ignored; a dead peer must give EPIPE, not kill us. */
-	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL &&
-	    !(sa.sa_flags & SA_SIGINFO)) {
-		sa.sa_handler = SIG_IGN;
-		sigaction(SIGPIPE, &sa, NULL);
-	}
-}
-
-void
 cp__channel_init(struct cp_channel *ch, const struct cp_channel_events *ev,
     void *data, size_t max_message)
 {
@@ -113,7 +100,6 @@ cp__channel_init(struct cp_channel *ch, const struct cp_channel_events *ev,
 	ch->data = data;
 	ch->fd = -1;
 	cp_frame_init(&ch->frame, max_message);
-	cp__ignore_sigpipe();
 }
 
 void *
