@@ -358,11 +358,23 @@ CP_API int cp_child_spawn(uv_loop_t *loop, const struct cp_spawn_options *opts,
  */
 CP_API int cp_child_kill(struct cp_child *c, int signum);
 
+/* Called when a cp_child_write is written (status 0) or failed. */
+typedef void (*cp_write_cb)(struct cp_child *c, int fd, int status, void *arg);
+
 /*
- * Writes len bytes (copied) to the child's CP_STDIO_PIPE fd.  Returns 0,
- * UV_EBADF if fd is not a pipe or was ended, or UV_EPIPE.
+ * Writes len bytes (copied) to the child's CP_STDIO_PIPE fd, as
+ * cp_channel_send does: returns 0 when less than CP_SEND_HIGH_WATER is
+ * queued, 1 when the bytes were accepted but more is queued (Node's
+ * write() returning false: slow down), or a negative code: UV_EBADF if fd
+ * is not a pipe or was ended, UV_EPIPE once the child has closed its end
+ * (no SIGPIPE is ever raised: the library writes with MSG_NOSIGNAL and
+ * leaves the signal's disposition alone), UV_ENOMEM.  cb (may be NULL)
+ * runs from the loop, never inside this call, once the bytes are written
+ * (status 0) or with UV_EPIPE if the child closed its end or exited first,
+ * UV_ECANCELED if the pipe was closed (cp_child_close_fd).
  */
-CP_API int cp_child_write(struct cp_child *c, int fd, const char *buf, size_t len);
+CP_API int cp_child_write(struct cp_child *c, int fd, const char *buf,
+    size_t len, cp_write_cb cb, void *arg);
 /* Closes the child's pipe fd once its writes are done (EOF for the child). */
 CP_API int cp_child_end(struct cp_child *c, int fd);
 /* Stops reading a pipe; the child then gets EPIPE if it writes on. */
