@@ -1282,7 +1282,7 @@ cp_channel_open_fd(uv_loop_t *loop, int fd, const struct cp_channel_events *ev,
 	struct sockaddr_storage ss;
 	socklen_t al = sizeof(ss), sl;
 	struct stat st;
-	int type, r;
+	int type, r, listening = 0;
 
 	*chp = NULL;
 	if (fd < 0)
@@ -1298,6 +1298,17 @@ cp_channel_open_fd(uv_loop_t *loop, int fd, const struct cp_channel_events *ev,
 	if (getsockname(fd, (struct sockaddr *)&ss, &al) != 0 ||
 	    ss.ss_family != AF_UNIX)
 		return UV_ENOTSOCK;
+	/*
+	 * A listening or unconnected socket would hang or fail late: a
+	 * channel needs a peer now.  getpeername fails on both.
+	 */
+	sl = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &sl) == 0 &&
+	    listening)
+		return UV_ENOTCONN;
+	al = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &al) != 0)
+		return errno == ENOTCONN ? UV_ENOTCONN : CP_ERR(errno);
 	/* Our own children must not inherit the channel. */
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
 		return CP_ERR(errno);

@@ -200,6 +200,7 @@ CP_API int cp_channel_fd(const struct cp_channel *ch);
  *   UV_EINVAL    it is not a non-negative decimal number;
  *   UV_EBADF     it names a closed fd;
  *   UV_ENOTSOCK  it names something that is not an AF_UNIX stream socket;
+ *   UV_ENOTCONN  it names a listening or an unconnected socket;
  *   UV_ENOTSUP   the mode is "advanced" (V8 serialization, not supported);
  *   UV_EPROTO    the mode is neither "json" nor "advanced".
  * ev and data are kept; ev must outlive the channel.
@@ -228,7 +229,7 @@ CP_API void *cp_channel_data(const struct cp_channel *ch);
 
 /*
  * Opens a listening socket to pass as a net.Server: spec is "[HOST:]PORT"
- * (HOST defaults to 127.0.0.1; "[::1]:PORT" for IPv6; port 0 picks a free
+ * (PORT 0 to 65535; HOST defaults to 127.0.0.1; "[::1]:PORT" for IPv6; 0 picks a free
  * port) or "unix:PATH".  backlog <= 0 means Node's 511.  Stores the fd
  * (close-on-exec and non-blocking, as Node's receivers need; the caller's
  * to close) and the address actually bound,
