@@ -1,8 +1,10 @@
 /* cmd/common.c - option values, environment, exits and signals. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <math.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -23,10 +25,12 @@ const char cmd_process_help[] =
 "  -u, --unset=NAME           remove NAME from the child's environment\n"
 "  -i, --ignore-environment   start from an empty environment\n"
 "      --argv0=NAME           argv[0] for the child (the file run is unchanged)\n"
-"      --uid=UID, --gid=GID   run the child as this user or group id\n"
+"      --uid=USER, --gid=GROUP  run the child as this user or group\n"
+"                             (a name or a number)\n"
 "      --detached             run the child in a new session (setsid)\n"
 "  -t, --timeout=DURATION     send the kill signal after DURATION\n"
-"  -s, --kill-signal=SIG      signal for the timeout (default SIGTERM)\n"
+"  -s, --kill-signal=SIG      signal for the timeout (default SIGTERM):\n"
+"                             TERM, term, SIGTERM or 15\n"
 "  -k, --kill-after=DURATION  then SIGKILL if the child outlives it by DURATION\n"
 "      --kill-tree            signal the child's whole process group\n"
 "      --stdio=SPEC           the child's fds: pipe, inherit, ignore, or a\n"
@@ -41,6 +45,7 @@ const char cmd_output_help[] =
 "      --encoding=ENC         utf8 (default), buffer, latin1, hex, base64, ...\n"
 "      --input=STRING         write STRING to the child's stdin\n"
 "      --input-file=FILE      write FILE's contents to the child's stdin\n"
+"                             (- is our stdin, read to its end)\n"
 "      --json                 print the result as one JSON object\n"
 "      --shell[=PATH]         run through PATH -c (default /bin/sh)\n";
 
@@ -119,6 +124,12 @@ cmd_warn(const char *fmt, ...)
 }
 
 void
+cmd_ignored(const char *opt, const char *why)
+{
+	cmd_warn("warning: %s does nothing here: %s", opt, why);
+}
+
+void
 cmd_die(const char *fmt, ...)
 {
 	va_list ap;
@@ -143,16 +154,61 @@ cmd_version(void)
 	exit(cmd_finish(0));
 }
 
+/* The first error writing standard output (0: none), as it happened. */
+static int out_errno;
+
+static void
+out_failed(int e)
+{
+	if (out_errno == 0)
+		out_errno = e ? e : EIO;
+}
+
 int
 cmd_finish(int status)
 {
-	if (fflush(stdout) != 0 || ferror(stdout)) {
+	if (fflush(stdout) != 0 || ferror(stdout))
+		out_failed(errno);
+	if (out_errno == EPIPE)
+		return CMD_EXIT_PIPE;	/* as cat or seq killed by SIGPIPE: quietly */
+	if (out_errno != 0) {
 		fprintf(stderr, "%s: error writing standard output: %s\n",
-		    cmd_name, strerror(errno ? errno : EIO));
+		    cmd_name, strerror(out_errno));
 		return status ? status : CMD_EXIT_FAILURE;
 	}
 	return status;
 }
+
+int
+cmd_write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (fd == STDOUT_FILENO && out_errno != 0)
+		return -out_errno;	/* said once, at cmd_finish */
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (fd == STDOUT_FILENO)
+				out_failed(errno);
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+bool
+cmd_stdout_closed(void)
+{
+	return out_errno == EPIPE;
+}
+
+/* What every command says after a bad signal (as the man pages put it). */
+#define SIGNAL_FORMS "a name with or without SIG, in any case (TERM, term, " \
+	"SIGTERM), or a number (15); kill -l lists them"
 
 int
 cmd_parse_signal(const char *s)
@@ -169,31 +225,55 @@ cmd_parse_signal(const char *s)
 		if (errno == 0 && *end == '\0' && n > 0 && n < 65 &&
 		    cp_signal_name((int)n)[0] != '\0')
 			return (int)n;
-		cmd_die("Unknown signal: %s", s);
+		goto bad;
 	}
+	/* As GNU timeout and kill(1): TERM, term, SIGTERM and sigterm. */
 	if (strncasecmp(name, "SIG", 3) == 0)
 		name += 3;
 	/* os.constants.signals has two more names than numbers. */
-	if (strcmp(name, "IOT") == 0)
+	if (strcasecmp(name, "IOT") == 0)
 		return SIGIOT;
-	if (strcmp(name, "POLL") == 0)
+	if (strcasecmp(name, "POLL") == 0)
 		return SIGPOLL;
 	for (sig = 1; sig < 65; sig++)
 		if (cp_signal_name(sig)[0] != '\0' &&
-		    strcmp(cp_signal_name(sig) + 3, name) == 0)
+		    strcasecmp(cp_signal_name(sig) + 3, name) == 0)
 			return sig;
-	cmd_die("Unknown signal: %s", s);
+bad:
+	/* Node's words first, then what is accepted. */
+	cmd_die("Unknown signal: %s (expected " SIGNAL_FORMS ")", s);
 }
+
+/* The option as the user typed it: "timeout" is --timeout. */
+static const char *
+dashed(const char *what, char *buf, size_t size)
+{
+	if (what[0] == '-')
+		return what;
+	snprintf(buf, size, "--%s", what);
+	return buf;
+}
+
+/* strtod, but decimal numbers only (not hex, inf or nan). */
+static bool
+parse_number(const char *s, double *v, char **end)
+{
+	errno = 0;
+	*v = strtod(s, end);
+	return *end != s && strspn(s, "0123456789.eE+-") >= (size_t)(*end - s);
+}
+
+#define DURATION_FORMS "a number with a unit ms, s, m or h (500ms, 2s, " \
+	"1.5m, 1h), or a whole number of milliseconds (250)"
 
 uint64_t
 cmd_parse_duration(const char *s, const char *what)
 {
-	char *end;
+	const char *why = "not a duration";
+	char *end, opt[64], unit[64];
 	double v, mult = 1;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno != 0 || isnan(v))
+	if (!parse_number(s, &v, &end))
 		goto bad;
 	if (*end == '\0' || strcmp(end, "ms") == 0)
 		mult = 1;
@@ -203,22 +283,38 @@ cmd_parse_duration(const char *s, const char *what)
 		mult = 60000;
 	else if (strcmp(end, "h") == 0)
 		mult = 3600000;
-	else
+	else {
+		snprintf(unit, sizeof(unit), "unknown unit '%s'", end);
+		why = unit;
 		goto bad;
+	}
 	v *= mult;
-	if (v < 0 || isinf(v) || v > 9007199254740991.0 ||
-	    (mult == 1 && v != floor(v)))
+	if (v < 0 || (v == 0 && s[0] == '-')) {
+		why = "negative";
 		goto bad;
+	}
+	if (errno != 0 || v > 9007199254740991.0) {
+		why = "too long";
+		goto bad;
+	}
+	if (mult == 1 && v != floor(v)) {
+		why = "a fraction of a millisecond";
+		goto bad;
+	}
 	return (uint64_t)ceil(v);
 bad:
-	cmd_die("The value of \"%s\" is out of range. It must be an unsigned "
-	    "integer. Received %s", what, s);
+	cmd_die("invalid %s '%s': %s; expected " DURATION_FORMS,
+	    dashed(what, opt, sizeof(opt)), s, why);
 }
+
+#define SIZE_FORMS "a number of bytes with an optional K, M or G suffix " \
+	"(1024-based: 64K, 1.5M, 2G), or Infinity"
 
 uint64_t
 cmd_parse_size(const char *s, const char *what, bool *infinite)
 {
-	char *end;
+	const char *why = "not a size";
+	char *end, opt[64], unit[64];
 	double v, mult = 1;
 
 	*infinite = false;
@@ -226,9 +322,7 @@ cmd_parse_size(const char *s, const char *what, bool *infinite)
 		*infinite = true;
 		return UINT64_MAX;
 	}
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno != 0 || isnan(v))
+	if (!parse_number(s, &v, &end))
 		goto bad;
 	if (*end == 'K' || *end == 'k')
 		mult = 1024, end++;
@@ -238,15 +332,24 @@ cmd_parse_size(const char *s, const char *what, bool *infinite)
 		mult = 1024.0 * 1024 * 1024, end++;
 	if (*end == 'B' || *end == 'b')
 		end++;
-	if (*end != '\0')
+	if (*end != '\0') {
+		snprintf(unit, sizeof(unit), "unknown suffix '%s'", end);
+		why = unit;
 		goto bad;
+	}
 	v *= mult;
-	if (v < 0 || v >= 18446744073709551615.0)
+	if (v < 0) {
+		why = "negative";
 		goto bad;
+	}
+	if (errno != 0 || v >= 18446744073709551615.0) {
+		why = "too large";
+		goto bad;
+	}
 	return (uint64_t)v;
 bad:
-	cmd_die("The value of \"%s\" is out of range. It must be a "
-	    "positive number. Received %s", what, s);
+	cmd_die("invalid %s '%s': %s; expected " SIZE_FORMS,
+	    dashed(what, opt, sizeof(opt)), s, why);
 }
 
 static void
@@ -268,19 +371,42 @@ add_env_op(struct cmd_common *co, int unset, const char *arg)
 	co->n_env_ops++;
 }
 
+/* --uid and --gid: a number as Node takes it, or a user or group name. */
 static unsigned long
 parse_id(const char *s, const char *what)
 {
+	struct passwd *pw;
+	struct group *gr;
 	char *end;
 	long long v;
 
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (end == s || *end != '\0' || errno != 0 || v < INT32_MIN ||
-	    v > INT32_MAX)
-		cmd_die("The \"options.%s\" property must be int32. Received %s",
-		    what, s);
-	return (unsigned long)v;
+	if (end != s && *end == '\0') {
+		if (errno != 0 || v < INT32_MIN || v > INT32_MAX)
+			cmd_die("The \"options.%s\" property must be int32. "
+			    "Received %s", what, s);
+		return (unsigned long)v;
+	}
+	if (strcmp(what, "uid") == 0) {
+		if (*s != '\0' && (pw = getpwnam(s)) != NULL)
+			return pw->pw_uid;
+		cmd_die("invalid --uid '%s': no such user; expected a user name "
+		    "or a number", s);
+	}
+	if (*s != '\0' && (gr = getgrnam(s)) != NULL)
+		return gr->gr_gid;
+	cmd_die("invalid --gid '%s': no such group; expected a group name or "
+	    "a number", s);
+}
+
+/* --input and --input-file both say what stdin gets: one of them only. */
+static void
+input_once(const struct cmd_common *co, bool string)
+{
+	if (co->has_input && co->input_string != string)
+		cmd_die("--input and --input-file both give the child's standard "
+		    "input; use one of them");
 }
 
 int
@@ -340,13 +466,14 @@ cmd_common_option(struct cmd_common *co, int ch, const char *arg)
 		return 1;
 	case OPT_MAX_BUFFER:
 		co->max_buffer_set = true;
-		co->max_buffer = cmd_parse_size(arg, "options.maxBuffer",
+		co->max_buffer = cmd_parse_size(arg, "max-buffer",
 		    &co->max_buffer_infinite);
 		return 1;
 	case OPT_ENCODING:
 		co->encoding = arg;
 		return 1;
 	case OPT_INPUT:
+		input_once(co, true);
 		free(co->input);
 		if ((co->input = strdup(arg)) == NULL)
 			cmd_die("out of memory");
@@ -355,6 +482,7 @@ cmd_common_option(struct cmd_common *co, int ch, const char *arg)
 		co->input_string = true;
 		return 1;
 	case OPT_INPUT_FILE:
+		input_once(co, false);
 		free(co->input);
 		co->input = NULL;
 		if ((r = cmd_read_file(arg, &co->input, &co->input_len)) != 0)
@@ -553,31 +681,53 @@ cmd_exit_for_error(int err)
 	}
 }
 
-int
-cmd_spawn_failed(const char *cwd, const char *file, int err)
+/*
+ * Why cwd (the child's, or NULL) made a spawn fail with err, or NULL when
+ * the directory is not to blame.  Node (and libuv) report a bad cwd as the
+ * command's ENOENT, ENOTDIR or EACCES.
+ */
+static const char *
+cwd_problem(const char *cwd, int err, char *buf, size_t size)
 {
 	struct stat st;
 
-	/* Node (and libuv) report a bad cwd as the command's ENOENT/ENOTDIR/EACCES. */
-	if (cwd != NULL && (err == UV_ENOENT || err == UV_ENOTDIR ||
-	    err == UV_EACCES)) {
-		if (stat(cwd, &st) != 0 && errno == ENOENT) {
-			cmd_warn("cannot run '%s': directory '%s' does not exist",
-			    file, cwd);
-			return cmd_exit_for_error(err);
-		}
-		if (stat(cwd, &st) == 0 && !S_ISDIR(st.st_mode)) {
-			cmd_warn("cannot run '%s': '%s' is not a directory",
-			    file, cwd);
-			return cmd_exit_for_error(err);
-		}
-		if (access(cwd, X_OK) != 0) {
-			cmd_warn("cannot run '%s': cannot enter directory '%s': %s",
-			    file, cwd, strerror(errno));
-			return cmd_exit_for_error(err);
-		}
+	if (cwd == NULL || (err != UV_ENOENT && err != UV_ENOTDIR &&
+	    err != UV_EACCES))
+		return NULL;
+	if (stat(cwd, &st) != 0 && errno == ENOENT)
+		snprintf(buf, size, "directory '%s' does not exist", cwd);
+	else if (stat(cwd, &st) == 0 && !S_ISDIR(st.st_mode))
+		snprintf(buf, size, "'%s' is not a directory", cwd);
+	else if (access(cwd, X_OK) != 0)
+		snprintf(buf, size, "cannot enter directory '%s': %s", cwd,
+		    strerror(errno));
+	else
+		return NULL;
+	return buf;
+}
+
+int
+cmd_spawn_failed(const char *cwd, const char *file, int err,
+    const char *node_text)
+{
+	char why[PATH_MAX + 64];
+
+	/* A bad --cwd is our caller's mistake, not the command's: env -C's 125. */
+	if (cwd_problem(cwd, err, why, sizeof(why)) != NULL) {
+		cmd_warn("%s: %s", node_text, why);
+		return CMD_EXIT_FAILURE;
 	}
 	cmd_warn("cannot run '%s': %s", file, cp_strerror(err));
+	return cmd_exit_for_error(err);
+}
+
+int
+cmd_spawn_status(const char *cwd, int err)
+{
+	char why[PATH_MAX + 64];
+
+	if (cwd_problem(cwd, err, why, sizeof(why)) != NULL)
+		return CMD_EXIT_FAILURE;
 	return cmd_exit_for_error(err);
 }
 
@@ -640,7 +790,10 @@ cmd_read_file(const char *path, char **bufp, size_t *lenp)
 
 	*bufp = NULL;
 	*lenp = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	/* "-" is our standard input, read to its end and left open. */
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return (-errno);
 	for (;;) {
 		if (cap - len < 65536) {
@@ -662,7 +815,8 @@ cmd_read_file(const char *path, char **bufp, size_t *lenp)
 			break;
 		len += (size_t)n;
 	}
-	close(fd);
+	if (fd != STDIN_FILENO)
+		close(fd);
 	if (buf == NULL && (buf = malloc(1)) == NULL)
 		return UV_ENOMEM;
 	buf[len] = '\0';
@@ -670,7 +824,8 @@ cmd_read_file(const char *path, char **bufp, size_t *lenp)
 	*lenp = len;
 	return 0;
 fail:
-	close(fd);
+	if (fd != STDIN_FILENO)
+		close(fd);
 	free(buf);
 	return e;
 }
@@ -680,11 +835,16 @@ cmd_result_status(const struct cp_result *r, const char *cwd, const char *file,
     bool json)
 {
 	char *msg;
+	int status;
 
 	if (r->pid == 0 && r->error < 0) {
 		if (json)
-			return cmd_exit_for_error(r->error);
-		return cmd_spawn_failed(cwd, file, r->error);
+			return cmd_spawn_status(cwd, r->error);
+		msg = cp_result_message(r);
+		status = cmd_spawn_failed(cwd, file, r->error,
+		    msg != NULL ? msg : cp_err_name(r->error));
+		free(msg);
+		return status;
 	}
 	if (r->timed_out)
 		return CMD_EXIT_TIMEOUT;
@@ -704,10 +864,11 @@ cmd_result_status(const struct cp_result *r, const char *cwd, const char *file,
 }
 
 void
-cmd_write_output(FILE *fp, const struct cp_output *o)
+cmd_write_output(int fd, const struct cp_output *o)
 {
+	fflush(fd == STDOUT_FILENO ? stdout : stderr);
 	if (o->data != NULL && o->len > 0)
-		fwrite(o->data, 1, o->len, fp);
+		cmd_write_all(fd, o->data, o->len);
 }
 
 int

@@ -13,6 +13,7 @@
 #define CMD_EXIT_FAILURE  125
 #define CMD_EXIT_NOEXEC   126
 #define CMD_EXIT_NOTFOUND 127
+#define CMD_EXIT_PIPE     141	/* 128 + SIGPIPE: our standard output was closed */
 
 /* Long-only option codes. */
 enum {
@@ -29,6 +30,7 @@ enum {
 	OPT_INPUT_FILE,
 	OPT_JSON,
 	OPT_SHELL,
+	OPT_STDIN,
 	OPT_FIRST_OWN = 320	/* a command's own options start here */
 };
 
@@ -109,12 +111,26 @@ extern const char *cmd_name;
 void cmd_init(const char *name, char **argv);
 /* "NAME: message\n" on stderr. */
 void cmd_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "NAME: warning: OPT does nothing here: WHY": an option without effect. */
+void cmd_ignored(const char *opt, const char *why);
 /* cmd_warn, then exit 125. */
 _Noreturn void cmd_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "Try 'NAME --help'." and exit 125. */
 _Noreturn void cmd_usage_error(void);
-/* Flushes stdout and turns a write error into status 125. */
+/*
+ * Flushes stdout and turns a write error into status 125 (said once on
+ * stderr), or, if the reader of stdout went away (EPIPE), into 141 without
+ * a word, as a filter killed by SIGPIPE.
+ */
 int cmd_finish(int status);
+/*
+ * Writes all of buf to fd, retrying after EINTR.  Returns 0 or -errno; an
+ * error on stdout is kept for cmd_finish, and later writes to stdout
+ * fail at once.
+ */
+int cmd_write_all(int fd, const char *buf, size_t len);
+/* Has the reader of our stdout gone (EPIPE)? */
+bool cmd_stdout_closed(void);
 _Noreturn void cmd_version(void);
 
 /*
@@ -147,11 +163,15 @@ uint64_t cmd_parse_size(const char *s, const char *what, bool *infinite);
 /* 127 for ENOENT, 126 for EACCES/ENOEXEC/EISDIR/EPERM..., else 125. */
 int cmd_exit_for_error(int err);
 /*
- * Says why FILE could not be run (naming the directory when cwd, the one
- * given to the child or NULL, is what failed: Node blames the command)
- * and returns the exit status for err.
+ * Says why FILE could not be run and returns the exit status for err.
+ * When cwd (the one given to the child, or NULL) is what failed, which
+ * Node blames on the command, says node_text (Node's message) and why
+ * the directory failed, and returns 125 as env -C does.
  */
-int cmd_spawn_failed(const char *cwd, const char *file, int err);
+int cmd_spawn_failed(const char *cwd, const char *file, int err,
+    const char *node_text);
+/* The same status without a word (for --json, where the JSON tells). */
+int cmd_spawn_status(const char *cwd, int err);
 
 /*
  * For spawn, exec and execfile once the run is over: the exit status of
@@ -180,8 +200,8 @@ enum cp_encoding cmd_apply_output(const struct cmd_common *co,
     struct cp_exec_options *o, const char *file);
 /* Prints v (a new reference, consumed) as JSON.stringify would, and "\n". */
 void cmd_print_json(json_t *v);
-/* Writes a captured output stream to fp. */
-void cmd_write_output(FILE *fp, const struct cp_output *o);
+/* Writes a captured output stream to fd 1 or 2 (after what stdio holds). */
+void cmd_write_output(int fd, const struct cp_output *o);
 /* cp_exec_kill for cmd_forward_signals_to. */
 int cmd_exec_kill(void *x, int signum);
 /* Forwards INT, TERM, HUP and QUIT received by us to the child. */

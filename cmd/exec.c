@@ -21,9 +21,34 @@
 static const struct option longopts[] = {
 	CMD_PROCESS_LONGOPTS,
 	CMD_OUTPUT_LONGOPTS,
+	{ "stdin",              required_argument, NULL, OPT_STDIN },
 	{ NULL, 0, NULL, 0 },
 };
 #endif
+
+/* Without --json the output is written as it comes, not held. */
+static int
+write_out(struct cp_exec *x, int fd, const char *buf, size_t len, void *data)
+{
+	(void)x;
+	(void)data;
+	/* A reader gone: stop reading, so the child meets EPIPE as in a pipeline. */
+	return cmd_write_all(fd, buf, len) < 0 ? -1 : 0;
+}
+
+/* --stdin: Node's pipe (never closed), ours (inherit), or /dev/null. */
+static unsigned int
+parse_stdin(const char *arg)
+{
+	if (strcmp(arg, "pipe") == 0)
+		return 0;
+	if (strcmp(arg, "inherit") == 0)
+		return CP_EXEC_STDIN_INHERIT;
+	if (strcmp(arg, "null") == 0 || strcmp(arg, "ignore") == 0)
+		return CP_EXEC_STDIN_IGNORE;
+	cmd_die("invalid --stdin '%s': expected pipe (Node's, never closed), "
+	    "inherit (ours) or null (/dev/null)", arg);
+}
 
 static void
 usage(FILE *fp)
@@ -33,19 +58,24 @@ usage(FILE *fp)
 "usage: %s [options] [--] FILE [ARG...]\n"
 "Run FILE with ARGs (no shell unless --shell) as Node's execFile does:\n"
 #else
-"usage: %s [options] COMMAND-STRING\n"
+"usage: %s [options] [--] COMMAND-STRING\n"
 "Run COMMAND-STRING with /bin/sh -c (or --shell=PATH) as Node's exec does:\n"
 #endif
 "collect its stdout and stderr, then write them out, or with --json print\n"
 "{\"error\": ..., \"stdout\": ..., \"stderr\": ...} as Node's callback gets them.\n"
-"As in Node, --argv0, --detached and --stdio are ignored: the child's stdio\n"
-"is three pipes, and stdin is never closed unless --input gives it data.\n"
+"Without --json the output is written as it arrives.  As in Node, the\n"
+"child's stdio is three pipes, and stdin is never closed unless --input\n"
+"gives it data (or --stdin says otherwise); --argv0, --detached and --stdio\n"
+"do nothing (a warning says so).\n"
 "\n"
 "Options:\n"
 "%s%s"
+"      --stdin=MODE           the child's stdin: pipe (default, as Node's),\n"
+"                             inherit (ours) or null (/dev/null)\n"
 "\n"
 "Exit status: the child's, 128+N after signal N, 124 on timeout, 125 on\n"
-"our own error, 126 if the program cannot be run, 127 if it is not found.\n",
+"our own error, 126 if the program cannot be run, 127 if it is not found,\n"
+"141 if the reader of our stdout went away.\n",
 	    cmd_name, cmd_process_help, cmd_output_help);
 }
 
@@ -58,7 +88,7 @@ main(int argc, char *argv[])
 	enum cp_encoding enc;
 	struct cp_exec *x;
 	uv_loop_t loop;
-	char **env;
+	char **env, node_text[64];
 	int ch, r, status;
 	bool shell = true;
 
@@ -68,6 +98,10 @@ main(int argc, char *argv[])
 	    NULL)) != -1) {
 		if (cmd_common_option(&co, ch, optarg))
 			continue;
+		if (ch == OPT_STDIN) {
+			o.flags = parse_stdin(optarg);
+			continue;
+		}
 		if (ch == 'h') {
 			usage(stdout);
 			return cmd_finish(0);
@@ -94,6 +128,21 @@ main(int argc, char *argv[])
 	}
 #endif
 	enc = cmd_apply_output(&co, &o, argv[0]);
+	/* Node's exec and execFile pass these to no one: say so. */
+	if (co.argv0 != NULL)
+		cmd_ignored("--argv0", "Node's exec and execFile ignore argv0 "
+		    "(childproc-spawn honours it)");
+	if (co.detached)
+		cmd_ignored("--detached", "Node's exec and execFile ignore it "
+		    "(childproc-spawn honours it)");
+	if (co.stdio != NULL)
+		cmd_ignored("--stdio", "Node's exec and execFile ignore stdio "
+		    "(childproc-spawn honours it)");
+	if (co.serialization != NULL)
+		cmd_ignored("--serialization", "there is no IPC channel");
+	if (o.flags != 0 && co.has_input)
+		cmd_die("--stdin and --input%s both give the child's standard "
+		    "input; use one of them", co.input_string ? "" : "-file");
 
 	o.spawn.file = argv[0];
 	o.spawn.args = argv + 1;
@@ -114,6 +163,8 @@ main(int argc, char *argv[])
 		o.input = co.input;
 		o.input_len = co.input_len;
 	}
+	if (!co.json)
+		o.on_output = write_out;
 
 	if ((r = uv_loop_init(&loop)) != 0)
 		cmd_die("cannot start the event loop: %s", cp_strerror(r));
@@ -129,8 +180,10 @@ main(int argc, char *argv[])
 			cmd_die("cannot run '%s': %s", argv[0], cp_strerror(r));
 		if (co.json)
 			cmd_print_json(cp_exec_thrown_json(r, enc));
-		status = co.json ? cmd_exit_for_error(r) :
-		    cmd_spawn_failed(o.spawn.cwd, run.file, r);
+		snprintf(node_text, sizeof(node_text), "spawn %s",
+		    cp_err_name(r));
+		status = co.json ? cmd_spawn_status(o.spawn.cwd, r) :
+		    cmd_spawn_failed(o.spawn.cwd, run.file, r, node_text);
 		cmd_release_common(&co);
 		return cmd_finish(status);
 	}
@@ -139,11 +192,6 @@ main(int argc, char *argv[])
 
 	if (co.json) {
 		cmd_print_json(cp_exec_result_json(run.r));
-	} else {
-		fflush(stdout);
-		cmd_write_output(stdout, &run.r->output[1]);
-		fflush(stdout);
-		cmd_write_output(stderr, &run.r->output[2]);
 	}
 	status = cmd_result_status(run.r, run.cwd, run.file, co.json);
 	cp_exec_free(x);

@@ -9,6 +9,7 @@
 static const struct option longopts[] = {
 	CMD_PROCESS_LONGOPTS,
 	CMD_OUTPUT_LONGOPTS,
+	{ "stdin",              required_argument, NULL, OPT_STDIN },
 	{ NULL, 0, NULL, 0 },
 };
 

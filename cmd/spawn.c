@@ -29,6 +29,18 @@ usage(FILE *fp)
 	    cmd_name, cmd_process_help, cmd_output_help);
 }
 
+/* Does the child write to a pipe of ours (what --max-buffer counts)? */
+static bool
+captures(const struct cp_spawn_options *so)
+{
+	int fd;
+
+	for (fd = 1; fd < so->stdio_count; fd++)
+		if (so->stdio[fd].type == CP_STDIO_PIPE)
+			return true;
+	return false;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -90,6 +102,11 @@ main(int argc, char *argv[])
 		if (co.has_input)
 			o.spawn.stdio[0].type = CP_STDIO_PIPE;
 	}
+	if (co.serialization != NULL)
+		cmd_ignored("--serialization", "spawnSync has no IPC channel");
+	if (co.max_buffer_set && !co.json && !captures(&o.spawn))
+		cmd_ignored("--max-buffer", "the child's output is not captured "
+		    "(see --stdio and --json)");
 	if (co.json) {
 		/* Our stdout carries the JSON: a child's own stdout goes to stderr. */
 		if (o.spawn.stdio[1].type == CP_STDIO_INHERIT ||
@@ -133,8 +150,8 @@ main(int argc, char *argv[])
 	} else {
 		/* Pipes asked for with --stdio: what they gave, once it is over. */
 		fflush(stdout);
-		cmd_write_output(stdout, &run.r->output[1]);
-		cmd_write_output(stderr, &run.r->output[2]);
+		cmd_write_output(STDOUT_FILENO, &run.r->output[1]);
+		cmd_write_output(STDERR_FILENO, &run.r->output[2]);
 	}
 	status = cmd_result_status(run.r, run.cwd, run.file, co.json);
 	cp_exec_free(x);

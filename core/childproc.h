@@ -461,6 +461,8 @@ CP_API char *cp_json_stringify(const json_t *v, size_t *lenp);
 #define CP_MAX_BUFFER_DEFAULT ((uint64_t)1024 * 1024)
 #define CP_MAX_BUFFER_INFINITY UINT64_MAX
 
+struct cp_exec;
+
 struct cp_exec_options {
 	/*
 	 * The process, as cp_child_spawn takes it: file (for cp_exec and
@@ -493,7 +495,30 @@ struct cp_exec_options {
 	 */
 	const char *input;
 	size_t input_len;
+	/*
+	 * cp_exec and cp_exec_file, not in Node (whose exec gives the child a
+	 * stdin pipe, never closed): CP_EXEC_STDIN_INHERIT gives the child
+	 * our fd 0 (borrowed: it stays ours and open), CP_EXEC_STDIN_IGNORE
+	 * /dev/null.  Either with input set is UV_EINVAL.
+	 */
+	unsigned int flags;
+	/*
+	 * cp_exec and cp_exec_file: when set, stdout and stderr are not
+	 * collected but passed here chunk by chunk as they arrive (fd 1 or
+	 * 2), exactly the bytes r->output would have held: cut at
+	 * max_buffer, and in a string encoding converted chunk by chunk
+	 * (a character or base64 group split between reads comes whole in
+	 * the later chunk).  r->output[1] and [2] are then empty.  data is
+	 * cb's.  Return 0, or < 0 to stop reading that stream (the child's
+	 * next write to it fails with EPIPE, as in a shell pipeline whose
+	 * reader left).  Not called after cb.
+	 */
+	int (*on_output)(struct cp_exec *x, int fd, const char *buf,
+	    size_t len, void *data);
 };
+
+#define CP_EXEC_STDIN_INHERIT 0x1u
+#define CP_EXEC_STDIN_IGNORE  0x2u
 
 /* Zeroes o and sets max_buffer to CP_MAX_BUFFER_DEFAULT. */
 CP_API void cp_exec_options_init(struct cp_exec_options *o);
@@ -540,8 +565,6 @@ struct cp_result {
 	char **spawnargs;	/* its arguments after argv[0]: err.spawnargs */
 	char *cmd;		/* err.cmd, or the command of "Command failed: " */
 };
-
-struct cp_exec;
 
 /*
  * r belongs to x and lives until cp_exec_free(x), which may be called

@@ -32,6 +32,7 @@ struct cp_exec {
 	enum mode mode;
 	cp_exec_cb cb;
 	void *data;
+	int (*on_output)(struct cp_exec *, int, const char *, size_t, void *);
 	struct cp_child *child;
 	uv_timer_t timer;	/* the timeout; also defers a spawn error */
 	/* our end of the child's stdin, when we write it (no SIGPIPE) */
@@ -263,6 +264,27 @@ over_max_buffer(struct cp_exec *x, int fd)
 	exec_kill(x);
 }
 
+/*
+ * Streaming: what the chunk added to the stream (from mark on) goes to
+ * on_output instead of staying; stop reading the stream if it says so.
+ */
+static void
+stream_out(struct cp_exec *x, int fd, size_t mark)
+{
+	struct stream *s = &x->s[fd];
+	size_t len = s->buf.len - mark;
+
+	if (x->on_output == NULL)
+		return;
+	s->buf.len = mark;
+	if (len > 0 && x->on_output(x, fd, s->buf.data + mark, len,
+	    x->data) < 0 && s->open) {
+		s->open = false;
+		if (x->child != NULL)
+			cp_child_close_fd(x->child, fd);
+	}
+}
+
 /* A decoded chunk (text from mark on) as execFile's 'data' handler sees it. */
 static void
 exec_text_chunk(struct cp_exec *x, int fd, size_t mark)
@@ -300,6 +322,7 @@ exec_data(struct cp_exec *x, int fd, const char *buf, size_t len)
 			return;
 		}
 		exec_text_chunk(x, fd, mark);
+		stream_out(x, fd, mark);
 		return;
 	}
 	keep = len;
@@ -308,6 +331,7 @@ exec_data(struct cp_exec *x, int fd, const char *buf, size_t len)
 		if (s->count > x->max_buffer)
 			keep = x->max_buffer - (s->count - len);
 	}
+	mark = s->buf.len;
 	if (cp_buf_add(&s->buf, buf, (size_t)keep) != 0) {
 		set_error(x, UV_ENOMEM);
 		exec_kill(x);
@@ -315,6 +339,7 @@ exec_data(struct cp_exec *x, int fd, const char *buf, size_t len)
 	}
 	if (keep < len)
 		over_max_buffer(x, fd);
+	stream_out(x, fd, mark);
 }
 
 static void
@@ -332,8 +357,10 @@ on_data(struct cp_child *c, int fd, const char *buf, size_t len, void *data)
 		if (x->mode == MODE_EXEC && x->r.text) {
 			/* decoder.end() is one more chunk, and counts as one. */
 			mark = s->buf.len;
-			if (cp__decoder_end(&s->dec, &s->buf) == 0)
+			if (cp__decoder_end(&s->dec, &s->buf) == 0) {
 				exec_text_chunk(x, fd, mark);
+				stream_out(x, fd, mark);
+			}
 		}
 		return;
 	}
@@ -464,6 +491,16 @@ start(uv_loop_t *loop, const struct cp_exec_options *o, enum mode mode,
 		so.argv0 = NULL;
 		so.flags &= ~(unsigned int)CP_SPAWN_DETACHED;
 		so.stdio_count = 0;
+		/* Our own additions: stdin not a pipe. */
+		if ((o->flags & (CP_EXEC_STDIN_INHERIT | CP_EXEC_STDIN_IGNORE)) ==
+		    (CP_EXEC_STDIN_INHERIT | CP_EXEC_STDIN_IGNORE) ||
+		    (o->flags != 0 && o->input != NULL))
+			return UV_EINVAL;
+		if (o->flags != 0) {
+			so.stdio[0].type = o->flags & CP_EXEC_STDIN_INHERIT ?
+			    CP_STDIO_INHERIT : CP_STDIO_IGNORE;
+			so.stdio_count = 1;
+		}
 	}
 	/* Node pads a short stdio array with pipes up to fd 2. */
 	for (; so.stdio_count < 3; so.stdio_count++)
@@ -481,6 +518,7 @@ start(uv_loop_t *loop, const struct cp_exec_options *o, enum mode mode,
 	x->mode = mode;
 	x->cb = cb;
 	x->data = data;
+	x->on_output = mode == MODE_EXEC ? o->on_output : NULL;
 	x->max_buffer = o->max_buffer;
 	x->kill_signal = so.kill_signal ? so.kill_signal : SIGTERM;
 	x->r.sync = mode == MODE_SYNC;

@@ -14,6 +14,9 @@
 
 set -eu
 
+# wait_for, alive, dead, json and the rest (tests/lib/lib.sh).
+. "$CP_SOURCE_DIR/tests/lib/lib.sh"
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cp-cli.XXXXXX")
 stdin=/dev/null
 ntest=0
@@ -120,48 +123,6 @@ t() {
 	else
 		not_ok "$name" "wrong:$why" "$(show_run)"
 	fi
-}
-
-# wait_for CONDITION-COMMAND...: polls until it succeeds; fails after ~20 s.
-# Only a bound against hangs: nothing here depends on how fast things are.
-wait_for() {
-	i=0
-	while ! "$@"; do
-		i=$((i + 1))
-		[ $i -lt 400 ] || return 1
-		sleep 0.05
-	done
-}
-
-# Is process PID still running (a zombie counts as gone)?
-alive() {
-	[ -r "/proc/$1/stat" ] || return 1
-	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-	[ -n "$st" ] && [ "$st" != Z ]
-}
-
-dead() {
-	! alive "$1"
-}
-
-# A value out of one line of JSON: json_get FILE EXPRESSION (JS, on r);
-# "<not JSON>" or "<error>" when it cannot be had.
-json_get() {
-	node -e '
-		let r, v;
-		try {
-			r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-		} catch (e) {
-			process.stdout.write("<not JSON>");
-			process.exit(0);
-		}
-		try {
-			v = eval(process.argv[2]);
-		} catch (e) {
-			v = "<error>";
-		}
-		process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));
-	' "$1" "$2"
 }
 
 done_testing() {

@@ -45,27 +45,31 @@ bad() {
 
 for c in spawn execfile; do
 	cmd=childproc-$c
-	bad "$c: unknown signal" "$cmd: Unknown signal: SIGFOO\n" \
+	bad "$c: unknown signal" "$cmd: Unknown signal: SIGFOO (expected a name with or without SIG, in any case (TERM, term, SIGTERM), or a number (15); kill -l lists them)\n" \
 	    $cmd -s SIGFOO touch ran
-	bad "$c: unknown signal without SIG" "$cmd: Unknown signal: FOO\n" \
+	bad "$c: unknown signal without SIG" "~$cmd: Unknown signal: FOO (expected" \
 	    $cmd --kill-signal=FOO touch ran
-	bad "$c: unknown signal number" "$cmd: Unknown signal: 99\n" \
+	bad "$c: unknown signal number" "~$cmd: Unknown signal: 99 (expected" \
 	    $cmd -s 99 touch ran
 	bad "$c: negative timeout" \
-	    "$cmd: The value of \"timeout\" is out of range. It must be an unsigned integer. Received -1\n" \
+	    "$cmd: invalid --timeout '-1': negative; expected a number with a unit ms, s, m or h (500ms, 2s, 1.5m, 1h), or a whole number of milliseconds (250)\n" \
 	    $cmd -t -1 touch ran
 	bad "$c: fractional milliseconds" \
-	    "$cmd: The value of \"timeout\" is out of range. It must be an unsigned integer. Received 1.5\n" \
+	    "$cmd: invalid --timeout '1.5': a fraction of a millisecond; expected a number with a unit ms, s, m or h (500ms, 2s, 1.5m, 1h), or a whole number of milliseconds (250)\n" \
 	    $cmd --timeout=1.5 touch ran
-	bad "$c: timeout that is not a number" '~out of range' \
+	bad "$c: timeout that is not a number" "~invalid --timeout 'soon': not a duration; expected" \
 	    $cmd -t soon touch ran
 	bad "$c: negative max-buffer" \
-	    "$cmd: The value of \"options.maxBuffer\" is out of range. It must be a positive number. Received -1\n" \
+	    "$cmd: invalid --max-buffer '-1': negative; expected a number of bytes with an optional K, M or G suffix (1024-based: 64K, 1.5M, 2G), or Infinity\n" \
 	    $cmd --max-buffer=-1 touch ran
 	bad "$c: unknown encoding" "$cmd: Unknown encoding: bogus\n" \
 	    $cmd --encoding=bogus touch ran
 	bad "$c: uid not an int32" '~The "options.uid" property must be int32' \
-	    $cmd --uid=abc touch ran
+	    $cmd --uid=2147483648 touch ran
+	bad "$c: no such user" "$cmd: invalid --uid 'no-such-user-xyz': no such user; expected a user name or a number\n" \
+	    $cmd --uid=no-such-user-xyz touch ran
+	bad "$c: no such group" "$cmd: invalid --gid 'no-such-group-xyz': no such group; expected a group name or a number\n" \
+	    $cmd --gid=no-such-group-xyz touch ran
 	bad "$c: gid not an int32" '~The "options.gid" property must be int32' \
 	    $cmd --gid=4294967296 touch ran
 	bad "$c: missing option argument" '~requires an argument' $cmd -t
@@ -74,10 +78,10 @@ for c in spawn execfile; do
 	    $cmd --input-file=./no-such-input touch ran
 	bad "$c: unknown option" "~Try '$cmd --help'" $cmd --frobnicate touch ran
 done
-bad "exec: unknown signal" "childproc-exec: Unknown signal: SIGFOO\n" \
+bad "exec: unknown signal" "~childproc-exec: Unknown signal: SIGFOO (expected" \
     childproc-exec -s SIGFOO 'touch ran'
 bad "exec: negative timeout" \
-    "childproc-exec: The value of \"timeout\" is out of range. It must be an unsigned integer. Received -1\n" \
+    "~childproc-exec: invalid --timeout '-1': negative; expected" \
     childproc-exec -t -1 'touch ran'
 bad "exec: unknown encoding" "childproc-exec: Unknown encoding: bogus\n" \
     childproc-exec --encoding=bogus 'touch ran'

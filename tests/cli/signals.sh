@@ -142,7 +142,7 @@ end_child
 t "spawn --json -t -k: ETIMEDOUT, ended by SIGKILL" '*' '*' '' -- \
     bounded childproc-spawn --json -t 1s -k 300ms sh -c "$IGNORE_TERM"
 end_child
-got=$(json_get "$out" '[r.error.code, r.status, r.signal].join(" ")')
+got=$(json "$out" '[r.error.code, r.status, r.signal].join(" ")')
 if [ "$got" = "ETIMEDOUT  SIGKILL" ]; then
 	ok "spawn --json -t -k: result fields"
 else
@@ -151,7 +151,7 @@ fi
 t "execfile --json -t -k: killed by SIGKILL" '*' '*' '' -- \
     bounded childproc-execfile --json -t 1s -k 300ms sh -c "$IGNORE_TERM"
 end_child
-got=$(json_get "$out" '[r.error.killed, r.error.code, r.error.signal].join(" ")')
+got=$(json "$out" '[r.error.killed, r.error.code, r.error.signal].join(" ")')
 if [ "$got" = "true  SIGKILL" ]; then
 	ok "execfile --json -t -k: error fields"
 else

@@ -23,17 +23,17 @@
 #include <unistd.h>
 
 #include "childproc.h"
+#include "test.h"
 
 static FILE *report;
 static int failed;
 
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(report, "stdfds: line %d: check failed: %s\n",	\
-		    __LINE__, #c);					\
-		failed++;						\
-	}								\
-} while (0)
+static void
+check_failed(FILE *f, int line, const char *what)
+{
+	fprintf(f, "stdfds: line %d: check failed: %s\n", line, what);
+	failed++;
+}
 
 static int
 count_fds(void)
@@ -85,14 +85,14 @@ child_with_pipes(uv_loop_t *loop)
 
 	o.file = "cat";
 	r = cp_child_spawn(loop, &o, &ev, NULL, &c);
-	CHECK(r == 0);
+	CHECK(report, r == 0);
 	if (r != 0)
 		return;
-	CHECK(cp_child_write(c, 0, "ping", 4, NULL, NULL) >= 0);
-	CHECK(cp_child_end(c, 0) == 0);
+	CHECK(report, cp_child_write(c, 0, "ping", 4, NULL, NULL) >= 0);
+	CHECK(report, cp_child_end(c, 0) == 0);
 	uv_run(loop, UV_RUN_DEFAULT);
-	CHECK(closed);
-	CHECK(nechoed == 4 && memcmp(echoed, "ping", 4) == 0);
+	CHECK(report, closed);
+	CHECK(report, nechoed == 4 && memcmp(echoed, "ping", 4) == 0);
 }
 
 /* ---- the sync forms run on a private loop ------------------------------ */
@@ -108,9 +108,9 @@ sync_forms(void)
 	o.spawn.file = "cat";
 	o.input = in;
 	o.input_len = 4;
-	CHECK(cp_spawn_sync(&o, &r) == 0);
-	CHECK(r.error == 0 && r.status == 0);
-	CHECK(r.output_count >= 2 && r.output[1].len == 4 &&
+	CHECK(report, cp_spawn_sync(&o, &r) == 0);
+	CHECK(report, r.error == 0 && r.status == 0);
+	CHECK(report, r.output_count >= 2 && r.output[1].len == 4 &&
 	    memcmp(r.output[1].data, "sync", 4) == 0);
 	cp_result_release(&r);
 }
@@ -123,8 +123,8 @@ static void
 exec_cb(struct cp_exec *x, struct cp_result *r, void *data)
 {
 	(void)data;
-	CHECK(r->error == 0);
-	CHECK(r->output_count >= 2 && r->output[1].len == 4 &&
+	CHECK(report, r->error == 0);
+	CHECK(report, r->output_count >= 2 && r->output[1].len == 4 &&
 	    memcmp(r->output[1].data, "exec", 4) == 0);
 	exec_done = true;
 	cp_exec_free(x);
@@ -140,9 +140,9 @@ exec_with_input(uv_loop_t *loop)
 	o.spawn.file = "cat";
 	o.input = "exec";
 	o.input_len = 4;
-	CHECK(cp_exec(loop, &o, exec_cb, NULL, &x) == 0);
+	CHECK(report, cp_exec(loop, &o, exec_cb, NULL, &x) == 0);
 	uv_run(loop, UV_RUN_DEFAULT);
-	CHECK(exec_done);
+	CHECK(report, exec_done);
 }
 
 /* ---- a handle received on a channel lands above 2 ----------------------- */
@@ -173,8 +173,8 @@ received_handle(uv_loop_t *loop, int sv[2])
 	struct cp_channel *ch;
 	int pass[2];
 
-	CHECK(cp_channel_open_fd(loop, sv[0], &ev, NULL, &ch) == 0);
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pass) == 0);
+	CHECK(report, cp_channel_open_fd(loop, sv[0], &ev, NULL, &ch) == 0);
+	CHECK(report, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pass) == 0);
 	memset(&cm, 0, sizeof(cm));
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
@@ -185,12 +185,12 @@ received_handle(uv_loop_t *loop, int sv[2])
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &pass[0], sizeof(int));
-	CHECK(sendmsg(sv[1], &mh, 0) == (ssize_t)iov.iov_len);
+	CHECK(report, sendmsg(sv[1], &mh, 0) == (ssize_t)iov.iov_len);
 	close(pass[0]);
 	close(pass[1]);
 	uv_run(loop, UV_RUN_DEFAULT);
 	/* The kernel gives the lowest free fd: 0-2 if closed. */
-	CHECK(got_fd > 2);
+	CHECK(report, got_fd > 2);
 	close(sv[1]);
 }
 
@@ -222,12 +222,12 @@ main(int argc, char *argv[])
 	received_handle(&loop, sv);
 
 	/* Nothing leaked: the channel's socket is gone, the handle is ours. */
-	CHECK(count_fds() == before - 2 + 1);
-	CHECK(uv_loop_close(&loop) == 0);
+	CHECK(report, count_fds() == before - 2 + 1);
+	CHECK(report, uv_loop_close(&loop) == 0);
 	/* The fds lent during the calls are closed again. */
 	for (fd = 0; fd <= 2; fd++)
 		if (strchr(which, '0' + fd) != NULL)
-			CHECK(fcntl(fd, F_GETFD) < 0 && errno == EBADF);
+			CHECK(report, fcntl(fd, F_GETFD) < 0 && errno == EBADF);
 	if (got_fd >= 0)
 		close(got_fd);
 	if (failed) {

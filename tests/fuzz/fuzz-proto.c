@@ -20,7 +20,7 @@
 
 #include <uv.h>
 
-#include "assert.h"
+#include "test.h"
 #include "frame.h"
 #include "message.h"
 

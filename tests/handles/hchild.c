@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "childproc.h"
+#include "test.h"
 
 #define MAX_KEPT 16
 
@@ -32,20 +33,20 @@ static int kept[MAX_KEPT];
 static int nkept;
 static long nsent, ncb;
 
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "hchild %s: line %d: check failed: %s\n",	\
-		    mode, __LINE__, #cond);				\
-		failed++;						\
-	}								\
-} while (0)
+static void
+check_failed(const char *m, int line, const char *what)
+{
+	fprintf(stderr, "hchild %s: line %d: check failed: %s\n", m, line,
+	    what);
+	failed++;
+}
 
 static void
 send_str(struct cp_channel *ch, const char *s)
 {
 	json_t *v = json_string(s);
 
-	CHECK(cp_channel_send(ch, v, NULL, NULL) >= 0);
+	CHECK(mode, cp_channel_send(ch, v, NULL, NULL) >= 0);
 	json_decref(v);
 }
 
@@ -54,7 +55,7 @@ echo_cb(struct cp_channel *ch, int status, void *arg)
 {
 	(void)ch;
 	(void)arg;
-	CHECK(status == 0);
+	CHECK(mode, status == 0);
 	ncb++;
 }
 
@@ -65,16 +66,16 @@ echo_message(struct cp_channel *ch, const struct cp_message *m)
 
 	if (m->handle_type == CP_HANDLE_NONE) {
 		/* "end": everything sent came back and was answered. */
-		CHECK(json_is_string(m->value) &&
+		CHECK(mode, json_is_string(m->value) &&
 		    strcmp(json_string_value(m->value), "end") == 0);
-		CHECK(ncb == nsent);
-		CHECK(cp_channel_disconnect(ch) == 0);
+		CHECK(mode, ncb == nsent);
+		CHECK(mode, cp_channel_disconnect(ch) == 0);
 		return;
 	}
 	/* Back to the sender, as it came: the type and the message. */
 	fd = cp_message_take_fd(m);
-	CHECK(fd >= 0);
-	CHECK(cp_channel_send_handle(ch, m->value, m->handle_type, fd, 0,
+	CHECK(mode, fd >= 0);
+	CHECK(mode, cp_channel_send_handle(ch, m->value, m->handle_type, fd, 0,
 	    echo_cb, NULL) >= 0);
 	nsent++;
 	close(fd);
@@ -86,13 +87,13 @@ socketlist_message(struct cp_channel *ch, const struct cp_message *m)
 	json_t *v;
 
 	if (m->handle_type == CP_HANDLE_NET_SOCKET) {
-		CHECK(m->key != NULL && nkept < MAX_KEPT);
+		CHECK(mode, m->key != NULL && nkept < MAX_KEPT);
 		if (m->key == NULL || nkept == MAX_KEPT) {
 			return;
 		}
 		kept[nkept++] = cp_message_take_fd(m);
 		v = json_pack("{s:s}", "got", m->key);
-		CHECK(cp_channel_send(ch, v, NULL, NULL) >= 0);
+		CHECK(mode, cp_channel_send(ch, v, NULL, NULL) >= 0);
 		json_decref(v);
 	} else if (json_is_string(m->value) &&
 	    strcmp(json_string_value(m->value), "drop") == 0) {
@@ -101,7 +102,7 @@ socketlist_message(struct cp_channel *ch, const struct cp_message *m)
 		}
 		send_str(ch, "dropped");
 	} else {
-		CHECK(!"an unexpected message");
+		CHECK(mode, !"an unexpected message");
 	}
 }
 
@@ -124,14 +125,14 @@ on_error(struct cp_channel *ch, int err, const char *line, size_t len,
 	(void)data;
 	fprintf(stderr, "hchild %s: channel error %s: %.*s\n", mode,
 	    cp_err_name(err), (int)(len > 100 ? 100 : len), line);
-	CHECK(!"no channel error was expected");
+	CHECK(mode, !"no channel error was expected");
 }
 
 static void
 on_disconnect(struct cp_channel *ch, int err, void *data)
 {
 	(void)data;
-	CHECK(err == 0);
+	CHECK(mode, err == 0);
 	cp_channel_close(ch);
 }
 
@@ -163,7 +164,7 @@ main(int argc, char *argv[])
 	}
 	send_str(ch, "ready");
 	uv_run(&loop, UV_RUN_DEFAULT);
-	CHECK(uv_loop_close(&loop) == 0);
+	CHECK(mode, uv_loop_close(&loop) == 0);
 	while (nkept > 0) {
 		close(kept[--nkept]);
 	}

@@ -4,8 +4,8 @@
  *
  *	hparent NODE CHILD_JS SCENARIO [N]
  *
- * Runs "NODE CHILD_JS CASE [N]" with an IPC channel and plays one handle
- * case of ipc-protocol.md section 11; the Node half is CASE of child.js,
+ * Runs "NODE CHILD_JS CASE [N]" with an IPC channel and plays one case of
+ * handle passing (childproc-ipc(7)); the Node half is CASE of child.js,
  * which reports what it saw.  Every handle travels over real sockets on
  * 127.0.0.1 (ports picked by the kernel) and is used after it arrives.
  * Exits 0 if every check passed, 1 otherwise (failed checks on stderr).
@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "childproc.h"
+#include "test.h"
 
 #define IO_TIMEOUT_MS 30000
 #define WATCHDOG_MS 240000
@@ -41,6 +42,7 @@ struct scenario {
 	void (*error)(struct t *, int, const char *, size_t);
 	void (*end)(struct t *);
 	char **env;			/* extra "NAME=VALUE" for the child */
+	long n;				/* N, unless the command line says */
 };
 
 struct t {
@@ -81,7 +83,7 @@ struct t {
 };
 
 static void
-fail_at(struct t *t, int line, const char *what)
+check_failed(struct t *t, int line, const char *what)
 {
 	fprintf(stderr, "hparent %s: line %d: check failed: %s\n", t->sc->name,
 	    line, what);
@@ -91,25 +93,7 @@ fail_at(struct t *t, int line, const char *what)
 	}
 }
 
-#define CHECK(t, cond) do {						\
-	if (!(cond)) {							\
-		fail_at((t), __LINE__, #cond);				\
-	}								\
-} while (0)
-
 /* ---- helpers ------------------------------------------------------------ */
-
-static bool
-value_is(const json_t *v, const char *want)
-{
-	json_t *w;
-	bool eq;
-
-	w = json_loads(want, JSON_DECODE_ANY, NULL);
-	eq = w != NULL && json_equal((json_t *)v, w);
-	json_decref(w);
-	return eq;
-}
 
 static const char *
 str(const json_t *o, const char *key)
@@ -1144,24 +1128,29 @@ static char *cluster_env[] = { "NODE_UNIQUE_ID=1", NULL };
 /* ---- the scenarios ------------------------------------------------------ */
 
 static const struct scenario scenarios[] = {
-	{ "in", "in", in_start, in_message, NULL, NULL, in_end, NULL },
-	{ "refuse", "refuse", refuse_start, refuse_message, NULL, NULL,
-	    refuse_end, NULL },
-	{ "out", "out", NULL, out_message, NULL, NULL, NULL, NULL },
-	{ "coalesce", "coalesce", NULL, coalesce_message, NULL, NULL, NULL,
-	    NULL },
-	{ "nack", "nack", NULL, nack_message, NULL, nack_error, nack_end, NULL },
-	{ "missing", "missing", missing_start, missing_message, NULL,
-	    missing_error, missing_end, NULL },
-	{ "ddisc", "ddisc", NULL, ddisc_message, NULL, NULL, ddisc_end, NULL },
-	{ "sink", "sink", NULL, sink_message, NULL, NULL, sink_end, NULL },
-	{ "source", "source", source_start, source_message, NULL, NULL, NULL,
-	    NULL },
-	{ "rate", "rate", NULL, rate_message, NULL, NULL, NULL, NULL },
-	{ "unread", "unread", NULL, unread_message, NULL, NULL, unread_end,
-	    NULL },
-	{ "cluster", "cluster", NULL, cluster_message, cluster_internal, NULL,
-	    cluster_end, cluster_env },
+	CASE("handle-in", "in", in_start, in_message, NULL, NULL, in_end)
+	CASE("handle-refused", "refuse", refuse_start, refuse_message, NULL,
+	    NULL, refuse_end)
+	CASE("handle-out", "out", NULL, out_message)
+	CASE("fd-coalescing", "coalesce", NULL, coalesce_message)
+	CASE("nack-retransmit-node", "nack", NULL, nack_message, NULL,
+	    nack_error, nack_end)
+	CASE("nack-give-up-node", "nack", NULL, nack_message, NULL, nack_error,
+	    nack_end, .n = 4)
+	CASE("missing-fd-node", "missing", missing_start, missing_message, NULL,
+	    missing_error, missing_end)
+	CASE("deferred-disconnect-node", "ddisc", NULL, ddisc_message, NULL,
+	    NULL, ddisc_end)
+	CASE("fd-leak-c-to-node", "sink", NULL, sink_message, NULL, NULL,
+	    sink_end, .n = 1000)
+	CASE("fd-leak-node-to-c", "source", source_start, source_message,
+	    .n = 1000)
+	/* The benchmark's handle send rate (N from the command line). */
+	CASE("rate", "rate", NULL, rate_message, .n = 100)
+	CASE("peer-exit-unread", "unread", NULL, unread_message, NULL, NULL,
+	    unread_end)
+	CASE("cluster-primary", "cluster", NULL, cluster_message,
+	    cluster_internal, NULL, cluster_end, cluster_env)
 };
 
 /* ---- events ------------------------------------------------------------- */
@@ -1295,24 +1284,21 @@ main(int argc, char *argv[])
 	const struct scenario *sc = NULL;
 	struct t t = { 0 };
 	char *args[4], **env = NULL, nbuf[32];
-	size_t i, ne = 0, nx = 0;
+	size_t ne = 0, nx = 0;
 	int r;
 
+	if (argc == 2) {
+		CASE_FIND(scenarios, argv[1]);	/* --list */
+	}
 	if (argc != 4 && argc != 5) {
 		fprintf(stderr, "usage: hparent NODE CHILD_JS SCENARIO [N]\n");
 		return 2;
 	}
-	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
-		if (strcmp(scenarios[i].name, argv[3]) == 0) {
-			sc = &scenarios[i];
-		}
-	}
-	if (sc == NULL) {
-		fprintf(stderr, "hparent: unknown scenario %s\n", argv[3]);
+	if ((sc = CASE_FIND(scenarios, argv[3])) == NULL) {
 		return 2;
 	}
 	t.sc = sc;
-	t.n = argc == 5 ? atol(argv[4]) : 1;
+	t.n = argc == 5 ? atol(argv[4]) : sc->n > 0 ? sc->n : 1;
 	t.keep = -1;
 	t.listen_fd = -1;
 	snprintf(nbuf, sizeof(nbuf), "%ld", t.n);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "childproc.h"
+#include "test.h"
 
 #define WATCHDOG_MS 60000
 #define MAX_GOT 16
@@ -81,18 +82,12 @@ struct t {
 };
 
 static void
-fail_at(struct t *t, int line, const char *what)
+check_failed(struct t *t, int line, const char *what)
 {
 	fprintf(stderr, "hraw %s: line %d: step %d: check failed: %s\n",
 	    t->sc->name, line, t->step, what);
 	t->failed++;
 }
-
-#define CHECK(t, cond) do {						\
-	if (!(cond)) {							\
-		fail_at((t), __LINE__, #cond);				\
-	}								\
-} while (0)
 
 /* ---- the raw peer ------------------------------------------------------- */
 
@@ -299,7 +294,7 @@ new_socket(struct t *t, ino_t *ino)
 	return sv[0];
 }
 
-/* ---- fds bind per read (ipc-protocol.md 4.1); strays are closed ------- */
+/* ---- fds bind per read (childproc-ipc(7)); strays are closed -------- */
 
 /* Whether any fd of this process refers to the socket with inode ino. */
 static bool
@@ -945,19 +940,19 @@ socklist_message(struct t *t, const struct cp_message *m)
 /* ---- the scenarios ------------------------------------------------------ */
 
 static const struct scenario scenarios[] = {
-	{ "per-read", perread_tick, perread_message, perread_error },
-	{ "stray-flood", flood_tick, flood_message, NULL },
-	{ "unwrap", unwrap_tick, unwrap_message, NULL },
-	{ "retry", retry_tick, NULL, NULL },
-	{ "give-up", retry_tick, NULL, NULL },
-	{ "keep-open", retry_tick, NULL, NULL },
-	{ "server-nack", retry_tick, NULL, NULL },
-	{ "in-flight", inflight_tick, NULL, NULL },
-	{ "missing", missing_tick, only_end_message, NULL },
-	{ "unasked-ack", unasked_tick, only_end_message, NULL },
-	{ "disconnect", ddisc_tick, NULL, NULL },
-	{ "disconnect-bare", ddisc_tick, NULL, NULL },
-	{ "socket-list", socklist_tick, socklist_message, NULL },
+	CASE("per-read", perread_tick, perread_message, perread_error)
+	CASE("stray-flood", flood_tick, flood_message, NULL)
+	CASE("unwrap", unwrap_tick, unwrap_message, NULL)
+	CASE("retry", retry_tick, NULL, NULL)
+	CASE("give-up", retry_tick, NULL, NULL)
+	CASE("keep-open", retry_tick, NULL, NULL)
+	CASE("server-nack", retry_tick, NULL, NULL)
+	CASE("in-flight", inflight_tick, NULL, NULL)
+	CASE("missing", missing_tick, only_end_message, NULL)
+	CASE("unasked-ack", unasked_tick, only_end_message, NULL)
+	CASE("disconnect", ddisc_tick, NULL, NULL)
+	CASE("disconnect-bare", ddisc_tick, NULL, NULL)
+	CASE("socket-list", socklist_tick, socklist_message, NULL)
 };
 
 static void
@@ -1040,20 +1035,13 @@ int
 main(int argc, char *argv[])
 {
 	struct t t = { 0 };
-	size_t i;
 	int r;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: hraw SCENARIO\n");
+		fprintf(stderr, "usage: hraw SCENARIO | --list\n");
 		return 2;
 	}
-	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
-		if (strcmp(scenarios[i].name, argv[1]) == 0) {
-			t.sc = &scenarios[i];
-		}
-	}
-	if (t.sc == NULL) {
-		fprintf(stderr, "hraw: unknown scenario %s\n", argv[1]);
+	if ((t.sc = CASE_FIND(scenarios, argv[1])) == NULL) {
 		return 2;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, t.sv) != 0 ||

@@ -4,7 +4,8 @@
 # A raw parent sends Node a stray fd with a plain line, then three handles
 # each with its own fd, then a handle whose fd rides on the first fragment
 # of its line.  Node must bind B, C, D, E to their own lines (the stray A
-# is dropped, not carried to B), as the library does (ipc-protocol.md 4.1).
+# is dropped, not carried to B), as the library does (childproc-ipc(7),
+# "Handle passing").
 import array, json, os, select, socket, subprocess, sys, time
 
 node, child = sys.argv[1], sys.argv[2]

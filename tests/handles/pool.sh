@@ -32,16 +32,10 @@ tmp=$(mktemp -d /tmp/cp-pool.XXXXXX)
 master=
 load=
 
-fail() {
-	echo "pool.sh $case: FAIL: $*" >&2
-	for f in "$tmp"/status "$tmp"/err; do
-		if [ -f "$f" ]; then
-			echo "--- $f (last lines)" >&2
-			tail -n 20 "$f" >&2
-		fi
-	done
-	exit 1
-}
+. "$CP_SOURCE_DIR/tests/lib/lib.sh"
+fail_name="pool.sh $case: FAIL"
+fail_show="$tmp/status $tmp/err"
+fail_lines=20
 
 cleanup() {
 	local rc=$?
@@ -69,31 +63,15 @@ start_master() {
 	master=$!
 }
 
-# count PATTERN FILE: lines of FILE matching the extended regex PATTERN.
-count() {
-	local n
-	n=$(grep -cE -- "$1" "$2" 2>/dev/null || true)
-	echo "${n:-0}"
-}
-
-# wait_for PATTERN N [FILE]: until N lines match (60 s at most).
-wait_for() {
-	local file=${3:-$tmp/status} i=0
-	while [ "$(count "$1" "$file")" -lt "$2" ]; do
-		i=$((i + 1))
-		if [ $i -gt 6000 ]; then
-			fail "timed out waiting for $2 x '$1' in $file"
-		fi
-		if ! kill -0 "$master" 2>/dev/null; then
-			fail "the master died waiting for '$1'"
-		fi
-		sleep 0.01
-	done
+# wait_master PATTERN N [FILE]: until N lines of FILE (the master's status
+# lines) match, failing if the master dies.
+wait_master() {
+	wait_lines "$1" "$2" "${3:-$tmp/status}" "$master"
 }
 
 # The address from "listening on HOST:PORT (...)".
 address() {
-	wait_for 'listening on ' 1 "${1:-$tmp/status}"
+	wait_master 'listening on ' 1 "${1:-$tmp/status}"
 	sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "${1:-$tmp/status}" | head -n 1
 }
 
@@ -101,13 +79,6 @@ address() {
 pid_of() {
 	sed -nE "s/^(childproc-fork: )?worker $1 pid ([0-9]*) started$/\2/p" \
 	    "$tmp/status" | tail -n 1
-}
-
-# json FILE EXPR: evaluates EXPR on the JSON value r read from FILE.
-json() {
-	node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1],
-	    "utf8")); const v = eval(process.argv[2]);
-	    console.log(typeof v === "object" ? JSON.stringify(v) : v)' "$1" "$2"
 }
 
 # load_bg ADDR: a load client that runs until TERM, results in $tmp/load.
@@ -183,7 +154,7 @@ fds() {
 settled_fds() {
 	local p
 	for p in $(workers); do
-		wait_for "^got [0-9]+ $p\$" 1 "$tmp/err"
+		wait_master "^got [0-9]+ $p\$" 1 "$tmp/err"
 	done
 	fds "$master"
 }
@@ -223,14 +194,14 @@ seed | listen)
 	127.0.0.1:*) ;;
 	*) fail "bad address '$addr'" ;;
 	esac
-	wait_for '^(childproc-fork: )?worker [0-9] pid [0-9]+ started$' 4
+	wait_master '^(childproc-fork: )?worker [0-9] pid [0-9]+ started$' 4
 	"$loadgen" -c 8 -n 2000 "$addr" >"$tmp/r1"
 	check_nonblocking "${addr##*:}" "$(workers)"
 	cut -c 1-300 "$tmp/r1" >&2
 	check_all_served "$tmp/r1" 2000 "$(workers)"
 	stop_master
 	# Each worker closed its server when the master let go, and exited 0.
-	[ "$(count '^(childproc-fork: )?worker [1-4] pid [0-9]+ exited with code 0$' \
+	[ "$(count_lines '^(childproc-fork: )?worker [1-4] pid [0-9]+ exited with code 0$' \
 	    "$tmp/status")" -eq 4 ] ||
 	    fail "not every worker exited 0"
 	;;
@@ -239,7 +210,7 @@ unix)
 	sock=$tmp/http.sock
 	start_master -n 2 --listen "unix:$sock" "$worker" seed
 	[ "$(address)" = "unix:$sock" ] || fail "address '$(address)'"
-	wait_for '^worker [0-9] pid [0-9]+ started$' 2
+	wait_master '^worker [0-9] pid [0-9]+ started$' 2
 	for i in $(seq 1 40); do
 		curl -sS --max-time 30 --unix-socket "$sock" "http://w/$i"
 		echo
@@ -256,18 +227,18 @@ kill)
 	export WORKER_LOG=1 WORKER_DELAY=5
 	start_master -n 4 --restart on-failure --listen 127.0.0.1:0 "$worker" seed
 	addr=$(address)
-	wait_for '^worker [0-9] pid [0-9]+ started$' 4
+	wait_master '^worker [0-9] pid [0-9]+ started$' 4
 	load_bg "$addr"
-	wait_for '^got ' 300 "$tmp/err"
+	wait_master '^got ' 300 "$tmp/err"
 	nfds=$(settled_fds)
 	victim=$(pid_of 2)
 	kill -KILL "$victim"
-	wait_for "^worker 2 pid $victim killed by SIGKILL\$" 1
-	wait_for '^worker 2 pid [0-9]+ started$' 2
+	wait_master "^worker 2 pid $victim killed by SIGKILL\$" 1
+	wait_master '^worker 2 pid [0-9]+ started$' 2
 	new=$(pid_of 2)
 	[ "$new" != "$victim" ] || fail "worker 2 was not replaced"
 	# The replacement serves too.
-	wait_for "^got [0-9]+ $new\$" 50 "$tmp/err"
+	wait_master "^got [0-9]+ $new\$" 50 "$tmp/err"
 	load_stop
 	r=$tmp/load
 	[ "$(json "$r" 'r.refused + r.timeout + r.other')" -eq 0 ] ||
@@ -291,20 +262,20 @@ hup)
 	export WORKER_LOG=1 WORKER_DELAY=5
 	start_master -n 4 --grace 60s --listen 127.0.0.1:0 "$worker" seed
 	addr=$(address)
-	wait_for '^worker [0-9] pid [0-9]+ started$' 4
+	wait_master '^worker [0-9] pid [0-9]+ started$' 4
 	old=$(workers)
 	load_bg "$addr"
-	wait_for '^got ' 300 "$tmp/err"
+	wait_master '^got ' 300 "$tmp/err"
 	nfds=$(settled_fds)
 	kill -HUP "$master"
-	wait_for '^rolling restart done$' 1
-	[ "$(count '^worker [0-9] pid [0-9]+ started$' "$tmp/status")" -eq 8 ] ||
+	wait_master '^rolling restart done$' 1
+	[ "$(count_lines '^worker [0-9] pid [0-9]+ started$' "$tmp/status")" -eq 8 ] ||
 	    fail "not 4 new workers"
 	# The old ones left gracefully, one at a time.
-	wait_for '^worker [0-9] pid [0-9]+ exited with code 0$' 4
+	wait_master '^worker [0-9] pid [0-9]+ exited with code 0$' 4
 	new=$(workers | cut -d' ' -f5-8)
-	n0=$(count '^got ' "$tmp/err")
-	wait_for '^got ' $((n0 + 300)) "$tmp/err"
+	n0=$(count_lines '^got ' "$tmp/err")
+	wait_master '^got ' $((n0 + 300)) "$tmp/err"
 	load_stop
 	r=$tmp/load
 	[ "$(json "$r" 'r.refused + r.reset + r.timeout + r.other')" -eq 0 ] ||
@@ -329,7 +300,7 @@ crash-loop)
 	grep -q 'workers restarted 3 times within 60000ms (--max-restarts); giving up after worker' "$tmp/err" ||
 	    fail "no clear message"
 	# Restarts were backed off and counted: no more than the limit.
-	[ "$(count 'started$' "$tmp/err")" -le 5 ] || fail "too many restarts"
+	[ "$(count_lines 'started$' "$tmp/err")" -le 5 ] || fail "too many restarts"
 	# always: even a clean exit is restarted, and limited the same way.
 	echo 'process.exit(0)' >"$tmp/exit0.js"
 	rc=0
@@ -344,7 +315,7 @@ reuseport | shared)
 	start_master -n 4 --balance "$case" --listen 127.0.0.1:0 "$worker" seed
 	addr=$(address)
 	grep -q "listening on $addr ($case)" "$tmp/status" || fail "mode"
-	wait_for '^worker [0-9] pid [0-9]+ started$' 4
+	wait_master '^worker [0-9] pid [0-9]+ started$' 4
 	"$loadgen" -c 8 -n 2000 "$addr" >"$tmp/r1"
 	cut -c 1-300 "$tmp/r1" >&2
 	check_all_served "$tmp/r1" 2000 "$(workers)"
@@ -364,21 +335,21 @@ reuseport | shared)
 stop)
 	# TERM: workers that ignore the disconnect are killed after --grace.
 	start_master -n 2 --grace 500ms --listen 127.0.0.1:0 "$worker" stubborn
-	wait_for '^worker [0-9] pid [0-9]+ started$' 2
+	wait_master '^worker [0-9] pid [0-9]+ started$' 2
 	stop_master
-	[ "$(count 'outlived --grace; SIGKILL$' "$tmp/status")" -eq 2 ] ||
+	[ "$(count_lines 'outlived --grace; SIGKILL$' "$tmp/status")" -eq 2 ] ||
 	    fail "no SIGKILL after --grace"
-	[ "$(count 'killed by SIGKILL$' "$tmp/status")" -eq 2 ] || fail "not killed"
+	[ "$(count_lines 'killed by SIGKILL$' "$tmp/status")" -eq 2 ] || fail "not killed"
 	# QUIT: at once, whatever --grace says.
 	: >"$tmp/status"
 	start_master -n 2 --grace 1h --listen 127.0.0.1:0 "$worker" seed
-	wait_for '^worker [0-9] pid [0-9]+ started$' 2
+	wait_master '^worker [0-9] pid [0-9]+ started$' 2
 	kill -QUIT "$master"
 	rc=0
 	wait "$master" || rc=$?
 	master=
 	[ $rc -eq 0 ] || fail "QUIT: the master exited with $rc"
-	[ "$(count 'killed by SIGKILL$' "$tmp/status")" -eq 2 ] ||
+	[ "$(count_lines 'killed by SIGKILL$' "$tmp/status")" -eq 2 ] ||
 	    fail "QUIT did not kill the workers"
 	;;
 
@@ -388,7 +359,7 @@ backoff)
 	    'setTimeout(() => process.exit(1), 300);' >"$tmp/crash.js"
 	start_master -n 1 --restart on-failure --max-restarts 100/60s \
 	    "$tmp/crash.js"
-	wait_for '^worker 1 restarting in [0-9]+ms$' 5
+	wait_master '^worker 1 restarting in [0-9]+ms$' 5
 	delays=$(sed -nE 's/^worker 1 restarting in ([0-9]+)ms$/\1/p' \
 	    "$tmp/status" | head -n 5 | tr '\n' ' ')
 	[ "$delays" = "100 200 400 800 1600 " ] ||
@@ -399,20 +370,20 @@ backoff)
 signals)
 	start_master -n 2 --listen 127.0.0.1:0 "$worker" seed
 	addr=$(address)
-	wait_for '^worker [0-9] pid [0-9]+ started$' 2
+	wait_master '^worker [0-9] pid [0-9]+ started$' 2
 	rt=$(($(kill -l RTMIN) + 3))
 	for sig in USR1 USR2 ALRM PROF $rt; do
 		kill -s "$sig" "$master"
 	done
 	for sig in SIGUSR1 SIGUSR2 SIGALRM SIGPROF "signal $rt"; do
-		wait_for "^$sig: ignored\$" 1
+		wait_master "^$sig: ignored\$" 1
 	done
 	kill -0 "$master" || fail "the master died"
 	for i in 1 2 3 4; do
 		curl -sS --max-time 30 "http://$addr/$i" >/dev/null ||
 		    fail "request $i after the signals"
 	done
-	[ "$(count 'exited|killed' "$tmp/status")" -eq 0 ] ||
+	[ "$(count_lines 'exited|killed' "$tmp/status")" -eq 0 ] ||
 	    fail "a worker went away"
 	stop_master
 	;;

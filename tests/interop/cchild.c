@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "childproc.h"
+#include "test.h"
 
 extern char **environ;
 
@@ -50,18 +51,18 @@ static int big_n, ncb;
 static int rets[16], cbs[16];
 static uv_timer_t timer;
 
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "cchild %s: line %d: check failed: %s\n",	\
-		    mode, __LINE__, #cond);				\
-		failed++;						\
-	}								\
-} while (0)
+static void
+check_failed(const char *m, int line, const char *what)
+{
+	fprintf(stderr, "cchild %s: line %d: check failed: %s\n", m, line,
+	    what);
+	failed++;
+}
 
 static void
 send_value(struct cp_channel *ch, json_t *v)
 {
-	CHECK(cp_channel_send(ch, v, NULL, NULL) >= 0);
+	CHECK(mode, cp_channel_send(ch, v, NULL, NULL) >= 0);
 	json_decref(v);
 }
 
@@ -117,7 +118,7 @@ send_cb(struct cp_channel *ch, int st, void *arg)
 		json_array_append_new(c, json_integer(cbs[i]));
 	}
 	send_value(ch, json_pack("{s:o,s:o}", "returns", r, "callbacks", c));
-	CHECK(cp_channel_disconnect(ch) == 0);
+	CHECK(mode, cp_channel_disconnect(ch) == 0);
 }
 
 static void
@@ -151,17 +152,17 @@ start_mode(struct cp_channel *ch, int argc, char *argv[])
 		for (i = 1; i <= 3; i++) {
 			send_value(ch, json_pack("{s:i}", "n", i));
 		}
-		CHECK(cp_channel_disconnect(ch) == 0);
+		CHECK(mode, cp_channel_disconnect(ch) == 0);
 	} else if (strcmp(mode, "big-exit") == 0 && argc > 2) {
 		/* More than the socket holds: the rest waits in our queue. */
 		v = string_of(strtoul(argv[2], NULL, 10), 'b');
-		CHECK(cp_channel_send(ch, v, NULL, NULL) == 1);
+		CHECK(mode, cp_channel_send(ch, v, NULL, NULL) == 1);
 		json_decref(v);
-		CHECK(cp_channel_disconnect(ch) == 0);
+		CHECK(mode, cp_channel_disconnect(ch) == 0);
 	} else if (strcmp(mode, "unref") == 0 && argc > 2) {
 		/* Queued, not yet written: it must still go before we exit. */
 		v = string_of(strtoul(argv[2], NULL, 10), 'u');
-		CHECK(cp_channel_send(ch, v, NULL, NULL) == 1);
+		CHECK(mode, cp_channel_send(ch, v, NULL, NULL) == 1);
 		json_decref(v);
 	} else if (strcmp(mode, "send-big") == 0 && argc > 3) {
 		big_n = atoi(argv[2]);
@@ -182,7 +183,7 @@ wait_peer_closed(struct cp_channel *ch)
 	while (poll(&p, 1, -1) < 0 && errno == EINTR) {
 		continue;
 	}
-	CHECK((p.revents & (POLLRDHUP | POLLHUP)) != 0);
+	CHECK(mode, (p.revents & (POLLRDHUP | POLLHUP)) != 0);
 }
 
 static void
@@ -190,10 +191,10 @@ on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 {
 	nmsg++;
 	if (strcmp(mode, "echo") == 0) {
-		CHECK(cp_channel_send_line(ch, m->line, m->len, NULL, NULL,
+		CHECK(mode, cp_channel_send_line(ch, m->line, m->len, NULL, NULL,
 		    NULL) >= 0);
 	} else if (strcmp(mode, "reencode") == 0) {
-		CHECK(cp_channel_send(ch, m->value, NULL, NULL) >= 0);
+		CHECK(mode, cp_channel_send(ch, m->value, NULL, NULL) >= 0);
 	} else if (strcmp(mode, "slow") == 0) {
 		if (nmsg == 1) {
 			/* A reader that falls behind: the parent must queue. */
@@ -202,7 +203,7 @@ on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 		send_value(ch, json_pack("{s:I}", "len",
 		    (json_int_t)json_string_length(m->value)));
 	} else if (strcmp(mode, "epipe") == 0) {
-		CHECK(json_is_string(m->value) &&
+		CHECK(mode, json_is_string(m->value) &&
 		    strcmp(json_string_value(m->value), "bye") == 0);
 		wait_peer_closed(ch);
 		/*
@@ -211,11 +212,11 @@ on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 		 * is then lost, as in Node).  SIGPIPE must not kill us.
 		 */
 		rets[0] = cp_channel_send_line(ch, "1", 1, NULL, NULL, NULL);
-		CHECK(rets[0] == 0 || rets[0] == UV_EPIPE);
+		CHECK(mode, rets[0] == 0 || rets[0] == UV_EPIPE);
 		rets[1] = cp_channel_send_line(ch, "2", 1, NULL, epipe_cb, NULL);
-		CHECK(rets[1] == 0 || rets[1] == UV_EPIPE);
+		CHECK(mode, rets[1] == 0 || rets[1] == UV_EPIPE);
 	} else {
-		CHECK(!"no message expected");
+		CHECK(mode, !"no message expected");
 	}
 }
 
@@ -237,10 +238,10 @@ exit_later(uv_timer_t *t)
 static void
 on_disconnect(struct cp_channel *ch, int err, void *data)
 {
-	CHECK(err == 0);
+	CHECK(mode, err == 0);
 	if (strcmp(mode, "epipe") == 0) {
-		CHECK(cp_channel_send_line(ch, "3", 1, NULL, epipe_cb, NULL) ==
-		    UV_EPIPE);
+		CHECK(mode, cp_channel_send_line(ch, "3", 1, NULL, epipe_cb,
+		    NULL) == UV_EPIPE);
 	}
 	if (strcmp(mode, "send3") == 0) {
 		/* The parent sees the disconnect now, the exit a second later. */
@@ -316,7 +317,7 @@ open_only(void)
 	}
 	cp_channel_close(ch);
 	uv_run(&loop, UV_RUN_DEFAULT);
-	CHECK(uv_loop_close(&loop) == 0);
+	CHECK(mode, uv_loop_close(&loop) == 0);
 	return failed ? 1 : status;
 }
 
@@ -359,9 +360,9 @@ main(int argc, char *argv[])
 	send_value(ch, ready);
 	if (strcmp(mode, "grandchild") == 0 && argc > 2) {
 		g = run_grandchild(argv[2]);
-		CHECK(g != NULL);
+		CHECK(mode, g != NULL);
 		send_value(ch, json_pack("{s:o*}", "grandchild", g));
-		CHECK(cp_channel_disconnect(ch) == 0);
+		CHECK(mode, cp_channel_disconnect(ch) == 0);
 	}
 	start_mode(ch, argc, argv);
 
@@ -371,11 +372,12 @@ main(int argc, char *argv[])
 		uv_close((uv_handle_t *)&timer, NULL);
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
-	CHECK(uv_loop_close(&loop) == 0);
+	CHECK(mode, uv_loop_close(&loop) == 0);
 	if (strcmp(mode, "epipe") == 0) {
 		/* The callback of "2" ran once, with an error, unless refused. */
-		CHECK(ncb == (rets[1] == 0));
-		CHECK(ncb == 0 || cbs[0] == UV_EPIPE || cbs[0] == UV_ECANCELED);
+		CHECK(mode, ncb == (rets[1] == 0));
+		CHECK(mode, ncb == 0 || cbs[0] == UV_EPIPE ||
+		    cbs[0] == UV_ECANCELED);
 	}
 	return failed ? 1 : status;
 }

@@ -4,8 +4,8 @@
  *	cparent NODE CHILD_JS SCENARIO
  *
  * Runs "NODE CHILD_JS CASE" with an IPC channel and plays one scripted
- * exchange of ipc-protocol.md section 11 (the Node half is the CASE of
- * child.js).  Every scenario also checks the event order the library
+ * exchange of the protocol childproc-ipc(7) describes (the Node half is the
+ * CASE of child.js).  Every scenario also checks the event order the library
  * promises: messages, then disconnect, then exit, then close.  Exits 0 if
  * every check passed, 1 otherwise (with the failed checks on stderr).
  */
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "childproc.h"
+#include "test.h"
 
 #define MIB (1024 * 1024)
 #define MANY 100000
@@ -65,7 +66,7 @@ struct t {
 };
 
 static void
-fail_at(struct t *t, int line, const char *what)
+check_failed(struct t *t, int line, const char *what)
 {
 	fprintf(stderr, "cparent %s: line %d: check failed: %s\n", t->sc->name,
 	    line, what);
@@ -74,11 +75,6 @@ fail_at(struct t *t, int line, const char *what)
 		cp_child_kill(t->child, SIGKILL);
 	}
 }
-
-#define CHECK(t, cond) do {						\
-	if (!(cond))							\
-		fail_at((t), __LINE__, #cond);				\
-} while (0)
 
 static void
 log_event(struct t *t, char e)
@@ -96,19 +92,6 @@ static bool
 line_is(const struct cp_message *m, const char *s)
 {
 	return m->len == strlen(s) && memcmp(m->line, s, m->len) == 0;
-}
-
-/* Whether the message equals the JSON text want. */
-static bool
-value_is(const struct cp_message *m, const char *want)
-{
-	json_t *w;
-	bool eq;
-
-	w = json_loads(want, JSON_DECODE_ANY, NULL);
-	eq = w != NULL && json_equal(m->value, w);
-	json_decref(w);
-	return eq;
 }
 
 static int
@@ -353,7 +336,7 @@ unicode_message(struct t *t, const struct cp_message *m)
 		CHECK(t, line_is(m, want));
 		if (i == 4) {
 			/* Documented: a lone surrogate decodes to U+FFFD here. */
-			CHECK(t, value_is(m, "{\"got\":\"\\ufffd\"}"));
+			CHECK(t, value_is(m->value, "{\"got\":\"\\ufffd\"}"));
 		}
 		return;
 	}
@@ -741,38 +724,39 @@ big_end(struct t *t)
 /* ---- the scenarios ------------------------------------------------------ */
 
 static const struct scenario scenarios[] = {
-	{ "basic", "echo", .start = basic_start, .message = basic_message },
-	{ "fd-number", "echo", .ipc_fd = 7, .start = basic_start,
-	    .message = basic_message },
-	{ "stale-env", "echo", .stale_env = true, .start = basic_start,
-	    .message = basic_message },
-	{ "chunking-in", "echo", .message = chunkin_message, .end = chunkin_end },
-	{ "chunking-out", "rawout", .message = chunkout_message,
-	    .end = chunkout_end },
-	{ "unicode", "echo", .message = unicode_message, .end = unicode_end },
-	{ "values", "values", .message = values_message, .end = values_end },
-	{ "undefined", "undefined", .order = "emdxc", .message = undefined_message,
-	    .error = undefined_error, .end = undefined_end },
-	{ "alive-none", "alive", "none", .order = "dxc", .end = alive_alone_end },
-	{ "alive-listener", "alive", "listener", .start = alive_listener_start,
-	    .message = alive_listener_message },
-	{ "alive-unref", "alive", "unref", .order = "dxc", .end = alive_alone_end },
-	{ "pending", "pending", .start = pending_start, .message = pending_message },
-	{ "disconnect-by-c", "events", .capture_stdout = true, .order = "dxc",
-	    .start = disc_c_start, .end = disc_c_end },
-	{ "disconnect-by-node", "bye", .capture_stdout = true,
-	    .message = bye_message, .end = bye_end },
-	{ "send-after-disconnect", "bye", .capture_stdout = true,
+	CASE("basic", "echo", .start = basic_start, .message = basic_message)
+	CASE("fd-number", "echo", .ipc_fd = 7, .start = basic_start,
+	    .message = basic_message)
+	CASE("stale-env", "echo", .stale_env = true, .start = basic_start,
+	    .message = basic_message)
+	CASE("chunking-in", "echo", .message = chunkin_message, .end = chunkin_end)
+	CASE("chunking-out", "rawout", .message = chunkout_message,
+	    .end = chunkout_end)
+	CASE("unicode", "echo", .message = unicode_message, .end = unicode_end)
+	CASE("values", "values", .message = values_message, .end = values_end)
+	CASE("undefined", "undefined", .order = "emdxc",
+	    .message = undefined_message,
+	    .error = undefined_error, .end = undefined_end)
+	CASE("alive-none", "alive", "none", .order = "dxc", .end = alive_alone_end)
+	CASE("alive-listener", "alive", "listener", .start = alive_listener_start,
+	    .message = alive_listener_message)
+	CASE("alive-unref", "alive", "unref", .order = "dxc", .end = alive_alone_end)
+	CASE("pending", "pending", .start = pending_start, .message = pending_message)
+	CASE("disconnect-by-c", "events", .capture_stdout = true, .order = "dxc",
+	    .start = disc_c_start, .end = disc_c_end)
+	CASE("disconnect-by-node", "bye", .capture_stdout = true,
+	    .message = bye_message, .end = bye_end)
+	CASE("send-after-disconnect", "bye", .capture_stdout = true,
 	    .message = epipe_message, .disconnect = epipe_disconnect,
-	    .end = epipe_end },
-	{ "send-after-disconnect-cb", "bye", .capture_stdout = true,
+	    .end = epipe_end)
+	CASE("send-after-disconnect-cb", "bye", .capture_stdout = true,
 	    .message = epipe_cb_message, .disconnect = epipe_disconnect,
-	    .end = epipe_cb_end },
-	{ "exit-after-send", "exitsend", .message = exitsend_message,
-	    .end = exitsend_end },
-	{ "backpressure", "slow", .message = bp_message, .end = bp_end },
-	{ "many", "echo", .message = many_message, .end = many_end },
-	{ "big", "echo", .message = big_message, .end = big_end },
+	    .end = epipe_cb_end)
+	CASE("exit-after-send", "exitsend", .message = exitsend_message,
+	    .end = exitsend_end)
+	CASE("backpressure", "slow", .message = bp_message, .end = bp_end)
+	CASE("many", "echo", .message = many_message, .end = many_end)
+	CASE("big", "echo", .message = big_message, .end = big_end)
 };
 
 /* ---- the library's callbacks -------------------------------------------- */
@@ -885,20 +869,16 @@ main(int argc, char *argv[])
 	const struct scenario *sc = NULL;
 	struct t t = { 0 };
 	char *args[4];
-	size_t i;
 	int fd, r;
 
+	if (argc == 2) {
+		CASE_FIND(scenarios, argv[1]);	/* --list */
+	}
 	if (argc != 4) {
 		fprintf(stderr, "usage: cparent NODE CHILD_JS SCENARIO\n");
 		return 2;
 	}
-	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
-		if (strcmp(scenarios[i].name, argv[3]) == 0) {
-			sc = &scenarios[i];
-		}
-	}
-	if (sc == NULL) {
-		fprintf(stderr, "cparent: unknown scenario %s\n", argv[3]);
+	if ((sc = CASE_FIND(scenarios, argv[3])) == NULL) {
 		return 2;
 	}
 	t.sc = sc;

@@ -13,14 +13,9 @@ trap 'rm -rf "$tmp"' EXIT
 # sh runs no EXIT trap when a signal kills it: turn those into an exit.
 trap 'exit 1' HUP INT TERM PIPE
 
-fail() {
-	echo "fork-cli $case_: $*" >&2
-	echo "--- stdout:" >&2
-	cat "$tmp/out" >&2 2>/dev/null || true
-	echo "--- stderr:" >&2
-	cat "$tmp/err" >&2 2>/dev/null || true
-	exit 1
-}
+. "$CP_SOURCE_DIR/tests/lib/lib.sh"
+fail_name="fork-cli $case_"
+fail_show="$tmp/out $tmp/err"
 
 # run INPUT ARGS...: childproc-fork ARGS with INPUT (printf format) on
 # stdin; stdout, stderr and the status go to $tmp/out, $tmp/err, $st.

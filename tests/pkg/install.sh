@@ -24,10 +24,8 @@ under() {	# under DIR: DIR inside the destdir (DIR absolute or prefix-relative)
 	*) echo "$dest$prefix/$1" ;;
 	esac
 }
-fail() {
-	echo "install: $*" >&2
-	exit 1
-}
+. "$CP_SOURCE_DIR/tests/lib/lib.sh"
+fail_name=install
 
 "$meson" install -C "$build" --destdir "$dest" --no-rebuild >"$tmp/log" 2>&1 ||
 	{ cat "$tmp/log" >&2; fail "meson install failed"; }

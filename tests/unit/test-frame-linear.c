@@ -16,7 +16,7 @@
 
 #include <uv.h>
 
-#include "assert.h"
+#include "test.h"
 #include "frame.h"
 
 void *__real_memchr(const void *s, int c, size_t n);

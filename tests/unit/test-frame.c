@@ -1,6 +1,6 @@
 /*
  * tests/unit/test-frame.c - the line framer (proto/frame.c) against
- * ipc-protocol.md section 2.2: a reader sees arbitrary fragments and
+ * childproc-ipc(7), "Messages": a reader sees arbitrary fragments and
  * concatenations of Node's lines, splits on LF only, tolerates one CR
  * before it, and holds back an incomplete tail.
  */
@@ -12,7 +12,7 @@
 
 #include <uv.h>
 
-#include "assert.h"
+#include "test.h"
 #include "frame.h"
 #include "message.h"
 

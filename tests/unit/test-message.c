@@ -1,6 +1,6 @@
 /*
  * tests/unit/test-message.c - the json codec (proto/message.c) against
- * ipc-protocol.md sections 2 and 3.1.  The expected values were checked
+ * childproc-ipc(7), "Messages", and childproc(3), "Messages and JSON".  The expected values were checked
  * with node v20 (JSON.parse, JSON.stringify, StringDecoder); the
  * node-oracle test compares the same things with node at run time.
  */
@@ -12,7 +12,7 @@
 
 #include <uv.h>
 
-#include "assert.h"
+#include "test.h"
 #include "message.h"
 
 #define S(lit) lit, sizeof(lit) - 1

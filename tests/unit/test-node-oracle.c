@@ -19,7 +19,7 @@
 
 #include <uv.h>
 
-#include "assert.h"
+#include "test.h"
 #include "message.h"
 
 extern char **environ;

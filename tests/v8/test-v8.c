@@ -11,7 +11,7 @@
 
 #include <uv.h>
 
-#include "assert.h"
+#include "test.h"
 #include "message.h"
 #include "v8.h"
 

@@ -1,5 +1,5 @@
 // child.js CASE [ARG] - the Node half of the handle tests run by hparent.c.
-// Each case is the Node side of one handle case of ipc-protocol.md section 11;
+// Each case is the Node side of one handle case of hparent.c (childproc-ipc(7));
 // it reports what it saw as messages, and hparent.c checks them.
 'use strict';
 const dgram = require('dgram');

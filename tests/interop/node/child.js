@@ -1,5 +1,5 @@
 // child.js CASE - the Node side of the C parent tests (cparent.c).
-// Each case is the Node half of one case of ipc-protocol.md section 11.
+// Each case is the Node half of one case of cparent.c (childproc-ipc(7)).
 'use strict';
 const fs = require('fs');
 

@@ -1,5 +1,5 @@
 // parent.js CASE CCHILD [FDLIST] - a real Node parent of the C child
-// (cchild.c): the Node half of ipc-protocol.md section 11, node -> C.
+// (cchild.c): the Node half of each case, node -> C (childproc-ipc(7)).
 'use strict';
 const assert = require('assert');
 const fs = require('fs');
