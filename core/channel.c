@@ -951,8 +951,19 @@ on_handle_message(struct cp_channel *ch, struct cp_message *m, json_t *v)
 			ch->ev->on_error(ch, UV_EBADF, m->line, m->len, ch->data);
 		return;
 	}
-	send_internal(ch, "NODE_HANDLE_ACK", NULL, 0, false);
 	type = json_string_value(json_object_get(inner, "type"));
+	if (handle_type_of(type) == CP_HANDLE_NONE) {
+		/*
+		 * A type we cannot name (Node's receiver throws on it): the fd
+		 * is closed, the sender told, the program shown the line.
+		 */
+		close(fd);
+		send_internal(ch, "NODE_HANDLE_NACK", NULL, 0, false);
+		if (ch->ev->on_error != NULL)
+			ch->ev->on_error(ch, UV_EPROTO, m->line, m->len, ch->data);
+		return;
+	}
+	send_internal(ch, "NODE_HANDLE_ACK", NULL, 0, false);
 	key = json_object_get(inner, "key");
 	dt = json_object_get(inner, "dgramType");
 	msg = json_object_get(inner, "msg");
@@ -1218,7 +1229,12 @@ finish_close(struct cp_channel *ch)
 	if (ch->fd >= 0)
 		close(ch->fd);
 	ch->fd = -1;
-	fail_queue(ch, UV_ECANCELED);
+	/*
+	 * Closed by the program: what was queued is cancelled.  Ended by the
+	 * peer (EOF, reset): it can never be written, EPIPE as for a send
+	 * made after.
+	 */
+	fail_queue(ch, ch->cancelled ? UV_ECANCELED : UV_EPIPE);
 	close_all_fds(ch);
 	while ((k = ch->keyed) != NULL) {
 		ch->keyed = k->next;
@@ -1253,6 +1269,7 @@ finish_close(struct cp_channel *ch)
 void
 cp__channel_shut(struct cp_channel *ch)
 {
+	ch->cancelled = true;
 	if (ch->opened)
 		start_close(ch, 0);
 	else
@@ -1269,6 +1286,7 @@ cp_channel_close(struct cp_channel *ch)
 		return;
 	}
 	ch->free_on_close = true;
+	ch->cancelled = true;
 	start_close(ch, 0);
 }
 

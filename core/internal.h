@@ -59,6 +59,7 @@ struct cp_channel {
 	bool closing;			/* uv_close called */
 	bool closed;			/* close finished */
 	bool free_on_close;		/* cp_channel_close was called */
+	bool cancelled;			/* closed by us: queued sends ECANCELED */
 	bool disconnected;		/* on_disconnect delivered (or never) */
 	bool unref;
 	bool gathering;			/* reading: sends are written after */
