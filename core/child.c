@@ -374,10 +374,11 @@ cp_child_kill(struct cp_child *c, int signum)
 {
 	int r;
 
-	if (signum == 0)
-		signum = SIGTERM;
 	if (signum < 0 || signum >= 65)
 		return UV_EINVAL;
+	/* As kill(2) and Node's child.kill(0): only asks whether it is alive. */
+	if (signum == 0)
+		return send_signal(c, 0);
 	if ((r = send_signal(c, signum)) != 0)
 		return r;
 	c->killed = true;

@@ -354,8 +354,10 @@ CP_API int cp_child_spawn(uv_loop_t *loop, const struct cp_spawn_options *opts,
     const struct cp_child_events *ev, void *data, struct cp_child **childp);
 
 /*
- * Sends signum (0 for SIGTERM) to the child, or its process group with
- * CP_SPAWN_KILL_TREE.  Returns 0, UV_ESRCH once it has exited, or UV_EINVAL.
+ * Sends signum to the child, or its process group with CP_SPAWN_KILL_TREE.
+ * signum 0 sends nothing and only checks that the child is there, as
+ * kill(2) and Node's child.kill(0) do.  Returns 0, UV_ESRCH once it has
+ * exited, or UV_EINVAL.
  */
 CP_API int cp_child_kill(struct cp_child *c, int signum);
 
@@ -601,7 +603,7 @@ CP_API int cp_spawn_capture(uv_loop_t *loop, const struct cp_exec_options *o,
 /* The running child, or NULL (spawn failed, or finished). */
 CP_API struct cp_child *cp_exec_child(const struct cp_exec *x);
 /*
- * Node's child.kill(signum) (0 for SIGTERM): cp_child_kill on the child,
+ * Node's child.kill(signum) (0 only checks): cp_child_kill on the child,
  * or UV_ESRCH once it is gone.  Safe until the callback.
  */
 CP_API int cp_exec_kill(struct cp_exec *x, int signum);
