@@ -3,10 +3,14 @@
  * a message to a worker, each message from a worker a line of standard
  * output; --end says when to disconnect once input is over.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fork.h"
+
+/* How long input may have ended, without --end, before we say we wait. */
+#define WAIT_NOTICE_MS 2000
 
 /* The worker's channel if input may go to it, else NULL. */
 static struct cp_channel *
@@ -116,6 +120,20 @@ send_line(struct fork *f, const char *line, size_t len, json_error_t *e,
 	return sent > 0 ? 0 : r;
 }
 
+/*
+ * Input has ended, --end was not given, and the child is still there a
+ * while later: Node's fork waits for it, and so do we, but not without a
+ * word, or `echo '{"x":1}' | childproc-fork server.js` just hangs.
+ */
+static void
+wait_notice_cb(uv_timer_t *t)
+{
+	(void)t;
+	cmd_warn("standard input has ended; waiting for the child to exit or "
+	    "disconnect, as Node does (--end wait).  To stop once input ends: "
+	    "--end replies, --end idle:500ms or --end disconnect");
+}
+
 static void
 input_ended(struct fork *f)
 {
@@ -135,6 +153,12 @@ input_ended(struct fork *f)
 	}
 	restart_idle(f);
 	maybe_end(f);
+	/* (The idle timer is free with --end wait; unref'd: it holds nothing.) */
+	if (f->end == END_WAIT && !f->end_given && !f->master &&
+	    f->bridge_open && !f->ending) {
+		uv_timer_start(&f->idle, wait_notice_cb, WAIT_NOTICE_MS, 0);
+		uv_unref((uv_handle_t *)&f->idle);
+	}
 }
 
 static bool
@@ -205,7 +229,10 @@ check_cb(uv_check_t *h)
 	/* Once per loop turn: push our output out, and resume input. */
 	if (fflush(stdout) != 0 && !f->out_error) {
 		f->out_error = true;
-		cmd_warn("error writing standard output");
+		/* A reader gone (EPIPE) ends us quietly, with 141 (cmd_finish). */
+		if (cmd_stdout_error(errno) != EPIPE)
+			cmd_warn("error writing standard output: %s",
+			    strerror(errno));
 		bridge_close_input(f);
 		disconnect_all(f);
 	}

@@ -19,35 +19,110 @@ extern char **environ;
 
 const char *cmd_name = "childproc";
 
-const char cmd_process_help[] =
-"  -C, --cwd=DIR              run the child in DIR\n"
-"  -e, --env=NAME=VALUE       set NAME in the child's environment (repeatable)\n"
-"  -u, --unset=NAME           remove NAME from the child's environment\n"
-"  -i, --ignore-environment   start from an empty environment\n"
-"      --argv0=NAME           argv[0] for the child (the file run is unchanged)\n"
-"      --uid=USER, --gid=GROUP  run the child as this user or group\n"
-"                             (a name or a number)\n"
-"      --detached             run the child in a new session (setsid)\n"
-"  -t, --timeout=DURATION     send the kill signal after DURATION\n"
-"  -s, --kill-signal=SIG      signal for the timeout (default SIGTERM):\n"
-"                             TERM, term, SIGTERM or 15\n"
-"  -k, --kill-after=DURATION  then SIGKILL if the child outlives it by DURATION\n"
-"      --kill-tree            signal the child's whole process group\n"
-"      --stdio=SPEC           the child's fds: pipe, inherit, ignore, or a\n"
-"                             comma list with one entry per fd\n"
-"      --serialization=MODE   IPC mode: json (advanced is refused)\n"
-"  -h, --help                 print this help and exit\n"
-"  -V, --version              print the version and exit\n";
+const struct cmd_option cmd_process_options[] = {
+	{ "cwd", required_argument, 'C', "DIR", "run the child in DIR" },
+	{ "env", required_argument, 'e', "NAME=VALUE", "set NAME in the child's environment (repeatable)" },
+	{ "unset", required_argument, 'u', "NAME", "remove NAME from the child's environment" },
+	{ "ignore-environment", no_argument, 'i', NULL, "start from an empty environment" },
+	{ "argv0", required_argument, OPT_ARGV0, "NAME", "argv[0] for the child (the file run is unchanged)" },
+	{ "uid", required_argument, OPT_UID, "USER", "run the child as USER (a name or a number)" },
+	{ "gid", required_argument, OPT_GID, "GROUP", "run the child in GROUP (a name or a number)" },
+	{ "detached", no_argument, OPT_DETACHED, NULL, "run the child in a new session (setsid)" },
+	{ "timeout", required_argument, 't', "DURATION", "send the kill signal after DURATION (500ms, 2s, 1.5m)" },
+	{ "kill-signal", required_argument, 's', "SIG", "signal for the timeout (default SIGTERM):\nTERM, term, SIGTERM or 15" },
+	{ "kill-after", required_argument, 'k', "DURATION", "then SIGKILL if the child outlives it by DURATION" },
+	{ "kill-tree", no_argument, OPT_KILL_TREE, NULL, "signal the child's whole process group" },
+	{ "stdio", required_argument, OPT_STDIO, "SPEC", "the child's fds: pipe, inherit, ignore, or a\ncomma list with one entry per fd" },
+	{ "serialization", required_argument, OPT_SERIALIZATION, "MODE", "IPC mode: json (advanced is refused)" },
+	{ "help", no_argument, 'h', NULL, "print this help and exit" },
+	{ "version", no_argument, 'V', NULL, "print the version and exit" },
+	CMD_OPTIONS_END
+};
 
-const char cmd_output_help[] =
-"      --max-buffer=SIZE      largest output kept per stream (default 1M;\n"
-"                             K, M, G suffixes, or Infinity)\n"
-"      --encoding=ENC         utf8 (default), buffer, latin1, hex, base64, ...\n"
-"      --input=STRING         write STRING to the child's stdin\n"
-"      --input-file=FILE      write FILE's contents to the child's stdin\n"
-"                             (- is our stdin, read to its end)\n"
-"      --json                 print the result as one JSON object\n"
-"      --shell[=PATH]         run through PATH -c (default /bin/sh)\n";
+const struct cmd_option cmd_output_options[] = {
+	{ "max-buffer", required_argument, OPT_MAX_BUFFER, "SIZE", "largest output kept per stream (default 1M;\nK, M, G suffixes, or Infinity)" },
+	{ "encoding", required_argument, OPT_ENCODING, "ENC", "utf8 (default), buffer, latin1, hex, base64, ..." },
+	{ "input", required_argument, OPT_INPUT, "STRING", "write STRING to the child's stdin" },
+	{ "input-file", required_argument, OPT_INPUT_FILE, "FILE", "write FILE's contents to the child's stdin\n(- is our stdin, read to its end)" },
+	{ "json", no_argument, OPT_JSON, NULL, "print the result as one JSON object" },
+	{ "shell", optional_argument, OPT_SHELL, "PATH", "run through PATH -c (default /bin/sh)" },
+	CMD_OPTIONS_END
+};
+
+static bool
+is_short(int val)
+{
+	return val > 0 && val < 128;
+}
+
+void
+cmd_getopt_init(struct cmd_getopt *g, const struct cmd_option *const *tables)
+{
+	const struct cmd_option *o;
+	size_t n = 0, i = 0, j, k = 0;
+	char *p;
+
+	for (j = 0; tables[j] != NULL; j++)
+		for (o = tables[j]; o->name != NULL; o++)
+			n++;
+	g->longopts = calloc(n + 1, sizeof(*g->longopts));
+	g->shortopts = p = calloc(3 * n + 2, 1);
+	if (g->longopts == NULL || g->shortopts == NULL)
+		cmd_die("out of memory");
+	p[k++] = '+';
+	for (j = 0; tables[j] != NULL; j++) {
+		for (o = tables[j]; o->name != NULL; o++, i++) {
+			g->longopts[i].name = o->name;
+			g->longopts[i].has_arg = o->has_arg;
+			g->longopts[i].val = o->val;
+			if (!is_short(o->val))
+				continue;
+			p[k++] = (char)o->val;
+			if (o->has_arg != no_argument)
+				p[k++] = ':';
+			if (o->has_arg == optional_argument)
+				p[k++] = ':';
+		}
+	}
+}
+
+int
+cmd_getopt(struct cmd_getopt *g, int argc, char **argv)
+{
+	return getopt_long(argc, argv, g->shortopts, g->longopts, NULL);
+}
+
+void
+cmd_getopt_free(struct cmd_getopt *g)
+{
+	free(g->longopts);
+	free(g->shortopts);
+	g->longopts = NULL;
+	g->shortopts = NULL;
+}
+
+#define HELP_COLUMN 29
+
+void
+cmd_print_options(FILE *fp, const struct cmd_option *o)
+{
+	const char *h, *nl;
+	int w;
+
+	for (; o->name != NULL; o++) {
+		if (is_short(o->val))
+			w = fprintf(fp, "  -%c, --%s", o->val, o->name);
+		else
+			w = fprintf(fp, "      --%s", o->name);
+		if (o->arg != NULL)
+			w += fprintf(fp, o->has_arg == optional_argument ?
+			    "[=%s]" : "=%s", o->arg);
+		fprintf(fp, "%*s", w < HELP_COLUMN - 1 ? HELP_COLUMN - w : 2, "");
+		for (h = o->help; (nl = strchr(h, '\n')) != NULL; h = nl + 1)
+			fprintf(fp, "%.*s\n%*s", (int)(nl - h), h, HELP_COLUMN, "");
+		fprintf(fp, "%s\n", h);
+	}
+}
 
 /*
  * Run with any of fds 0-2 closed (`cmd <&-`), whatever we open would land
@@ -198,6 +273,13 @@ cmd_write_all(int fd, const char *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int
+cmd_stdout_error(int e)
+{
+	out_failed(e);
+	return out_errno;
 }
 
 bool

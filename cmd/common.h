@@ -30,42 +30,44 @@ enum {
 	OPT_INPUT_FILE,
 	OPT_JSON,
 	OPT_SHELL,
-	OPT_STDIN,
 	OPT_FIRST_OWN = 320	/* a command's own options start here */
 };
 
-/* Options every command takes (getopt_long entries and short letters). */
-#define CMD_PROCESS_SHORTOPTS "C:e:u:it:s:k:hV"
-#define CMD_PROCESS_LONGOPTS \
-	{ "cwd",                required_argument, NULL, 'C' }, \
-	{ "env",                required_argument, NULL, 'e' }, \
-	{ "unset",              required_argument, NULL, 'u' }, \
-	{ "ignore-environment", no_argument,       NULL, 'i' }, \
-	{ "timeout",            required_argument, NULL, 't' }, \
-	{ "kill-signal",        required_argument, NULL, 's' }, \
-	{ "kill-after",         required_argument, NULL, 'k' }, \
-	{ "help",               no_argument,       NULL, 'h' }, \
-	{ "version",            no_argument,       NULL, 'V' }, \
-	{ "argv0",              required_argument, NULL, OPT_ARGV0 }, \
-	{ "uid",                required_argument, NULL, OPT_UID }, \
-	{ "gid",                required_argument, NULL, OPT_GID }, \
-	{ "detached",           no_argument,       NULL, OPT_DETACHED }, \
-	{ "kill-tree",          no_argument,       NULL, OPT_KILL_TREE }, \
-	{ "stdio",              required_argument, NULL, OPT_STDIO }, \
-	{ "serialization",      required_argument, NULL, OPT_SERIALIZATION }
+/*
+ * One option: what getopt_long needs and what --help says, in one place
+ * (git's parse-options).  A command's options are a few such tables, ended
+ * by CMD_OPTIONS_END; cmd_getopt builds getopt_long's arguments from them
+ * and cmd_print_options the --help lines, so adding an option is one edit.
+ * Entries are written { "name", required_argument, ... } on one line:
+ * tests and hooks find a command's options by that pattern.
+ */
+struct cmd_option {
+	const char *name;	/* the long name; NULL ends a table */
+	int has_arg;		/* no_argument, required_argument, optional_argument */
+	int val;		/* the short letter, or an OPT_* code */
+	const char *arg;	/* the argument as --help names it, or NULL */
+	const char *help;	/* the --help text; "\n" continues on a new line */
+};
+#define CMD_OPTIONS_END { NULL, 0, 0, NULL, NULL }
 
+/* Options every command takes. */
+extern const struct cmd_option cmd_process_options[];
 /* Options of the commands that capture output (spawn, exec, execfile). */
-#define CMD_OUTPUT_LONGOPTS \
-	{ "max-buffer",         required_argument, NULL, OPT_MAX_BUFFER }, \
-	{ "encoding",           required_argument, NULL, OPT_ENCODING }, \
-	{ "input",              required_argument, NULL, OPT_INPUT }, \
-	{ "input-file",         required_argument, NULL, OPT_INPUT_FILE }, \
-	{ "json",               no_argument,       NULL, OPT_JSON }, \
-	{ "shell",              optional_argument, NULL, OPT_SHELL }
+extern const struct cmd_option cmd_output_options[];
 
-/* The help text of the options above, for each command's --help. */
-extern const char cmd_process_help[];
-extern const char cmd_output_help[];
+/* getopt_long's arguments, built from tables. */
+struct cmd_getopt {
+	struct option *longopts;
+	char *shortopts;	/* "+" and the letters: options end at the command */
+};
+
+/* tables: NULL-terminated.  Dies if out of memory. */
+void cmd_getopt_init(struct cmd_getopt *g, const struct cmd_option *const *tables);
+/* getopt_long over argv with g; -1 at the end. */
+int cmd_getopt(struct cmd_getopt *g, int argc, char **argv);
+void cmd_getopt_free(struct cmd_getopt *g);
+/* Prints a table as --help lists it ("  -C, --cwd=DIR   run the child in DIR"). */
+void cmd_print_options(FILE *fp, const struct cmd_option *t);
 
 struct cmd_env_op {
 	int unset;		/* 1: NAME to remove; 0: NAME=VALUE to set */
@@ -129,13 +131,18 @@ int cmd_finish(int status);
  * fail at once.
  */
 int cmd_write_all(int fd, const char *buf, size_t len);
+/*
+ * Records e, an error writing stdout (with stdio, say), for cmd_finish;
+ * returns the first one recorded.
+ */
+int cmd_stdout_error(int e);
 /* Has the reader of our stdout gone (EPIPE)? */
 bool cmd_stdout_closed(void);
 _Noreturn void cmd_version(void);
 
 /*
- * Handles one option of CMD_PROCESS_* or CMD_OUTPUT_*.  Returns 1 if it
- * was one (dies on a bad value), 0 otherwise.
+ * Handles one option of cmd_process_options or cmd_output_options.
+ * Returns 1 if it was one (dies on a bad value), 0 otherwise.
  */
 int cmd_common_option(struct cmd_common *co, int ch, const char *arg);
 /* The child's environment (NULL-terminated; free with cmd_free_env). */

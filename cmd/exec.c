@@ -1,8 +1,8 @@
 /*
  * cmd/exec.c - childproc-exec: a command string through /bin/sh, with
- * Node's exec rules.  cmd/execfile.c builds childproc-execfile from this
- * file with CMD_EXECFILE defined: Node's execFile differs from exec only
- * in taking FILE ARG... and no shell by default.
+ * Node's exec rules.  Built a second time with CMD_EXECFILE defined, it is
+ * childproc-execfile: Node's execFile differs from exec only in taking
+ * FILE ARG... and no shell by default.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +16,18 @@
 #define NAME "childproc-exec"
 #endif
 
-#ifndef CMD_EXECFILE
-/* (cmd/execfile.c has the same table, where tests/man reads it.) */
-static const struct option longopts[] = {
-	CMD_PROCESS_LONGOPTS,
-	CMD_OUTPUT_LONGOPTS,
-	{ "stdin",              required_argument, NULL, OPT_STDIN },
-	{ NULL, 0, NULL, 0 },
+enum {
+	OPT_STDIN = OPT_FIRST_OWN,
 };
-#endif
+
+static const struct cmd_option exec_options[] = {
+	{ "stdin", required_argument, OPT_STDIN, "MODE", "the child's stdin: pipe (default, as Node's),\ninherit (ours) or null (/dev/null)" },
+	CMD_OPTIONS_END
+};
+
+static const struct cmd_option *const option_tables[] = {
+	cmd_process_options, cmd_output_options, exec_options, NULL
+};
 
 /* Without --json the output is written as it comes, not held. */
 static int
@@ -51,6 +54,15 @@ parse_stdin(const char *arg)
 }
 
 static void
+print_tables(FILE *fp)
+{
+	const struct cmd_option *const *t;
+
+	for (t = option_tables; *t != NULL; t++)
+		cmd_print_options(fp, *t);
+}
+
+static void
 usage(FILE *fp)
 {
 	fprintf(fp,
@@ -61,28 +73,28 @@ usage(FILE *fp)
 "usage: %s [options] [--] COMMAND-STRING\n"
 "Run COMMAND-STRING with /bin/sh -c (or --shell=PATH) as Node's exec does:\n"
 #endif
-"collect its stdout and stderr, then write them out, or with --json print\n"
-"{\"error\": ..., \"stdout\": ..., \"stderr\": ...} as Node's callback gets them.\n"
-"Without --json the output is written as it arrives.  As in Node, the\n"
+"its stdout and stderr are written out as they arrive, or with --json\n"
+"collected and printed as {\"error\": ..., \"stdout\": ..., \"stderr\": ...},\n"
+"what Node's callback gets.  As in Node, the\n"
 "child's stdio is three pipes, and stdin is never closed unless --input\n"
 "gives it data (or --stdin says otherwise); --argv0, --detached and --stdio\n"
 "do nothing (a warning says so).\n"
 "\n"
-"Options:\n"
-"%s%s"
-"      --stdin=MODE           the child's stdin: pipe (default, as Node's),\n"
-"                             inherit (ours) or null (/dev/null)\n"
+"Options:\n",
+	    cmd_name);
+	print_tables(fp);
+	fprintf(fp,
 "\n"
 "Exit status: the child's, 128+N after signal N, 124 on timeout, 125 on\n"
 "our own error, 126 if the program cannot be run, 127 if it is not found,\n"
-"141 if the reader of our stdout went away.\n",
-	    cmd_name, cmd_process_help, cmd_output_help);
+"141 if the reader of our stdout went away.\n");
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct cmd_common co = { 0 };
+	struct cmd_getopt g;
 	struct cp_exec_options o;
 	struct cmd_run run = { 0 };
 	enum cp_encoding enc;
@@ -94,8 +106,8 @@ main(int argc, char *argv[])
 
 	cmd_init(NAME, argv);
 	cp_exec_options_init(&o);
-	while ((ch = getopt_long(argc, argv, "+" CMD_PROCESS_SHORTOPTS, longopts,
-	    NULL)) != -1) {
+	cmd_getopt_init(&g, option_tables);
+	while ((ch = cmd_getopt(&g, argc, argv)) != -1) {
 		if (cmd_common_option(&co, ch, optarg))
 			continue;
 		if (ch == OPT_STDIN) {
@@ -104,10 +116,12 @@ main(int argc, char *argv[])
 		}
 		if (ch == 'h') {
 			usage(stdout);
+			cmd_getopt_free(&g);
 			return cmd_finish(0);
 		}
 		cmd_usage_error();
 	}
+	cmd_getopt_free(&g);
 	argc -= optind;
 	argv += optind;
 #ifdef CMD_EXECFILE

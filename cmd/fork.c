@@ -32,30 +32,41 @@ enum {
 	OPT_CONTROL,
 	OPT_CTL,
 	OPT_STATUS_FORMAT,
+	OPT_HEARTBEAT,
+	OPT_MAX_MEMORY,
 };
 
 
-static const struct option longopts[] = {
-	CMD_PROCESS_LONGOPTS,
-	{ "exec-path",      required_argument, NULL, OPT_EXEC_PATH },
-	{ "exec-arg",       required_argument, NULL, OPT_EXEC_ARG },
-	{ "end",            required_argument, NULL, OPT_END },
-	{ "end-message",    required_argument, NULL, OPT_END_MESSAGE },
-	{ "max-message",    required_argument, NULL, OPT_MAX_MESSAGE },
-	{ "workers",        required_argument, NULL, 'n' },
-	{ "dispatch",       required_argument, NULL, OPT_DISPATCH },
-	{ "tag",            no_argument,       NULL, OPT_TAG },
-	{ "listen",         required_argument, NULL, OPT_LISTEN },
-	{ "handle-message", required_argument, NULL, OPT_HANDLE_MESSAGE },
-	{ "restart",        required_argument, NULL, OPT_RESTART },
-	{ "max-restarts",   required_argument, NULL, OPT_MAX_RESTARTS },
-	{ "grace",          required_argument, NULL, OPT_GRACE },
-	{ "balance",        required_argument, NULL, OPT_BALANCE },
-	{ "status-fd",      required_argument, NULL, OPT_STATUS_FD },
-	{ "control",        required_argument, NULL, OPT_CONTROL },
-	{ "ctl",            required_argument, NULL, OPT_CTL },
-	{ "status-format",  required_argument, NULL, OPT_STATUS_FORMAT },
-	{ NULL, 0, NULL, 0 },
+static const struct cmd_option bridge_options[] = {
+	{ "exec-path", required_argument, OPT_EXEC_PATH, "PATH", "the node binary (default: node, found in PATH)" },
+	{ "exec-arg", required_argument, OPT_EXEC_ARG, "ARG", "an argument for node before MODULE (repeatable)" },
+	{ "end", required_argument, OPT_END, "MODE", "when to stop once input has ended:\nwait (default), replies, idle:DURATION, disconnect" },
+	{ "end-message", required_argument, OPT_END_MESSAGE, "JSON", "send JSON when input ends" },
+	{ "max-message", required_argument, OPT_MAX_MESSAGE, "SIZE", "longest message accepted (default 512M)" },
+	CMD_OPTIONS_END
+};
+
+static const struct cmd_option master_options[] = {
+	{ "workers", required_argument, 'n', "N|auto", "run N workers (auto: one per CPU)" },
+	{ "dispatch", required_argument, OPT_DISPATCH, "MODE", "input to workers: round-robin (default) or broadcast" },
+	{ "tag", no_argument, OPT_TAG, NULL, "print {\"worker\":N,\"message\":MSG} lines" },
+	{ "listen", required_argument, OPT_LISTEN, "[HOST:]PORT", "open a listening socket (or unix:PATH) and send it\nto every worker as a net.Server" },
+	{ "handle-message", required_argument, OPT_HANDLE_MESSAGE, "JSON", "the message sent with it (default \"server\")" },
+	{ "balance", required_argument, OPT_BALANCE, "MODE", "shared (default) or reuseport" },
+	{ "restart", required_argument, OPT_RESTART, "POLICY", "no (default), on-failure, always" },
+	{ "max-restarts", required_argument, OPT_MAX_RESTARTS, "N/DURATION", "give up after N restarts within DURATION\n(default 10/60s)" },
+	{ "grace", required_argument, OPT_GRACE, "DURATION", "on TERM/INT, wait this long before SIGKILL\n(default 5s)" },
+	{ "status-fd", required_argument, OPT_STATUS_FD, "N", "write status lines to fd N instead of stderr" },
+	{ "control", required_argument, OPT_CONTROL, "PATH", "answer status, reload and stop on the unix\nsocket PATH (mode 0600)" },
+	{ "ctl", required_argument, OPT_CTL, "PATH [COMMAND]", "send COMMAND (default status) to the master\nat PATH and print its answer" },
+	{ "status-format", required_argument, OPT_STATUS_FORMAT, "FMT", "--ctl's output: text (a table) or json;\ndefault: text on a terminal" },
+	{ "heartbeat", required_argument, OPT_HEARTBEAT, "DURATION", "SIGKILL and replace a worker whose event loop\nleaves a ping unanswered for DURATION" },
+	{ "max-memory", required_argument, OPT_MAX_MEMORY, "SIZE", "replace a worker whose RSS grows over SIZE" },
+	CMD_OPTIONS_END
+};
+
+static const struct cmd_option *const option_tables[] = {
+	cmd_process_options, bridge_options, master_options, NULL
 };
 
 static void
@@ -68,40 +79,18 @@ usage(FILE *fp)
 "each message from the child is one line on standard output.  With -n or\n"
 "--listen, run a pool of workers as a master.\n"
 "\n"
-"Bridge options:\n"
-"      --exec-path=PATH       the node binary (default: node, found in PATH)\n"
-"      --exec-arg=ARG         an argument for node before MODULE (repeatable)\n"
-"      --end=MODE             when to stop once input has ended:\n"
-"                             wait (default), replies, idle:DURATION, disconnect\n"
-"      --end-message=JSON     send JSON when input ends\n"
-"      --max-message=SIZE     longest message accepted (default 512M)\n"
-"Master options:\n"
-"  -n, --workers=N|auto       run N workers (auto: one per CPU)\n"
-"      --dispatch=MODE        input to workers: round-robin (default) or broadcast\n"
-"      --tag                  print {\"worker\":N,\"message\":MSG} lines\n"
-"      --listen=[HOST:]PORT   open a listening socket (or unix:PATH) and send it\n"
-"                             to every worker as a net.Server\n"
-"      --handle-message=JSON  the message sent with it (default \"server\")\n"
-"      --balance=MODE         shared (default) or reuseport\n"
-"      --restart=POLICY       no (default), on-failure, always\n"
-"      --max-restarts=N/DURATION  give up after N restarts within DURATION\n"
-"                             (default 10/60s)\n"
-"      --grace=DURATION       on TERM/INT, wait this long before SIGKILL\n"
-"                             (default 5s)\n"
-"      --status-fd=N          write status lines to fd N instead of stderr\n"
-"      --control=PATH         answer status, reload and stop on the unix\n"
-"                             socket PATH (mode 0600)\n"
-"      --ctl=PATH [COMMAND]   send COMMAND (default status) to the master\n"
-"                             at PATH and print its answer\n"
-"      --status-format=FMT    --ctl's output: text (a table) or json;\n"
-"                             default: text on a terminal\n"
-"Common options:\n"
-"%s"
+"Bridge options:\n", cmd_name);
+	cmd_print_options(fp, bridge_options);
+	fprintf(fp, "Master options:\n");
+	cmd_print_options(fp, master_options);
+	fprintf(fp, "Common options:\n");
+	cmd_print_options(fp, cmd_process_options);
+	fprintf(fp,
 "\n"
 "The child's stdout and stderr go to our stderr and its stdin is /dev/null,\n"
 "unless --stdio says otherwise.  Exit status: the child's, 128+N after\n"
 "signal N, 124 on timeout, 125 on our own error, 126/127 if node cannot be\n"
-"run or found.\n", cmd_name, cmd_process_help);
+"run or found.\n");
 }
 
 /* ---- options ----------------------------------------------------------- */
@@ -243,19 +232,21 @@ main(int argc, char *argv[])
 	const char *control = NULL, *ctl = NULL;
 	int ch, r, fd, nworkers = 1, j, *listen_fds = NULL;
 	json_t *handle_msg = NULL;
+	struct cmd_getopt g;
 	uv_loop_t loop;
 
 	cmd_init("childproc-fork", argv);
 	f.status_fd = -1;
 	/* Backoff as documented: 100ms doubling to 12.8s. */
 	po.backoff_max_ms = 12800;
-	while ((ch = getopt_long(argc, argv, "+" CMD_PROCESS_SHORTOPTS "n:",
-	    longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, option_tables);
+	while ((ch = cmd_getopt(&g, argc, argv)) != -1) {
 		if (cmd_common_option(&co, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'h':
 			usage(stdout);
+			cmd_getopt_free(&g);
 			return cmd_finish(0);
 		case OPT_EXEC_PATH:
 			exec_path = optarg;
@@ -268,6 +259,7 @@ main(int argc, char *argv[])
 			break;
 		case OPT_END:
 			parse_end(&f, optarg);
+			f.end_given = true;
 			break;
 		case OPT_END_MESSAGE:
 			json_decref(parse_json_arg("--end-message", optarg));
@@ -338,6 +330,19 @@ main(int argc, char *argv[])
 		case OPT_CONTROL:
 			control = optarg;
 			break;
+		case OPT_HEARTBEAT:
+			f.heartbeat_ms = cmd_parse_duration(optarg, "heartbeat");
+			if (f.heartbeat_ms == 0)
+				cmd_die("invalid --heartbeat '%s': must be more than 0",
+				    optarg);
+			f.master = true;
+			break;
+		case OPT_MAX_MEMORY:
+			f.max_memory = cmd_parse_size(optarg, "max-memory", &inf);
+			if (inf)
+				f.max_memory = 0;
+			f.master = true;
+			break;
 		case OPT_CTL:
 			ctl = optarg;
 			break;
@@ -354,6 +359,7 @@ main(int argc, char *argv[])
 			cmd_usage_error();
 		}
 	}
+	cmd_getopt_free(&g);
 	argc -= optind;
 	argv += optind;
 	if (ctl != NULL) {
@@ -459,6 +465,7 @@ main(int argc, char *argv[])
 	bridge_init(&f);
 	cp_pool_start(f.pool);
 	if (!f.done) {
+		fork_watch_start(&f);
 		fork_signals_start(&f);
 		bridge_start_input(&f);
 	}
@@ -489,6 +496,7 @@ main(int argc, char *argv[])
 	json_decref(handle_msg);
 	free(listen_fds);
 	free(f.spawned);
+	free(f.beats);
 	cmd_free_env(env);
 	free(args);
 	free(exec_args);

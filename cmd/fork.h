@@ -32,6 +32,7 @@ struct fork {
 	bool broadcast;
 	bool tag;
 	enum end_mode end;
+	bool end_given;			/* --end was given (else: say we wait) */
 	uint64_t idle_ms;
 	uv_timer_t idle;
 	const char *end_message;
@@ -58,6 +59,20 @@ struct fork {
 	struct cmd_control *ctl;
 	uint64_t started;		/* uv_now when the master started */
 	unsigned *spawned;		/* workers started in each slot */
+	/* recycling: --heartbeat and --max-memory (pool.c) */
+	uint64_t heartbeat_ms;		/* 0: none */
+	uint64_t max_memory;		/* bytes, 0: none */
+	uv_timer_t watch;
+	bool watch_on;
+	struct fork_beat *beats;	/* per slot */
+};
+
+/* A slot's heartbeat: the ping in flight to its current worker. */
+struct fork_beat {
+	struct fork *f;
+	int slot;
+	bool out;			/* awaiting the answer */
+	uint64_t sent;
 };
 
 /* bridge.c */
@@ -81,5 +96,8 @@ extern const struct cmd_control_ops fork_control_ops;
 /* Handles (master) or forwards (one child) our signals. */
 void fork_signals_start(struct fork *f);
 void fork_signals_stop(struct fork *f);
+/* --heartbeat and --max-memory: checks the ready workers periodically. */
+void fork_watch_start(struct fork *f);
+void fork_watch_stop(struct fork *f);
 
 #endif /* CP_CMD_FORK_H */

@@ -5,7 +5,9 @@
  * on SIGCHLD), so we must not waitpid(-1): that would steal their exit
  * statuses.  Instead list our children (/proc/self/task/T/children, or a
  * scan of /proc without it), and reap only those that are not the pid of one
- * of the loop's process handles.
+ * of the loop's process handles nor one the library waits for itself
+ * (cp_child_pid_owned: it starts children with posix_spawn and watches a
+ * pidfd, not a process handle).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -130,7 +132,7 @@ cmd_init_reap(uv_loop_t *loop)
 	if (!children_file(&kids))
 		scan_proc(&kids);
 	for (i = 0; i < kids.n; i++) {
-		if (has_pid(&ours, kids.v[i]))
+		if (has_pid(&ours, kids.v[i]) || cp_child_pid_owned(kids.v[i]))
 			continue;
 		do
 			r = waitpid(kids.v[i], &st, WNOHANG);

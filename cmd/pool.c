@@ -124,6 +124,7 @@ pool_empty(struct fork *f)
 		return;
 	f->done = true;
 	fork_signals_stop(f);
+	fork_watch_stop(f);
 	bridge_close(f);
 	cp_pool_close(f->pool, NULL);
 }
@@ -327,6 +328,125 @@ fork_signals_stop(struct fork *f)
 	for (i = 0; i < f->nsig; i++)
 		uv_close((uv_handle_t *)&f->sig[i], NULL);
 	f->nsig = 0;
+}
+
+/* ---- recycling: --heartbeat and --max-memory ---------------------------- */
+
+/* A worker's resident memory from /proc, in bytes; 0 if unknown. */
+static uint64_t
+worker_rss(int pid)
+{
+	char path[64], line[128];
+	unsigned long long kb = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "VmRSS: %llu kB", &kb) == 1)
+			break;
+	fclose(fp);
+	return (uint64_t)kb * 1024;
+}
+
+static void
+ping_cb(struct cp_channel *ch, int st, void *arg)
+{
+	struct fork_beat *b = arg;
+	struct cp_worker *w = cp_pool_worker(b->f->pool, b->slot);
+
+	/* An answer from the slot's current worker (an ACK: not Node, alive). */
+	if ((st == 0 || st == UV_EPROTO) && w != NULL &&
+	    cp_worker_channel(w) == ch)
+		b->out = false;
+}
+
+static void
+check_worker(struct fork *f, struct cp_worker *w, uint64_t now)
+{
+	struct fork_beat *b = &f->beats[cp_worker_slot(w)];
+	struct cp_channel *ch = cp_worker_channel(w);
+	int slot = cp_worker_slot(w), pid = cp_worker_pid(w);
+	uint64_t rss;
+
+	if (f->heartbeat_ms > 0 && b->out && now - b->sent >= f->heartbeat_ms) {
+		/* Its event loop is stuck: no graceful way out of that. */
+		fork_status(f, "worker %d pid %d missed its heartbeat (no answer "
+		    "in %llums); SIGKILL", slot + 1, pid,
+		    (unsigned long long)(now - b->sent));
+		b->out = false;
+		cp_pool_replace(f->pool, w, true);
+		return;
+	}
+	if (f->heartbeat_ms > 0 && !b->out && ch != NULL &&
+	    cp_channel_ping(ch, ping_cb, b) == 0) {
+		b->out = true;
+		b->sent = now;
+	}
+	if (f->max_memory > 0 && (rss = worker_rss(pid)) > f->max_memory) {
+		fork_status(f, "worker %d pid %d uses %lluMiB, over --max-memory; "
+		    "replacing it", slot + 1, pid, (unsigned long long)(rss >> 20));
+		b->out = false;
+		cp_pool_replace(f->pool, w, false);
+	}
+}
+
+static void
+watch_cb(uv_timer_t *t)
+{
+	struct fork *f = t->data;
+	uint64_t now = uv_now(f->loop);
+	struct cp_worker *w;
+	int i, n = cp_pool_size(f->pool);
+
+	if (f->stopping || cp_pool_stopping(f->pool))
+		return;
+	for (i = 0; i < n; i++) {
+		w = cp_pool_worker(f->pool, i);
+		/* Started workers are not held to it yet: Node may be loading. */
+		if (w == NULL || cp_worker_state(w) != CP_WORKER_READY) {
+			f->beats[i].out = false;
+			continue;
+		}
+		check_worker(f, w, now);
+	}
+}
+
+void
+fork_watch_start(struct fork *f)
+{
+	uint64_t every;
+	int i, n = cp_pool_size(f->pool);
+
+	if (f->heartbeat_ms == 0 && f->max_memory == 0)
+		return;
+	if ((f->beats = calloc((size_t)n, sizeof(*f->beats))) == NULL)
+		cmd_die("out of memory");
+	for (i = 0; i < n; i++) {
+		f->beats[i].f = f;
+		f->beats[i].slot = i;
+	}
+	/* A ping every quarter heartbeat; memory once a second at least. */
+	every = f->heartbeat_ms > 0 ? f->heartbeat_ms / 4 : 1000;
+	if (f->max_memory > 0 && every > 1000)
+		every = 1000;
+	if (every < 10)
+		every = 10;
+	uv_timer_init(f->loop, &f->watch);
+	f->watch.data = f;
+	f->watch_on = true;
+	uv_timer_start(&f->watch, watch_cb, every, every);
+	uv_unref((uv_handle_t *)&f->watch);
+}
+
+void
+fork_watch_stop(struct fork *f)
+{
+	if (f->watch_on) {
+		f->watch_on = false;
+		uv_close((uv_handle_t *)&f->watch, NULL);
+	}
 }
 
 /* ---- the control socket ------------------------------------------------ */

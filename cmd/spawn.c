@@ -5,10 +5,9 @@
 
 #include "common.h"
 
-static const struct option longopts[] = {
-	CMD_PROCESS_LONGOPTS,
-	CMD_OUTPUT_LONGOPTS,
-	{ NULL, 0, NULL, 0 },
+/* spawn has no options of its own: those of every capturing command. */
+static const struct cmd_option *const option_tables[] = {
+	cmd_process_options, cmd_output_options, NULL
 };
 
 static void
@@ -21,12 +20,14 @@ usage(FILE *fp)
 "otherwise; with --json its stdio defaults to pipes and one JSON object,\n"
 "Node's spawnSync result, is printed on stdout.\n"
 "\n"
-"Options:\n"
-"%s%s"
+"Options:\n", cmd_name);
+	cmd_print_options(fp, cmd_process_options);
+	cmd_print_options(fp, cmd_output_options);
+	fprintf(fp,
 "\n"
 "Exit status: the child's, 128+N after signal N, 124 on timeout, 125 on\n"
-"our own error, 126 if COMMAND cannot be run, 127 if it is not found.\n",
-	    cmd_name, cmd_process_help, cmd_output_help);
+"our own error, 126 if COMMAND cannot be run, 127 if it is not found,\n"
+"141 if the reader of our stdout went away.\n");
 }
 
 /* Does the child write to a pipe of ours (what --max-buffer counts)? */
@@ -45,6 +46,7 @@ int
 main(int argc, char *argv[])
 {
 	struct cmd_common co = { 0 };
+	struct cmd_getopt g;
 	struct cp_exec_options o;
 	struct cmd_run run = { 0 };
 	enum cp_encoding enc;
@@ -56,16 +58,18 @@ main(int argc, char *argv[])
 
 	cmd_init("childproc-spawn", argv);
 	cp_exec_options_init(&o);
-	while ((ch = getopt_long(argc, argv, "+" CMD_PROCESS_SHORTOPTS, longopts,
-	    NULL)) != -1) {
+	cmd_getopt_init(&g, option_tables);
+	while ((ch = cmd_getopt(&g, argc, argv)) != -1) {
 		if (cmd_common_option(&co, ch, optarg))
 			continue;
 		if (ch == 'h') {
 			usage(stdout);
+			cmd_getopt_free(&g);
 			return cmd_finish(0);
 		}
 		cmd_usage_error();
 	}
+	cmd_getopt_free(&g);
 	argc -= optind;
 	argv += optind;
 	if (argc < 1) {

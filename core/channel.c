@@ -55,6 +55,7 @@ struct wentry {
 	unsigned int flags;
 	int tries;
 	bool priority;			/* ACK/NACK/answers: not held behind a handle */
+	bool ping;			/* cp_channel_ping: a NACK is the answer */
 };
 
 static void finish_close(struct cp_channel *ch);
@@ -295,7 +296,7 @@ flush_queue(struct cp_channel *ch, bool may_call_back)
 		if (w->off < w->len)
 			break;		/* the socket is full */
 		pop_entry(ch);
-		if (w->type != CP_HANDLE_NONE) {
+		if (w->type != CP_HANDLE_NONE || w->ping) {
 			/* Node: everything else waits for this handle's ACK/NACK. */
 			ch->handles_queued--;
 			ch->inflight = w;
@@ -436,7 +437,8 @@ append_line(struct cp_channel *ch, const char *data, size_t len)
 	char *nbuf;
 
 	if (w == NULL || w->cb != NULL || w->fd >= 0 || w->priority ||
-	    w->type != CP_HANDLE_NONE || w->len - w->off + len > GATHER_MAX)
+	    w->type != CP_HANDLE_NONE || w->ping ||
+	    w->len - w->off + len > GATHER_MAX)
 		return 1;
 	if (w->len + len > w->cap) {
 		ncap = w->cap * 2 > w->len + len ? w->cap * 2 : w->len + len;
@@ -684,6 +686,24 @@ cp_channel_send_handle(struct cp_channel *ch, const json_t *msg,
 	    ch->handles_queued > 1 ? 1 : 0;
 }
 
+int
+cp_channel_ping(struct cp_channel *ch, cp_send_cb cb, void *arg)
+{
+	static const char line[] = "{\"cmd\":\"NODE_HANDLE\"}\n";
+	struct wentry *w;
+	int r;
+
+	if (!ch->connected)
+		return UV_EPIPE;
+	if ((r = enqueue(ch, line, sizeof(line) - 1, -1, false, cb, arg,
+	    &w)) != 0)
+		return r;
+	w->ping = true;
+	ch->handles_queued++;
+	update_poll(ch);
+	return 0;
+}
+
 /* The peer answered the handle in flight. */
 static void
 handle_answered(struct cp_channel *ch, bool ack, const struct cp_message *m)
@@ -698,6 +718,12 @@ handle_answered(struct cp_channel *ch, bool ack, const struct cp_message *m)
 		return;
 	}
 	ch->inflight = NULL;
+	if (w->ping) {
+		/* A NACK: the peer's event loop read it.  An ACK: not Node. */
+		call_back(ch, w, ack ? UV_EPROTO : 0);
+		free_entry(w);
+		return;
+	}
 	if (!ack && w->type == CP_HANDLE_NET_SOCKET &&
 	    !(w->flags & CP_SEND_KEEP_OPEN) && w->tries < MAX_RETRANSMISSIONS) {
 		/* Node retries a plain net.Socket up to three times. */
@@ -947,7 +973,8 @@ on_handle_message(struct cp_channel *ch, struct cp_message *m, json_t *v)
 	if ((fd = claim_fd(ch, ch->frame.line_off)) < 0) {
 		/* Node: a NODE_HANDLE without an fd is NACKed and dropped. */
 		send_internal(ch, "NODE_HANDLE_NACK", NULL, 0, false);
-		if (ch->ev->on_error != NULL)
+		/* A bare one is a ping (cp_channel_ping), not an error. */
+		if (ch->ev->on_error != NULL && json_object_size(v) > 1)
 			ch->ev->on_error(ch, UV_EBADF, m->line, m->len, ch->data);
 		return;
 	}

@@ -1,10 +1,12 @@
 /* core/child.c - a child process with Node's stdio, timeout and IPC rules. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -27,7 +29,9 @@ struct pipe_slot {
 
 struct cp_child {
 	uv_loop_t *loop;
-	uv_process_t process;
+	uv_process_t process;		/* started by uv_spawn (uid/gid) */
+	uv_poll_t exit_poll;		/* else: the pidfd of a posix_spawn */
+	int pidfd;
 	uv_timer_t timer;		/* timeout, then kill-after */
 	uv_timer_t grace;		/* exit waiting for the channel's EOF */
 	const struct cp_child_events *ev;
@@ -49,6 +53,7 @@ struct cp_child {
 	bool timed_out;
 	bool killed;
 	bool kill_tree;
+	bool use_pidfd;			/* posix_spawn'd: exit_poll, not process */
 	bool channel_done;		/* channel closed, or none */
 	char rbuf[READ_BUF_SIZE];
 };
@@ -176,15 +181,24 @@ grace_cb(uv_timer_t *t)
 }
 
 static void
-exit_cb(uv_process_t *proc, int64_t exit_status, int term_signal)
+pidfd_closed(uv_handle_t *h)
 {
-	struct cp_child *c = proc->data;
+	struct cp_child *c = h->data;
 
+	/* uv_poll does not own its fd. */
+	close(c->pidfd);
+	c->pidfd = -1;
+	handle_done(c);
+}
+
+/* The child has been reaped (its process handle is closing). */
+static void
+child_exited(struct cp_child *c, int64_t exit_status, int term_signal)
+{
 	c->exited = true;
 	c->exit_status = term_signal ? -1 : exit_status;
 	c->term_signal = term_signal;
 	close_timer(&c->timer, &c->timer_on);
-	uv_close((uv_handle_t *)&c->process, handle_closed);
 	/* Messages first: read the channel to its EOF before reporting exit. */
 	if (!c->channel_done && uv_timer_init(c->loop, &c->grace) == 0) {
 		c->grace.data = c;
@@ -194,6 +208,45 @@ exit_cb(uv_process_t *proc, int64_t exit_status, int term_signal)
 		return;
 	}
 	deliver_exit(c);
+}
+
+static void
+exit_cb(uv_process_t *proc, int64_t exit_status, int term_signal)
+{
+	struct cp_child *c = proc->data;
+
+	uv_close((uv_handle_t *)&c->process, handle_closed);
+	child_exited(c, exit_status, term_signal);
+}
+
+/* The pidfd is readable: the child has ended; reap it (and only it). */
+static void
+exit_poll_cb(uv_poll_t *h, int status, int events)
+{
+	struct cp_child *c = h->data;
+	int st = 0;
+	pid_t r;
+
+	(void)status;
+	(void)events;
+	do
+		r = waitpid(c->pid, &st, WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return;		/* not yet (a poll error): wait on */
+	cp__pid_unregister(c->pid);
+	uv_poll_stop(h);
+	uv_close((uv_handle_t *)h, pidfd_closed);
+	/*
+	 * r < 0 (ECHILD): someone else reaped it (SIGCHLD ignored, or a
+	 * waitpid(-1) elsewhere): its status is lost; report exit code -1.
+	 */
+	if (r < 0)
+		child_exited(c, -1, 0);
+	else if (WIFSIGNALED(st))
+		child_exited(c, 0, WTERMSIG(st));
+	else
+		child_exited(c, WEXITSTATUS(st), 0);
 }
 
 /* ---- stdio pipes ------------------------------------------------------ */
@@ -335,6 +388,9 @@ send_signal(struct cp_child *c, int signum)
 			return CP_ERR(errno);
 		return 0;
 	}
+	/* Not reaped yet (exit_poll_cb has not run): the pid is still ours. */
+	if (c->use_pidfd)
+		return kill(c->pid, signum) != 0 ? CP_ERR(errno) : 0;
 	return uv_process_kill(&c->process, signum);
 }
 
@@ -498,13 +554,143 @@ fail:
 	return NULL;
 }
 
+/*
+ * A close-on-exec socketpair whose fds are >= 3: with fd 0, 1 or 2 closed
+ * in this process a new fd can land there, and libuv's close path asserts
+ * on those (and the child's stdio set-up would move it under us).
+ */
+static int
+stdio_socketpair(int sv[2])
+{
+	int i, fd;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return CP_ERR(errno);
+	for (i = 0; i < 2; i++) {
+		if (sv[i] > STDERR_FILENO)
+			continue;
+		if ((fd = fcntl(sv[i], F_DUPFD_CLOEXEC, STDERR_FILENO + 1)) < 0) {
+			fd = CP_ERR(errno);
+			close(sv[0]);
+			close(sv[1]);
+			sv[0] = sv[1] = -1;
+			return fd;
+		}
+		close(sv[i]);
+		sv[i] = fd;
+	}
+	return 0;
+}
+
+/* The uv_spawn path: the options posix_spawn cannot express (uid, gid). */
+static int
+start_uv(struct cp_child *c, const struct cp_spawn_options *opts,
+    const char *file, char **argv, char **env, const int *cfd, int n)
+{
+	uv_process_options_t po;
+	uv_stdio_container_t stdio[CP_STDIO_MAX];
+	int fd, r;
+
+	memset(&po, 0, sizeof(po));
+	memset(stdio, 0, sizeof(stdio));
+	for (fd = 0; fd < n; fd++) {
+		if (cfd[fd] >= 0) {
+			stdio[fd].flags = UV_INHERIT_FD;
+			stdio[fd].data.fd = cfd[fd];
+		} else {
+			stdio[fd].flags = UV_IGNORE;
+		}
+	}
+	po.exit_cb = exit_cb;
+	po.file = file;
+	po.args = argv;
+	po.env = env;
+	po.cwd = opts->cwd;
+	po.stdio_count = n;
+	po.stdio = stdio;
+	/* uv_spawn has no setpgid: a kill tree is a session of its own here. */
+	if (opts->flags & (CP_SPAWN_DETACHED | CP_SPAWN_KILL_TREE))
+		po.flags |= UV_PROCESS_DETACHED;
+	if (opts->flags & CP_SPAWN_SETUID) {
+		po.flags |= UV_PROCESS_SETUID;
+		po.uid = opts->uid;
+	}
+	if (opts->flags & CP_SPAWN_SETGID) {
+		po.flags |= UV_PROCESS_SETGID;
+		po.gid = opts->gid;
+	}
+	c->process.data = c;
+	r = uv_spawn(c->loop, &c->process, &po);
+	c->handles++;			/* the process handle, spawned or not */
+	if (r != 0) {
+		uv_close((uv_handle_t *)&c->process, handle_closed);
+		return r;
+	}
+	c->pid = c->process.pid;
+	return 0;
+}
+
+/* Kills and reaps a child we cannot watch. */
+static void
+reap_now(int pid)
+{
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	cp__pid_unregister(pid);
+}
+
+/* The posix_spawn path, the exit watched through a pidfd. */
+static int
+start_posix(struct cp_child *c, const struct cp_spawn_options *opts,
+    const char *file, char **argv, char **env, const int *cfd, int n)
+{
+	struct cp__spawn_req q;
+	int pid, fd, r;
+
+	memset(&q, 0, sizeof(q));
+	q.file = file;
+	q.argv = argv;
+	q.env = env != NULL ? env : environ;
+	q.cwd = opts->cwd;
+	q.fds = cfd;
+	q.nfds = n;
+	q.flags = opts->flags & (CP_SPAWN_DETACHED | CP_SPAWN_KILL_TREE);
+	if ((r = cp__spawn(&q, &pid)) != 0)
+		return r;
+	if ((r = cp__pid_register(pid)) != 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return r;
+	}
+	if ((fd = cp__pidfd_open(pid)) < 0) {
+		reap_now(pid);
+		return fd;
+	}
+	if ((r = uv_poll_init(c->loop, &c->exit_poll, fd)) != 0) {
+		close(fd);
+		reap_now(pid);
+		return r;
+	}
+	c->exit_poll.data = c;
+	c->pidfd = fd;
+	c->handles++;
+	if ((r = uv_poll_start(&c->exit_poll, UV_READABLE, exit_poll_cb)) != 0) {
+		uv_close((uv_handle_t *)&c->exit_poll, pidfd_closed);
+		reap_now(pid);
+		return r;
+	}
+	c->use_pidfd = true;
+	c->pid = pid;
+	return 0;
+}
+
 static int
 spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
     const struct cp_child_events *ev, void *data, struct cp_child **childp)
 {
 	static const struct cp_child_events no_events;
-	uv_process_options_t po;
-	uv_stdio_container_t stdio[CP_STDIO_MAX];
 	struct cp_stdio def[3] = { { CP_STDIO_PIPE, 0 }, { CP_STDIO_PIPE, 0 },
 	    { CP_STDIO_PIPE, 0 } };
 	const struct cp_stdio *sp;
@@ -514,7 +700,9 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 	char fdvar[32];
 	const char *file;
 	size_t nargs = 0, i;
-	int n, ipc = -1, r, fd, sv[2] = { -1, -1 };
+	/* cfd: the child's fd i (-1: ignored); own: the ends we made for it */
+	int cfd[CP_STDIO_MAX], own[CP_STDIO_MAX];
+	int n, ipc = -1, r, fd, sv[2] = { -1, -1 }, pv[2];
 
 	*childp = NULL;
 	if (ev == NULL)
@@ -571,16 +759,18 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 	c->loop = loop;
 	c->ev = ev;
 	c->data = data;
+	c->pidfd = -1;
 	c->kill_signal = opts->kill_signal ? opts->kill_signal : SIGTERM;
 	c->kill_after_ms = opts->kill_after_ms;
 	c->kill_tree = (opts->flags & CP_SPAWN_KILL_TREE) != 0;
 	c->channel_done = ipc < 0;
-	c->process.data = c;
 
-	memset(stdio, 0, sizeof(stdio));
+	for (fd = 0; fd < CP_STDIO_MAX; fd++)
+		cfd[fd] = own[fd] = -1;
 	for (fd = 0; fd < n; fd++) {
 		switch (sp[fd].type) {
 		case CP_STDIO_PIPE:
+			/* Node: a socketpair, both ways, our end non-blocking. */
 			if ((p = calloc(1, sizeof(*p))) == NULL) {
 				r = UV_ENOMEM;
 				goto fail_pipes;
@@ -591,9 +781,14 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 			p->fd = fd;
 			c->pipes[fd] = p;
 			c->handles++;
-			stdio[fd].flags = UV_CREATE_PIPE | UV_READABLE_PIPE |
-			    UV_WRITABLE_PIPE;
-			stdio[fd].data.stream = (uv_stream_t *)&p->pipe;
+			if ((r = stdio_socketpair(pv)) != 0)
+				goto fail_pipes;
+			if ((r = uv_pipe_open(&p->pipe, pv[0])) != 0) {
+				close(pv[0]);
+				close(pv[1]);
+				goto fail_pipes;
+			}
+			cfd[fd] = own[fd] = pv[1];
 			break;
 		case CP_STDIO_IPC:
 			if ((c->channel = malloc(sizeof(*c->channel))) == NULL) {
@@ -604,24 +799,18 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 			    opts->max_message);
 			c->channel->child = c;
 			/* Node: socketpair(AF_UNIX, SOCK_STREAM), made before the child. */
-			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-				r = CP_ERR(errno);
+			if ((r = stdio_socketpair(sv)) != 0)
 				goto fail_pipes;
-			}
-			stdio[fd].flags = UV_INHERIT_FD;
-			stdio[fd].data.fd = sv[1];
+			cfd[fd] = sv[1];
 			break;
 		case CP_STDIO_INHERIT:
-			stdio[fd].flags = UV_INHERIT_FD;
-			stdio[fd].data.fd = fd;
+			cfd[fd] = fd;
 			break;
 		case CP_STDIO_FD:
-			stdio[fd].flags = UV_INHERIT_FD;
-			stdio[fd].data.fd = sp[fd].fd;
+			cfd[fd] = sp[fd].fd;
 			break;
 		case CP_STDIO_IGNORE:
 		default:
-			stdio[fd].flags = UV_IGNORE;
 			break;
 		}
 	}
@@ -630,37 +819,27 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 		goto fail_pipes;
 	}
 
-	memset(&po, 0, sizeof(po));
-	po.exit_cb = exit_cb;
-	po.file = file;
-	po.args = argv;
-	po.env = env != NULL ? env : (char **)opts->env;
-	po.cwd = opts->cwd;
-	po.stdio_count = n;
-	po.stdio = stdio;
-	if (opts->flags & (CP_SPAWN_DETACHED | CP_SPAWN_KILL_TREE))
-		po.flags |= UV_PROCESS_DETACHED;
-	if (opts->flags & CP_SPAWN_SETUID) {
-		po.flags |= UV_PROCESS_SETUID;
-		po.uid = opts->uid;
-	}
-	if (opts->flags & CP_SPAWN_SETGID) {
-		po.flags |= UV_PROCESS_SETGID;
-		po.gid = opts->gid;
-	}
-	r = uv_spawn(loop, &c->process, &po);
-	c->handles++;			/* the process handle, spawned or not */
+	if ((opts->flags & (CP_SPAWN_SETUID | CP_SPAWN_SETGID)) == 0 &&
+	    cp__pidfd_supported())
+		r = start_posix(c, opts, file, argv,
+		    env != NULL ? env : (char **)opts->env, cfd, n);
+	else
+		r = start_uv(c, opts, file, argv,
+		    env != NULL ? env : (char **)opts->env, cfd, n);
 	free(env);
 	env = NULL;
+	/* The child's ends are the child's now. */
+	for (fd = 0; fd < n; fd++)
+		if (own[fd] >= 0) {
+			close(own[fd]);
+			own[fd] = -1;
+		}
 	if (sv[1] >= 0) {
-		close(sv[1]);		/* the child's end is the child's now */
+		close(sv[1]);
 		sv[1] = -1;
 	}
-	if (r != 0) {
-		uv_close((uv_handle_t *)&c->process, handle_closed);
+	if (r != 0)
 		goto fail_pipes;
-	}
-	c->pid = c->process.pid;
 
 	for (fd = 0; fd < n; fd++) {
 		if ((p = c->pipes[fd]) == NULL || fd == 0)
@@ -690,8 +869,11 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 fail_pipes:
 	/* Nothing is reported from here on; c frees itself once closed. */
 	c->failed = true;
-	for (fd = 0; fd < CP_STDIO_MAX; fd++)
+	for (fd = 0; fd < CP_STDIO_MAX; fd++) {
 		close_pipe(c->pipes[fd]);
+		if (own[fd] >= 0)
+			close(own[fd]);
+	}
 	for (fd = 0; fd < 2; fd++)
 		if (sv[fd] >= 0)
 			close(sv[fd]);

@@ -165,6 +165,19 @@ CP_API int cp_channel_send_handle(struct cp_channel *ch, const json_t *value,
     void *arg);
 
 /*
+ * A liveness probe that needs no code in the peer: sends
+ * {"cmd":"NODE_HANDLE"} without an fd, which Node's runtime answers from
+ * the peer's event loop with NODE_HANDLE_NACK (and no 'message' event; its
+ * 'internalMessage' listeners, Node's cluster among them, ignore it).  A
+ * peer whose event loop is blocked does not answer.  Queued as a handle,
+ * in order: it waits for the handles before it, and later sends wait for
+ * its answer, as Node's own queue does.  cb runs with 0 once the NACK
+ * arrived, UV_EPROTO if the peer ACKed (not Node), or the channel's error
+ * if it closed first.  Returns 0 or UV_EPIPE (not connected), UV_ENOMEM.
+ */
+CP_API int cp_channel_ping(struct cp_channel *ch, cp_send_cb cb, void *arg);
+
+/*
  * Disconnects once everything queued is written (and a handle in flight
  * is answered): no further send is accepted, messages keep being
  * delivered until the socket is closed, then on_disconnect runs.  Returns 0, or UV_ENOTCONN if already
@@ -386,6 +399,14 @@ CP_API int cp_child_close_fd(struct cp_child *c, int fd);
 /* The IPC channel, or NULL if the child has none. */
 CP_API struct cp_channel *cp_child_channel(const struct cp_child *c);
 CP_API int cp_child_pid(const struct cp_child *c);
+/*
+ * Whether pid is a child the library started (on any loop) and has not
+ * reaped yet.  A program that reaps adopted orphans (PID 1, a subreaper)
+ * must leave such a pid alone, as it leaves libuv's process handles: the
+ * library waits for that pid only, and a waitpid elsewhere would take
+ * the exit status from it.
+ */
+CP_API bool cp_child_pid_owned(int pid);
 /* Whether the timeout fired (Node's killed after a timeout). */
 CP_API bool cp_child_timed_out(const struct cp_child *c);
 /* Whether cp_child_kill or the timeout delivered a signal (Node's .killed). */
@@ -837,6 +858,15 @@ CP_API void cp_pool_stop(struct cp_pool *p, bool now);
  * stopping.
  */
 CP_API int cp_pool_restart(struct cp_pool *p);
+/*
+ * Replaces one worker (recycling): its slot gets a successor at once, and
+ * w is stopped gracefully (disconnect, SIGKILL after grace_ms) or, with
+ * now, by SIGKILL (a worker that cannot go gracefully, its event loop
+ * stuck).  w's exit restarts nothing and counts for no backoff or give-up.
+ * Returns 0, UV_EINVAL if w is not the current worker of its slot, or
+ * UV_ECANCELED once the pool is stopping.
+ */
+CP_API int cp_pool_replace(struct cp_pool *p, struct cp_worker *w, bool now);
 /*
  * Starts closing: stops the workers gracefully if cp_pool_stop was not
  * called, then calls close_cb (may be NULL) once every worker process has

@@ -83,6 +83,35 @@ void cp__child_channel_closed(struct cp_child *c);
  */
 char *cp__join_words(const char *file, char *const *args);
 
+/* ---- spawn.c: starting a program without fork ---- */
+
+#define CP_SPAWN_FDS_MAX 64
+
+struct cp__spawn_req {
+	const char *file;	/* searched in env's PATH unless it has a '/' */
+	char *const *argv;
+	char *const *env;	/* never NULL */
+	const char *cwd;	/* or NULL */
+	/* fds[i]: the fd the child gets as i (borrowed), or -1 to ignore it */
+	const int *fds;
+	int nfds;
+	unsigned int flags;	/* CP_SPAWN_DETACHED, CP_SPAWN_KILL_TREE */
+};
+
+/*
+ * Starts q->file with posix_spawn, the child set up as uv_spawn sets it
+ * up (see spawn.c).  Returns 0 and *pidp, or a negative code (the child's
+ * exec error: UV_ENOENT, UV_EACCES ...).  The caller reaps the child.
+ */
+int cp__spawn(const struct cp__spawn_req *q, int *pidp);
+/* pidfd_open(pid): a close-on-exec fd or a negative code. */
+int cp__pidfd_open(int pid);
+/* Whether this kernel has pidfd_open (probed once). */
+bool cp__pidfd_supported(void);
+/* The pids of cp_child_pid_owned: 0 or UV_ENOMEM. */
+int cp__pid_register(int pid);
+void cp__pid_unregister(int pid);
+
 /*
  * While fds 0-2 are closed, anything opened lands there, and libuv's close
  * path asserts fd > 2.  hold fills the closed ones with /dev/null until

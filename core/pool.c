@@ -660,6 +660,26 @@ cp_pool_restart(struct cp_pool *p)
 	return 0;
 }
 
+int
+cp_pool_replace(struct cp_pool *p, struct cp_worker *w, bool now)
+{
+	int slot;
+
+	if (p->stopping)
+		return UV_ECANCELED;
+	if (w == NULL || w->pool != p || w->exited || w->retired ||
+	    p->slots[w->slot].w != w)
+		return UV_EINVAL;
+	slot = w->slot;
+	w->retired = true;
+	p->slots[slot].w = NULL;
+	stop_worker(w, now);
+	if (p->stopping || p->slots[slot].w != NULL)
+		return 0;		/* an event's handler took over */
+	spawn_worker(p, slot);
+	return 0;
+}
+
 void
 cp_pool_close(struct cp_pool *p, cp_pool_close_cb close_cb)
 {

@@ -2,7 +2,7 @@
  * bench-spawn.c - spawn latency: start a program, wait for it, again.
  *
  *   bench-spawn posix|fork|lib|lib-pipe|sync|sync-ignore [-n COUNT]
- *       [PROGRAM [ARG...]]
+ *       [-H MIB] [PROGRAM [ARG...]]
  *
  * posix     posix_spawn + waitpid, the floor (glibc: clone with CLONE_VFORK);
  * fork      fork + execv + waitpid, the floor for a spawner that forks, as
@@ -12,6 +12,9 @@
  *           spawnSync does by default);
  * sync      cp_spawn_sync, Node's spawnSync (three pipes, output captured);
  * sync-ignore  the same with stdio ignored.
+ * -H MIB first allocates and touches MIB MiB of heap, so that the spawns
+ * are made from a parent that big (a forking spawner copies its page
+ * tables every time; posix_spawn's vfork does not).
  * PROGRAM defaults to /bin/true and must exit 0.  Prints
  * "median_us=M mean_us=A count=N"; spawn.js is the Node side.
  */
@@ -142,7 +145,8 @@ main(int argc, char *argv[])
 	uint64_t *t, t0, sum = 0;
 	char **prog;
 	uv_loop_t loop;
-	long n = 2000, i;
+	long n = 2000, i, heap_mib = 0;
+	char *heap = NULL;
 	int mode, c, r;
 
 	if (argc < 2)
@@ -162,13 +166,22 @@ main(int argc, char *argv[])
 	else
 		goto usage;
 	optind = 2;
-	while ((c = getopt(argc, argv, "+n:")) != -1) {
-		if (c != 'n')
+	while ((c = getopt(argc, argv, "+n:H:")) != -1) {
+		if (c == 'n')
+			n = atol(optarg);
+		else if (c == 'H')
+			heap_mib = atol(optarg);
+		else
 			goto usage;
-		n = atol(optarg);
 	}
-	if (n < 1)
+	if (n < 1 || heap_mib < 0)
 		goto usage;
+	if (heap_mib > 0) {
+		/* Touched: every page is mapped and in the page tables. */
+		if ((heap = malloc((size_t)heap_mib << 20)) == NULL)
+			return 1;
+		memset(heap, 1, (size_t)heap_mib << 20);
+	}
 	prog = optind < argc ? argv + optind : deflt;
 	if ((t = calloc((size_t)n, sizeof(*t))) == NULL)
 		return 1;
@@ -195,10 +208,11 @@ main(int argc, char *argv[])
 	printf("median_us=%.1f mean_us=%.1f count=%ld\n",
 	    (double)t[(n - 1) / 2] / 1e3, (double)sum / (double)n / 1e3, n);
 	free(t);
+	free(heap);
 	return 0;
 
 usage:
 	fprintf(stderr, "usage: bench-spawn posix|fork|lib|lib-pipe|sync|"
-	    "sync-ignore [-n COUNT] [PROGRAM [ARG...]]\n");
+	    "sync-ignore [-n COUNT] [-H MIB] [PROGRAM [ARG...]]\n");
 	return 2;
 }

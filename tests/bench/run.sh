@@ -9,8 +9,8 @@
 # elsewhere hits both alike), and prints a table of medians and ratios,
 # also written to tests/bench/results.md (or FILE).  -q is a quick smoke
 # run: fewer runs, smaller counts; its numbers are not meant to be quoted.
-# -s runs only some sections: ipc, latency, bridge, big, spawn, exec, master,
-# handles.
+# -s runs only some sections: ipc, latency, bridge, big, spawn, exec, stream,
+# master, handles.
 # The machine is shared and noisy: only ratios measured in one run mean
 # anything, never an absolute number from another day.
 set -eu
@@ -20,7 +20,7 @@ src=$(cd "$here/../.." && pwd)
 runs=5
 quick=0
 out=$here/results.md
-sections=ipc,latency,bridge,big,spawn,exec,master,handles
+sections=ipc,latency,bridge,big,spawn,exec,stream,master,handles
 while getopts r:qo:s: opt; do
 	case $opt in
 	r) runs=$OPTARG ;;
@@ -314,6 +314,27 @@ if want spawn; then
 	r=$(ratio "$A" "$B")
 	row "spawnSync median, cp_spawn_sync vs node spawnSync, stdio ignored" \
 		"$A" "$B" µs "${r}x time" "< 1.0x: $(check le "$r" 0.999)"
+	# From a parent with a big touched heap: a forking spawner copies its
+	# page tables each time; posix_spawn (vfork) does not.
+	n_heap=$((n_spawn / 4))
+	for mib in 0 256 1024; do
+		pair "$b/bench-spawn" lib -n "$n_heap" -H "$mib" :: \
+			"$b/bench-spawn" posix -n "$n_heap" -H "$mib"
+		med median_us
+		r=$(ratio "$A" "$B")
+		row "spawn+wait, heap $mib MiB: library vs posix_spawn+waitpid" \
+			"$A" "$B" µs "${r}x time" "≤ 1.1x: $(check le "$r" 1.1)"
+		eval "lib_heap_$mib=\$A"
+		pair "$b/bench-spawn" sync-ignore -n "$n_heap" -H "$mib" :: \
+			node "$here/spawn.js" sync-ignore -n "$n_heap" -H "$mib"
+		med median_us
+		r=$(ratio "$A" "$B")
+		row "spawnSync, heap $mib MiB: cp_spawn_sync vs node spawnSync (ignored)" \
+			"$A" "$B" µs "${r}x time" "(information)"
+	done
+	r=$(ratio "$lib_heap_1024" "$lib_heap_0")
+	row "library spawn+wait, heap 1 GiB vs heap 0" "$lib_heap_1024" \
+		"$lib_heap_0" µs "${r}x time" "no growth (≤ 1.1x): $(check le "$r" 1.1)"
 fi
 
 # ---- 7: capturing output ----------------------------------------------------
@@ -390,6 +411,68 @@ if want exec; then
 	done
 	[ -x "$cmd/childproc-execfile" ] ||
 		row "capture, childproc-execfile" "-" "-" - - "skipped: not built yet"
+fi
+
+# ---- 7b: streaming output to a file and to a pipe ----------------------------
+if want stream && [ -x "$cmd/childproc-execfile" ]; then
+	# childproc-execfile without --json writes the output as it arrives:
+	# against the plain shell pipeline that does the same copy.  Both write
+	# to the same file (or through cat to /dev/null), alternately.
+	echo "## streaming head -c $exec_size /dev/zero to a file and a pipe" >&2
+	bytes=$(numfmt --from=iec "$exec_size")
+	# stream KIND DEST: MB/s and peak RSS; every byte must arrive.
+	stream() {
+		local o got
+		rm -f "$tmp/stream.out"
+		case $1 in
+		cmd)	if [ "$2" = file ]; then
+				o=$("$b/peakrss" childproc-execfile --max-buffer=Infinity \
+				    head -c "$exec_size" /dev/zero 2>&1 >"$tmp/stream.out" \
+				    </dev/null)
+			else
+				o=$("$b/peakrss" sh -c 'childproc-execfile \
+				    --max-buffer=Infinity head -c "$1" /dev/zero |
+				    cat > "$2"' sh "$exec_size" "$tmp/stream.out" 2>&1 \
+				    </dev/null)
+			fi ;;
+		sh)	o=$("$b/peakrss" sh -c 'head -c "$1" /dev/zero | cat > "$2"' \
+			    sh "$exec_size" "$tmp/stream.out" 2>&1 </dev/null) ;;
+		esac
+		got=$(wc -c < "$tmp/stream.out")
+		if [ "$got" != "$bytes" ] || [ "$(val status "$o")" != 0 ]; then
+			echo "run.sh: $1 $2 wrote $got bytes, not $bytes" >&2
+			printf '%s\n' "$o" >&2
+			exit 1
+		fi
+		echo "mb_per_s=$(awk -v n="$bytes" -v w="$(val wall_s "$o")" \
+		    'BEGIN { printf "%.0f", n / w / 1e6 }') $o"
+	}
+	for dest in file pipe; do
+		OUTA=() OUTB=()
+		for ((i = 0; i < runs; i++)); do
+			if ((i % 2 == 0)); then
+				OUTA+=("$(stream cmd $dest)")
+				OUTB+=("$(stream sh $dest)")
+			else
+				OUTB+=("$(stream sh $dest)")
+				OUTA+=("$(stream cmd $dest)")
+			fi
+		done
+		med mb_per_s
+		r=$(ratio "$A" "$B")
+		if [ $dest = file ]; then
+			what="childproc-execfile > file"
+			rss_a=$(med peak_rss_kb >/dev/null; echo "$A")
+		else
+			what="childproc-execfile | cat > file"
+		fi
+		row "stream $exec_size, $what vs head | cat > file" "$A" "$B" \
+			MB/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
+	done
+	# The peak RSS of childproc-execfile itself (the file run above).
+	row "stream $exec_size, peak RSS of childproc-execfile (cat: for scale)" \
+		"$rss_a" "-" KiB - "< 4 MB: $(check le "$rss_a" 4096)"
+	rm -f "$tmp/stream.out"
 fi
 
 # ---- 8: the master of issue 4 ------------------------------------------------

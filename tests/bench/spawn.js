@@ -1,17 +1,25 @@
 // spawn.js - bench-spawn.c for Node: spawnSync(PROGRAM) in a loop.
-//   node spawn.js sync|sync-ignore|async [-n COUNT] [PROGRAM [ARG...]]
+//   node spawn.js sync|sync-ignore|async [-n COUNT] [-H MIB] [PROGRAM [ARG...]]
 // sync: spawnSync with its default pipes; sync-ignore: stdio 'ignore';
 // async: spawn() and wait for 'close' before the next one.
+// -H MIB: first allocate and touch MIB MiB (a Buffer outside V8's heap).
 'use strict';
 const { spawnSync, spawn } = require('child_process');
 
 const args = process.argv.slice(2);
 const mode = args.shift();
 let n = 2000;
-if (args[0] === '-n') { args.shift(); n = Number(args.shift()); }
+let heapMib = 0;
+for (;;) {
+  if (args[0] === '-n') { args.shift(); n = Number(args.shift()); }
+  else if (args[0] === '-H') { args.shift(); heapMib = Number(args.shift()); }
+  else break;
+}
+// Kept referenced until the end; fill() touches every page.
+const heap = heapMib > 0 ? Buffer.allocUnsafe(heapMib << 20).fill(1) : null;
 const prog = args.length > 0 ? args : ['/bin/true'];
 if (!['sync', 'sync-ignore', 'async'].includes(mode) || !(n >= 1)) {
-  console.error('usage: node spawn.js sync|sync-ignore|async [-n COUNT] [PROGRAM [ARG...]]');
+  console.error('usage: node spawn.js sync|sync-ignore|async [-n COUNT] [-H MIB] [PROGRAM [ARG...]]');
   process.exit(2);
 }
 const t = new Float64Array(n);
@@ -20,7 +28,8 @@ function report() {
   t.sort();
   const sum = t.reduce((a, b) => a + b, 0);
   console.log(`median_us=${(t[(n - 1) >> 1] / 1e3).toFixed(1)} ` +
-    `mean_us=${(sum / n / 1e3).toFixed(1)} count=${n}`);
+    `mean_us=${(sum / n / 1e3).toFixed(1)} count=${n}` +
+    (heap ? ` heap_mib=${heap.length >> 20}` : ''));
 }
 
 function fail(what) {

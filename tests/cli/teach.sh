@@ -163,4 +163,18 @@ closed "spawn --stdio=pipe | head -1" 141 '1\n' \
 closed "spawn (inherited stdout) | head -1: the child's SIGPIPE" 141 '1\n' \
     'childproc-spawn seq 1000000 | head -1'
 
+# childproc-fork: input over, --end not given, the child still listening:
+# it waits as Node does, but says so on stderr (timeout ends the wait).
+printf '%s\n' "process.on('message', (m) => process.send(m));" > echo.js
+echo '{"x":1}' > one
+stdin=one
+t "fork: waiting after input says so" 124 '{"x":1}\n' \
+    "childproc-fork: standard input has ended; waiting for the child to exit or disconnect, as Node does (--end wait).  To stop once input ends: --end replies, --end idle:500ms or --end disconnect\n" \
+    -- timeout 8 childproc-fork echo.js
+t "fork: --end wait given, no notice" 124 '{"x":1}\n' '' \
+    -- timeout 5 childproc-fork --end wait echo.js
+t "fork: --end replies ends, no notice" 0 '{"x":1}\n' '' \
+    -- timeout 60 childproc-fork --end replies echo.js
+stdin=/dev/null
+
 done_testing

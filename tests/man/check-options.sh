@@ -1,51 +1,37 @@
 #!/bin/sh
-# check-options.sh PAGE SOURCE COMMON_H COMMAND
+# check-options.sh PAGE COMMAND
 #
-# Checks that a command's man page and its code agree:
-#   1. every long option in the getopt_long table of SOURCE (with the
-#      CMD_*_LONGOPTS macros of COMMON_H expanded) is documented in PAGE;
+# Checks that a command's man page and its --help agree:
+#   1. every long option COMMAND --help lists (which the command's option
+#      tables print, the same tables getopt_long is given) is documented in
+#      PAGE;
 #   2. every option PAGE lists (SYNOPSIS and the .It lines of its option
 #      list) is in the output of COMMAND --help.
-# The lists are read from the files each time, so a new option shows up here
-# as soon as it is added to one side and not the other.
+# A new option shows up here as soon as it is added to one side and not the
+# other.
 set -eu
 
-page=$1 src=$2 common=$3 cmd=$4
-[ -f "$page" ] || { echo "$page is not written yet"; exit 77; }
+page=$1 cmd=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 fail=0
 
-# The body of the "struct option ...[] = { ... };" table.
-awk '/struct option/ && /\[\]/ { on = 1; next } on && /^};/ { exit } on' \
-    "$src" >"$tmp/table"
-[ -s "$tmp/table" ] || { echo "no getopt_long table in $src"; exit 1; }
-
-# Long names written in the table itself, then those of each macro it uses.
-sed -n 's/^[[:space:]]*{[[:space:]]*"\([^"]*\)".*/\1/p' "$tmp/table" \
-    >"$tmp/long"
-for macro in $(grep -o 'CMD_[A-Z_]*LONGOPTS' "$tmp/table" | sort -u); do
-	awk -v m="$macro" '
-		$1 == "#define" && $2 == m { on = 1; next }
-		on { print; if ($0 !~ /\\[[:space:]]*$/) exit }
-	' "$common" | sed -n 's/^[[:space:]]*{[[:space:]]*"\([^"]*\)".*/\1/p' \
-	    >>"$tmp/long"
-	grep -q "#define $macro" "$common" ||
-	    { echo "$macro is not defined in $common"; fail=1; }
-done
-[ -s "$tmp/long" ] || { echo "no long options found in $src"; exit 1; }
+"$cmd" --help >"$tmp/help"
+# The option lines: "  -C, --cwd=DIR ..." or "      --json ...".
+sed -n 's/^  \(-[A-Za-z0-9], \|    \)--\([a-z0-9][a-z0-9-]*\).*/\2/p' \
+    "$tmp/help" >"$tmp/long"
+[ -s "$tmp/long" ] || { echo "no long options in '$cmd --help'"; exit 1; }
 
 # 1. In mdoc, --name is written "Fl -name".
 for opt in $(sort -u "$tmp/long"); do
 	if ! grep -Eq "Fl -$opt([^A-Za-z0-9-]|\$)" "$page"; then
-		echo "$page: --$opt (in $src) is not documented"
+		echo "$page: --$opt (in '$cmd --help') is not documented"
 		fail=1
 	fi
 done
 
 # 2. The flags the page lists: SYNOPSIS lines and ".It" lines of DESCRIPTION.
 #    "Fl -name" is one long option; "Fl abc" is the short options a, b, c.
-"$cmd" --help >"$tmp/help"
 awk '
 	/^\.Sh / { sec = $2; next }
 	sec == "SYNOPSIS" || (sec == "DESCRIPTION" && /^\.It /) {

@@ -22,6 +22,13 @@
 #                 follows; a second master on the same path is refused;
 #                 bad commands are errors; stop ends the master (exit 0) and
 #                 removes the socket
+#   heartbeat     --heartbeat 1s: under a steady load no worker is killed;
+#                 a worker whose event loop blocks for good is SIGKILLed
+#                 within the heartbeat (plus a ping interval) and replaced,
+#                 while the other keeps every request answered
+#   max-memory    --max-memory 150M: a worker that grows over it is replaced
+#                 gracefully (its successor starts, it exits 0), the other
+#                 is left alone
 #
 # Needs CP_BUILD_DIR and CP_SOURCE_DIR (meson's test_env), node and
 # childproc-fork on PATH.  Leaves no process or file behind.
@@ -122,6 +129,78 @@ started() {
 }
 
 case $case in
+heartbeat)
+	childproc-fork -n 2 --heartbeat 1s --listen 127.0.0.1:0 "$app" listen \
+	    </dev/null >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	wait_for 'listening on ' 1 "$tmp/err"
+	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	wait_for 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
+	# Busy but alive: 3 s of load, no false alarm.
+	"$loadgen" -c 8 -t 3 "$addr" >"$tmp/load" || fail "load failed"
+	[ "$(json "$tmp/load" 'r.refused + r.reset + r.timeout + r.other')" -eq 0 ] ||
+	    fail "load: $(cat "$tmp/load")"
+	[ "$(count 'missed its heartbeat' "$tmp/err")" -eq 0 ] ||
+	    fail "a live worker was taken for a blocked one"
+	"$loadgen" -c 4 "$addr" >"$tmp/load" &
+	bg=$!
+	# One worker gets stuck; the other must carry the load.
+	curl -s -m 20 "http://$addr/block" >/dev/null 2>&1 &
+	blocker=$!
+	t0=$(date +%s%N)
+	wait_for 'missed its heartbeat' 1 "$tmp/err"
+	t1=$(date +%s%N)
+	ms=$(( (t1 - t0) / 1000000 ))
+	# The master's own measure: since the unanswered ping was sent, which
+	# is at most a ping interval (250 ms) after the loop blocked.
+	late=$(sed -nE 's/.*no answer in ([0-9]+)ms.*/\1/p' "$tmp/err")
+	echo "blocked worker killed ${late} ms after its last ping," \
+	    "${ms} ms after the request (heartbeat 1000 ms)"
+	[ "$late" -ge 1000 ] || fail "killed after $late ms, before the heartbeat"
+	# The heartbeat and a timer tick (250 ms), with slack for a busy machine.
+	[ "$late" -le 2000 ] || fail "killed only $late ms after the ping"
+	[ $ms -le 15000 ] || fail "killed only $ms ms after the request"
+	wait_for 'killed by SIGKILL' 1 "$tmp/err"
+	wait_for 'worker [0-9]+ pid [0-9]+ started' 3 "$tmp/err"
+	wait "$blocker" || true
+	sleep 1
+	kill -TERM "$bg"
+	wait "$bg" || fail "the load client failed"
+	bg=
+	# Only requests the blocked worker had taken may fail (curl's own and
+	# those in its backlog share); the pool kept answering.
+	[ "$(json "$tmp/load" 'r.ok')" -gt 20 ] || fail "load: $(cat "$tmp/load")"
+	cut -c 1-300 "$tmp/load"
+	stop_master
+	;;
+max-memory)
+	childproc-fork -n 2 --max-memory 150M --listen 127.0.0.1:0 "$app" listen \
+	    </dev/null >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	wait_for 'listening on ' 1 "$tmp/err"
+	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	wait_for 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
+	# Connection: close and one connection each: the same worker may or
+	# may not answer; grow whichever answers until one is over.
+	for i in 1 2 3 4 5 6 7 8; do
+		p=$(curl -sS -m 30 "http://$addr/leak") || fail "leak request failed"
+		echo "$p" >>"$tmp/leakers"
+		[ "$(count 'over --max-memory' "$tmp/err")" -gt 0 ] && break
+		sleep 0.3
+	done
+	wait_for 'over --max-memory; replacing it' 1 "$tmp/err"
+	big=$(sed -nE 's/.*worker [0-9]+ pid ([0-9]+) uses [0-9]+MiB, over.*/\1/p' \
+	    "$tmp/err" | head -n 1)
+	[ "$(grep -c "^$big\$" "$tmp/leakers")" -ge 3 ] ||
+	    fail "pid $big replaced, but it did not grow"
+	wait_for "worker [0-9]+ pid $big exited with code 0" 1 "$tmp/err"
+	wait_for 'worker [0-9]+ pid [0-9]+ started' 3 "$tmp/err"
+	[ "$(count 'over --max-memory' "$tmp/err")" -eq 1 ] ||
+	    fail "more than one worker replaced"
+	"$loadgen" -c 4 -n 40 "$addr" >"$tmp/load" || fail "load failed"
+	[ "$(json "$tmp/load" 'r.ok')" -eq 40 ] || fail "load: $(cat "$tmp/load")"
+	stop_master
+	;;
 control)
 	childproc-fork --control "$tmp/ctl" -n 2 --listen 127.0.0.1:0 \
 	    "$app" listen </dev/null >"$tmp/out" 2>"$tmp/err" &

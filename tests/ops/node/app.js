@@ -1,6 +1,7 @@
 // app.js MODE - a worker for the operations tests (tests/ops/ops.sh).
 // Every HTTP answer's body is this worker's pid; GET /env answers the
-// systemd variables it can see, as JSON.
+// systemd variables it can see, as JSON; GET /block blocks the event loop
+// for good; GET /leak keeps 40 MB more.
 //   listen   serves on every server handle the master sends ('server')
 //   orphan [S]  forks a shell that leaves a child behind (an orphan that
 //            exits S seconds later, default 0.3), prints "orphan PID" on
@@ -14,7 +15,20 @@ const http = require('http');
 
 const mode = process.argv[2];
 
+const leaks = [];
+
 function handler(req, res) {
+	if (req.url === '/block') {
+		// An event loop stuck for good (a runaway loop): only SIGKILL helps.
+		for (;;)
+			;
+	}
+	if (req.url === '/leak') {
+		// 40 MB more resident memory, kept.
+		leaks.push(Buffer.alloc(40 * 1024 * 1024, 1));
+		res.end(String(process.pid));
+		return;
+	}
 	if (req.url === '/env') {
 		const env = {};
 		for (const k of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES',
