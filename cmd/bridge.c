@@ -206,8 +206,10 @@ on_line(struct cp_reader *r, int err, char *line, size_t len, void *data)
 		return;
 	}
 	if (n < 0) {
+		/* advanced: a JSON text that is not a valid tagged form */
 		cmd_warn("line %lu: not sent: %s", f->lineno,
-		    n == UV_EPIPE ? "the channel is closed" : cp_strerror(n));
+		    n == UV_EPIPE ? "the channel is closed" :
+		    n == UV_EINVAL && e.text[0] ? e.text : cp_strerror(n));
 		f->lost++;
 		return;
 	}

@@ -33,7 +33,7 @@ const struct cmd_option cmd_process_options[] = {
 	{ "kill-after", required_argument, 'k', "DURATION", "then SIGKILL if the child outlives it by DURATION" },
 	{ "kill-tree", no_argument, OPT_KILL_TREE, NULL, "signal the child's whole process group" },
 	{ "stdio", required_argument, OPT_STDIO, "SPEC", "the child's fds: pipe, inherit, ignore, or a\ncomma list with one entry per fd" },
-	{ "serialization", required_argument, OPT_SERIALIZATION, "MODE", "IPC mode: json (advanced is refused)" },
+	{ "serialization", required_argument, OPT_SERIALIZATION, "MODE", "IPC mode: json, or advanced (V8; lines are\nvalues in a tagged JSON form, childproc(3))" },
 	{ "help", no_argument, 'h', NULL, "print this help and exit" },
 	{ "version", no_argument, 'V', NULL, "print the version and exit" },
 	CMD_OPTIONS_END

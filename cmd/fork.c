@@ -378,8 +378,6 @@ main(int argc, char *argv[])
 		f.master = true;
 	if (control != NULL)
 		f.master = true;
-	if (co.serialization != NULL && strcmp(co.serialization, "advanced") == 0)
-		cmd_die("advanced serialization is not supported; use json");
 
 	/* node [exec-args] MODULE ARG... */
 	nargs = n_exec + (size_t)argc;

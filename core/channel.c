@@ -521,7 +521,7 @@ cp_channel_send(struct cp_channel *ch, const json_t *value, cp_send_cb cb,
 	if (!ch->connected)
 		return UV_EPIPE;
 	ch->scratch.len = 0;
-	if ((r = cp_msg_encode(value, &ch->scratch)) != 0)
+	if ((r = cp__channel_encode(ch, value, &ch->scratch)) != 0)
 		return r;
 	r = write_line(ch, ch->scratch.data, ch->scratch.len, false, cb, arg);
 	/* Do not keep a huge buffer around after a huge message. */
@@ -541,6 +541,8 @@ cp_channel_send_line(struct cp_channel *ch, const char *line, size_t len,
 		return UV_EPIPE;
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
+	if (ch->advanced)	/* the JSON form of a value, sent as V8's */
+		return cp__channel_send_text(ch, line, len, error, cb, arg);
 	if ((r = cp_msg_validate(line, len, error)) != 0)
 		return r;
 	if (memchr(line, '\n', len) != NULL)
@@ -571,7 +573,7 @@ send_internal(struct cp_channel *ch, const char *cmd, const char *key,
 	if (with_count)
 		json_object_set_new(v, "count", json_integer(count));
 	ch->scratch.len = 0;
-	if (cp_msg_encode(v, &ch->scratch) == 0)
+	if (cp__channel_encode(ch, v, &ch->scratch) == 0)
 		write_line(ch, ch->scratch.data, ch->scratch.len, true, NULL, NULL);
 	json_decref(v);
 }
@@ -633,12 +635,15 @@ encode_handle_line(struct cp_channel *ch, const json_t *msg,
 	    cp_handle_type_name(type));
 	if (v == NULL)
 		return UV_ENOMEM;
-	if (msg != NULL)
-		json_object_set(v, "msg", (json_t *)msg);
+	if (msg != NULL &&
+	    json_object_set_new(v, "msg", cp__channel_msg_out(ch, v, msg)) != 0) {
+		json_decref(v);
+		return UV_ENOMEM;
+	}
 	if (dgram_type != NULL && type == CP_HANDLE_DGRAM_SOCKET)
 		json_object_set_new(v, "dgramType", json_string(dgram_type));
 	ch->scratch.len = 0;
-	r = cp_msg_encode(v, &ch->scratch);
+	r = cp__channel_encode(ch, v, &ch->scratch);
 	json_decref(v);
 	return r;
 }
@@ -956,7 +961,7 @@ deliver(struct cp_channel *ch, struct cp_message *m, bool internal)
 static void
 on_handle_message(struct cp_channel *ch, struct cp_message *m, json_t *v)
 {
-	json_t *inner = v, *msg, *key, *dt;
+	json_t *inner = v, *msg, *key, *dt, *rebased;
 	const char *type;
 	int fd;
 
@@ -1000,8 +1005,10 @@ on_handle_message(struct cp_channel *ch, struct cp_message *m, json_t *v)
 	m->dgram_type = json_is_string(dt) ? json_string_value(dt) : NULL;
 	if (m->key != NULL && m->handle_type == CP_HANDLE_NET_SOCKET)
 		remember_socket(ch, m->key, fd);
-	m->value = msg != NULL ? msg : json_null();
+	rebased = cp__channel_msg_in(ch, v, msg);
+	m->value = rebased != NULL ? rebased : msg != NULL ? msg : json_null();
 	deliver(ch, m, cp_msg_is_internal(msg));
+	json_decref(rebased);
 }
 
 static void
@@ -1040,7 +1047,7 @@ on_line(void *arg, int err, char *line, size_t len)
 			ch->ev->on_error(ch, err, line, len, ch->data);
 		return;
 	}
-	if (cp_msg_decode(line, len, &v, NULL) != 0) {
+	if (cp__channel_decode(ch, &line, &len, &v) != 0) {
 		if (ch->ev->on_error != NULL)
 			ch->ev->on_error(ch, UV_EPROTO, line, len, ch->data);
 		return;
@@ -1135,7 +1142,7 @@ read_some(struct cp_channel *ch)
 		}
 		if (n == 0)
 			return UV_EOF;
-		cp_frame_commit(&ch->frame, (size_t)n, on_line, ch);
+		cp__channel_commit(ch, (size_t)n, on_line);
 		drop_stray_fds(ch);
 		/* Replies to this chunk go out before the next read. */
 		if (ch->gathering && !ch->closing)
@@ -1274,6 +1281,7 @@ finish_close(struct cp_channel *ch)
 	ch->notify = NULL;
 	ch->n_notify = 0;
 	cp_frame_release(&ch->frame);
+	cp__channel_serial_release(ch);
 	cp_buf_release(&ch->scratch);
 	if (!ch->disconnected && !ch->free_on_close) {
 		ch->disconnected = true;
@@ -1363,6 +1371,7 @@ cp_channel_open_fd(uv_loop_t *loop, int fd, const struct cp_channel_events *ev,
 	if ((r = cp__channel_start(ch, loop, fd)) != 0) {
 		if (!ch->opened) {
 			cp_frame_release(&ch->frame);
+	cp__channel_serial_release(ch);
 			free(ch);
 		} else {
 			ch->free_on_close = true;	/* no callback: freed on close */
@@ -1382,6 +1391,7 @@ cp_channel_open_env(uv_loop_t *loop, const struct cp_channel_events *ev,
 	char num[32], mode[16];
 	char *end;
 	long fd;
+	int r;
 
 	*chp = NULL;
 	s = getenv("NODE_CHANNEL_FD");
@@ -1399,7 +1409,13 @@ cp_channel_open_env(uv_loop_t *loop, const struct cp_channel_events *ev,
 	fd = strtol(num, &end, 10);
 	if (errno != 0 || end == num || *end != '\0' || fd < 0 || fd > INT32_MAX)
 		return UV_EINVAL;
-	if (*mode != '\0' && strcmp(mode, "json") != 0)
-		return strcmp(mode, "advanced") == 0 ? UV_ENOTSUP : UV_EPROTO;
-	return cp_channel_open_fd(loop, (int)fd, ev, data, chp);
+	if (*mode != '\0' && strcmp(mode, "json") != 0 &&
+	    strcmp(mode, "advanced") != 0)
+		return UV_EPROTO;
+	if ((r = cp_channel_open_fd(loop, (int)fd, ev, data, chp)) != 0)
+		return r;
+	/* Nothing was read or sent yet: the loop has not run. */
+	if (*mode != '\0')
+		cp_channel_set_serialization(*chp, mode);
+	return 0;
 }

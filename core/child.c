@@ -515,7 +515,7 @@ is_channel_var(const char *s)
  * (stale copies removed: glibc's getenv would return the first one).
  */
 static char **
-channel_env(char *const *env, int fd, char *fdvar)
+channel_env(char *const *env, int fd, char *fdvar, bool advanced)
 {
 	char **out;
 	size_t n = 0, i, o = 0;
@@ -531,7 +531,8 @@ channel_env(char *const *env, int fd, char *fdvar)
 			out[o++] = env[i];
 	snprintf(fdvar, 32, "NODE_CHANNEL_FD=%d", fd);
 	out[o++] = fdvar;
-	out[o++] = (char *)"NODE_CHANNEL_SERIALIZATION_MODE=json";
+	out[o++] = advanced ? (char *)"NODE_CHANNEL_SERIALIZATION_MODE=advanced" :
+	    (char *)"NODE_CHANNEL_SERIALIZATION_MODE=json";
 	out[o] = NULL;
 	return out;
 }
@@ -703,15 +704,18 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 	/* cfd: the child's fd i (-1: ignored); own: the ends we made for it */
 	int cfd[CP_STDIO_MAX], own[CP_STDIO_MAX];
 	int n, ipc = -1, r, fd, sv[2] = { -1, -1 }, pv[2];
+	bool advanced;
 
 	*childp = NULL;
 	if (ev == NULL)
 		ev = &no_events;
 	if (opts->file == NULL || opts->file[0] == '\0')
 		return UV_EINVAL;
-	if (opts->serialization != NULL && strcmp(opts->serialization, "json") != 0)
-		return strcmp(opts->serialization, "advanced") == 0 ?
-		    UV_ENOTSUP : UV_EINVAL;
+	advanced = opts->serialization != NULL &&
+	    strcmp(opts->serialization, "advanced") == 0;
+	if (opts->serialization != NULL && !advanced &&
+	    strcmp(opts->serialization, "json") != 0)
+		return UV_EINVAL;
 	n = opts->stdio_count;
 	sp = opts->stdio;
 	if (n == 0) {
@@ -797,6 +801,7 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 			}
 			cp__channel_init(c->channel, &ev->ipc, data,
 			    opts->max_message);
+			c->channel->advanced = advanced;
 			c->channel->child = c;
 			/* Node: socketpair(AF_UNIX, SOCK_STREAM), made before the child. */
 			if ((r = stdio_socketpair(sv)) != 0)
@@ -814,7 +819,7 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 			break;
 		}
 	}
-	if (ipc >= 0 && (env = channel_env(opts->env, ipc, fdvar)) == NULL) {
+	if (ipc >= 0 && (env = channel_env(opts->env, ipc, fdvar, advanced)) == NULL) {
 		r = UV_ENOMEM;
 		goto fail_pipes;
 	}

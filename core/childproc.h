@@ -67,7 +67,8 @@ CP_API const char *cp_handle_type_name(enum cp_handle_type type);
 /* A message as it arrived. */
 struct cp_message {
 	json_t *value;		/* borrowed for the callback; json_incref to keep */
-	const char *line;	/* the bytes of the line, without "\r\n" */
+	const char *line;	/* the bytes of the line, without "\r\n"; advanced:
+				   the value's JSON form as text */
 	size_t len;
 	/*
 	 * With a handle (a NODE_HANDLE line and its fd): value is the sender's
@@ -203,6 +204,25 @@ CP_API void cp_channel_set_max_message(struct cp_channel *ch, size_t max);
 CP_API int cp_channel_fd(const struct cp_channel *ch);
 
 /*
+ * Advanced serialization (Node's serialization: 'advanced'): each message
+ * is a 4-byte big-endian length and V8's serialization of the value, in
+ * both directions, internal messages and handles included.  Values are
+ * jansson values in a tagged JSON form that keeps what JSON cannot hold
+ * (undefined, BigInt, Date, Map, Set, Buffer, typed arrays, Error,
+ * circular references ...; childproc(3) describes it); a received
+ * message's line is that form as JSON text, and cp_channel_send_line
+ * takes it.  cp_channel_open_env and CP_STDIO_IPC children with
+ * opts.serialization = "advanced" set it; for cp_channel_open_fd, call
+ * this before the loop runs.  mode is "json" (or NULL) or "advanced".
+ * Returns 0, UV_EINVAL for another mode, or UV_EBUSY once bytes were read
+ * or sent in the other mode.
+ */
+CP_API int cp_channel_set_serialization(struct cp_channel *ch,
+    const char *mode);
+/* "json" or "advanced". */
+CP_API const char *cp_channel_serialization(const struct cp_channel *ch);
+
+/*
  * Child role: opens the channel a Node parent gave this process.  Reads
  * NODE_CHANNEL_FD (a decimal fd number) and NODE_CHANNEL_SERIALIZATION_MODE,
  * checks the fd is a connected AF_UNIX stream socket, sets FD_CLOEXEC on it
@@ -214,8 +234,9 @@ CP_API int cp_channel_fd(const struct cp_channel *ch);
  *   UV_EBADF     it names a closed fd;
  *   UV_ENOTSOCK  it names something that is not an AF_UNIX stream socket;
  *   UV_ENOTCONN  it names a listening or an unconnected socket;
- *   UV_ENOTSUP   the mode is "advanced" (V8 serialization, not supported);
  *   UV_EPROTO    the mode is neither "json" nor "advanced".
+ * With "advanced" the channel speaks V8's serialization (see
+ * cp_channel_set_serialization).
  * ev and data are kept; ev must outlive the channel.
  */
 CP_API int cp_channel_open_env(uv_loop_t *loop,
@@ -328,7 +349,7 @@ struct cp_spawn_options {
 	uint64_t timeout_ms;	/* 0: none; else kill_signal after this long */
 	int kill_signal;	/* 0: SIGTERM */
 	uint64_t kill_after_ms;	/* 0: none; else SIGKILL this long after kill_signal */
-	const char *serialization;	/* NULL or "json"; "advanced" is UV_ENOTSUP */
+	const char *serialization;	/* NULL or "json", or "advanced" */
 	size_t max_message;	/* 0: CP_MAX_MESSAGE_DEFAULT */
 };
 
@@ -360,8 +381,8 @@ struct cp_child_events {
  * kept (ev must outlive the child).  Returns 0 and *childp, or a negative
  * code and no callback ever runs: UV_ENOENT (no such file, or the cwd is
  * missing), UV_EACCES, UV_ENOEXEC, UV_ENOTDIR, UV_EPERM (uid/gid),
- * UV_EINVAL (bad options: two IPC entries, an empty file), UV_ENOTSUP
- * (advanced serialization).
+ * UV_EINVAL (bad options: two IPC entries, an empty file, a serialization
+ * other than "json" or "advanced").
  */
 CP_API int cp_child_spawn(uv_loop_t *loop, const struct cp_spawn_options *opts,
     const struct cp_child_events *ev, void *data, struct cp_child **childp);

@@ -65,6 +65,9 @@ struct cp_channel {
 	bool gathering;			/* reading: sends are written after */
 	bool batch_begun;		/* a line went at once in this read */
 	int end_err;			/* read error that ended the channel */
+	bool advanced;			/* V8 frames, not JSON lines (serial.c) */
+	bool sent_any;			/* a message was encoded to send */
+	struct cp_buf text;		/* advanced: a message's JSON form */
 };
 
 /* Sets up ch; nothing is opened yet. */
@@ -74,6 +77,32 @@ void cp__channel_init(struct cp_channel *ch, const struct cp_channel_events *ev,
 int cp__channel_start(struct cp_channel *ch, uv_loop_t *loop, int fd);
 /* Closes the channel now (used when the owner goes away). */
 void cp__channel_shut(struct cp_channel *ch);
+/*
+ * serial.c: the channel's serialization.  Encodes one message (a line
+ * with its "\n", or a frame); commits n bytes read to ch->frame, calling
+ * cb(ch, ...) per line or frame; decodes one line or frame (in advanced
+ * mode *textp and *lenp then point to the value's JSON form, valid until the
+ * next message); sends a line of JSON text (advanced: its JSON form).
+ */
+int cp__channel_encode(struct cp_channel *ch, const json_t *value,
+    struct cp_buf *out);
+void cp__channel_commit(struct cp_channel *ch, size_t n, cp_frame_line_cb cb);
+int cp__channel_decode(struct cp_channel *ch, char **textp, size_t *lenp,
+    json_t **valuep);
+int cp__channel_send_text(struct cp_channel *ch, const char *line, size_t len,
+    json_error_t *error, cp_send_cb cb, void *arg);
+void cp__channel_serial_release(struct cp_channel *ch);
+/*
+ * Advanced mode: a handle's message inside the NODE_HANDLE object, its
+ * back-references renumbered for the frame (out: a new reference to set
+ * as wrapper's next member, NULL if out of memory) or for itself (in: a
+ * new reference, or NULL when msg needs no change).
+ */
+json_t *cp__channel_msg_out(const struct cp_channel *ch, const json_t *wrapper,
+    const json_t *msg);
+json_t *cp__channel_msg_in(const struct cp_channel *ch, const json_t *frame,
+    const json_t *msg);
+
 /* Called by channel.c when the channel has closed (parent role). */
 void cp__child_channel_closed(struct cp_child *c);
 

@@ -2169,97 +2169,61 @@ cp_v8_encode_frame(const json_t *value, struct cp_buf *out,
 /* ------------------------------------------------------------------ */
 /* Framer */
 
-void
-cp_v8_framer_init(struct cp_v8_framer *f, size_t max)
+/* Stream offset of buf[start]. */
+static uint64_t
+head_off(const struct cp_frame *f)
 {
-	memset(f, 0, sizeof(*f));
-	f->max = max ? max : CP_FRAME_DEFAULT_MAX;
-	if (f->max > 0xffffffffu)
-		f->max = 0xffffffffu;
+	return f->total - (f->len - f->start);
 }
 
 void
-cp_v8_framer_release(struct cp_v8_framer *f)
-{
-	free(f->buf);
-	memset(f, 0, sizeof(*f));
-}
-
-size_t
-cp_v8_framer_pending(const struct cp_v8_framer *f)
-{
-	return f->skip ? (size_t)f->skip : f->len - f->start;
-}
-
-int
-cp_v8_framer_reserve(struct cp_v8_framer *f, size_t want, char **bufp,
-    size_t *lenp)
-{
-	size_t need, ncap;
-	uint8_t *nbuf;
-
-	if (f->start > 0) {	/* move the incomplete frame to the front */
-		memmove(f->buf, f->buf + f->start, f->len - f->start);
-		f->len -= f->start;
-		f->start = 0;
-	}
-	need = f->len + want;
-	if (need > f->cap) {
-		ncap = f->cap ? f->cap : 4096;
-		while (ncap < need)
-			ncap *= 2;
-		if ((nbuf = realloc(f->buf, ncap)) == NULL)
-			return UV_ENOMEM;
-		f->buf = nbuf;
-		f->cap = ncap;
-	}
-	*bufp = (char *)f->buf + f->len;
-	*lenp = f->cap - f->len;
-	return 0;
-}
-
-void
-cp_v8_framer_commit(struct cp_v8_framer *f, size_t n, cp_v8_frame_cb cb,
+cp_v8_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb,
     void *arg)
 {
-	const uint8_t *p;
-	size_t have, drop;
+	const unsigned char *p;
+	size_t have, drop, max;
 	uint32_t len;
+	char *frame;
 
+	max = f->max < 0xffffffffu ? f->max : 0xffffffffu;
 	f->len += n;
+	f->total += n;
 	for (;;) {
 		have = f->len - f->start;
-		if (f->skip > 0) {	/* the rest of an oversized frame */
-			drop = have < f->skip ? have : (size_t)f->skip;
+		if (f->skipped > 0) {	/* the rest of an oversized frame */
+			drop = have < f->skipped ? have : f->skipped;
 			f->start += drop;
-			f->skip -= drop;
-			if (f->skip > 0)
+			f->skipped -= drop;
+			if (f->skipped > 0)
 				break;
 			continue;
 		}
 		if (have < 4)
 			break;
-		p = f->buf + f->start;
+		p = (const unsigned char *)f->buf + f->start;
 		len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 		    (uint32_t)p[2] << 8 | p[3];
-		if (len > f->max) {
+		f->line_off = head_off(f);
+		if (len > max) {
 			f->start += 4;
-			f->skip = len;
-			cb(arg, UV_EMSGSIZE, NULL, len);
+			f->skipped = len;
+			cb(arg, UV_EMSGSIZE, (char *)"", len);
 			continue;
 		}
 		if (have - 4 < len)
 			break;
+		frame = f->buf + f->start + 4;
 		f->start += 4 + (size_t)len;
-		cb(arg, 0, p + 4, len);
+		cb(arg, 0, frame, len);
 	}
+	f->line_off = head_off(f);
 	if (f->start == f->len)
 		f->start = f->len = 0;
 }
 
 int
-cp_v8_framer_feed(struct cp_v8_framer *f, const void *data, size_t len,
-    cp_v8_frame_cb cb, void *arg)
+cp_v8_frame_feed(struct cp_frame *f, const void *data, size_t len,
+    cp_frame_line_cb cb, void *arg)
 {
 	char *buf;
 	size_t room;
@@ -2267,9 +2231,9 @@ cp_v8_framer_feed(struct cp_v8_framer *f, const void *data, size_t len,
 
 	if (len == 0)
 		return 0;
-	if ((r = cp_v8_framer_reserve(f, len, &buf, &room)) != 0)
+	if ((r = cp_frame_reserve(f, len, &buf, &room)) != 0)
 		return r;
 	memcpy(buf, data, len);
-	cp_v8_framer_commit(f, len, cb, arg);
+	cp_v8_frame_commit(f, len, cb, arg);
 	return 0;
 }

@@ -38,6 +38,7 @@
 
 #include <jansson.h>
 
+#include "frame.h"
 #include "message.h"
 
 /* The format version written (Node 18-24's V8 all write 15). */
@@ -94,37 +95,23 @@ int cp_v8_encode_frame(const json_t *value, struct cp_buf *out,
     json_error_t *error);
 
 /*
- * The channel's framing: splits the byte stream into frames.  The same
- * reserve/commit interface as cp_frame (proto/frame.h), so a reader can
- * read(2) straight into the buffer.
+ * The channel's framing: splits the byte stream into frames, with the
+ * json framer's buffer and interface (proto/frame.h): cp_frame_init,
+ * cp_frame_reserve (read(2) straight into the buffer), this commit instead
+ * of cp_frame_commit, cp_frame_pending and cp_frame_release.
  *
  * cb is called once per complete frame with its payload (without the
- * length); data is valid only during the call.  err is 0, or
- * UV_EMSGSIZE for a frame longer than the maximum, whose payload is then
- * skipped unread (data is NULL, len its announced length).
+ * length, not NUL-terminated), valid only during the call; f->line_off is
+ * then the stream offset of the frame's first byte (its length), and
+ * between commits that of the incomplete frame.  err is 0, or UV_EMSGSIZE
+ * for a frame longer than f->max (at most 4 GiB - 1): the callback gets ""
+ * and the announced length, and the payload is skipped unread.
  */
-typedef void (*cp_v8_frame_cb)(void *arg, int err, const uint8_t *data,
-    size_t len);
-
-struct cp_v8_framer {
-	uint8_t *buf;
-	size_t start;		/* first byte of the current frame */
-	size_t len;		/* bytes in buf */
-	size_t cap;
-	size_t max;		/* longest payload accepted */
-	uint64_t skip;		/* bytes of an oversized frame still to skip */
-};
-
-/* max == 0: CP_FRAME_DEFAULT_MAX (the json framer's), at most 4 GiB - 1. */
-void cp_v8_framer_init(struct cp_v8_framer *f, size_t max);
-void cp_v8_framer_release(struct cp_v8_framer *f);
-int cp_v8_framer_reserve(struct cp_v8_framer *f, size_t want, char **bufp,
-    size_t *lenp);
-void cp_v8_framer_commit(struct cp_v8_framer *f, size_t n, cp_v8_frame_cb cb,
+void cp_v8_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb,
     void *arg);
-int cp_v8_framer_feed(struct cp_v8_framer *f, const void *data, size_t len,
-    cp_v8_frame_cb cb, void *arg);
-/* Bytes of an incomplete frame held back (what EOF would discard). */
-size_t cp_v8_framer_pending(const struct cp_v8_framer *f);
+
+/* Copies len bytes in and calls cb per complete frame.  0 or UV_ENOMEM. */
+int cp_v8_frame_feed(struct cp_frame *f, const void *data, size_t len,
+    cp_frame_line_cb cb, void *arg);
 
 #endif /* CP_PROTO_V8_H */

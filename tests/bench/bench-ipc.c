@@ -1,7 +1,7 @@
 /*
  * bench-ipc.c - a C parent measuring the IPC channel against an echo child.
  *
- *   bench-ipc throughput [-n COUNT] [-w WINDOW] [-s SIZE] -- CHILD [ARG...]
+ *   bench-ipc throughput [-n COUNT] [-w WINDOW] [-s SIZE] [-S MODE] -- CHILD [ARG...]
  *   bench-ipc latency    [-n COUNT] [-s SIZE] -- CHILD [ARG...]
  *   bench-ipc big        [-n REPS] [-s SIZE] -- CHILD [ARG...]
  *
@@ -9,7 +9,8 @@
  * sends every message back.  Messages are {"seq":N,"data":"xx..."} with
  * SIZE bytes of data; replies must come back in order and whole, or the
  * run fails.  One warm-up round trip comes first, so the child's start-up
- * is not measured.  The result is one line of NAME=VALUE on stdout; ipc.js
+ * is not measured.  -S advanced uses Node's V8 serialization (the child
+ * is told so in its environment).  The result is one line of NAME=VALUE on stdout; ipc.js
  * is the same program for a Node parent.
  */
 #include <getopt.h>
@@ -200,7 +201,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench-ipc throughput|latency|big [-n COUNT] "
-	    "[-w WINDOW] [-s SIZE] -- CHILD [ARG...]\n");
+	    "[-w WINDOW] [-s SIZE] [-S MODE] -- CHILD [ARG...]\n");
 	exit(2);
 }
 
@@ -229,7 +230,7 @@ main(int argc, char *argv[])
 	b.window = 100;
 	b.size = b.mode == BIG ? 64u << 20 : 16;
 	optind = 2;
-	while ((c = getopt(argc, argv, "+n:w:s:")) != -1) {
+	while ((c = getopt(argc, argv, "+n:w:s:S:")) != -1) {
 		switch (c) {
 		case 'n':
 			b.count = atol(optarg);
@@ -239,6 +240,9 @@ main(int argc, char *argv[])
 			break;
 		case 's':
 			b.size = (size_t)atol(optarg);
+			break;
+		case 'S':
+			o.serialization = optarg;
 			break;
 		default:
 			usage();

@@ -1,5 +1,5 @@
 // ipc.js - bench-ipc.c for a Node parent: same modes, options and output.
-//   node ipc.js throughput|latency|big [-n COUNT] [-w WINDOW] [-s SIZE] -- CHILD [ARG...]
+//   node ipc.js throughput|latency|big [-n COUNT] [-w WINDOW] [-s SIZE] [-S MODE] -- CHILD [ARG...]
 'use strict';
 const { spawn } = require('child_process');
 
@@ -10,10 +10,13 @@ if (!['throughput', 'latency', 'big'].includes(mode))
 let count = mode === 'throughput' ? 100000 : mode === 'latency' ? 20000 : 1;
 let window = 100;
 let size = mode === 'big' ? 64 * 1024 * 1024 : 16;
+let serialization = 'json';
 while (args.length > 0 && args[0] !== '--') {
   const opt = args.shift();
-  const val = Number(args.shift());
-  if (opt === '-n') count = val;
+  const arg = args.shift();
+  const val = Number(arg);
+  if (opt === '-S') serialization = arg;
+  else if (opt === '-n') count = val;
   else if (opt === '-w') window = val;
   else if (opt === '-s') size = val;
   else usage();
@@ -23,7 +26,7 @@ if (args.shift() !== '--' || args.length === 0)
 
 function usage() {
   console.error('usage: node ipc.js throughput|latency|big [-n COUNT] ' +
-    '[-w WINDOW] [-s SIZE] -- CHILD [ARG...]');
+    '[-w WINDOW] [-s SIZE] [-S json|advanced] -- CHILD [ARG...]');
   process.exit(2);
 }
 
@@ -38,7 +41,7 @@ let sent = 0, received = 0, started = false, t0 = 0n, t1 = 0n, sentAt = 0n;
 let cpu = null;  // our CPU time (user + system, µs) over the timed part
 
 const child = spawn(args[0], args.slice(1),
-  { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization });
 
 function sendNext() {
   if (times) sentAt = process.hrtime.bigint();

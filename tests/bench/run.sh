@@ -9,8 +9,8 @@
 # elsewhere hits both alike), and prints a table of medians and ratios,
 # also written to tests/bench/results.md (or FILE).  -q is a quick smoke
 # run: fewer runs, smaller counts; its numbers are not meant to be quoted.
-# -s runs only some sections: ipc, latency, bridge, big, spawn, exec, stream,
-# master, handles.
+# -s runs only some sections: ipc, advanced, latency, bridge, big, spawn, exec,
+# stream, master, handles.
 # The machine is shared and noisy: only ratios measured in one run mean
 # anything, never an absolute number from another day.
 set -eu
@@ -20,7 +20,7 @@ src=$(cd "$here/../.." && pwd)
 runs=5
 quick=0
 out=$here/results.md
-sections=ipc,latency,bridge,big,spawn,exec,stream,master,handles
+sections=ipc,advanced,latency,bridge,big,spawn,exec,stream,master,handles
 while getopts r:qo:s: opt; do
 	case $opt in
 	r) runs=$OPTARG ;;
@@ -169,6 +169,35 @@ if want ipc; then
 	med msgs_per_s
 	r=$(ratio "$A" "$B")
 	row "msgs/s, node parent <-> C child vs node <-> node" "$A" "$B" \
+		msgs/s "${r}x" "(information)"
+fi
+
+# ---- advanced (V8) serialization: messages per second ---------------------
+if want advanced; then
+	echo "## IPC messages/s, serialization advanced ($n_msgs messages, 100 in flight)" >&2
+	pair "$b/bench-ipc" throughput -S advanced -n "$n_msgs" -- node "$here/echo.js" :: \
+		node "$here/ipc.js" throughput -S advanced -n "$n_msgs" -- node "$here/echo.js"
+	med msgs_per_s
+	r=$(ratio "$A" "$B")
+	row "advanced msgs/s, C parent <-> node child vs node <-> node" "$A" "$B" \
+		msgs/s "${r}x" "≥ 1.0x: $(check ge "$r" 1.0)"
+	med cpu_us_per_msg
+	r=$(ratio "$A" "$B")
+	row "advanced: parent's CPU per message, C vs node (node child)" "$A" "$B" \
+		µs "${r}x" "(information: not skewed by the load)"
+
+	pair node "$here/ipc.js" throughput -S advanced -n "$n_msgs" -- "$b/bench-echo" :: \
+		node "$here/ipc.js" throughput -S advanced -n "$n_msgs" -- node "$here/echo.js"
+	med msgs_per_s
+	r=$(ratio "$A" "$B")
+	row "advanced msgs/s, node parent <-> C child vs node <-> node" "$A" "$B" \
+		msgs/s "${r}x" "≥ 1.0x: $(check ge "$r" 1.0)"
+
+	pair "$b/bench-ipc" throughput -S advanced -n "$n_msgs" -- "$b/bench-echo" :: \
+		node "$here/ipc.js" throughput -S advanced -n "$n_msgs" -- node "$here/echo.js"
+	med msgs_per_s
+	r=$(ratio "$A" "$B")
+	row "advanced msgs/s, C <-> C vs node <-> node" "$A" "$B" \
 		msgs/s "${r}x" "(information)"
 fi
 

@@ -62,7 +62,7 @@ struct frames {
 };
 
 static void
-on_frame(void *arg, int err, const uint8_t *data, size_t len)
+on_frame(void *arg, int err, char *data, size_t len)
 {
 	struct frames *f = arg;
 	uint32_t hdr[2] = { (uint32_t)-err, (uint32_t)len };
@@ -70,7 +70,7 @@ on_frame(void *arg, int err, const uint8_t *data, size_t len)
 	if (err == 0)
 		ASSERT_UINT_OP_(len, <=, f->max);
 	else
-		ASSERT(data == NULL);
+		ASSERT(data != NULL && data[0] == 0);
 	ASSERT_EQ(cp_buf_add(&f->log, hdr, sizeof(hdr)), 0);
 	if (err == 0 && len > 0)
 		ASSERT_EQ(cp_buf_add(&f->log, data, len), 0);
@@ -80,20 +80,20 @@ static void
 frame_all(const uint8_t *p, size_t n, size_t max, uint32_t seed,
     struct frames *out)
 {
-	struct cp_v8_framer fr;
+	struct cp_frame fr;
 	size_t off = 0, k;
 
 	out->max = max;
-	cp_v8_framer_init(&fr, max);
+	cp_frame_init(&fr, max);
 	while (off < n) {
 		k = seed ? 1 + seed % 13 : n - off;
 		seed = seed * 1103515245 + 12345;
 		if (k > n - off)
 			k = n - off;
-		ASSERT_EQ(cp_v8_framer_feed(&fr, p + off, k, on_frame, out), 0);
+		ASSERT_EQ(cp_v8_frame_feed(&fr, p + off, k, on_frame, out), 0);
 		off += k;
 	}
-	cp_v8_framer_release(&fr);
+	cp_frame_release(&fr);
 }
 
 int

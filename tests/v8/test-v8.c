@@ -16,21 +16,24 @@
 #include "v8.h"
 
 struct got {
+	struct cp_frame *f;
 	int n;
+	uint64_t offs[16];
 	int errs;
 	size_t lens[16];
 	char data[16][64];
 };
 
 static void
-on_frame(void *arg, int err, const uint8_t *data, size_t len)
+on_frame(void *arg, int err, char *data, size_t len)
 {
 	struct got *g = arg;
 
 	ASSERT(g->n < 16);
+	g->offs[g->n] = g->f->line_off;
 	if (err != 0) {
 		ASSERT_EQ(err, UV_EMSGSIZE);
-		ASSERT(data == NULL);
+		ASSERT(data != NULL && data[0] == 0);
 		g->errs++;
 	} else if (len < 64)
 		memcpy(g->data[g->n], data, len);
@@ -45,25 +48,31 @@ test_framer_splits(void)
 	    0, 0, 0, 0,
 	    0, 0, 0, 6, 0xff, 0x0f, '"', 2, 'h', 'i' };
 	size_t i, j, n = sizeof(s);
-	struct cp_v8_framer f;
+	struct cp_frame f;
 	struct got g;
 
 	for (i = 0; i <= n; i++)
 		for (j = i; j <= n; j++) {
 			memset(&g, 0, sizeof(g));
-			cp_v8_framer_init(&f, 0);
-			ASSERT_EQ(cp_v8_framer_feed(&f, s, i, on_frame, &g), 0);
-			ASSERT_EQ(cp_v8_framer_feed(&f, s + i, j - i, on_frame,
+			g.f = &f;
+			cp_frame_init(&f, 0);
+			ASSERT_EQ(cp_v8_frame_feed(&f, s, i, on_frame, &g), 0);
+			ASSERT_EQ(cp_v8_frame_feed(&f, s + i, j - i, on_frame,
 			    &g), 0);
-			ASSERT_EQ(cp_v8_framer_feed(&f, s + j, n - j, on_frame,
+			ASSERT_EQ(cp_v8_frame_feed(&f, s + j, n - j, on_frame,
 			    &g), 0);
 			ASSERT_EQ(g.n, 3);
 			ASSERT_UEQ(g.lens[0], 3);
 			ASSERT_UEQ(g.lens[1], 0);
 			ASSERT_UEQ(g.lens[2], 6);
 			ASSERT(memcmp(g.data[2], "\xff\x0f\"\x02hi", 6) == 0);
-			ASSERT_UEQ(cp_v8_framer_pending(&f), 0);
-			cp_v8_framer_release(&f);
+			/* each frame's stream offset, for binding fds */
+			ASSERT_UEQ(g.offs[0], 0);
+			ASSERT_UEQ(g.offs[1], 7);
+			ASSERT_UEQ(g.offs[2], 11);
+			ASSERT_UEQ(f.line_off, n);
+			ASSERT_UEQ(cp_frame_pending(&f), 0);
+			cp_frame_release(&f);
 		}
 }
 
@@ -74,32 +83,34 @@ test_framer_oversized(void)
 	static const uint8_t s[] = { 0, 0, 0, 5, 1, 2, 3, 4, 5,
 	    0, 0, 0, 2, 0xff, 0x0f };
 	static const uint8_t huge[] = { 0xff, 0xff, 0xff, 0xff, 1, 2, 3 };
-	struct cp_v8_framer f;
+	struct cp_frame f;
 	struct got g;
 	size_t i;
 
 	for (i = 0; i <= sizeof(s); i++) {
 		memset(&g, 0, sizeof(g));
-		cp_v8_framer_init(&f, 4);
-		ASSERT_EQ(cp_v8_framer_feed(&f, s, i, on_frame, &g), 0);
-		ASSERT_EQ(cp_v8_framer_feed(&f, s + i, sizeof(s) - i,
+		g.f = &f;
+		cp_frame_init(&f, 4);
+		ASSERT_EQ(cp_v8_frame_feed(&f, s, i, on_frame, &g), 0);
+		ASSERT_EQ(cp_v8_frame_feed(&f, s + i, sizeof(s) - i,
 		    on_frame, &g), 0);
 		ASSERT_EQ(g.n, 2);
 		ASSERT_EQ(g.errs, 1);
 		ASSERT_UEQ(g.lens[0], 5);
 		ASSERT_UEQ(g.lens[1], 2);
-		cp_v8_framer_release(&f);
+		cp_frame_release(&f);
 	}
 
 	/* 4 GiB - 1 announced: an error at once, the bytes after it skipped */
 	memset(&g, 0, sizeof(g));
-	cp_v8_framer_init(&f, 0);
-	ASSERT_EQ(cp_v8_framer_feed(&f, huge, sizeof(huge), on_frame, &g), 0);
+	g.f = &f;
+	cp_frame_init(&f, 0);
+	ASSERT_EQ(cp_v8_frame_feed(&f, huge, sizeof(huge), on_frame, &g), 0);
 	ASSERT_EQ(g.n, 1);
 	ASSERT_EQ(g.errs, 1);
 	ASSERT_UEQ(g.lens[0], 0xffffffffu);
-	ASSERT_UEQ(cp_v8_framer_pending(&f), 0xffffffffu - 3);
-	cp_v8_framer_release(&f);
+	ASSERT_UEQ(cp_frame_pending(&f), 0xffffffffu - 3);
+	cp_frame_release(&f);
 }
 
 static void
@@ -125,7 +136,7 @@ test_truncations(void)
 		"ff0f5c000a03010203",
 		"ff0f726d22017863490a732201532e",
 		"ff0f3b490249043a02",
-		"ff0f41025a10010000000000000063" "04e900ac20240002",
+		"ff0f41025a1001000000000000006304e900ac20240002",
 		"ff0f4e000000000000f83f",
 		"ff0f44000000000000f87f",
 		"ff0f7e02040000",

@@ -317,8 +317,6 @@ const cases = {
 			    stdio: [0, 1, 'pipe', file] }, 'ENOTSOCK'],
 			['pipe', { file: '/bin/sh', args: ['-c',
 			    ': | NODE_CHANNEL_FD=0 exec "$0" open', cchild] }, 'ENOTSOCK'],
-			['advanced', { stdio: [0, 1, 'pipe', 'ipc'],
-			    serialization: 'advanced' }, 'ENOTSUP'],
 			// Node appends its own json after ours; getenv sees the first.
 			['mode foo', { stdio: [0, 1, 'pipe', 'ipc'],
 			    env: { ...env, NODE_CHANNEL_SERIALIZATION_MODE: 'foo' } },
