@@ -30,17 +30,17 @@ slot_channel(struct fork *f, int slot)
 	return worker_channel(cp_pool_worker(f->pool, slot));
 }
 
+/* Node's worker.disconnect() for each (a cluster worker closes its servers). */
 static void
 disconnect_all(struct fork *f)
 {
-	struct cp_channel *ch;
 	int i;
 
 	f->ending = true;
 	uv_timer_stop(&f->idle);
 	for (i = 0; i < cp_pool_size(f->pool); i++)
-		if ((ch = slot_channel(f, i)) != NULL)
-			cp_channel_disconnect(ch);
+		if (slot_channel(f, i) != NULL)
+			cp_worker_disconnect(cp_pool_worker(f->pool, i));
 }
 
 static void

@@ -32,6 +32,8 @@ enum {
 	OPT_CONTROL,
 	OPT_CTL,
 	OPT_STATUS_FORMAT,
+	OPT_SCHED,
+	OPT_NO_CLUSTER,
 	OPT_HEARTBEAT,
 	OPT_MAX_MEMORY,
 };
@@ -52,7 +54,9 @@ static const struct cmd_option master_options[] = {
 	{ "tag", no_argument, OPT_TAG, NULL, "print {\"worker\":N,\"message\":MSG} lines" },
 	{ "listen", required_argument, OPT_LISTEN, "[HOST:]PORT", "open a listening socket (or unix:PATH) and send it\nto every worker as a net.Server" },
 	{ "handle-message", required_argument, OPT_HANDLE_MESSAGE, "JSON", "the message sent with it (default \"server\")" },
-	{ "balance", required_argument, OPT_BALANCE, "MODE", "shared (default) or reuseport" },
+	{ "sched", required_argument, OPT_SCHED, "POLICY", "cluster servers: rr (default, or as\nNODE_CLUSTER_SCHED_POLICY says), none,\nreuseport" },
+	{ "no-cluster", no_argument, OPT_NO_CLUSTER, NULL, "plain workers: no cluster protocol" },
+	{ "balance", required_argument, OPT_BALANCE, "MODE", "--listen: shared (default) or reuseport" },
 	{ "restart", required_argument, OPT_RESTART, "POLICY", "no (default), on-failure, always" },
 	{ "max-restarts", required_argument, OPT_MAX_RESTARTS, "N/DURATION", "give up after N restarts within DURATION\n(default 10/60s)" },
 	{ "grace", required_argument, OPT_GRACE, "DURATION", "on TERM/INT, wait this long before SIGKILL\n(default 5s)" },
@@ -198,6 +202,25 @@ open_listeners(const char *spec, bool reuseport, int n, char *addr,
 	return fds;
 }
 
+/*
+ * rr, none or reuseport.  Node reads its NODE_CLUSTER_SCHED_POLICY the
+ * same way: anything but "none" is rr (and "reuseport" is ours).
+ */
+static int
+parse_sched(const char *s, enum cp_sched *sched)
+{
+	*sched = CP_SCHED_RR;
+	if (s == NULL)
+		return 0;
+	if (strcmp(s, "none") == 0)
+		*sched = CP_SCHED_NONE;
+	else if (strcmp(s, "reuseport") == 0)
+		*sched = CP_SCHED_REUSEPORT;
+	else if (strcmp(s, "rr") != 0)
+		return UV_EINVAL;
+	return 0;
+}
+
 /* The n sockets systemd passed (fds 3 ...), checked. */
 static int *
 activated_fds(int n)
@@ -231,6 +254,7 @@ main(int argc, char *argv[])
 	bool inf, restart_set = false, reuseport = false, ctl_json = !isatty(1);
 	const char *control = NULL, *ctl = NULL;
 	int ch, r, fd, nworkers = 1, j, *listen_fds = NULL;
+	bool no_cluster = false, sched_set = false;
 	json_t *handle_msg = NULL;
 	struct cmd_getopt g;
 	uv_loop_t loop;
@@ -330,6 +354,15 @@ main(int argc, char *argv[])
 		case OPT_CONTROL:
 			control = optarg;
 			break;
+		case OPT_SCHED:
+			if (parse_sched(optarg, &po.sched) != 0)
+				cmd_die("invalid --sched '%s': rr, none or reuseport",
+				    optarg);
+			sched_set = true;
+			break;
+		case OPT_NO_CLUSTER:
+			no_cluster = true;
+			break;
 		case OPT_HEARTBEAT:
 			f.heartbeat_ms = cmd_parse_duration(optarg, "heartbeat");
 			if (f.heartbeat_ms == 0)
@@ -415,6 +448,16 @@ main(int argc, char *argv[])
 	po.workers = nworkers;
 	if (f.master)
 		po.flags |= CP_POOL_SLOT_ENV;
+	/*
+	 * A master whose workers get no socket from us is their cluster
+	 * primary: their own listen() calls come to it.
+	 */
+	if (f.master && listen_spec == NULL && !f.activated && !no_cluster) {
+		po.flags |= CP_POOL_CLUSTER;
+		if (!sched_set)
+			(void)parse_sched(getenv("NODE_CLUSTER_SCHED_POLICY"),
+			    &po.sched);
+	}
 	po.handle_message = handle_msg;
 	f.file = po.spawn.file;
 	f.cwd = po.spawn.cwd;

@@ -187,6 +187,18 @@ on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
 		cmd_warn("worker %d did not take the server handle: %s",
 		    e->slot + 1, cp_strerror(e->err));
 		break;
+	case CP_POOL_SERVER_OPEN:
+		fork_status(f, "listening on %s (%s, %s)", e->address, e->kind,
+		    e->sched);
+		break;
+	case CP_POOL_SERVER_ERROR:
+		fork_status(f, "worker %d: cannot listen on %s: %s (%s)",
+		    e->slot + 1, e->address, cp_strerror(e->err),
+		    cp_err_name(e->err));
+		break;
+	case CP_POOL_SERVER_CLOSE:
+		fork_status(f, "closed %s", e->address);
+		break;
 	case CP_POOL_EMPTY:
 		pool_empty(f);
 		break;

@@ -708,7 +708,10 @@ CP_API json_t *cp_spawn_sync_result_json(const struct cp_result *r);
  * in a numbered slot with its own IPC channel, restarts them as a policy
  * says, replaces them one at a time on request, and stops them.  With
  * a listening socket it passes each worker as a net.Server, they share
- * one port.
+ * one port.  With CP_POOL_CLUSTER it is a primary of Node's cluster
+ * module: unmodified workers' server.listen() and dgram bind() are
+ * answered by the pool, which opens one server per address on demand and
+ * shares it among the workers that ask, as sched says.
  *
  * Lifecycle, as every object of the library: cp_pool_create, then
  * cp_pool_start; cp_pool_close(p, close_cb) stops what is left and calls
@@ -721,9 +724,9 @@ struct cp_worker;
 
 enum cp_worker_state {
 	CP_WORKER_STARTING = 0,	/* spawned; nothing heard from it yet */
-	CP_WORKER_ONLINE,	/* it spoke (reserved for the cluster protocol) */
-	CP_WORKER_READY,	/* serving: the listening socket acknowledged,
-				   or its first message */
+	CP_WORKER_ONLINE,	/* cluster: it sent "online" */
+	CP_WORKER_READY,	/* serving: cluster "listening", the listening
+				   socket acknowledged, or its first message */
 	CP_WORKER_STOPPING,	/* asked to leave: disconnect, then SIGKILL
 				   after grace_ms */
 	CP_WORKER_EXITED	/* the process has ended */
@@ -738,8 +741,19 @@ enum cp_restart {
 	CP_RESTART_ALWAYS	/* restart after any exit not asked for */
 };
 
+/* How a cluster's servers are shared (Node's cluster.schedulingPolicy). */
+enum cp_sched {
+	CP_SCHED_RR = 0,	/* the pool accepts and hands each connection to
+				   the next free worker (Node's default) */
+	CP_SCHED_NONE,		/* every worker gets the listening socket and
+				   accepts on it (Node's SCHED_NONE) */
+	CP_SCHED_REUSEPORT	/* each slot gets a TCP socket of its own, bound
+				   with SO_REUSEPORT: the kernel spreads them */
+};
+
 /* Flags for cp_pool_options.flags. */
 #define CP_POOL_SLOT_ENV 0x01	/* CHILDPROC_WORKER and NODE_APP_INSTANCE */
+#define CP_POOL_CLUSTER  0x02	/* speak Node's cluster protocol */
 #define CP_POOL_LISTEN_PER_SLOT 0x04	/* listen_fds[i] for slot i only */
 
 struct cp_pool_options {
@@ -748,14 +762,16 @@ struct cp_pool_options {
 	 * is required in stdio.  The struct is copied; the strings and
 	 * arrays it points to are borrowed and must stay valid until
 	 * close_cb.  Each worker's environment is spawn.env (NULL: this
-	 * process's) without NODE_UNIQUE_ID (which would make a Node worker
-	 * a cluster worker) and, with CP_POOL_SLOT_ENV, with
-	 * CHILDPROC_WORKER (the slot, from 1) and NODE_APP_INSTANCE (the
-	 * slot, from 0, as pm2 sets it).
+	 * process's) with NODE_UNIQUE_ID set to its id (cp_worker_id) with
+	 * CP_POOL_CLUSTER, removed otherwise (it would make a Node worker a
+	 * cluster worker) and, with CP_POOL_SLOT_ENV, with CHILDPROC_WORKER
+	 * (the slot, from 1) and NODE_APP_INSTANCE (the slot, from 0, as pm2
+	 * sets it).
 	 */
 	struct cp_spawn_options spawn;
 	int workers;		/* slots, >= 1 */
 	unsigned int flags;
+	enum cp_sched sched;	/* CP_POOL_CLUSTER: how servers are shared */
 	enum cp_restart restart;
 	/*
 	 * Give up (stop every worker, CP_POOL_GIVE_UP) when max_restarts
@@ -813,6 +829,16 @@ enum cp_pool_event_type {
 	CP_POOL_DISCONNECT,	/* ev->worker's channel closed; ev->err */
 	/* The listening socket could not be sent, or was refused: ev->err. */
 	CP_POOL_HANDLE_ERROR,
+	/*
+	 * Cluster: a server was opened for ev->worker's listen() or bind()
+	 * (ev->address: "HOST:PORT", "[V6]:PORT" or a path; ev->kind: "tcp",
+	 * "unix", "udp4" or "udp6"; ev->sched: "rr", "none", "reuseport" or
+	 * "shared" for UDP), could not be (ev->err, the error the worker's
+	 * 'error' event reports), or was closed once no worker used it.
+	 */
+	CP_POOL_SERVER_OPEN,
+	CP_POOL_SERVER_ERROR,
+	CP_POOL_SERVER_CLOSE,
 	/* No worker is left and none will be started: time to close. */
 	CP_POOL_EMPTY
 };
@@ -830,6 +856,9 @@ struct cp_pool_event {
 	uint64_t delay_ms;
 	const char *line;		/* CP_POOL_IPC_ERROR */
 	size_t len;
+	const char *address;		/* CP_POOL_SERVER_* */
+	const char *kind;
+	const char *sched;
 };
 
 struct cp_pool_events {
@@ -863,9 +892,9 @@ CP_API int cp_pool_create(uv_loop_t *loop, const struct cp_pool_options *opts,
  */
 CP_API int cp_pool_start(struct cp_pool *p);
 /*
- * Stops every worker and restarts none: gracefully (the channel is
- * disconnected, as Node's worker.disconnect(), and SIGKILL follows after
- * grace_ms), or, with now, by SIGKILL at once.  CP_POOL_EMPTY follows
+ * Stops every worker and restarts none: gracefully (as
+ * cp_worker_disconnect, and SIGKILL follows after grace_ms), or, with
+ * now, by SIGKILL at once.  CP_POOL_EMPTY follows
  * once all have exited.  Idempotent; stop(now) after a graceful stop
  * hurries it.
  */
@@ -920,6 +949,14 @@ CP_API struct cp_channel *cp_worker_channel(const struct cp_worker *w);
 CP_API uint64_t cp_worker_started(const struct cp_worker *w);
 /* Sends signum (0: SIGTERM) to the worker: 0, UV_ESRCH once it exited. */
 CP_API int cp_worker_kill(struct cp_worker *w, int signum);
+/*
+ * Node's worker.disconnect(): the worker is asked to leave and is not
+ * restarted.  A cluster worker gets {"act":"disconnect"}, closes its
+ * servers and its channel once their connections are over; another
+ * worker's channel is disconnected once what is queued is written.  0,
+ * or UV_ENOTCONN once its channel is closed or closing.
+ */
+CP_API int cp_worker_disconnect(struct cp_worker *w);
 /* A pointer of the caller's, NULL until set. */
 CP_API void cp_worker_set_data(struct cp_worker *w, void *data);
 CP_API void *cp_worker_data(const struct cp_worker *w);

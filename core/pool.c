@@ -1,13 +1,14 @@
 /*
  * core/pool.c - a pool of workers: slots, restarts with backoff, rolling
- * restarts and stopping.
+ * restarts and stopping.  With CP_POOL_CLUSTER the workers are Node
+ * cluster workers, and core/cluster.c answers their internal messages.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "cluster.h"
 
 extern char **environ;
 
@@ -26,6 +27,7 @@ struct cp_worker {
 	bool exited;
 	uint64_t started;		/* uv_now at spawn */
 	void *data;			/* the caller's */
+	struct cp__cluster_worker *cw;	/* cluster state, or NULL */
 };
 
 struct pool_slot {
@@ -60,6 +62,7 @@ struct cp_pool {
 	bool finishing;			/* closing our own handles */
 	int handles;			/* our own uv handles not yet closed */
 	cp_pool_close_cb close_cb;
+	struct cp__cluster *cluster;	/* CP_POOL_CLUSTER, else NULL */
 };
 
 static void spawn_worker(struct cp_pool *p, int slot);
@@ -118,6 +121,39 @@ set_state(struct cp_worker *w, enum cp_worker_state s)
 
 /* ---- readiness --------------------------------------------------------- */
 
+void
+cp__pool_emit(struct cp_pool *p, struct cp_pool_event *e)
+{
+	emit(p, e);
+}
+
+bool
+cp__pool_closing(const struct cp_pool *p)
+{
+	return p->stopping || p->closing;
+}
+
+void
+cp__worker_online(struct cp_worker *w)
+{
+	if (w->state == CP_WORKER_STARTING)
+		set_state(w, CP_WORKER_ONLINE);
+}
+
+void
+cp__worker_voluntary(struct cp_worker *w)
+{
+	w->voluntary = true;
+}
+
+struct cp__cluster_worker *
+cp__channel_cluster_worker(struct cp_channel *ch)
+{
+	struct cp_worker *w = cp_channel_data(ch);
+
+	return w != NULL ? w->cw : NULL;
+}
+
 static void
 worker_ready(struct cp_worker *w)
 {
@@ -128,6 +164,12 @@ worker_ready(struct cp_worker *w)
 	set_state(w, CP_WORKER_READY);
 	if (p->rolling == w->slot && p->slots[w->slot].w == w)
 		roll_next(p);
+}
+
+void
+cp__worker_ready(struct cp_worker *w)
+{
+	worker_ready(w);
 }
 
 /* ---- the worker's child events ----------------------------------------- */
@@ -142,6 +184,16 @@ on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 	worker_ready(w);
 	if (p->ev.on_message != NULL)
 		p->ev.on_message(p, w, m, p->data);
+}
+
+static void
+on_internal(struct cp_channel *ch, const struct cp_message *m, void *data)
+{
+	struct cp_worker *w = data;
+
+	(void)ch;
+	if (w->cw != NULL)
+		cp__cluster_message(w->pool->cluster, w->cw, m);
 }
 
 static void
@@ -165,6 +217,8 @@ on_disconnect(struct cp_channel *ch, int err, void *data)
 
 	(void)ch;
 	w->ch = NULL;
+	if (w->cw != NULL)
+		cp__cluster_worker_gone(w->pool->cluster, w->cw);
 	emit(w->pool, &e);
 }
 
@@ -245,6 +299,8 @@ on_exit_(struct cp_child *c, int64_t code, int sig, void *data)
 
 	w->exited = true;
 	uv_timer_stop(&w->grace);
+	if (w->cw != NULL)
+		cp__cluster_worker_gone(p->cluster, w->cw);
 	current = !w->retired && s->w == w;
 	if (current)
 		s->w = NULL;		/* the slot is free from this event on */
@@ -303,12 +359,16 @@ on_close(struct cp_child *c, void *data)
 		p->all = w->next;
 	if (w->next != NULL)
 		w->next->prev = w->prev;
+	if (w->cw != NULL)
+		cp__cluster_worker_free(p->cluster, w->cw);
+	w->cw = NULL;
 	uv_close((uv_handle_t *)&w->grace, worker_freed);
 }
 
 static const struct cp_child_events child_events = {
 	.ipc = {
 		.on_message = on_message,
+		.on_internal = on_internal,
 		.on_error = on_ipc_error,
 		.on_disconnect = on_disconnect,
 	},
@@ -345,7 +405,10 @@ stop_worker(struct cp_worker *w, bool now)
 		if (w->exited)
 			return;		/* the event's handler killed it */
 		if (!now) {
-			if (w->ch != NULL && cp_channel_connected(w->ch))
+			/* A cluster worker closes its servers and leaves. */
+			if (w->cw != NULL)
+				cp__cluster_disconnect(p->cluster, w->cw);
+			else if (w->ch != NULL && cp_channel_connected(w->ch))
 				cp_channel_disconnect(w->ch);
 			uv_timer_start(&w->grace, grace_cb, p->o.grace_ms, 0);
 		}
@@ -366,7 +429,7 @@ env_ours(const char *s, unsigned int flags)
 
 /* The worker's environment: the pool's with our variables set (vars holds them). */
 static char **
-worker_env(struct cp_pool *p, struct cp_worker *w, char vars[2][48])
+worker_env(struct cp_pool *p, struct cp_worker *w, char vars[3][48])
 {
 	char *const *env = p->o.spawn.env != NULL ? p->o.spawn.env : environ;
 	char **out;
@@ -379,6 +442,10 @@ worker_env(struct cp_pool *p, struct cp_worker *w, char vars[2][48])
 	for (i = 0; i < n; i++)
 		if (!env_ours(env[i], p->o.flags))
 			out[o++] = env[i];
+	if (p->o.flags & CP_POOL_CLUSTER) {
+		snprintf(vars[2], 48, "NODE_UNIQUE_ID=%d", w->id);
+		out[o++] = vars[2];
+	}
 	if (p->o.flags & CP_POOL_SLOT_ENV) {
 		snprintf(vars[0], 48, "CHILDPROC_WORKER=%d", w->slot + 1);
 		snprintf(vars[1], 48, "NODE_APP_INSTANCE=%d", w->slot);
@@ -409,7 +476,7 @@ spawn_worker(struct cp_pool *p, int slot)
 	struct cp_spawn_options so = p->o.spawn;
 	struct cp_pool_event e = { .type = CP_POOL_SPAWN_ERROR, .slot = slot };
 	struct cp_worker *w;
-	char vars[2][48], **env;
+	char vars[3][48], **env;
 	int r, fd, i;
 	bool per_slot;
 
@@ -424,6 +491,12 @@ spawn_worker(struct cp_pool *p, int slot)
 	w->state = CP_WORKER_EXITED;	/* until it is spawned */
 	w->grace.data = w;
 	if ((env = worker_env(p, w, vars)) == NULL) {
+		r = UV_ENOMEM;
+		goto fail;
+	}
+	if (p->cluster != NULL &&
+	    (w->cw = cp__cluster_worker_new(p->cluster, w)) == NULL) {
+		free(env);
 		r = UV_ENOMEM;
 		goto fail;
 	}
@@ -461,6 +534,8 @@ spawn_worker(struct cp_pool *p, int slot)
 	}
 	return;
 fail:
+	if (w->cw != NULL)
+		cp__cluster_worker_free(p->cluster, w->cw);
 	free(w);
 	p->next_id--;			/* never seen: the id is not used up */
 	e.err = r;
@@ -523,12 +598,16 @@ maybe_empty(struct cp_pool *p)
 /* ---- the public side --------------------------------------------------- */
 
 static void
-pool_handle_closed(uv_handle_t *h)
+handle_done(struct cp_pool *p)
 {
-	struct cp_pool *p = h->data;
-
 	if (--p->handles == 0 && p->close_cb != NULL)
 		p->close_cb(p, p->data);
+}
+
+static void
+pool_handle_closed(uv_handle_t *h)
+{
+	handle_done(h->data);
 }
 
 /* Every worker is gone: close our own handles, then call close_cb. */
@@ -546,6 +625,10 @@ finish(struct cp_pool *p)
 		p->slots[i].backoff.data = p;
 		p->handles++;
 		uv_close((uv_handle_t *)&p->slots[i].backoff, pool_handle_closed);
+	}
+	if (p->cluster != NULL) {
+		p->handles++;
+		cp__cluster_close(p->cluster, handle_done);
 	}
 }
 
@@ -589,6 +672,9 @@ cp_pool_create(uv_loop_t *loop, const struct cp_pool_options *opts,
 		r = UV_ENOMEM;
 		goto fail;
 	}
+	if ((opts->flags & CP_POOL_CLUSTER) && (r = cp__cluster_create(p, loop,
+	    opts->sched, p->nslots, &p->cluster)) != 0)
+		goto fail;
 	p->o.listen_fds = p->listen_fds;
 	p->o.handle_message = NULL;
 	for (i = 0; i < p->nslots; i++) {
@@ -696,6 +782,8 @@ cp_pool_free(struct cp_pool *p)
 {
 	if (p == NULL)
 		return;
+	if (p->cluster != NULL)
+		cp__cluster_free(p->cluster);
 	json_decref(p->handle_msg);
 	free(p->slots);
 	free(p->restart_times);
@@ -778,6 +866,17 @@ cp_worker_kill(struct cp_worker *w, int signum)
 		return UV_ESRCH;
 	/* cp_child_kill(c, 0) only probes now; this keeps its documented 0. */
 	return cp_child_kill(w->child, signum == 0 ? SIGTERM : signum);
+}
+
+int
+cp_worker_disconnect(struct cp_worker *w)
+{
+	if (w->exited || w->ch == NULL || !cp_channel_connected(w->ch))
+		return UV_ENOTCONN;
+	w->voluntary = true;
+	if (w->cw != NULL)
+		return cp__cluster_disconnect(w->pool->cluster, w->cw);
+	return cp_channel_disconnect(w->ch);
 }
 
 void

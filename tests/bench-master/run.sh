@@ -10,14 +10,20 @@
 # running every configuration back to back so that noise from the rest of
 # the machine hits them alike:
 #
-#   1. requests/s of a trivial HTTP worker (the body is its pid), 4
-#      workers, a new connection per request, the same load client
+#   1. requests/s and latency of a trivial HTTP worker (the body is its
+#      pid), 4 workers, a new connection per request, the same load client
 #      (tests/handles/loadgen, C, epoll) for SECONDS (default 5) with
 #      CONCURRENCY (default 16) requests in flight:
-#        fork-shared     childproc-fork -n 4 --listen 127.0.0.1:0
-#        fork-reuseport  the same with --balance reuseport
-#        cluster-rr      Node's cluster, default round-robin scheduling
+#        cluster-rr      Node's cluster, default round-robin scheduling,
+#                        running the unmodified app.js
 #        cluster-none    Node's cluster, NODE_CLUSTER_SCHED_POLICY=none
+#        cfork-rr        childproc-fork -n 4 app.js: the same app, with
+#                        childproc-fork as its cluster primary (--sched rr)
+#        cfork-none      the same with --sched none
+#        cfork-reuseport the same with --sched reuseport
+#        fork-shared     childproc-fork -n 4 --listen 127.0.0.1:0 with a
+#                        worker written for it (the server handle message)
+#        fork-reuseport  the same with --balance reuseport
 #      and the resident memory (VmRSS) of the master / primary after it;
 #   2. how 4 x 2000 new connections (8 in flight) spread over the workers;
 #   3. handles/s, C -> node (hparent rate) and node -> node (node-rate.js):
@@ -109,6 +115,16 @@ start() {
 			[ $i -lt 1200 ] || { echo "run.sh: $1 did not start" >&2; exit 1; }
 		done
 		;;
+	cfork-*)
+		"$fork" -n 4 --sched "${1#cfork-}" --status-fd 3 "$here/app.js" \
+		    </dev/null >/dev/null 2>"$tmp/err" 3>"$tmp/status" &
+		server=$!
+		until [ "$(grep -c ' started$' "$tmp/status")" -ge 4 ]; do
+			sleep 0.05
+			i=$((i + 1))
+			[ $i -lt 1200 ] || { echo "run.sh: $1 did not start" >&2; exit 1; }
+		done
+		;;
 	cluster-*)
 		NODE_CLUSTER_SCHED_POLICY=${1#cluster-} node "$here/cluster.js" 4 \
 		    >"$tmp/status" 2>"$tmp/err" &
@@ -133,10 +149,11 @@ spread() {
 	json "$1" 'Object.values(r.pids).sort((a, b) => b - a).join(" ")'
 }
 
-configs="fork-shared fork-reuseport cluster-rr cluster-none"
-declare -A rps rss dist skew
+configs="cluster-rr cluster-none cfork-rr cfork-none cfork-reuseport fork-shared fork-reuseport"
+declare -A rps rss dist skew p99
 for c in $configs; do
 	rps[$c]=""
+	p99[$c]=""
 	rss[$c]=""
 	dist[$c]=""
 	skew[$c]=""
@@ -144,6 +161,9 @@ done
 r_rr=""
 r_none=""
 r_rp_rr=""
+c_rr=""
+c_none=""
+c_rp=""
 
 for round in $(seq 1 "$rounds"); do
 	for c in $configs; do
@@ -152,6 +172,7 @@ for round in $(seq 1 "$rounds"); do
 		bad=$(json "$tmp/load" 'r.refused + r.reset + r.timeout + r.other')
 		[ "$bad" -eq 0 ] || echo "run.sh: $c: $bad failed requests" >&2
 		rps[$c]="${rps[$c]} $(json "$tmp/load" 'Math.round(r.rps)')"
+		p99[$c]="${p99[$c]} $(json "$tmp/load" 'r.p99_ms.toFixed(2)')"
 		rss[$c]="${rss[$c]} $(rss_kb "$server")"
 		# 4 workers x 2000 new connections, 8 in flight.
 		"$loadgen" -c 8 -n 8000 "$addr" >"$tmp/spread"
@@ -161,6 +182,7 @@ for round in $(seq 1 "$rounds"); do
 		    Math.min(...Object.values(r.pids))).toFixed(2)')"
 		stop_server
 		echo "round $round $c: $(json "$tmp/load" 'Math.round(r.rps)') req/s," \
+		    "p99 $(json "$tmp/load" 'r.p99_ms.toFixed(2)') ms," \
 		    "rss $(echo "${rss[$c]}" | awk '{ print $NF }') kB," \
 		    "spread $(spread "$tmp/spread")" >&2
 	done
@@ -171,6 +193,12 @@ for round in $(seq 1 "$rounds"); do
 	r_rr="$r_rr $(ratio "$a" "$b")"
 	r_none="$r_none $(ratio "$a" "$d")"
 	r_rp_rr="$r_rp_rr $(ratio "$p" "$b")"
+	set -- ${rps[cfork-rr]}; a=${!#}
+	set -- ${rps[cfork-none]}; d2=${!#}
+	set -- ${rps[cfork-reuseport]}; p=${!#}
+	c_rr="$c_rr $(ratio "$a" "$b")"
+	c_none="$c_none $(ratio "$d2" "$d")"
+	c_rp="$c_rp $(ratio "$p" "$b")"
 done
 
 # ---- handle send rate -------------------------------------------------------
@@ -200,6 +228,8 @@ m() {
 	    "$(nproc) CPUs ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1))," \
 	    "Linux $(uname -r), node $(node --version), release build."
 	echo "Medians of $rounds rounds; ratios are taken within each round."
+	echo "Load average when the run ended: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "(other builds and tests may share the CPUs: compare ratios only)."
 	echo "The load client and the 4 workers share the same CPUs, as they"
 	echo "would on one small server: absolute figures depend on the machine."
 	echo
@@ -209,21 +239,27 @@ m() {
 	echo "cluster worker is the same server in \`cluster.js\`), $conc requests"
 	echo "in flight for $secs s, each on its own TCP connection."
 	echo
-	echo "| master | req/s (median) | per round | master RSS (median) |"
-	echo "|---|---:|---|---:|"
+	echo "| master | req/s (median) | per round | p99 ms (median) | master RSS (median) |"
+	echo "|---|---:|---|---:|---:|"
 	for c in $configs; do
 		case $c in
 		fork-shared) name="childproc-fork --listen (shared)" ;;
 		fork-reuseport) name="childproc-fork --balance reuseport" ;;
 		cluster-rr) name="node cluster, round-robin (default)" ;;
 		cluster-none) name="node cluster, SCHED_POLICY=none" ;;
+		cfork-rr) name="childproc-fork -n 4 app.js (cluster, rr)" ;;
+		cfork-none) name="childproc-fork -n 4 --sched none app.js" ;;
+		cfork-reuseport) name="childproc-fork -n 4 --sched reuseport app.js" ;;
 		esac
-		echo "| $name | $(m "${rps[$c]}") | ${rps[$c]# } |" \
+		echo "| $name | $(m "${rps[$c]}") | ${rps[$c]# } | $(m "${p99[$c]}") |" \
 		    "$(awk -v k="$(m "${rss[$c]}")" 'BEGIN { printf "%.1f MB", k / 1024 }') |"
 	done
 	echo
 	echo "| ratio | median | per round |"
 	echo "|---|---:|---|"
+	echo "| same app: childproc-fork rr / cluster rr (goal >= 1.1) | $(m "$c_rr") | ${c_rr# } |"
+	echo "| same app: childproc-fork none / cluster none (goal >= 1.0) | $(m "$c_none") | ${c_none# } |"
+	echo "| same app: childproc-fork reuseport / cluster rr (goal >= 1.4) | $(m "$c_rp") | ${c_rp# } |"
 	echo "| fork shared / cluster round-robin (goal >= 1.1) | $(m "$r_rr") | ${r_rr# } |"
 	echo "| fork shared / cluster none (goal: on par) | $(m "$r_none") | ${r_none# } |"
 	echo "| fork reuseport / cluster round-robin | $(m "$r_rp_rr") | ${r_rp_rr# } |"

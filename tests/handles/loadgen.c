@@ -10,7 +10,10 @@
  * neither -n nor -t), then prints one JSON line on stdout:
  *
  *	{"ok":N,"refused":N,"reset":N,"timeout":N,"other":N,
- *	 "seconds":S,"rps":R,"pids":{"PID":N,...},"failed":[ID,...]}
+ *	 "seconds":S,"rps":R,"p50_ms":L,"p99_ms":L,"max_ms":L,
+ *	 "pids":{"PID":N,...},"failed":[ID,...]}
+ *
+ * The latencies are those of the good answers, from connect to EOF.
  *
  * "refused" counts ECONNREFUSED, "reset" a connection closed or reset
  * before a whole 200 answer.  It uses plain epoll so that it costs the
@@ -56,6 +59,8 @@ static struct {
 	long n;
 } pids[MAX_PIDS];
 static int npids;
+static double *lat;			/* seconds, per good answer */
+static size_t nlat, caplat;
 
 static double
 now(void)
@@ -153,6 +158,15 @@ finish(int ep, struct conn *c, long *counter)
 	}
 	ok++;
 	count_pid(strtol(body + 4, NULL, 10));
+	if (nlat == caplat) {
+		double *n = realloc(lat, (caplat * 2 + 1024) * sizeof(*lat));
+
+		if (n == NULL)
+			return;
+		lat = n;
+		caplat = caplat * 2 + 1024;
+	}
+	lat[nlat++] = now() - c->started;
 }
 
 static void
@@ -199,6 +213,30 @@ io(int ep, struct conn *c, uint32_t events)
 		}
 		return;
 	}
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The q-th quantile of the latencies, in milliseconds (nearest rank). */
+static double
+quantile(double q)
+{
+	size_t k;
+
+	if (nlat == 0)
+		return 0;
+	k = (size_t)(q * (double)nlat + 0.999999);
+	if (k < 1)
+		k = 1;
+	if (k > nlat)
+		k = nlat;
+	return lat[k - 1] * 1000;
 }
 
 static void
@@ -290,10 +328,12 @@ main(int argc, char *argv[])
 		}
 	}
 	t1 = now();
+	qsort(lat, nlat, sizeof(*lat), cmp_double);
 	printf("{\"ok\":%ld,\"refused\":%ld,\"reset\":%ld,\"timeout\":%ld,"
-	    "\"other\":%ld,\"seconds\":%.3f,\"rps\":%.1f,\"pids\":{", ok,
+	    "\"other\":%ld,\"seconds\":%.3f,\"rps\":%.1f,\"p50_ms\":%.3f,"
+	    "\"p99_ms\":%.3f,\"max_ms\":%.3f,\"pids\":{", ok,
 	    refused, reset_, timeouts, other, t1 - t0,
-	    (double)ok / (t1 - t0));
+	    (double)ok / (t1 - t0), quantile(0.5), quantile(0.99), quantile(1));
 	for (i = 0; i < npids; i++) {
 		printf("%s\"%ld\":%ld", i ? "," : "", pids[i].pid, pids[i].n);
 	}
@@ -302,6 +342,7 @@ main(int argc, char *argv[])
 		printf("%s%ld", i ? "," : "", failed[i]);
 	}
 	printf("]}\n");
+	free(lat);
 	close(ep);
 	return 0;
 }

