@@ -149,6 +149,12 @@ void
 cmd_init(const char *name, char **argv)
 {
 	reopen_std_fds();
+	/*
+	 * A command writing to a closed stdout gets EPIPE and reports it, as
+	 * Node does (it runs with SIGPIPE ignored).  The library leaves the
+	 * disposition alone; children get the default back (uv_spawn resets it).
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	cmd_name = name;
 	argv[0] = (char *)name;
 	/* As Node does at start-up: fds we inherited do not leak to children. */

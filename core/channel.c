@@ -93,19 +93,6 @@ handle_type_of(const char *s)
 }
 
 void
-cp__ignore_sigpipe(void)
-{
-	struct sigaction sa;
-
-	/* Node runs with SIGPIPE ignored; a dead peer must give EPIPE, not kill us. */
-	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL &&
-	    !(sa.sa_flags & SA_SIGINFO)) {
-		sa.sa_handler = SIG_IGN;
-		sigaction(SIGPIPE, &sa, NULL);
-	}
-}
-
-void
 cp__channel_init(struct cp_channel *ch, const struct cp_channel_events *ev,
     void *data, size_t max_message)
 {
@@ -116,7 +103,6 @@ cp__channel_init(struct cp_channel *ch, const struct cp_channel_events *ev,
 	ch->data = data;
 	ch->fd = -1;
 	cp_frame_init(&ch->frame, max_message);
-	cp__ignore_sigpipe();
 }
 
 void *
@@ -999,8 +985,19 @@ on_handle_message(struct cp_channel *ch, struct cp_message *m, json_t *v)
 			ch->ev->on_error(ch, UV_EBADF, m->line, m->len, ch->data);
 		return;
 	}
-	send_internal(ch, "NODE_HANDLE_ACK", NULL, 0, false);
 	type = json_string_value(json_object_get(inner, "type"));
+	if (handle_type_of(type) == CP_HANDLE_NONE) {
+		/*
+		 * A type we cannot name (Node's receiver throws on it): the fd
+		 * is closed, the sender told, the program shown the line.
+		 */
+		close(fd);
+		send_internal(ch, "NODE_HANDLE_NACK", NULL, 0, false);
+		if (ch->ev->on_error != NULL)
+			ch->ev->on_error(ch, UV_EPROTO, m->line, m->len, ch->data);
+		return;
+	}
+	send_internal(ch, "NODE_HANDLE_ACK", NULL, 0, false);
 	key = json_object_get(inner, "key");
 	dt = json_object_get(inner, "dgramType");
 	msg = json_object_get(inner, "msg");
@@ -1268,7 +1265,12 @@ finish_close(struct cp_channel *ch)
 	if (ch->fd >= 0)
 		close(ch->fd);
 	ch->fd = -1;
-	fail_queue(ch, UV_ECANCELED);
+	/*
+	 * Closed by the program: what was queued is cancelled.  Ended by the
+	 * peer (EOF, reset): it can never be written, EPIPE as for a send
+	 * made after.
+	 */
+	fail_queue(ch, ch->cancelled ? UV_ECANCELED : UV_EPIPE);
 	close_all_fds(ch);
 	while ((k = ch->keyed) != NULL) {
 		ch->keyed = k->next;
@@ -1304,6 +1306,7 @@ finish_close(struct cp_channel *ch)
 void
 cp__channel_shut(struct cp_channel *ch)
 {
+	ch->cancelled = true;
 	if (ch->opened)
 		start_close(ch, 0);
 	else
@@ -1320,6 +1323,7 @@ cp_channel_close(struct cp_channel *ch)
 		return;
 	}
 	ch->free_on_close = true;
+	ch->cancelled = true;
 	start_close(ch, 0);
 }
 
@@ -1333,7 +1337,7 @@ cp_channel_open_fd(uv_loop_t *loop, int fd, const struct cp_channel_events *ev,
 	struct sockaddr_storage ss;
 	socklen_t al = sizeof(ss), sl;
 	struct stat st;
-	int type, r;
+	int type, r, listening = 0;
 
 	*chp = NULL;
 	if (fd < 0)
@@ -1349,6 +1353,17 @@ cp_channel_open_fd(uv_loop_t *loop, int fd, const struct cp_channel_events *ev,
 	if (getsockname(fd, (struct sockaddr *)&ss, &al) != 0 ||
 	    ss.ss_family != AF_UNIX)
 		return UV_ENOTSOCK;
+	/*
+	 * A listening or unconnected socket would hang or fail late: a
+	 * channel needs a peer now.  getpeername fails on both.
+	 */
+	sl = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &sl) == 0 &&
+	    listening)
+		return UV_ENOTCONN;
+	al = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &al) != 0)
+		return errno == ENOTCONN ? UV_ENOTCONN : CP_ERR(errno);
 	/* Our own children must not inherit the channel. */
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
 		return CP_ERR(errno);

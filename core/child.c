@@ -20,6 +20,7 @@ extern char **environ;
 struct pipe_slot {
 	uv_pipe_t pipe;
 	struct cp_child *child;
+	struct cp__writer *w;		/* cp_child_write's, made at first use */
 	int fd;
 	unsigned int reading:1;
 	unsigned int ending:1;
@@ -97,11 +98,23 @@ pipe_closed(uv_handle_t *h)
 }
 
 static void
+writer_closed(struct cp__writer *w)
+{
+	handle_done(w->owner);
+}
+
+static void
 close_pipe(struct pipe_slot *p)
 {
 	if (p == NULL || p->closing)
 		return;
 	p->closing = 1;
+	if (p->w != NULL) {
+		/* Writes still queued: after the exit nobody will read them. */
+		cp__writer_close(p->w, p->child->exited ? UV_EPIPE : UV_ECANCELED,
+		    writer_closed);
+		p->w = NULL;
+	}
 	uv_close((uv_handle_t *)&p->pipe, pipe_closed);
 }
 
@@ -270,33 +283,31 @@ pipe_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 }
 
 static void
-write_done(uv_write_t *req, int status)
+write_dispatch(struct cp__writer *w, void (*fn)(void), void *arg, int status)
 {
-	(void)status;
-	free(req);
+	((cp_write_cb)fn)(w->owner, w->tag, status, arg);
 }
 
 int
-cp_child_write(struct cp_child *c, int fd, const char *buf, size_t len)
+cp_child_write(struct cp_child *c, int fd, const char *buf, size_t len,
+    cp_write_cb cb, void *arg)
 {
 	struct pipe_slot *p;
-	uv_write_t *req;
-	uv_buf_t b;
+	uv_os_fd_t pfd;
 	int r;
 
 	if (fd < 0 || fd >= CP__STDIO_MAX || (p = c->pipes[fd]) == NULL ||
 	    p->ending || p->closing)
 		return UV_EBADF;
-	if (len > UINT32_MAX)
-		return UV_EINVAL;
-	/* One allocation holds the request and the copied bytes. */
-	if ((req = malloc(sizeof(*req) + len)) == NULL)
-		return UV_ENOMEM;
-	memcpy(req + 1, buf, len);
-	b = uv_buf_init((char *)(req + 1), (unsigned int)len);
-	if ((r = uv_write(req, (uv_stream_t *)&p->pipe, &b, 1, write_done)) != 0)
-		free(req);
-	return r;
+	if (p->w == NULL) {
+		if ((r = uv_fileno((uv_handle_t *)&p->pipe, &pfd)) != 0 ||
+		    (r = cp__writer_open(c->loop, pfd, write_dispatch, c,
+		    &p->w)) != 0)
+			return r;
+		p->w->tag = fd;
+		c->handles++;
+	}
+	return cp__writer_write(p->w, buf, len, (void (*)(void))cb, arg);
 }
 
 static void
@@ -311,6 +322,17 @@ shutdown_done(uv_shutdown_t *req, int status)
 		close_pipe(p);
 }
 
+static void
+writer_ended(struct cp__writer *w, int status)
+{
+	struct cp_child *c = w->owner;
+	struct pipe_slot *p = c->pipes[w->tag];
+
+	(void)status;
+	if (p != NULL && p->w == w && !p->reading)
+		close_pipe(p);
+}
+
 int
 cp_child_end(struct cp_child *c, int fd)
 {
@@ -321,6 +343,12 @@ cp_child_end(struct cp_child *c, int fd)
 	if (fd < 0 || fd >= CP__STDIO_MAX || (p = c->pipes[fd]) == NULL ||
 	    p->ending || p->closing)
 		return UV_EBADF;
+	if (p->w != NULL) {
+		/* After what cp_child_write queued. */
+		p->ending = 1;
+		cp__writer_end(p->w, writer_ended);
+		return 0;
+	}
 	if ((req = malloc(sizeof(*req))) == NULL)
 		return UV_ENOMEM;
 	req->data = p;
@@ -402,10 +430,11 @@ cp_child_kill(struct cp_child *c, int signum)
 {
 	int r;
 
-	if (signum == 0)
-		signum = SIGTERM;
 	if (signum < 0 || signum >= 65)
 		return UV_EINVAL;
+	/* As kill(2) and Node's child.kill(0): only asks whether it is alive. */
+	if (signum == 0)
+		return send_signal(c, 0);
 	if ((r = send_signal(c, signum)) != 0)
 		return r;
 	c->killed = true;

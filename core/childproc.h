@@ -233,6 +233,7 @@ CP_API const char *cp_channel_serialization(const struct cp_channel *ch);
  *   UV_EINVAL    it is not a non-negative decimal number;
  *   UV_EBADF     it names a closed fd;
  *   UV_ENOTSOCK  it names something that is not an AF_UNIX stream socket;
+ *   UV_ENOTCONN  it names a listening or an unconnected socket;
  *   UV_EPROTO    the mode is neither "json" nor "advanced".
  * With "advanced" the channel speaks V8's serialization (see
  * cp_channel_set_serialization).
@@ -262,7 +263,7 @@ CP_API void *cp_channel_data(const struct cp_channel *ch);
 
 /*
  * Opens a listening socket to pass as a net.Server: spec is "[HOST:]PORT"
- * (HOST defaults to 127.0.0.1; "[::1]:PORT" for IPv6; port 0 picks a free
+ * (PORT 0 to 65535; HOST defaults to 127.0.0.1; "[::1]:PORT" for IPv6; 0 picks a free
  * port) or "unix:PATH".  backlog <= 0 means Node's 511.  Stores the fd
  * (close-on-exec and non-blocking, as Node's receivers need; the caller's
  * to close) and the address actually bound,
@@ -398,16 +399,30 @@ CP_API int cp_child_spawn(uv_loop_t *loop, const struct cp_spawn_options *opts,
     const struct cp_child_events *ev, void *data, struct cp_child **childp);
 
 /*
- * Sends signum (0 for SIGTERM) to the child, or its process group with
- * CP_SPAWN_KILL_TREE.  Returns 0, UV_ESRCH once it has exited, or UV_EINVAL.
+ * Sends signum to the child, or its process group with CP_SPAWN_KILL_TREE.
+ * signum 0 sends nothing and only checks that the child is there, as
+ * kill(2) and Node's child.kill(0) do.  Returns 0, UV_ESRCH once it has
+ * exited, or UV_EINVAL.
  */
 CP_API int cp_child_kill(struct cp_child *c, int signum);
 
+/* Called when a cp_child_write is written (status 0) or failed. */
+typedef void (*cp_write_cb)(struct cp_child *c, int fd, int status, void *arg);
+
 /*
- * Writes len bytes (copied) to the child's CP_STDIO_PIPE fd.  Returns 0,
- * UV_EBADF if fd is not a pipe or was ended, or UV_EPIPE.
+ * Writes len bytes (copied) to the child's CP_STDIO_PIPE fd, as
+ * cp_channel_send does: returns 0 when less than CP_SEND_HIGH_WATER is
+ * queued, 1 when the bytes were accepted but more is queued (Node's
+ * write() returning false: slow down), or a negative code: UV_EBADF if fd
+ * is not a pipe or was ended, UV_EPIPE once the child has closed its end
+ * (no SIGPIPE is ever raised: the library writes with MSG_NOSIGNAL and
+ * leaves the signal's disposition alone), UV_ENOMEM.  cb (may be NULL)
+ * runs from the loop, never inside this call, once the bytes are written
+ * (status 0) or with UV_EPIPE if the child closed its end or exited first,
+ * UV_ECANCELED if the pipe was closed (cp_child_close_fd).
  */
-CP_API int cp_child_write(struct cp_child *c, int fd, const char *buf, size_t len);
+CP_API int cp_child_write(struct cp_child *c, int fd, const char *buf,
+    size_t len, cp_write_cb cb, void *arg);
 /* Closes the child's pipe fd once its writes are done (EOF for the child). */
 CP_API int cp_child_end(struct cp_child *c, int fd);
 /* Stops reading a pipe; the child then gets EPIPE if it writes on. */
@@ -651,7 +666,7 @@ CP_API int cp_spawn_capture(uv_loop_t *loop, const struct cp_exec_options *o,
 /* The running child, or NULL (spawn failed, or finished). */
 CP_API struct cp_child *cp_exec_child(const struct cp_exec *x);
 /*
- * Node's child.kill(signum) (0 for SIGTERM): cp_child_kill on the child,
+ * Node's child.kill(signum) (0 only checks): cp_child_kill on the child,
  * or UV_ESRCH once it is gone.  Safe until the callback.
  */
 CP_API int cp_exec_kill(struct cp_exec *x, int signum);

@@ -35,9 +35,8 @@ struct cp_exec {
 	int (*on_output)(struct cp_exec *, int, const char *, size_t, void *);
 	struct cp_child *child;
 	uv_timer_t timer;	/* the timeout; also defers a spawn error */
-	uv_pipe_t in;		/* our end of the child's stdin, when we write it */
-	uv_write_t wreq;
-	uv_shutdown_t sreq;
+	/* our end of the child's stdin, when we write it (no SIGPIPE) */
+	struct cp__writer *in;
 	int handles;		/* timer and in, until closed */
 	bool in_open;
 	bool finishing;
@@ -104,12 +103,22 @@ handle_closed(uv_handle_t *h)
 }
 
 static void
+input_closed(struct cp__writer *w)
+{
+	struct cp_exec *x = w->owner;
+
+	if (--x->handles == 0 && x->finishing)
+		report(x);
+}
+
+static void
 close_input(struct cp_exec *x)
 {
 	if (!x->in_open)
 		return;
 	x->in_open = false;
-	uv_close((uv_handle_t *)&x->in, handle_closed);
+	cp__writer_close(x->in, UV_ECANCELED, input_closed);
+	x->in = NULL;
 }
 
 /* Everything of the child is over: close our handles, then call back. */
@@ -133,64 +142,51 @@ input_error(struct cp_exec *x, int status)
 }
 
 static void
-shutdown_done(uv_shutdown_t *req, int status)
+input_written(struct cp__writer *w, void (*fn)(void), void *arg, int status)
 {
-	struct cp_exec *x = req->data;
+	(void)fn;
+	(void)arg;
+	input_error(w->owner, status);
+}
+
+static void
+input_ended(struct cp__writer *w, int status)
+{
+	struct cp_exec *x = w->owner;
 
 	input_error(x, status);
 	close_input(x);
 }
 
 static void
-input_shutdown(struct cp_exec *x)
+input_noop(void)
 {
-	x->sreq.data = x;
-	if (uv_shutdown(&x->sreq, (uv_stream_t *)&x->in, shutdown_done) != 0)
-		close_input(x);
 }
 
-static void
-write_done(uv_write_t *req, int status)
-{
-	struct cp_exec *x = req->data;
-
-	if (!x->in_open)
-		return;		/* closed under the write (Kill, exit) */
-	if (status < 0) {
-		input_error(x, status);
-		close_input(x);
-		return;
-	}
-	input_shutdown(x);
-}
-
-/* Writes the input to our end of the child's stdin, then shuts it. */
+/*
+ * Writes the input to our end of the child's stdin (fd, ours), then shuts
+ * it.  A child gone before reading it gives EPIPE, never SIGPIPE.
+ */
 static void
 start_input(struct cp_exec *x, int fd)
 {
-	uv_buf_t b;
 	int r;
 
-	uv_pipe_init(x->loop, &x->in, 0);
-	x->in.data = x;
+	r = cp__writer_open(x->loop, fd, input_written, x, &x->in);
+	close(fd);		/* the writer has its own copy */
+	if (r != 0) {
+		input_error(x, r);
+		return;
+	}
 	x->handles++;
 	x->in_open = true;
-	if ((r = uv_pipe_open(&x->in, fd)) != 0) {
-		close(fd);
+	if (x->input_len > 0 && (r = cp__writer_write(x->in, x->input,
+	    x->input_len, input_noop, NULL)) < 0) {
 		input_error(x, r);
 		close_input(x);
 		return;
 	}
-	if (x->input_len == 0) {
-		input_shutdown(x);
-		return;
-	}
-	b = uv_buf_init(x->input, (unsigned int)x->input_len);
-	x->wreq.data = x;
-	if ((r = uv_write(&x->wreq, (uv_stream_t *)&x->in, &b, 1, write_done)) != 0) {
-		input_error(x, r);
-		close_input(x);
-	}
+	cp__writer_end(x->in, input_ended);
 }
 
 /* ---- killing --------------------------------------------------------------- */
@@ -583,8 +579,6 @@ start(uv_loop_t *loop, const struct cp_exec_options *o, enum mode mode,
 		x->s[fd].open = true;
 		cp__decoder_init(&x->s[fd].dec, enc);
 	}
-	/* A child gone before reading its input must give EPIPE, not kill us. */
-	cp__ignore_sigpipe();
 
 	r = cp_child_spawn(loop, &so, &child_events, x, &x->child);
 	if (fds[1] >= 0)

@@ -60,6 +60,7 @@ struct cp_channel {
 	bool closing;			/* uv_close called */
 	bool closed;			/* close finished */
 	bool free_on_close;		/* cp_channel_close was called */
+	bool cancelled;			/* closed by us: queued sends ECANCELED */
 	bool disconnected;		/* on_disconnect delivered (or never) */
 	bool unref;
 	bool gathering;			/* reading: sends are written after */
@@ -161,7 +162,46 @@ void cp__stdfds_release(struct cp_stdfds *g);
  */
 int cp__fd_above_stdio(int fd);
 
-/* Ignores SIGPIPE if it still has its default action. */
-void cp__ignore_sigpipe(void);
+/*
+ * A writer for a child's pipe (a socketpair): send(MSG_NOSIGNAL) on its
+ * own copy of the fd, so a child that closed its end gives UV_EPIPE, never
+ * SIGPIPE (core/writer.c).  Callbacks run from the loop, never inside the
+ * call that queued them.
+ */
+struct cp__wreq;
+struct cp__writer;
+typedef void (*cp__writer_dispatch)(struct cp__writer *w, void (*fn)(void),
+    void *arg, int status);
+struct cp__writer {
+	uv_poll_t poll;
+	int fd;				/* our copy */
+	struct cp__wreq *head, *tail;
+	size_t queued;			/* bytes not yet written */
+	int err;			/* the write error that ended it */
+	bool polling, ending, shut, closing;
+	cp__writer_dispatch dispatch;
+	void (*on_end)(struct cp__writer *w, int status);
+	void (*on_closed)(struct cp__writer *w);
+	void *owner;
+	int tag;			/* the owner's, e.g. the child's fd number */
+};
+/* fd is borrowed (a copy is made).  Returns 0 and *wp, or an error. */
+int cp__writer_open(uv_loop_t *loop, int fd, cp__writer_dispatch dispatch,
+    void *owner, struct cp__writer **wp);
+/*
+ * Queues len bytes (copied); fn(arg) is dispatched once they are written
+ * (status 0) or failed.  Returns 0, 1 (CP_SEND_HIGH_WATER or more queued:
+ * slow down), UV_EBADF once ended, or the error that ended the writer
+ * (UV_EPIPE: the child closed its end).
+ */
+int cp__writer_write(struct cp__writer *w, const char *buf, size_t len,
+    void (*fn)(void), void *arg);
+/* Shuts the write side once everything queued is written; then on_end. */
+void cp__writer_end(struct cp__writer *w,
+    void (*on_end)(struct cp__writer *w, int status));
+/* Fails what is queued with status, closes, then on_closed; w is freed. */
+void cp__writer_close(struct cp__writer *w, int status,
+    void (*on_closed)(struct cp__writer *w));
+size_t cp__writer_queued(const struct cp__writer *w);
 
 #endif /* CP_CORE_INTERNAL_H */

@@ -72,6 +72,9 @@ cp_listen(const char *spec, unsigned int flags, int backlog, int *fdp,
 	if (hl == 0 || hl >= sizeof(host) || *p == '\0' || strlen(p) >= sizeof(port) ||
 	    strspn(p, "0123456789") != strlen(p))
 		return UV_EINVAL;
+	/* getaddrinfo takes the port modulo 65536 (70000 binds 4464). */
+	if (strtoul(p, NULL, 10) > 65535)
+		return UV_EINVAL;
 	memcpy(host, h, hl);
 	host[hl] = '\0';
 	strcpy(port, p);

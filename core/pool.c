@@ -864,7 +864,8 @@ cp_worker_kill(struct cp_worker *w, int signum)
 {
 	if (w->exited || w->child == NULL)
 		return UV_ESRCH;
-	return cp_child_kill(w->child, signum);
+	/* cp_child_kill(c, 0) only probes now; this keeps its documented 0. */
+	return cp_child_kill(w->child, signum == 0 ? SIGTERM : signum);
 }
 
 int

@@ -1,16 +1,17 @@
 #!/bin/bash
 # run.sh - childproc against Node on the same machine, in the same run.
 #
-#   tests/bench/run.sh [-r RUNS] [-q] [-o FILE] [-s SECTION,...]
+#   tests/bench/run.sh [-r RUNS] [-q] [-o DIR] [-s SECTION,...]
 #
 # Builds a release tree (build-bench at the top of the source, or
 # $BENCH_BUILD_DIR), runs every benchmark pairwise with its Node
 # equivalent RUNS times (default 5; C and Node alternate so that load from
 # elsewhere hits both alike), and prints a table of medians and ratios,
-# also written to tests/bench/results.md (or FILE).  -q is a quick smoke
+# written to DIR/results.md and, the same figures for programs
+# (compare.js), DIR/results.json (DIR: tests/bench).  -q is a quick smoke
 # run: fewer runs, smaller counts; its numbers are not meant to be quoted.
-# -s runs only some sections: ipc, advanced, latency, bridge, big, spawn, exec,
-# stream, master, handles.
+# -s runs only some sections: ipc, advanced, latency, bridge, big, spawn,
+# exec, stream, cluster, handles.  Adding a benchmark: see README.md.
 # The machine is shared and noisy: only ratios measured in one run mean
 # anything, never an absolute number from another day.
 set -eu
@@ -19,15 +20,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 runs=5
 quick=0
-out=$here/results.md
-sections=ipc,advanced,latency,bridge,big,spawn,exec,stream,master,handles
+outdir=$here
+all_sections=ipc,advanced,latency,bridge,big,spawn,exec,stream,cluster,handles
+sections=$all_sections
 while getopts r:qo:s: opt; do
 	case $opt in
 	r) runs=$OPTARG ;;
 	q) quick=1; runs=1 ;;
-	o) out=$OPTARG ;;
+	o) outdir=$OPTARG ;;
 	s) sections=$OPTARG ;;
-	*) echo "usage: $0 [-r RUNS] [-q] [-o FILE] [-s SECTION,...]" >&2
+	*) echo "usage: $0 [-r RUNS] [-q] [-o DIR] [-s SECTION,...]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -41,10 +43,10 @@ want() {
 # Sizes: the issue's figures, or small ones for -q.
 if [ "$quick" = 1 ]; then
 	n_msgs=20000 n_lat=2000 n_bridge=20000 big=$((8 << 20)) n_spawn=200
-	exec_size=64M n_http=500 n_handles=500
+	exec_size=64M n_handles=500 http_secs=1 n_spread=800
 else
 	n_msgs=100000 n_lat=20000 n_bridge=200000 big=$((64 << 20)) n_spawn=2000
-	exec_size=1G n_http=4000 n_handles=5000
+	exec_size=1G n_handles=5000 http_secs=5 n_spread=8000
 fi
 
 command -v node >/dev/null || { echo "run.sh: node is needed" >&2; exit 1; }
@@ -66,12 +68,17 @@ trap 'exit 130' INT TERM
 
 # ---- helpers -------------------------------------------------------------
 
+# json, wait_lines, fail (tests/lib/lib.sh).
+. "$src/tests/lib/lib.sh"
+fail_name=run.sh
+
 # val KEY TEXT: the value of KEY=VALUE in TEXT.
 val() {
 	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | tail -n 1
 }
 
-# median V...: the median of the numbers given.
+# median V...: the median of the numbers given (the mean of the middle two
+# for an even count).  The one median of every figure here.
 median() {
 	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
 	    END { if (NR == 0) print "nan";
@@ -84,11 +91,6 @@ ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "nan"; else printf "%.2f\n", a / b }'
 }
 
-# check OP RATIO LIMIT: "yes" if RATIO OP LIMIT (OP: ge or le).
-check() {
-	awk -v op="$1" -v r="$2" -v l="$3" 'BEGIN {
-	    ok = op == "ge" ? r >= l : r <= l; print ok ? "yes" : "**no**" }'
-}
 
 # run NAME CMD...: runs CMD, keeps its stdout+stderr, dies if it fails.
 run() {
@@ -102,11 +104,38 @@ run() {
 	printf '%s\n' "$o"
 }
 
-rows=()
-# row NAME C NODE UNIT RATIO-TEXT TARGET MET
+# row NAME C NODE UNIT BETTER [TARGET [RATIO]]: one line of the results.
+#   C, NODE  the two sides' figures (medians), in UNIT
+#   BETTER   higher (a rate) or lower (a time, a size): which way C wins
+#   TARGET   what the issue asks of the ratio C/NODE, ">= 1.1" or "<= 1.2";
+#            of C's own figure, "C <= 4096"; or nothing (information)
+#   RATIO    C/NODE when it is not C's median over NODE's (say, the median
+#            of per-round ratios); two decimals
+# Rows go to $rows (tab-separated) for report.js, which writes results.md
+# and results.json, with the 1-minute load average when the row was made.
+# meets V "OP LIMIT": yes or no (OP: <, <=, >, >=).
+meets() {
+	awk -v v="$1" -v t="$2" 'BEGIN { split(t, x, " "); l = x[2] + 0
+	    ok = x[1] == "<" ? v < l : x[1] == "<=" ? v <= l : \
+	        x[1] == ">" ? v > l : v >= l
+	    print ok ? "yes" : "no" }'
+}
+
+rows=$tmp/rows.tsv
+: >"$rows"
 row() {
-	rows+=("| $1 | $2 | $3 | $4 | $5 | $6 |")
-	printf '%-58s %12s %12s  %-8s %s\n' "$1" "$2" "$3" "$5" "$6" >&2
+	local name=$1 a=$2 b=$3 unit=$4 better=$5 target=${6:-} r=${7:-} met=
+	[ -n "$r" ] || r=$(ratio "$a" "$b")
+	case $target in
+	'') met=- ;;
+	C*) met=$(meets "$a" "${target#C }") ;;
+	*) met=$(meets "$r" "$target") ;;
+	esac
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$a" "$b" \
+	    "$unit" "$better" "$r" "$target" "$met" \
+	    "$(cut -d ' ' -f 1 /proc/loadavg)" >>"$rows"
+	printf '%-64s %12s %12s  %6sx  %s %s\n' "$name" "$a" "$b" "$r" \
+	    "$target" "$met" >&2
 }
 
 # pair A-CMD :: B-CMD: runs both RUNS times, alternating which goes first,
@@ -148,28 +177,24 @@ if want ipc; then
 	pair "$b/bench-ipc" throughput -n "$n_msgs" -- node "$here/echo.js" :: \
 		node "$here/ipc.js" throughput -n "$n_msgs" -- node "$here/echo.js"
 	med msgs_per_s
-	r=$(ratio "$A" "$B")
 	row "msgs/s, C parent <-> node child vs node <-> node" "$A" "$B" \
-		msgs/s "${r}x" "≥ 1.0x: $(check ge "$r" 1.0)"
+		msgs/s higher ">= 1.0"
 	node_node=$B
 	med cpu_us_per_msg
-	r=$(ratio "$A" "$B")
 	row "parent's CPU per message, C vs node (node child)" "$A" "$B" \
-		µs "${r}x" "(information: C is not the bottleneck)"
+		µs lower
 
 	pair "$b/bench-ipc" throughput -n "$n_msgs" -- "$b/bench-echo" :: \
 		node "$here/ipc.js" throughput -n "$n_msgs" -- node "$here/echo.js"
 	med msgs_per_s
-	r=$(ratio "$A" "$B")
 	row "msgs/s, C <-> C (library both sides) vs node <-> node" "$A" "$B" \
-		msgs/s "${r}x" "≥ 4x: $(check ge "$r" 4.0)"
+		msgs/s higher ">= 4"
 
 	pair node "$here/ipc.js" throughput -n "$n_msgs" -- "$b/bench-echo" :: \
 		node "$here/ipc.js" throughput -n "$n_msgs" -- node "$here/echo.js"
 	med msgs_per_s
-	r=$(ratio "$A" "$B")
 	row "msgs/s, node parent <-> C child vs node <-> node" "$A" "$B" \
-		msgs/s "${r}x" "(information)"
+		msgs/s higher
 fi
 
 # ---- advanced (V8) serialization: messages per second ---------------------
@@ -178,27 +203,23 @@ if want advanced; then
 	pair "$b/bench-ipc" throughput -S advanced -n "$n_msgs" -- node "$here/echo.js" :: \
 		node "$here/ipc.js" throughput -S advanced -n "$n_msgs" -- node "$here/echo.js"
 	med msgs_per_s
-	r=$(ratio "$A" "$B")
 	row "advanced msgs/s, C parent <-> node child vs node <-> node" "$A" "$B" \
-		msgs/s "${r}x" "≥ 1.0x: $(check ge "$r" 1.0)"
+		msgs/s higher ">= 1.0"
 	med cpu_us_per_msg
-	r=$(ratio "$A" "$B")
 	row "advanced: parent's CPU per message, C vs node (node child)" "$A" "$B" \
-		µs "${r}x" "(information: not skewed by the load)"
+		µs lower
 
 	pair node "$here/ipc.js" throughput -S advanced -n "$n_msgs" -- "$b/bench-echo" :: \
 		node "$here/ipc.js" throughput -S advanced -n "$n_msgs" -- node "$here/echo.js"
 	med msgs_per_s
-	r=$(ratio "$A" "$B")
 	row "advanced msgs/s, node parent <-> C child vs node <-> node" "$A" "$B" \
-		msgs/s "${r}x" "≥ 1.0x: $(check ge "$r" 1.0)"
+		msgs/s higher ">= 1.0"
 
 	pair "$b/bench-ipc" throughput -S advanced -n "$n_msgs" -- "$b/bench-echo" :: \
 		node "$here/ipc.js" throughput -S advanced -n "$n_msgs" -- node "$here/echo.js"
 	med msgs_per_s
-	r=$(ratio "$A" "$B")
 	row "advanced msgs/s, C <-> C vs node <-> node" "$A" "$B" \
-		msgs/s "${r}x" "(information)"
+		msgs/s higher
 fi
 
 # ---- 3: round-trip latency -----------------------------------------------
@@ -212,13 +233,11 @@ if want latency; then
 		node "$here/ipc.js" latency -n "$((n_lat / 2))" -- node "$here/echo.js"
 	runs=$runs_saved
 	med median_us
-	r=$(ratio "$A" "$B")
 	row "round trip median, C <-> node vs node <-> node" "$A" "$B" \
-		µs "${r}x time" "≤ 1.0x: $(check le "$r" 1.0)"
+		µs lower "<= 1.0"
 	med p99_us
-	r=$(ratio "$A" "$B")
 	row "round trip p99, C <-> node vs node <-> node" "$A" "$B" \
-		µs "${r}x time" "≤ 1.0x: $(check le "$r" 1.0)"
+		µs lower "<= 1.0"
 fi
 
 # ---- 4: childproc-fork as a bridge ----------------------------------------
@@ -277,26 +296,20 @@ if want bridge; then
 		fi
 	done
 	med rate
-	r=$(ratio "$A" "$B")
 	row "msgs/s end to end, childproc-fork vs node bridge.js" "$A" "$B" \
-		msgs/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
+		msgs/s higher ">= 0.9"
 	med net
-	r=$(ratio "$A" "$B")
 	row "msgs/s without start-up, childproc-fork vs node bridge.js" "$A" "$B" \
-		msgs/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
+		msgs/s higher ">= 0.9"
 	if [ -n "${node_node:-}" ]; then
-		r=$(ratio "$A" "$node_node")
 		row "msgs/s without start-up, childproc-fork vs node <-> node (ipc.js)" \
-			"$A" "$node_node" msgs/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
+			"$A" "$node_node" msgs/s higher ">= 0.9"
 	fi
 	med cpu_s
-	r=$(ratio "$A" "$B")
-	row "CPU seconds of the bridge process (not its child)" "$A" "$B" s \
-		"${r}x" "(information: C is not the bottleneck)"
+	row "CPU seconds of the bridge process (not its child)" "$A" "$B" s lower
 	med peak_rss_kb
-	r=$(ratio "$A" "$B")
 	row "peak RSS of the bridge process (not its child)" "$A" "$B" KiB \
-		"${r}x" "< 4 MB: $(check le "$A" 4096)"
+		lower "C <= 4096"
 fi
 
 # ---- 5: one big message ---------------------------------------------------
@@ -305,15 +318,13 @@ if want big; then
 	pair "$b/bench-ipc" big -s "$big" -- node "$here/echo.js" :: \
 		node "$here/ipc.js" big -s "$big" -- node "$here/echo.js"
 	med seconds
-	r=$(ratio "$A" "$B")
 	row "$((big >> 20)) MiB round trip, C <-> node vs node <-> node" "$A" "$B" \
-		s "${r}x time" "≤ 1.5x: $(check le "$r" 1.5)"
+		s lower "<= 1.5"
 	pair "$b/bench-ipc" big -s "$big" -- "$b/bench-echo" :: \
 		node "$here/ipc.js" big -s "$big" -- node "$here/echo.js"
 	med seconds
-	r=$(ratio "$A" "$B")
 	row "$((big >> 20)) MiB round trip, C <-> C vs node <-> node" "$A" "$B" \
-		s "${r}x time" "(information)"
+		s lower
 fi
 
 # ---- 6: spawn latency -------------------------------------------------------
@@ -322,27 +333,23 @@ if want spawn; then
 	pair "$b/bench-spawn" lib -n "$n_spawn" :: \
 		"$b/bench-spawn" posix -n "$n_spawn"
 	med median_us
-	r=$(ratio "$A" "$B")
 	row "spawn+wait median, library (stdio ignored) vs posix_spawn+waitpid" \
-		"$A" "$B" µs "${r}x time" "≤ 1.2x: $(check le "$r" 1.2)"
+		"$A" "$B" µs lower "<= 1.2"
 	pair "$b/bench-spawn" lib -n "$n_spawn" :: \
 		"$b/bench-spawn" fork -n "$n_spawn"
 	med median_us
-	r=$(ratio "$A" "$B")
 	row "spawn+wait median, library vs fork+execv+waitpid (libuv 1.44 forks)" \
-		"$A" "$B" µs "${r}x time" "(information)"
+		"$A" "$B" µs lower
 	pair "$b/bench-spawn" sync -n "$n_spawn" :: \
 		node "$here/spawn.js" sync -n "$n_spawn"
 	med median_us
-	r=$(ratio "$A" "$B")
 	row "spawnSync median, cp_spawn_sync vs node spawnSync (3 pipes)" \
-		"$A" "$B" µs "${r}x time" "< 1.0x: $(check le "$r" 0.999)"
+		"$A" "$B" µs lower "< 1.0"
 	pair "$b/bench-spawn" sync-ignore -n "$n_spawn" :: \
 		node "$here/spawn.js" sync-ignore -n "$n_spawn"
 	med median_us
-	r=$(ratio "$A" "$B")
 	row "spawnSync median, cp_spawn_sync vs node spawnSync, stdio ignored" \
-		"$A" "$B" µs "${r}x time" "< 1.0x: $(check le "$r" 0.999)"
+		"$A" "$B" µs lower "< 1.0"
 	# From a parent with a big touched heap: a forking spawner copies its
 	# page tables each time; posix_spawn (vfork) does not.
 	n_heap=$((n_spawn / 4))
@@ -350,20 +357,18 @@ if want spawn; then
 		pair "$b/bench-spawn" lib -n "$n_heap" -H "$mib" :: \
 			"$b/bench-spawn" posix -n "$n_heap" -H "$mib"
 		med median_us
-		r=$(ratio "$A" "$B")
 		row "spawn+wait, heap $mib MiB: library vs posix_spawn+waitpid" \
-			"$A" "$B" µs "${r}x time" "≤ 1.1x: $(check le "$r" 1.1)"
+			"$A" "$B" µs lower "<= 1.1"
 		eval "lib_heap_$mib=\$A"
 		pair "$b/bench-spawn" sync-ignore -n "$n_heap" -H "$mib" :: \
 			node "$here/spawn.js" sync-ignore -n "$n_heap" -H "$mib"
 		med median_us
-		r=$(ratio "$A" "$B")
 		row "spawnSync, heap $mib MiB: cp_spawn_sync vs node spawnSync (ignored)" \
-			"$A" "$B" µs "${r}x time" "(information)"
+			"$A" "$B" µs lower
 	done
-	r=$(ratio "$lib_heap_1024" "$lib_heap_0")
-	row "library spawn+wait, heap 1 GiB vs heap 0" "$lib_heap_1024" \
-		"$lib_heap_0" µs "${r}x time" "no growth (≤ 1.1x): $(check le "$r" 1.1)"
+	# Both sides C here: the library from a 1 GiB heap against from none.
+	row "library spawn+wait, heap 1 GiB vs heap 0 (both C)" "$lib_heap_1024" \
+		"$lib_heap_0" µs lower "<= 1.1"
 fi
 
 # ---- 7: capturing output ----------------------------------------------------
@@ -430,16 +435,14 @@ if want exec; then
 			what="cp_exec_file (library)"
 		fi
 		med mb_per_s
-		r=$(ratio "$A" "$B")
 		row "capture $exec_size, $what vs node execFile" "$A" "$B" \
-			MB/s "${r}x" "≥ 5x: $(check ge "$r" 5.0)"
+			MB/s higher ">= 5"
 		med peak_rss_kb
-		r=$(ratio "$A" "$B")
 		row "capture $exec_size, peak RSS, $what vs node" "$A" "$B" KiB \
-			"${r}x" "≤ output + 8 MiB: $(check le "$A" "$lim")"
+			lower "C <= $lim"
 	done
 	[ -x "$cmd/childproc-execfile" ] ||
-		row "capture, childproc-execfile" "-" "-" - - "skipped: not built yet"
+		echo "## capture, childproc-execfile: skipped (not built)" >&2
 fi
 
 # ---- 7b: streaming output to a file and to a pipe ----------------------------
@@ -488,7 +491,6 @@ if want stream && [ -x "$cmd/childproc-execfile" ]; then
 			fi
 		done
 		med mb_per_s
-		r=$(ratio "$A" "$B")
 		if [ $dest = file ]; then
 			what="childproc-execfile > file"
 			rss_a=$(med peak_rss_kb >/dev/null; echo "$A")
@@ -496,101 +498,110 @@ if want stream && [ -x "$cmd/childproc-execfile" ]; then
 			what="childproc-execfile | cat > file"
 		fi
 		row "stream $exec_size, $what vs head | cat > file" "$A" "$B" \
-			MB/s "${r}x" "≥ 0.9x: $(check ge "$r" 0.9)"
+			MB/s higher ">= 0.9"
 	done
 	# The peak RSS of childproc-execfile itself (the file run above).
 	row "stream $exec_size, peak RSS of childproc-execfile (cat: for scale)" \
-		"$rss_a" "-" KiB - "< 4 MB: $(check le "$rss_a" 4096)"
+		"$rss_a" "-" KiB lower "C <= 4096" "-"
 	rm -f "$tmp/stream.out"
 fi
 
-# ---- 8: the master of issue 4 ------------------------------------------------
-if want master; then
-	# childproc-fork -n 4 --listen against Node's cluster (round-robin, and
-	# NODE_CLUSTER_SCHED_POLICY=none), with tests/handles' worker.js and load
-	# client: requests/s with a new connection each, and the master's memory.
+# ---- 8: childproc-fork as a preforking master, against Node's cluster ------
+# Each run starts every configuration back to back, so that noise from the
+# rest of the machine hits them alike; req/s ratios are taken within a run,
+# then their median is reported.  The load client (tests/handles/loadgen,
+# C, epoll) is the same for all, with a new TCP connection per request.
+if want cluster; then
 	worker=$src/tests/handles/node/worker.js
 	loadgen=$build/tests/handles/loadgen
-	if childproc-fork --help 2>/dev/null | grep -q -- '--workers' &&
-	    [ -f "$worker" ] && [ -x "$loadgen" ]; then
-		echo "## 4 HTTP workers, $n_http requests, a new connection each" >&2
-		master=
-		stop_master() {
-			if [ -n "$master" ] && kill -0 "$master" 2>/dev/null; then
-				kill -TERM "$master"
-				wait "$master" || true
-			fi
-			master=
-		}
-		trap 'stop_master; rm -rf "$tmp"' EXIT
+	echo "## 4 HTTP workers, 16 requests in flight for $http_secs s" >&2
+	server=
+	stop_server() {
+		if [ -n "$server" ] && kill -0 "$server" 2>/dev/null; then
+			kill -TERM "$server"
+			wait "$server" || true
+		fi
+		server=
+	}
+	trap 'stop_server; rm -rf "$tmp"' EXIT
 
-		# pool KIND: one measure; KIND is c, rr or none.
-		pool() {
-			local i=0 addr o rss hwm
-			: >"$tmp/status"
-			case $1 in
-			c)	childproc-fork -n 4 --listen 127.0.0.1:0 --status-fd 3 \
-				    "$worker" listen </dev/null >/dev/null 2>"$tmp/err" \
-				    3>"$tmp/status" & ;;
-			rr)	node "$here/cluster.js" 4 </dev/null >"$tmp/status" \
-				    2>"$tmp/err" & ;;
-			none)	NODE_CLUSTER_SCHED_POLICY=none node "$here/cluster.js" 4 \
-				    </dev/null >"$tmp/status" 2>"$tmp/err" & ;;
-			esac
-			master=$!
-			# Ready: listening, and (childproc-fork) every worker started.
-			until grep -q 'listening on ' "$tmp/status" && { [ "$1" != c ] ||
-			    [ "$(grep -c 'worker [0-9]* pid [0-9]* started' \
-			    "$tmp/status")" -ge 4 ]; }; do
-				i=$((i + 1))
-				if [ $i -gt 600 ] || ! kill -0 "$master" 2>/dev/null; then
-					echo "run.sh: the $1 master did not start" >&2
-					cat "$tmp/status" "$tmp/err" >&2
-					exit 1
-				fi
-				sleep 0.05
-			done
-			addr=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$tmp/status" |
-			    head -n 1)
-			o=$("$loadgen" -c 16 -n "$n_http" "$addr")
-			rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' \
-			    "/proc/$master/status")
-			hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' \
-			    "/proc/$master/status")
-			stop_master
-			case $o in
-			*'"ok":'"$n_http"','*) ;;
-			*)	echo "run.sh: $1: not every request was answered: $o" >&2
-				exit 1 ;;
-			esac
-			echo "rps=$(printf '%s' "$o" | sed -n 's/.*"rps":\([0-9.]*\).*/\1/p')" \
-			    "rss_kb=$rss hwm_kb=$hwm"
-		}
-		oc=() orr=() onone=()
-		for ((i = 0; i < runs; i++)); do
-			oc+=("$(pool c)")
-			orr+=("$(pool rr)")
-			onone+=("$(pool none)")
+	# start CONFIG: the server in the background; sets server and addr,
+	# and returns once every worker is ready and a short warm-up has run.
+	start() {
+		: >"$tmp/status"
+		case $1 in
+		fork-*)
+			childproc-fork -n 4 --balance "${1#fork-}" \
+			    --listen 127.0.0.1:0 --status-fd 3 "$worker" listen \
+			    </dev/null >/dev/null 2>"$tmp/err" 3>"$tmp/status" &
+			server=$!
+			# Ready: the server handle reached all 4 (each ACKed it).
+			wait_lines ' started$' 4 "$tmp/status" "$server" ;;
+		cluster-*)
+			NODE_CLUSTER_SCHED_POLICY=${1#cluster-} \
+			    node "$here/cluster.js" 4 </dev/null >"$tmp/status" \
+			    2>"$tmp/err" &
+			server=$! ;;
+		esac
+		wait_lines 'listening on' 1 "$tmp/status" "$server"
+		addr=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$tmp/status" |
+		    head -n 1)
+		"$loadgen" -c 16 -t 1 "$addr" >/dev/null
+	}
+	kb() {	# kb PID FIELD: VmRSS or VmHWM of PID, in KiB
+		awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+	}
+
+	configs="fork-shared fork-reuseport cluster-rr cluster-none"
+	declare -A rps rss hwm skew
+	r_rr="" r_none="" r_rp=""
+	for ((i = 0; i < runs; i++)); do
+		for c in $configs; do
+			start "$c"
+			"$loadgen" -c 16 -t "$http_secs" "$addr" >"$tmp/load"
+			bad=$(json "$tmp/load" 'r.refused + r.reset + r.timeout + r.other')
+			[ "$bad" -eq 0 ] || echo "run.sh: $c: $bad failed requests" >&2
+			rps[$c]="${rps[$c]:-} $(json "$tmp/load" 'Math.round(r.rps)')"
+			rss[$c]="${rss[$c]:-} $(kb "$server" VmRSS)"
+			hwm[$c]="${hwm[$c]:-} $(kb "$server" VmHWM)"
+			# How 4 workers share new connections, 8 in flight: the
+			# busiest worker's count over the idlest's (1 is even).
+			"$loadgen" -c 8 -n "$n_spread" "$addr" >"$tmp/spread"
+			skew[$c]="${skew[$c]:-} $(json "$tmp/spread" \
+			    'Object.keys(r.pids).length < 4 ? "inf" :
+			    (Math.max(...Object.values(r.pids)) /
+			    Math.min(...Object.values(r.pids))).toFixed(2)')"
+			stop_server
+			echo "run $i $c: $(json "$tmp/load" 'Math.round(r.rps)') req/s," \
+			    "spread $(json "$tmp/spread" 'Object.values(r.pids)')" >&2
 		done
-		OUTA=("${oc[@]}") OUTB=("${orr[@]}")
-		med rps
-		r=$(ratio "$A" "$B")
-		row "HTTP req/s, childproc-fork --listen vs cluster (round-robin)" \
-			"$A" "$B" req/s "${r}x" "≥ 1.1x: $(check ge "$r" 1.1)"
-		OUTB=("${onone[@]}")
-		med rps
-		r=$(ratio "$A" "$B")
-		row "HTTP req/s, childproc-fork --listen vs cluster (SCHED_NONE)" \
-			"$A" "$B" req/s "${r}x" "on par (≥ 0.9x): $(check ge "$r" 0.9)"
-		OUTB=("${orr[@]}")
-		med hwm_kb
-		r=$(ratio "$A" "$B")
-		row "master peak RSS with 4 workers, vs cluster primary" "$A" "$B" \
-			KiB "${r}x" "< 4 MB: $(check le "$A" 4096)"
-	else
-		echo "## master: skipped (childproc-fork -n, worker.js or loadgen missing)" >&2
-		row "master with 4 workers" "-" "-" - - "skipped: not built yet"
-	fi
+		last() { echo "${1##* }"; }
+		a=$(last "${rps[fork-shared]}")
+		r_rr="$r_rr $(ratio "$a" "$(last "${rps[cluster-rr]}")")"
+		r_none="$r_none $(ratio "$a" "$(last "${rps[cluster-none]}")")"
+		r_rp="$r_rp $(ratio "$(last "${rps[fork-reuseport]}")" \
+		    "$(last "${rps[cluster-rr]}")")"
+	done
+	m() { median $1; }
+	row "HTTP req/s, childproc-fork --listen (shared) vs cluster round-robin" \
+		"$(m "${rps[fork-shared]}")" "$(m "${rps[cluster-rr]}")" req/s \
+		higher ">= 1.1" "$(m "$r_rr")"
+	row "HTTP req/s, childproc-fork --listen (shared) vs cluster SCHED_NONE" \
+		"$(m "${rps[fork-shared]}")" "$(m "${rps[cluster-none]}")" req/s \
+		higher ">= 0.9" "$(m "$r_none")"
+	row "HTTP req/s, childproc-fork --balance reuseport vs cluster round-robin" \
+		"$(m "${rps[fork-reuseport]}")" "$(m "${rps[cluster-rr]}")" req/s \
+		higher "" "$(m "$r_rp")"
+	row "master RSS after the load (4 workers) vs cluster primary (round-robin)" \
+		"$(m "${rss[fork-shared]}")" "$(m "${rss[cluster-rr]}")" KiB lower \
+		"C <= 4096"
+	row "master peak RSS (4 workers) vs cluster primary (round-robin)" \
+		"$(m "${hwm[fork-shared]}")" "$(m "${hwm[cluster-rr]}")" KiB lower \
+		"C <= 4096"
+	row "busiest/idlest worker, childproc-fork shared vs cluster SCHED_NONE" \
+		"$(m "${skew[fork-shared]}")" "$(m "${skew[cluster-none]}")" x lower
+	row "busiest/idlest worker, childproc-fork reuseport vs cluster round-robin" \
+		"$(m "${skew[fork-reuseport]}")" "$(m "${skew[cluster-rr]}")" x lower
 fi
 
 # ---- 9: handle passing rate ------------------------------------------------
@@ -600,39 +611,31 @@ if want handles; then
 		node "$here/handles.js" parent -n "$n_handles" -- \
 		node "$here/handles.js" child
 	med handles_per_s
-	r=$(ratio "$A" "$B")
 	row "handles/s, C parent -> node vs node -> node (net.Socket, ACKed)" \
-		"$A" "$B" handles/s "${r}x" "(report beside node)"
+		"$A" "$B" handles/s higher
+
+	# The same one socket sent again and again (keepOpen), through
+	# tests/handles' hparent "rate" case and node-rate.js: each send waits
+	# for the ACK of the one before on both sides.
+	rate_of() {	# rate_of CMD...: the N of its "...: N/s" line
+		run "$1" "$@" | sed -n 's/.*: \([0-9]*\)\/s$/\1/p'
+	}
+	child_js=$src/tests/handles/node/child.js
+	OUTA=() OUTB=()
+	for ((i = 0; i < runs; i++)); do
+		OUTA+=("handles_per_s=$(rate_of "$build/tests/handles/hparent" \
+		    "$(command -v node)" "$child_js" rate "$n_handles")")
+		OUTB+=("handles_per_s=$(rate_of node "$here/node-rate.js" \
+		    "$child_js" "$n_handles")")
+	done
+	med handles_per_s
+	row "handles/s, one socket kept open, C -> node vs node -> node" \
+		"$A" "$B" handles/s higher
 fi
 
-# ---- results.md --------------------------------------------------------------
-{
-	echo "# Benchmarks: childproc against Node"
-	echo
-	echo "Generated by \`tests/bench/run.sh$([ "$quick" = 1 ] && echo ' -q')\`" \
-	    "on $(date -u '+%Y-%m-%d %H:%M UTC'), commit" \
-	    "$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)."
-	echo "Machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' \
-	    /proc/cpuinfo | head -n 1)), $(uname -sr), node $(node --version)," \
-	    "load average $load0 at the start," \
-	    "$(cut -d ' ' -f 1-3 /proc/loadavg) at the end."
-	busy=$(awk -v a="${load0%% *}" -v b="$(cut -d ' ' -f 1 /proc/loadavg)" \
-	    -v n="$(nproc)" 'BEGIN { print (a > n / 2 || b > n / 2) ? 1 : 0 }')
-	if [ "$busy" = 1 ]; then
-		echo
-		echo "**The machine was busy with other work during this run:" \
-		    "wall-clock figures, and so the ratios, are less reliable" \
-		    "than usual. The CPU rows are not affected.**"
-	fi
-	echo "Each figure is the median of $runs run(s); C and Node ran" \
-	    "alternately in the same run. Ratios are C/Node (for times, C's" \
-	    "time over Node's: lower is better)."
-	echo
-	echo "| Benchmark | C | Node | Unit | Ratio | Target |"
-	echo "|---|---:|---:|---|---:|---|"
-	printf '%s\n' "${rows[@]}"
-	echo
-	echo "Reproduce: \`tests/bench/run.sh\` (or \`ninja -C BUILD bench\`);" \
-	    "see tests/bench/README.md for what each benchmark does."
-} >"$out"
-echo "run.sh: wrote $out" >&2
+# ---- results.md and results.json -------------------------------------------
+node "$here/report.js" "$rows" "$outdir" \
+	"tests/bench/run.sh -r $runs$([ "$quick" = 1 ] && echo ' -q')$([ "$sections" = "$all_sections" ] || echo " -s $sections")" \
+	"$runs" "$load0" "$(cut -d ' ' -f 1-3 /proc/loadavg)" \
+	"$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo "run.sh: wrote $outdir/results.md and $outdir/results.json" >&2

@@ -125,6 +125,18 @@ t() {
 	fi
 }
 
+# bad NAME WANT-STDERR ARGS...: refused with status 125, the stderr line
+# given, and the child not run (it would create the file ran).
+bad() {
+	name=$1 want=$2
+	shift 2
+	t "$name" 125 '' "$want" -- "$@"
+	if [ -e ran ]; then
+		not_ok "$name: the child was not run" "it ran"
+		rm -f ran
+	fi
+}
+
 done_testing() {
 	echo "1..$ntest"
 	[ "$nfail" -eq 0 ]

@@ -31,18 +31,6 @@ for c in spawn exec execfile; do
 done
 t "spawn --help lists --stdio" 0 '~--stdio' '' -- childproc-spawn --help
 
-# bad NAME WANT-STDERR ARGS...: refused with status 125, the stderr line
-# given, and the child not run (it would create ran-NAME).
-bad() {
-	name=$1 want=$2
-	shift 2
-	t "$name" 125 '' "$want" -- "$@"
-	if [ -e ran ]; then
-		not_ok "$name: the child was not run" "it ran"
-		rm -f ran
-	fi
-}
-
 for c in spawn execfile; do
 	cmd=childproc-$c
 	bad "$c: unknown signal" "$cmd: Unknown signal: SIGFOO (expected a name with or without SIG, in any case (TERM, term, SIGTERM), or a number (15); kill -l lists them)\n" \

@@ -9,17 +9,6 @@ cd "$tmp"
 D='a number with a unit ms, s, m or h (500ms, 2s, 1.5m, 1h), or a whole number of milliseconds (250)'
 S='a number of bytes with an optional K, M or G suffix (1024-based: 64K, 1.5M, 2G), or Infinity'
 
-# bad NAME WANT-STDERR ARGS...: status 125, that stderr, the child not run.
-bad() {
-	name=$1 want=$2
-	shift 2
-	t "$name" 125 '' "$want" -- "$@"
-	if [ -e ran ]; then
-		not_ok "$name: the child was not run" "it ran"
-		rm -f ran
-	fi
-}
-
 # Durations and sizes: what is wrong, then the accepted forms.
 for c in spawn exec execfile; do
 	cmd=childproc-$c

@@ -88,7 +88,7 @@ child_with_pipes(uv_loop_t *loop)
 	CHECK(report, r == 0);
 	if (r != 0)
 		return;
-	CHECK(report, cp_child_write(c, 0, "ping", 4) >= 0);
+	CHECK(report, cp_child_write(c, 0, "ping", 4, NULL, NULL) >= 0);
 	CHECK(report, cp_child_end(c, 0) == 0);
 	uv_run(loop, UV_RUN_DEFAULT);
 	CHECK(report, closed);

@@ -96,11 +96,8 @@ load_stop() {
 
 # stop_master: TERM, and the master must exit 0 with every worker gone.
 stop_master() {
-	kill -TERM "$master"
-	local rc=0
-	wait "$master" || rc=$?
+	term_wait "$master"
 	master=
-	[ $rc -eq 0 ] || fail "the master exited with $rc after TERM"
 	grep -qE '^(childproc-fork: )?SIGTERM: stopping' "$tmp/status" ||
 	    fail "no stop status line"
 }

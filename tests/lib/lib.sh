@@ -58,6 +58,15 @@ wait_lines() {
 	done
 }
 
+# term_wait PID: sends TERM to PID (a child of this shell) and fails
+# unless it then exits 0.
+term_wait() {
+	kill -TERM "$1"
+	t_=0
+	wait "$1" || t_=$?
+	[ "$t_" -eq 0 ] || fail "process $1 exited with $t_ after TERM"
+}
+
 # alive PID: whether process PID is still running (a zombie counts as gone).
 alive() {
 	[ -r "/proc/$1/stat" ] || return 1

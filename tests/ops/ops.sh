@@ -42,16 +42,10 @@ master=
 bg=
 inner=		# a master under unshare (which ignores TERM while it waits)
 
-fail() {
-	echo "ops.sh $case: FAIL: $*" >&2
-	for f in "$tmp"/err "$tmp"/notes "$tmp"/out; do
-		if [ -f "$f" ]; then
-			echo "--- $f (last lines)" >&2
-			tail -n 30 "$f" >&2
-		fi
-	done
-	exit 1
-}
+. "$CP_SOURCE_DIR/tests/lib/lib.sh"
+fail_name="ops.sh $case: FAIL"
+fail_show="$tmp/err $tmp/notes $tmp/out"
+fail_lines=30
 
 cleanup() {
 	local rc=$?
@@ -71,23 +65,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-count() {
-	local n
-	n=$(grep -cE -- "$1" "$2" 2>/dev/null || true)
-	echo "${n:-0}"
-}
-
-# wait_for PATTERN N FILE: until N lines of FILE match (60 s at most).
-wait_for() {
-	local i=0
-	while [ "$(count "$1" "$3")" -lt "$2" ]; do
-		i=$((i + 1))
-		[ $i -le 6000 ] || fail "timed out waiting for $2 x '$1' in $3"
-		if [ -n "$master" ] && ! kill -0 "$master" 2>/dev/null; then
-			fail "the master died waiting for '$1'"
-		fi
-		sleep 0.01
-	done
+# wait_master PATTERN N FILE: until N lines of FILE match, failing if the
+# master (when there is one) dies.
+wait_master() {
+	wait_lines "$1" "$2" "$3" "$master"
 }
 
 # children PID: the pids of PID's children.
@@ -106,21 +87,11 @@ ppid_of() {
 
 # stop_master: TERM; the master must exit 0.
 stop_master() {
-	kill -TERM "$master"
-	local rc=0
-	wait "$master" || rc=$?
+	term_wait "$master"
 	master=
-	[ $rc -eq 0 ] || fail "the master exited with $rc after TERM"
 }
 
 loadgen=$CP_BUILD_DIR/tests/handles/loadgen
-
-# json FILE EXPR: evaluates EXPR on the JSON value r read from FILE.
-json() {
-	node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1],
-	    "utf8")); const v = eval(process.argv[2]);
-	    console.log(typeof v === "object" ? JSON.stringify(v) : v)' "$1" "$2"
-}
 
 # started: the pids of the workers started so far, sorted, one line.
 started() {
@@ -133,14 +104,14 @@ heartbeat)
 	childproc-fork -n 2 --heartbeat 1s --listen 127.0.0.1:0 "$app" listen \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_for 'listening on ' 1 "$tmp/err"
+	wait_master 'listening on ' 1 "$tmp/err"
 	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
-	wait_for 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
+	wait_master 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
 	# Busy but alive: 3 s of load, no false alarm.
 	"$loadgen" -c 8 -t 3 "$addr" >"$tmp/load" || fail "load failed"
 	[ "$(json "$tmp/load" 'r.refused + r.reset + r.timeout + r.other')" -eq 0 ] ||
 	    fail "load: $(cat "$tmp/load")"
-	[ "$(count 'missed its heartbeat' "$tmp/err")" -eq 0 ] ||
+	[ "$(count_lines 'missed its heartbeat' "$tmp/err")" -eq 0 ] ||
 	    fail "a live worker was taken for a blocked one"
 	"$loadgen" -c 4 "$addr" >"$tmp/load" &
 	bg=$!
@@ -148,7 +119,7 @@ heartbeat)
 	curl -s -m 20 "http://$addr/block" >/dev/null 2>&1 &
 	blocker=$!
 	t0=$(date +%s%N)
-	wait_for 'missed its heartbeat' 1 "$tmp/err"
+	wait_master 'missed its heartbeat' 1 "$tmp/err"
 	t1=$(date +%s%N)
 	ms=$(( (t1 - t0) / 1000000 ))
 	# The master's own measure: since the unanswered ping was sent, which
@@ -160,8 +131,8 @@ heartbeat)
 	# The heartbeat and a timer tick (250 ms), with slack for a busy machine.
 	[ "$late" -le 2000 ] || fail "killed only $late ms after the ping"
 	[ $ms -le 15000 ] || fail "killed only $ms ms after the request"
-	wait_for 'killed by SIGKILL' 1 "$tmp/err"
-	wait_for 'worker [0-9]+ pid [0-9]+ started' 3 "$tmp/err"
+	wait_master 'killed by SIGKILL' 1 "$tmp/err"
+	wait_master 'worker [0-9]+ pid [0-9]+ started' 3 "$tmp/err"
 	wait "$blocker" || true
 	sleep 1
 	kill -TERM "$bg"
@@ -177,25 +148,25 @@ max-memory)
 	childproc-fork -n 2 --max-memory 150M --listen 127.0.0.1:0 "$app" listen \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_for 'listening on ' 1 "$tmp/err"
+	wait_master 'listening on ' 1 "$tmp/err"
 	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
-	wait_for 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
+	wait_master 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
 	# Connection: close and one connection each: the same worker may or
 	# may not answer; grow whichever answers until one is over.
 	for i in 1 2 3 4 5 6 7 8; do
 		p=$(curl -sS -m 30 "http://$addr/leak") || fail "leak request failed"
 		echo "$p" >>"$tmp/leakers"
-		[ "$(count 'over --max-memory' "$tmp/err")" -gt 0 ] && break
+		[ "$(count_lines 'over --max-memory' "$tmp/err")" -gt 0 ] && break
 		sleep 0.3
 	done
-	wait_for 'over --max-memory; replacing it' 1 "$tmp/err"
+	wait_master 'over --max-memory; replacing it' 1 "$tmp/err"
 	big=$(sed -nE 's/.*worker [0-9]+ pid ([0-9]+) uses [0-9]+MiB, over.*/\1/p' \
 	    "$tmp/err" | head -n 1)
 	[ "$(grep -c "^$big\$" "$tmp/leakers")" -ge 3 ] ||
 	    fail "pid $big replaced, but it did not grow"
-	wait_for "worker [0-9]+ pid $big exited with code 0" 1 "$tmp/err"
-	wait_for 'worker [0-9]+ pid [0-9]+ started' 3 "$tmp/err"
-	[ "$(count 'over --max-memory' "$tmp/err")" -eq 1 ] ||
+	wait_master "worker [0-9]+ pid $big exited with code 0" 1 "$tmp/err"
+	wait_master 'worker [0-9]+ pid [0-9]+ started' 3 "$tmp/err"
+	[ "$(count_lines 'over --max-memory' "$tmp/err")" -eq 1 ] ||
 	    fail "more than one worker replaced"
 	"$loadgen" -c 4 -n 40 "$addr" >"$tmp/load" || fail "load failed"
 	[ "$(json "$tmp/load" 'r.ok')" -eq 40 ] || fail "load: $(cat "$tmp/load")"
@@ -205,9 +176,9 @@ control)
 	childproc-fork --control "$tmp/ctl" -n 2 --listen 127.0.0.1:0 \
 	    "$app" listen </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_for 'listening on ' 1 "$tmp/err"
+	wait_master 'listening on ' 1 "$tmp/err"
 	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
-	wait_for 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
+	wait_master 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
 	[ "$(stat -c %a "$tmp/ctl")" = 600 ] ||
 	    fail "the control socket has mode $(stat -c %a "$tmp/ctl")"
 	if id nobody >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
@@ -267,7 +238,7 @@ s.sendall(b"x" * 300); print(s.recv(4096).decode())' "$tmp/ctl" >"$tmp/long"
 	old=$(started)
 	childproc-fork --ctl "$tmp/ctl" reload >"$tmp/rl" || fail "reload failed"
 	[ "$(cat "$tmp/rl")" = '{"ok":true}' ] || fail "reload: $(cat "$tmp/rl")"
-	wait_for 'rolling restart done' 1 "$tmp/err"
+	wait_master 'rolling restart done' 1 "$tmp/err"
 	childproc-fork --ctl "$tmp/ctl" status >"$tmp/st2"
 	for p in $old; do
 		grep -q "\"pid\":$p," "$tmp/st2" && fail "old pid $p still in status"
@@ -290,23 +261,23 @@ systemd)
 	    { echo "no systemd-socket-activate: skipped"; exit 77; }
 	python3 "$src/notify.py" "$tmp/notify" "$tmp/notes" &
 	bg=$!
-	wait_for '^bound$' 1 "$tmp/notes"
+	wait_master '^bound$' 1 "$tmp/notes"
 	systemd-socket-activate -l "$tmp/web.sock" -l "$tmp/api.sock" \
 	    --fdname=web:api -E NOTIFY_SOCKET="$tmp/notify" \
 	    -E WATCHDOG_USEC=400000 \
 	    childproc-fork -n 2 --restart on-failure "$app" listen \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_for "^Listening on $tmp/api.sock" 1 "$tmp/err"
+	wait_master "^Listening on $tmp/api.sock" 1 "$tmp/err"
 	# This request starts the service; it waits in the backlog meanwhile.
 	curl -sS -m 60 --unix-socket "$tmp/web.sock" http://x/ >"$tmp/first" ||
 	    fail "the request that activated the service failed"
 	grep -qE '^[0-9]+$' "$tmp/first" || fail "bad answer: $(cat "$tmp/first")"
-	wait_for "listening on unix:$tmp/web.sock \\(from systemd, fd 3, web\\)" \
+	wait_master "listening on unix:$tmp/web.sock \\(from systemd, fd 3, web\\)" \
 	    1 "$tmp/err"
-	wait_for "listening on unix:$tmp/api.sock \\(from systemd, fd 4, api\\)" \
+	wait_master "listening on unix:$tmp/api.sock \\(from systemd, fd 4, api\\)" \
 	    1 "$tmp/err"
-	wait_for "^$master READY=1 \\| STATUS=2 workers ready$" 1 "$tmp/notes"
+	wait_master "^$master READY=1 \\| STATUS=2 workers ready$" 1 "$tmp/notes"
 	for s in web api; do
 		for i in 1 2 3 4; do
 			curl -sS -m 30 --unix-socket "$tmp/$s.sock" http://x/ \
@@ -318,9 +289,9 @@ systemd)
 	[ "$(cat "$tmp/env")" = "{}" ] ||
 	    fail "a worker sees systemd's variables: $(cat "$tmp/env")"
 	# WATCHDOG_USEC=400ms: a ping every 200 ms.
-	wait_for "^$master WATCHDOG=1$" 3 "$tmp/notes"
+	wait_master "^$master WATCHDOG=1$" 3 "$tmp/notes"
 	kill -HUP "$master"
-	wait_for "^$master RELOADING=1 \\| MONOTONIC_USEC=[0-9]+ \\| STATUS=" 1 \
+	wait_master "^$master RELOADING=1 \\| MONOTONIC_USEC=[0-9]+ \\| STATUS=" 1 \
 	    "$tmp/notes"
 	mono=$(sed -nE "s/^$master RELOADING=1 \\| MONOTONIC_USEC=([0-9]+).*/\\1/p" \
 	    "$tmp/notes")
@@ -329,8 +300,8 @@ systemd)
 	# CLOCK_MONOTONIC is /proc/uptime without suspended time: close to it.
 	[ "$mono" -le "$up" ] && [ "$mono" -gt $((up - 600000000)) ] ||
 	    fail "MONOTONIC_USEC=$mono is not the monotonic clock (uptime $up us)"
-	wait_for 'rolling restart done' 1 "$tmp/err"
-	wait_for "^$master READY=1" 2 "$tmp/notes"
+	wait_master 'rolling restart done' 1 "$tmp/err"
+	wait_master "^$master READY=1" 2 "$tmp/notes"
 	# READY=1 came after RELOADING=1, as notify-reload wants.
 	tail -n +2 "$tmp/notes" | grep -v WATCHDOG | tail -n 1 | grep -q 'READY=1' ||
 	    fail "READY=1 not the last state after the reload"
@@ -346,7 +317,7 @@ pid1-reap)
 	    childproc-fork -n 1 --restart always "$app" orphan \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	bg=$!
-	wait_for '^orphan [0-9]+$' 1 "$tmp/err"
+	wait_master '^orphan [0-9]+$' 1 "$tmp/err"
 	# unshare's one child is our master, PID 1 inside.
 	m=$(children "$bg" | head -n 1)
 	[ -n "$m" ] || fail "no master under unshare"
@@ -377,15 +348,15 @@ pid1-signals)
 	unshare --pid --fork --mount-proc --kill-child \
 	    childproc-fork "$app" signals </dev/null >"$tmp/out" 2>"$tmp/err" &
 	bg=$!
-	wait_for '^signals ready$' 1 "$tmp/err"
+	wait_master '^signals ready$' 1 "$tmp/err"
 	m=$(children "$bg" | head -n 1)
 	inner=$m
 	for s in USR1 USR2 WINCH; do
 		kill -"$s" "$m"
-		wait_for "^signal SIG$s\$" 1 "$tmp/err"
+		wait_master "^signal SIG$s\$" 1 "$tmp/err"
 	done
 	kill -TERM "$m"
-	wait_for '^signal SIGTERM$' 1 "$tmp/err"
+	wait_master '^signal SIGTERM$' 1 "$tmp/err"
 	rc=0
 	wait "$bg" || rc=$?
 	bg=
@@ -396,7 +367,7 @@ subreaper)
 	childproc-fork -n 1 --restart always "$app" orphan 2 \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_for '^orphan [0-9]+$' 1 "$tmp/err"
+	wait_master '^orphan [0-9]+$' 1 "$tmp/err"
 	o=$(sed -nE 's/^orphan ([0-9]+)$/\1/p' "$tmp/err")
 	p=$(ppid_of "$o")
 	[ -z "$p" ] || [ "$p" = "$master" ] ||

@@ -1,0 +1,337 @@
+/*
+ * misc.c - small defects of issue 7, one case each.
+ *
+ *	misc CASE
+ *
+ *   listen-port     cp_listen takes ports 0-65535 only (70000 bound 4464)
+ *   open-listening  cp_channel_open_fd refuses a listening socket
+ *   open-unconnected  ... and an unconnected one (both hung or failed late)
+ *   kill-probe      cp_child_kill(c, 0) only probes, as kill(2) (it sent
+ *                   SIGTERM)
+ *   unknown-handle  a NODE_HANDLE of unknown type: NACKed, fd closed, not
+ *                   delivered with CP_HANDLE_NONE and an fd
+ *   send-epipe      a send queued when the peer closes gets UV_EPIPE
+ *                   (it got UV_ECANCELED)
+ */
+#include <signal.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "childproc.h"
+
+static int failed;
+
+#define CHECK(c) do {							\
+	if (!(c)) {							\
+		fprintf(stderr, "misc: line %d: check failed: %s\n",	\
+		    __LINE__, #c);					\
+		failed++;						\
+	}								\
+} while (0)
+
+static void
+case_listen_port(void)
+{
+	static const char *const bad[] = {
+		"127.0.0.1:70000", "131152", "65536", "127.0.0.1:99999999",
+	};
+	char addr[128];
+	size_t i;
+	int fd, r;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = cp_listen(bad[i], 0, 0, &fd, addr, sizeof(addr));
+		if (r != UV_EINVAL)
+			fprintf(stderr, "misc: %s: %d (%s)\n", bad[i], r,
+			    r == 0 ? addr : cp_err_name(r));
+		CHECK(r == UV_EINVAL && fd == -1);
+		if (r == 0)
+			close(fd);
+	}
+	CHECK(cp_listen("127.0.0.1:0", 0, 0, &fd, addr, sizeof(addr)) == 0);
+	CHECK(strncmp(addr, "127.0.0.1:", 10) == 0);
+	close(fd);
+}
+
+static const struct cp_channel_events ev = { 0 };
+
+static void
+case_open_listening(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct cp_channel *ch = NULL;
+	uv_loop_t loop;
+	int fd;
+
+	uv_loop_init(&loop);
+	/* An abstract name: nothing to clean up. */
+	snprintf(sun.sun_path + 1, sizeof(sun.sun_path) - 1, "cp-misc-%d",
+	    (int)getpid());
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+	CHECK(listen(fd, 1) == 0);
+	CHECK(cp_channel_open_fd(&loop, fd, &ev, NULL, &ch) == UV_ENOTCONN);
+	CHECK(ch == NULL);
+	close(fd);
+	CHECK(uv_loop_close(&loop) == 0);
+}
+
+static void
+case_open_unconnected(void)
+{
+	struct cp_channel *ch = NULL;
+	uv_loop_t loop;
+	int fd;
+
+	uv_loop_init(&loop);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(cp_channel_open_fd(&loop, fd, &ev, NULL, &ch) == UV_ENOTCONN);
+	CHECK(ch == NULL);
+	close(fd);
+	CHECK(uv_loop_close(&loop) == 0);
+}
+
+
+/* ---- kill(c, 0) probes -------------------------------------------------- */
+
+static bool child_closed;
+
+static void
+probe_close(struct cp_child *c, void *data)
+{
+	(void)data;
+	child_closed = true;
+	cp_child_free(c);
+}
+
+static void
+probe_exit(struct cp_child *c, int64_t st, int sig, void *data)
+{
+	(void)st;
+	(void)data;
+	CHECK(sig == SIGKILL);
+	CHECK(cp_child_kill(c, 0) == UV_ESRCH);
+}
+
+static void
+probe_timer(uv_timer_t *t)
+{
+	struct cp_child *c = t->data;
+
+	CHECK(cp_child_kill(c, 0) == 0);
+	CHECK(!cp_child_killed(c));
+	CHECK(kill(cp_child_pid(c), 0) == 0);
+	CHECK(cp_child_kill(c, SIGKILL) == 0);
+	uv_close((uv_handle_t *)t, NULL);
+}
+
+static void
+case_kill_probe(void)
+{
+	static const struct cp_child_events pev = {
+		.on_exit = probe_exit,
+		.on_close = probe_close,
+	};
+	struct cp_spawn_options o = { 0 };
+	char *args[] = { "30", NULL };
+	struct cp_child *c;
+	uv_timer_t t;
+	uv_loop_t loop;
+
+	uv_loop_init(&loop);
+	o.file = "sleep";
+	o.args = args;
+	o.stdio_count = 3;
+	o.stdio[0].type = o.stdio[1].type = o.stdio[2].type = CP_STDIO_IGNORE;
+	CHECK(cp_child_spawn(&loop, &o, &pev, NULL, &c) == 0);
+	/* A probe right away, then again once the loop ran a while. */
+	CHECK(cp_child_kill(c, 0) == 0);
+	CHECK(!cp_child_killed(c));
+	uv_timer_init(&loop, &t);
+	t.data = c;
+	uv_timer_start(&t, probe_timer, 200, 0);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	CHECK(child_closed);
+	CHECK(uv_loop_close(&loop) == 0);
+}
+
+/* ---- a NODE_HANDLE of a type nobody knows ------------------------------- */
+
+static int nmsg, nerr, last_err;
+
+static void
+count_message(struct cp_channel *ch, const struct cp_message *m, void *data)
+{
+	(void)ch;
+	(void)data;
+	fprintf(stderr, "misc: message %.*s type %d fd %d\n", (int)m->len,
+	    m->line, (int)m->handle_type, m->fd);
+	nmsg++;
+}
+
+static void
+count_error(struct cp_channel *ch, int err, const char *line, size_t len,
+    void *data)
+{
+	(void)data;
+	(void)line;
+	(void)len;
+	nerr++;
+	last_err = err;
+	cp_channel_close(ch);
+}
+
+static bool
+inode_open(ino_t ino)
+{
+	struct stat st;
+	int fd;
+
+	for (fd = 0; fd < 1024; fd++)
+		if (fstat(fd, &st) == 0 && st.st_ino == ino)
+			return true;
+	return false;
+}
+
+static void
+case_unknown_handle(void)
+{
+	static const struct cp_channel_events hev = {
+		.on_message = count_message,
+		.on_internal = count_message,
+		.on_error = count_error,
+	};
+	static const char line[] =
+	    "{\"cmd\":\"NODE_HANDLE\",\"type\":\"fs.File\",\"msg\":1}\n";
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct msghdr mh = { 0 };
+	struct iovec iov = { (void *)line, sizeof(line) - 1 };
+	struct cmsghdr *c;
+	struct cp_channel *ch;
+	struct stat st;
+	uv_loop_t loop;
+	char back[256];
+	ssize_t n;
+	int sv[2], pass[2];
+
+	uv_loop_init(&loop);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	CHECK(cp_channel_open_fd(&loop, sv[0], &hev, NULL, &ch) == 0);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pass) == 0);
+	fstat(pass[0], &st);
+	memset(&cm, 0, sizeof(cm));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &pass[0], sizeof(int));
+	CHECK(sendmsg(sv[1], &mh, 0) == (ssize_t)iov.iov_len);
+	close(pass[0]);
+	close(pass[1]);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	CHECK(nmsg == 0);
+	CHECK(nerr == 1 && last_err == UV_EPROTO);
+	CHECK(!inode_open(st.st_ino));
+	/* The sender is told: a NACK, not an ACK. */
+	n = recv(sv[1], back, sizeof(back) - 1, MSG_DONTWAIT);
+	CHECK(n > 0);
+	back[n > 0 ? n : 0] = '\0';
+	CHECK(strcmp(back, "{\"cmd\":\"NODE_HANDLE_NACK\"}\n") == 0);
+	close(sv[1]);
+	CHECK(uv_loop_close(&loop) == 0);
+}
+
+/* ---- a send still queued when the peer closes: EPIPE --------------------- */
+
+static int send_status = 1;
+
+static void
+big_send_cb(struct cp_channel *ch, int status, void *arg)
+{
+	(void)ch;
+	(void)arg;
+	send_status = status;
+}
+
+static void
+on_disc(struct cp_channel *ch, int err, void *data)
+{
+	(void)err;
+	(void)data;
+	cp_channel_close(ch);
+}
+
+static void
+case_send_epipe(void)
+{
+	static const struct cp_channel_events dev = {
+		.on_disconnect = on_disc,
+	};
+	struct cp_channel *ch;
+	uv_loop_t loop;
+	json_t *v;
+	char *big;
+	int sv[2];
+
+	uv_loop_init(&loop);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	CHECK(cp_channel_open_fd(&loop, sv[0], &dev, NULL, &ch) == 0);
+	big = malloc(4 << 20);
+	memset(big, 'x', 4 << 20);
+	v = json_stringn(big, 4 << 20);
+	free(big);
+	/* More than the socket holds: queued, and the peer never reads it. */
+	CHECK(cp_channel_send(ch, v, big_send_cb, NULL) == 1);
+	json_decref(v);
+	close(sv[1]);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	CHECK(send_status == UV_EPIPE);
+	CHECK(uv_loop_close(&loop) == 0);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} cases[] = {
+	{ "listen-port", case_listen_port },
+	{ "open-listening", case_open_listening },
+	{ "open-unconnected", case_open_unconnected },
+	{ "kill-probe", case_kill_probe },
+	{ "unknown-handle", case_unknown_handle },
+	{ "send-epipe", case_send_epipe },
+};
+
+int
+main(int argc, char *argv[])
+{
+	size_t i;
+
+	if (argc != 2)
+		return 2;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (strcmp(cases[i].name, argv[1]) == 0) {
+			cases[i].fn();
+			if (failed) {
+				fprintf(stderr, "misc %s: FAILED\n", argv[1]);
+				return 1;
+			}
+			printf("misc %s: ok\n", argv[1]);
+			return 0;
+		}
+	}
+	fprintf(stderr, "misc: unknown case %s\n", argv[1]);
+	return 2;
+}

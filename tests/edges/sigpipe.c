@@ -1,0 +1,249 @@
+/*
+ * sigpipe.c - SIGPIPE stays the program's business (issue 7, defect 4).
+ *
+ *	sigpipe CASE
+ *
+ * SIGPIPE is left at its default disposition, as in a C program that
+ * never touched it.  The library must not change it (0.1 ignored it for
+ * the whole process when a channel or an exec was made) and must not let
+ * it fire: cp_child_write to a child that closed its stdin reports
+ * UV_EPIPE to its callback (0.1 killed the caller, status 141).
+ *   epipe     write to a child that closed its stdin: UV_EPIPE, alive
+ *   channel   making a channel leaves the disposition alone
+ *   sync      cp_spawn_sync with input for a child that closed stdin
+ *   slowdown  1 MiB to a child that does not read: 1 (slow down), and
+ *             every callback runs (UV_EPIPE once it is killed)
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "childproc.h"
+
+static int failed;
+
+#define CHECK(c) do {							\
+	if (!(c)) {							\
+		fprintf(stderr, "sigpipe: line %d: check failed: %s\n",	\
+		    __LINE__, #c);					\
+		failed++;						\
+	}								\
+} while (0)
+
+static bool
+sigpipe_default(void)
+{
+	struct sigaction sa;
+
+	return sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL;
+}
+
+struct t {
+	uv_loop_t loop;
+	struct cp_child *c;
+	bool ready;		/* the child said it closed stdin */
+	int ncb;
+	int status[64];
+	int ret;
+	bool closed;
+};
+
+static void
+write_cb(struct cp_child *c, int fd, int status, void *arg)
+{
+	struct t *t = arg;
+
+	CHECK(fd == 0);
+	(void)c;
+	if (t->ncb < 64)
+		t->status[t->ncb] = status;
+	t->ncb++;
+}
+
+static void
+on_data(struct cp_child *c, int fd, const char *buf, size_t len, void *data)
+{
+	struct t *t = data;
+	static char big[1 << 20];
+
+	if (fd != 1 || len == 0 || t->ready)
+		return;
+	(void)buf;
+	t->ready = true;
+	/* The child's stdin is closed now: nobody can read this. */
+	t->ret = cp_child_write(c, 0, big, sizeof(big), write_cb, t);
+}
+
+static void
+on_exit_(struct cp_child *c, int64_t st, int sig, void *data)
+{
+	(void)c;
+	(void)st;
+	(void)sig;
+	(void)data;
+}
+
+static void
+on_close(struct cp_child *c, void *data)
+{
+	struct t *t = data;
+
+	t->closed = true;
+	cp_child_free(c);
+}
+
+static const struct cp_child_events events = {
+	.on_data = on_data,
+	.on_exit = on_exit_,
+	.on_close = on_close,
+};
+
+static void
+run_child(struct t *t, const char *script)
+{
+	struct cp_spawn_options o = { 0 };
+	char *args[] = { "-c", (char *)script, NULL };
+
+	o.file = "sh";
+	o.args = args;
+	CHECK(cp_child_spawn(&t->loop, &o, &events, t, &t->c) == 0);
+	uv_run(&t->loop, UV_RUN_DEFAULT);
+	CHECK(t->closed);
+}
+
+static void
+case_epipe(void)
+{
+	struct t t = { 0 };
+
+	uv_loop_init(&t.loop);
+	/* Close stdin, say so, and stay until our write has failed. */
+	run_child(&t, "exec 0<&-; echo closed; sleep 1");
+	CHECK(t.ready);
+	/* Accepted (queued): the error goes to the callback. */
+	CHECK(t.ret == 0 || t.ret == 1 || t.ret == UV_EPIPE);
+	if (t.ret >= 0) {
+		CHECK(t.ncb == 1);
+		CHECK(t.status[0] == UV_EPIPE);
+	}
+	CHECK(sigpipe_default());
+	CHECK(uv_loop_close(&t.loop) == 0);
+}
+
+static void
+case_channel(void)
+{
+	static const struct cp_channel_events ev = { 0 };
+	struct cp_channel *ch;
+	uv_loop_t loop;
+	int sv[2];
+
+	uv_loop_init(&loop);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	CHECK(cp_channel_open_fd(&loop, sv[0], &ev, NULL, &ch) == 0);
+	CHECK(sigpipe_default());
+	/* A send to a closed peer: an error, not a signal. */
+	close(sv[1]);
+	CHECK(cp_channel_send(ch, json_true(), NULL, NULL) == UV_EPIPE);
+	cp_channel_close(ch);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	CHECK(uv_loop_close(&loop) == 0);
+	CHECK(sigpipe_default());
+}
+
+static void
+case_sync(void)
+{
+	struct cp_exec_options o;
+	struct cp_result r;
+	static char big[1 << 20];
+	char *args[] = { "-c", "exec 0<&-; sleep 0.2", NULL };
+
+	cp_exec_options_init(&o);
+	o.spawn.file = "sh";
+	o.spawn.args = args;
+	o.input = big;
+	o.input_len = sizeof(big);
+	CHECK(cp_spawn_sync(&o, &r) == 0);
+	/* Node's spawnSync: error EPIPE, status 0. */
+	CHECK(r.error == UV_EPIPE);
+	CHECK(r.status == 0);
+	cp_result_release(&r);
+	CHECK(sigpipe_default());
+}
+
+static void
+slow_on_data(struct cp_child *c, int fd, const char *buf, size_t len,
+    void *data)
+{
+	struct t *t = data;
+	static char big[1 << 20];
+	int i;
+
+	(void)buf;
+	if (fd != 1 || len == 0 || t->ready)
+		return;
+	t->ready = true;
+	/* Four MiB to a child that never reads. */
+	for (i = 0; i < 4; i++)
+		t->status[32 + i] = cp_child_write(c, 0, big, sizeof(big),
+		    write_cb, t);
+	cp_child_kill(c, SIGKILL);
+}
+
+static void
+case_slowdown(void)
+{
+	static const struct cp_child_events ev = {
+		.on_data = slow_on_data,
+		.on_close = on_close,
+	};
+	struct cp_spawn_options o = { 0 };
+	char *args[] = { "-c", "echo go; sleep 30", NULL };
+	struct t t = { 0 };
+	int i;
+
+	uv_loop_init(&t.loop);
+	o.file = "sh";
+	o.args = args;
+	CHECK(cp_child_spawn(&t.loop, &o, &ev, &t, &t.c) == 0);
+	uv_run(&t.loop, UV_RUN_DEFAULT);
+	CHECK(t.closed);
+	/* Accepted, with the advice to slow down. */
+	for (i = 0; i < 4; i++)
+		CHECK(t.status[32 + i] == 1);
+	/* Nothing dropped silently: each write was answered, with EPIPE. */
+	CHECK(t.ncb == 4);
+	for (i = 0; i < 4 && i < t.ncb; i++)
+		CHECK(t.status[i] == UV_EPIPE);
+	CHECK(uv_loop_close(&t.loop) == 0);
+	CHECK(sigpipe_default());
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc != 2)
+		return 2;
+	signal(SIGPIPE, SIG_DFL);
+	if (strcmp(argv[1], "epipe") == 0)
+		case_epipe();
+	else if (strcmp(argv[1], "channel") == 0)
+		case_channel();
+	else if (strcmp(argv[1], "sync") == 0)
+		case_sync();
+	else if (strcmp(argv[1], "slowdown") == 0)
+		case_slowdown();
+	else
+		return 2;
+	if (failed) {
+		fprintf(stderr, "sigpipe %s: FAILED (%d checks)\n", argv[1],
+		    failed);
+		return 1;
+	}
+	printf("sigpipe %s: ok\n", argv[1]);
+	return 0;
+}
