@@ -138,7 +138,11 @@ case_kill_probe(void)
 		.on_exit = probe_exit,
 		.on_close = probe_close,
 	};
-	struct cp_spawn_options o = { 0 };
+	static const struct cp_stdio ignored[] = {
+		{ CP_STDIO_IGNORE, -1 }, { CP_STDIO_IGNORE, -1 },
+		{ CP_STDIO_IGNORE, -1 },
+	};
+	struct cp_spawn_options o = CP_SPAWN_OPTIONS_INIT;
 	char *args[] = { "30", NULL };
 	struct cp_child *c;
 	uv_timer_t t;
@@ -147,8 +151,8 @@ case_kill_probe(void)
 	uv_loop_init(&loop);
 	o.file = "sleep";
 	o.args = args;
+	o.stdio = ignored;
 	o.stdio_count = 3;
-	o.stdio[0].type = o.stdio[1].type = o.stdio[2].type = CP_STDIO_IGNORE;
 	CHECK(cp_child_spawn(&loop, &o, &pev, NULL, &c) == 0);
 	/* A probe right away, then again once the loop ran a while. */
 	CHECK(cp_child_kill(c, 0) == 0);
