@@ -158,8 +158,11 @@ main(int argc, char *argv[])
 	} else {
 		/* Pipes asked for with --stdio: what they gave, once it is over. */
 		fflush(stdout);
-		cmd_write_output(STDOUT_FILENO, &run.r->output[1]);
-		cmd_write_output(STDERR_FILENO, &run.r->output[2]);
+		/* No output at all (never started): output is NULL then. */
+		if (run.r->output_count > 2) {
+			cmd_write_output(STDOUT_FILENO, &run.r->output[1]);
+			cmd_write_output(STDERR_FILENO, &run.r->output[2]);
+		}
 	}
 	status = cmd_result_status(run.r, run.cwd, run.file, co.json);
 	cp_exec_free(x);
