@@ -208,7 +208,7 @@ h_r=""
 for round in $(seq 1 "$rounds"); do
 	a=$("$hparent" "$(command -v node)" "$child_js" rate "$handles" |
 	    sed -n 's/.*: \([0-9]*\)\/s$/\1/p')
-	b=$(node "$here/node-rate.js" "$child_js" "$handles" |
+	b=$(node "$here/../bench/node-rate.js" "$child_js" "$handles" |
 	    sed -n 's/.*: \([0-9]*\)\/s$/\1/p')
 	echo "round $round handles/s: C->node $a, node->node $b" >&2
 	h_c="$h_c $a"
