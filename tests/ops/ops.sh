@@ -160,14 +160,23 @@ max-memory)
 		sleep 0.3
 	done
 	wait_master 'over --max-memory; replacing it' 1 "$tmp/err"
-	big=$(sed -nE 's/.*worker [0-9]+ pid ([0-9]+) uses [0-9]+MiB, over.*/\1/p' \
-	    "$tmp/err" | head -n 1)
-	[ "$(grep -c "^$big\$" "$tmp/leakers")" -ge 3 ] ||
-	    fail "pid $big replaced, but it did not grow"
-	wait_master "worker [0-9]+ pid $big exited with code 0" 1 "$tmp/err"
-	wait_master 'worker [0-9]+ pid [0-9]+ started' 3 "$tmp/err"
-	[ "$(count_lines 'over --max-memory' "$tmp/err")" -eq 1 ] ||
-	    fail "more than one worker replaced"
+	# Both workers may have grown over the limit before the master's next
+	# look (the shared socket spreads the requests unevenly): every worker
+	# replaced must be one that grew (3 x 40 MB on its base is over 150M),
+	# and each is replaced once and gracefully.
+	sleep 1
+	n=0
+	for big in $(sed -nE 's/.*worker [0-9]+ pid ([0-9]+) uses [0-9]+MiB, over.*/\1/p' \
+	    "$tmp/err"); do
+		[ "$(grep -c "^$big\$" "$tmp/leakers")" -ge 3 ] ||
+		    fail "pid $big replaced, but it did not grow"
+		[ "$(count_lines "pid $big uses" "$tmp/err")" -eq 1 ] ||
+		    fail "pid $big replaced more than once"
+		wait_master "worker [0-9]+ pid $big exited with code 0" 1 "$tmp/err"
+		n=$((n + 1))
+	done
+	[ "$n" -ge 1 ] || fail "no worker replaced"
+	wait_master 'worker [0-9]+ pid [0-9]+ started' $((2 + n)) "$tmp/err"
 	"$loadgen" -c 4 -n 40 "$addr" >"$tmp/load" || fail "load failed"
 	[ "$(json "$tmp/load" 'r.ok')" -eq 40 ] || fail "load: $(cat "$tmp/load")"
 	stop_master
