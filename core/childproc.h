@@ -326,6 +326,12 @@ struct cp_stdio {
 #define CP_SPAWN_SETUID    0x02	/* use .uid */
 #define CP_SPAWN_SETGID    0x04	/* use .gid */
 #define CP_SPAWN_KILL_TREE 0x08	/* child leads a process group; kills reach it all */
+/*
+ * SIGKILL the child when the thread that spawned it ends, even by SIGKILL
+ * (prctl PR_SET_PDEATHSIG; Linux >= 5.3, else UV_ENOSYS).  A pool's
+ * workers get it unless CP_SPAWN_DETACHED: none outlives its master.
+ */
+#define CP_SPAWN_DIE_WITH_PARENT 0x10
 
 struct cp_spawn_options {
 	const char *file;	/* searched in the child's PATH unless it has a '/' */

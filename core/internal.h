@@ -127,7 +127,14 @@ struct cp__spawn_req {
 	/* fds[i]: the fd the child gets as i (borrowed), or -1 to ignore it */
 	const int *fds;
 	int nfds;
-	unsigned int flags;	/* CP_SPAWN_DETACHED, CP_SPAWN_KILL_TREE */
+	/*
+	 * CP_SPAWN_DETACHED, CP_SPAWN_KILL_TREE, CP_SPAWN_DIE_WITH_PARENT;
+	 * CP_SPAWN_SETUID and CP_SPAWN_SETGID (uid, gid) only with
+	 * CP_SPAWN_DIE_WITH_PARENT (otherwise uv_spawn's path does them).
+	 */
+	unsigned int flags;
+	uid_t uid;
+	gid_t gid;
 };
 
 /*
