@@ -34,8 +34,9 @@ void cp_buf_release(struct cp_buf *b);
  *   - a number past DBL_MAX (1e400, Infinity for Node) reads as null,
  *     which is what JSON.stringify would make of it;
  *   - nesting deeper than 10000 is refused (the encoder's limit too).
- * Returns 0, or UV_EPROTO when the line is not exactly one JSON value
- * (an empty line, "undefined", two values ...), with error filled if not
+ * Returns 0, UV_EPROTO when the line is not exactly one JSON value
+ * (an empty line, "undefined", two values ...), or UV_ENOMEM when an
+ * allocation failed (never a value cut short), with error filled if not
  * NULL.
  */
 int cp_msg_decode(const char *line, size_t len, json_t **valuep,
@@ -52,7 +53,7 @@ int cp_msg_encode(const json_t *value, struct cp_buf *out);
 
 /*
  * Checks that line is one JSON value (see cp_msg_decode) without keeping
- * it.  Returns 0 or UV_EPROTO.
+ * it.  Returns 0, UV_EPROTO or UV_ENOMEM.
  */
 int cp_msg_validate(const char *line, size_t len, json_error_t *error);
 
