@@ -249,8 +249,9 @@ add_utf8(struct parser *ps, uint32_t cp)
 /*
  * Reads the string at ps->p (its opening quote).  Returns its UTF-8 text in
  * *sp and *lenp: a pointer into the line when it needed no change, else into
- * ps->sb.  Escaped lone surrogates and invalid UTF-8 become U+FFFD, as in
- * Node (whose strings may hold lone surrogates, which jansson's cannot).
+ * ps->sb.  Invalid UTF-8 becomes U+FFFD, as Node's StringDecoder makes
+ * it; an escaped lone surrogate is kept in its 3-byte form (WTF-8), as
+ * Node's strings keep it, and encode_string escapes it again.
  */
 static int
 parse_string(struct parser *ps, const char **sp, size_t *lenp)
@@ -325,8 +326,8 @@ parse_string(struct parser *ps, const char **sp, size_t *lenp)
 					return -1;
 				p += 12;
 			} else {
-				if (add_utf8(ps, v >= 0xD800 && v <= 0xDFFF ?
-				    0xFFFD : v) != 0)
+				/* A lone surrogate is kept, in WTF-8. */
+				if (add_utf8(ps, v) != 0)
 					return -1;
 				p += 6;
 			}
@@ -745,6 +746,7 @@ encode_string(const char *s, size_t len, struct cp_buf *out)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, run = 0;
+	uint32_t cp;
 	char esc[6];
 	int r;
 
@@ -756,9 +758,29 @@ encode_string(const char *s, size_t len, struct cp_buf *out)
 		const char *rep = NULL;
 		size_t replen = 2;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c >= 0x20 && c != '"' && c != '\\' && c != 0xED)
 			continue;
 		switch (c) {
+		case 0xED:
+			/*
+			 * A lone surrogate (ED A0..BF xx, WTF-8: never valid
+			 * UTF-8) is written "\udxxx", as JSON.stringify does.
+			 */
+			if (len - i < 3 || (unsigned char)s[i + 1] < 0xA0)
+				continue;
+			cp = 0xD000 | (uint32_t)(s[i + 1] & 0x3F) << 6 |
+			    (uint32_t)(s[i + 2] & 0x3F);
+			esc[0] = '\\'; esc[1] = 'u';
+			esc[2] = hex[cp >> 12]; esc[3] = hex[(cp >> 8) & 15];
+			esc[4] = hex[(cp >> 4) & 15]; esc[5] = hex[cp & 15];
+			rep = esc;
+			replen = 6;
+			if ((r = cp_buf_add(out, s + run, i - run)) != 0 ||
+			    (r = cp_buf_add(out, rep, replen)) != 0)
+				return r;
+			i += 2;
+			run = i + 1;
+			continue;
 		case '"': rep = "\\\""; break;
 		case '\\': rep = "\\\\"; break;
 		case '\b': rep = "\\b"; break;
