@@ -36,6 +36,9 @@ enum {
 	OPT_NO_CLUSTER,
 	OPT_HEARTBEAT,
 	OPT_MAX_MEMORY,
+	OPT_READY_MESSAGE,
+	OPT_READY_TIMEOUT,
+	OPT_READY_SETTLE,
 };
 
 
@@ -66,6 +69,9 @@ static const struct cmd_option master_options[] = {
 	{ "status-format", required_argument, OPT_STATUS_FORMAT, "FMT", "--ctl's output: text (a table) or json;\ndefault: text on a terminal" },
 	{ "heartbeat", required_argument, OPT_HEARTBEAT, "DURATION", "SIGKILL and replace a worker whose event loop\nleaves a ping unanswered for DURATION" },
 	{ "max-memory", required_argument, OPT_MAX_MEMORY, "SIZE", "replace a worker whose RSS grows over SIZE" },
+	{ "ready-message", required_argument, OPT_READY_MESSAGE, "MSG", "a worker is ready once it sends MSG (JSON, or\nelse a string), not when it listens" },
+	{ "ready-timeout", required_argument, OPT_READY_TIMEOUT, "DURATION", "a replacement not ready by then fails and a\nrolling restart stops (default 60s, 0: none)" },
+	{ "ready-settle", required_argument, OPT_READY_SETTLE, "DURATION", "ready only once up this long after saying so\n(default 1s)" },
 	CMD_OPTIONS_END
 };
 
@@ -144,6 +150,19 @@ parse_max_restarts(struct cp_pool_options *po, const char *s)
 	po->max_restarts = (int)n;
 	if (*end == '/')
 		po->restart_window_ms = cmd_parse_duration(end + 1, "max-restarts");
+}
+
+/* --ready-message: JSON, or else the string itself (ready, "ready"). */
+static json_t *
+parse_ready_message(const char *s)
+{
+	json_t *v;
+
+	if ((v = json_loadb(s, strlen(s), JSON_DECODE_ANY, NULL)) != NULL)
+		return v;
+	if ((v = json_stringn(s, strlen(s))) == NULL)
+		cmd_die("--ready-message: not UTF-8: '%s'", s);
+	return v;
 }
 
 static json_t *
@@ -256,7 +275,7 @@ main(int argc, char *argv[])
 	const char *control = NULL, *ctl = NULL;
 	int ch, r, fd, nworkers = 1, j, *listen_fds = NULL;
 	bool no_cluster = false, sched_set = false;
-	json_t *handle_msg = NULL;
+	json_t *handle_msg = NULL, *ready_msg = NULL;
 	struct cmd_getopt g;
 	uv_loop_t loop;
 
@@ -377,6 +396,18 @@ main(int argc, char *argv[])
 				f.max_memory = 0;
 			f.master = true;
 			break;
+		case OPT_READY_MESSAGE:
+			json_decref(ready_msg);
+			ready_msg = parse_ready_message(optarg);
+			break;
+		case OPT_READY_TIMEOUT:
+			po.ready_timeout_ms = cmd_parse_duration(optarg,
+			    "ready-timeout");
+			break;
+		case OPT_READY_SETTLE:
+			po.ready_settle_ms = cmd_parse_duration(optarg,
+			    "ready-settle");
+			break;
 		case OPT_CTL:
 			ctl = optarg;
 			break;
@@ -401,6 +432,7 @@ main(int argc, char *argv[])
 		r = cmd_control_client(ctl, argc, argv, ctl_json);
 		free(exec_args);
 		json_decref(handle_msg);
+		json_decref(ready_msg);
 		cmd_release_common(&co);
 		return cmd_finish(r);
 	}
@@ -460,6 +492,8 @@ main(int argc, char *argv[])
 			    &po.sched);
 	}
 	po.handle_message = handle_msg;
+	po.ready_message = ready_msg;
+	f.ready_timeout_ms = po.ready_timeout_ms;
 	f.file = po.spawn.file;
 	f.cwd = po.spawn.cwd;
 	f.max_restarts = po.max_restarts;
@@ -536,6 +570,7 @@ main(int argc, char *argv[])
 	if (f.status_fd >= 0)
 		close(f.status_fd);
 	json_decref(handle_msg);
+	json_decref(ready_msg);
 	free(listen_fds);
 	free(f.spawned);
 	free(f.beats);
