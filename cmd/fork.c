@@ -39,6 +39,7 @@ enum {
 	OPT_READY_MESSAGE,
 	OPT_READY_TIMEOUT,
 	OPT_READY_SETTLE,
+	OPT_BACKOFF,
 };
 
 
@@ -61,7 +62,8 @@ static const struct cmd_option master_options[] = {
 	{ "no-cluster", no_argument, OPT_NO_CLUSTER, NULL, "plain workers: no cluster protocol" },
 	{ "balance", required_argument, OPT_BALANCE, "MODE", "--listen: shared (default) or reuseport" },
 	{ "restart", required_argument, OPT_RESTART, "POLICY", "no (default), on-failure, always" },
-	{ "max-restarts", required_argument, OPT_MAX_RESTARTS, "N/DURATION", "give up after N restarts within DURATION\n(default 10/60s)" },
+	{ "max-restarts", required_argument, OPT_MAX_RESTARTS, "N/DURATION", "give up after N restarts within DURATION\n(default 10/60s); unlimited: never" },
+	{ "backoff", required_argument, OPT_BACKOFF, "INITIAL[/MAX]", "restart delay after a quick exit, doubling\nup to MAX (default 100ms/30s)" },
 	{ "grace", required_argument, OPT_GRACE, "DURATION", "on TERM/INT, wait this long before SIGKILL\n(default 5s)" },
 	{ "status-fd", required_argument, OPT_STATUS_FD, "N", "write status lines to fd N instead of stderr" },
 	{ "control", required_argument, OPT_CONTROL, "PATH", "answer status, reload and stop on the unix\nsocket PATH (mode 0600)" },
@@ -138,15 +140,22 @@ parse_workers(const char *s)
 	return (int)n;
 }
 
+/* N, N/DURATION, or unlimited (0, infinity): never give up. */
 static void
 parse_max_restarts(struct cp_pool_options *po, const char *s)
 {
 	char *end;
 	long n;
 
+	if (strcmp(s, "unlimited") == 0 || strcmp(s, "infinity") == 0 ||
+	    strcmp(s, "0") == 0) {
+		po->max_restarts = 0;
+		return;
+	}
 	n = strtol(s, &end, 10);
 	if (end == s || n < 1 || n > 100000 || (*end != '\0' && *end != '/'))
-		cmd_die("invalid --max-restarts '%s': expected N or N/DURATION", s);
+		cmd_die("invalid --max-restarts '%s': expected N, N/DURATION or "
+		    "unlimited", s);
 	po->max_restarts = (int)n;
 	if (*end == '/')
 		po->restart_window_ms = cmd_parse_duration(end + 1, "max-restarts");
@@ -163,6 +172,28 @@ parse_ready_message(const char *s)
 	if ((v = json_stringn(s, strlen(s))) == NULL)
 		cmd_die("--ready-message: not UTF-8: '%s'", s);
 	return v;
+}
+
+/* --backoff INITIAL[/MAX]: the first restart delay and its cap. */
+static void
+parse_backoff(struct cp_pool_options *po, const char *s)
+{
+	const char *slash = strchr(s, '/');
+	char first[64];
+
+	if (slash == NULL) {
+		po->backoff_ms = cmd_parse_duration(s, "backoff");
+	} else {
+		if ((size_t)(slash - s) >= sizeof(first))
+			cmd_die("invalid --backoff '%s'", s);
+		memcpy(first, s, (size_t)(slash - s));
+		first[slash - s] = '\0';
+		po->backoff_ms = cmd_parse_duration(first, "backoff");
+		po->backoff_max_ms = cmd_parse_duration(slash + 1, "backoff");
+	}
+	if (po->backoff_ms == 0 || po->backoff_max_ms < po->backoff_ms)
+		cmd_die("invalid --backoff '%s': INITIAL[/MAX], more than 0, "
+		    "MAX not less than INITIAL", s);
 }
 
 static json_t *
@@ -281,8 +312,6 @@ main(int argc, char *argv[])
 
 	cmd_init("childproc-fork", argv);
 	f.status_fd = -1;
-	/* Backoff as documented: 100ms doubling to 12.8s. */
-	po.backoff_max_ms = 12800;
 	cmd_getopt_init(&g, option_tables);
 	while ((ch = cmd_getopt(&g, argc, argv)) != -1) {
 		if (cmd_common_option(&co, ch, optarg))
@@ -352,6 +381,9 @@ main(int argc, char *argv[])
 			break;
 		case OPT_MAX_RESTARTS:
 			parse_max_restarts(&po, optarg);
+			break;
+		case OPT_BACKOFF:
+			parse_backoff(&po, optarg);
 			break;
 		case OPT_GRACE:
 			po.grace_ms = cmd_parse_duration(optarg, "grace");

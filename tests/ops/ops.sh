@@ -33,6 +33,9 @@
 #                 old workers keep serving and nothing restarts; onto good
 #                 code every worker is replaced; not one request fails
 #   roll-listen   the same with --no-cluster --listen (a shared socket)
+#   crash-keep    --max-restarts unlimited: a worker that dies at once is
+#                 restarted for ever, with delays doubling up to the
+#                 --backoff cap (measured from outside too); never gives up
 #   max-memory    --max-memory 150M: a worker that grows over it is replaced
 #                 gracefully (its successor starts, it exits 0), the other
 #                 is left alone
@@ -400,6 +403,39 @@ subreaper)
 		sleep 0.01
 	done
 	[ -n "$p" ] || fail "the orphan exited before it could be checked"
+	stop_master
+	;;
+crash-keep)
+	# A worker that dies at once, for ever; each start stamps the time.
+	printf '%s\n' "require('fs').appendFileSync(process.argv[2], Date.now() + '\\n');" \
+	    'process.exit(1);' >"$tmp/crash.js"
+	childproc-fork -n 1 --restart on-failure --max-restarts unlimited \
+	    --backoff 100ms/800ms "$tmp/crash.js" "$tmp/starts" \
+	    </dev/null >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	# More restarts than the default limit (10) allows.
+	wait_master 'worker 1 restarting in [0-9]+ms$' 13 "$tmp/err"
+	delays=$(sed -nE 's/^childproc-fork: worker 1 restarting in ([0-9]+)ms$/\1/p' \
+	    "$tmp/err" | head -n 13 | tr '\n' ' ')
+	[ "$delays" = "100 200 400 800 800 800 800 800 800 800 800 800 800 " ] ||
+	    fail "the delays do not double up to the cap: $delays"
+	alive "$master" || fail "the master gave up"
+	[ "$(count_lines 'giving up' "$tmp/err")" -eq 0 ] || fail "it gave up"
+	# Measured from outside: each start came at least its delay after the
+	# one before (the worker's own run time comes on top).
+	i=0
+	prev=
+	for t in $(head -n 13 "$tmp/starts"); do
+		if [ -n "$prev" ]; then
+			d=$(echo "$delays" | cut -d' ' -f$i)
+			gap=$((t - prev))
+			echo "start $i: $gap ms after the last (delay $d ms)"
+			[ $gap -ge $((d - 50)) ] ||
+			    fail "start $i came $gap ms after the last, delay $d ms"
+		fi
+		prev=$t
+		i=$((i + 1))
+	done
 	stop_master
 	;;
 roll | roll-listen)
