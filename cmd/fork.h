@@ -52,6 +52,8 @@ struct fork {
 	uv_signal_t sig[64];
 	int nsig;
 	bool rolling;			/* a SIGHUP rolling restart is on */
+	bool roll_queued;		/* another asked for during it */
+	uint64_t ready_timeout_ms;	/* for messages */
 	/* systemd and PID 1 (cmd/systemd.c, cmd/init.c) */
 	bool activated;			/* the listening sockets came from systemd */
 	bool sd_ready;			/* READY=1 sent and no reload since */

@@ -34,7 +34,7 @@ done
 # wrong, the option's forms, then the duration's.
 echo "require('fs').writeFileSync('ran', '')" > ran.js
 E='wait, replies, disconnect or idle:DURATION (idle:500ms)'
-R="N or N/DURATION (10, 10/60s), N from 1 to 100000, DURATION being $D"
+R="N, N/DURATION (10, 10/60s) or unlimited (or 0), N up to 100000, DURATION being $D"
 bad "fork: --end idle: without a duration" \
     "childproc-fork: invalid --end 'idle:': no duration after 'idle:'; expected $E, DURATION being $D\n" \
     childproc-fork --end idle: ran.js
@@ -44,9 +44,9 @@ bad "fork: --end idle:5x" \
 bad "fork: --end sometimes" \
     "childproc-fork: invalid --end 'sometimes': not a mode; expected $E\n" \
     childproc-fork --end sometimes ran.js
-bad "fork: --max-restarts 0" \
-    "childproc-fork: invalid --max-restarts '0': the number must be from 1 to 100000; expected $R\n" \
-    childproc-fork --max-restarts 0 ran.js
+bad "fork: --max-restarts 100001" \
+    "childproc-fork: invalid --max-restarts '100001': the number must be from 0 to 100000; expected $R\n" \
+    childproc-fork --max-restarts 100001 ran.js
 bad "fork: --max-restarts lots" \
     "childproc-fork: invalid --max-restarts 'lots': not a number of restarts; expected $R\n" \
     childproc-fork --max-restarts lots ran.js

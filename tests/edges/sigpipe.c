@@ -202,7 +202,7 @@ case_slowdown(void)
 		.on_close = on_close,
 	};
 	struct cp_spawn_options o = { 0 };
-	char *args[] = { "-c", "echo go; sleep 30", NULL };
+	char *args[] = { "-c", "echo go; exec sleep 30", NULL };
 	struct t t = { 0 };
 	int i;
 
