@@ -100,7 +100,8 @@ struct cp_channel_events {
 	/*
 	 * A line that could not be used: err is UV_EPROTO (not one JSON value;
 	 * line/len hold it) or UV_EMSGSIZE (longer than the maximum; line holds
-	 * its first bytes, len its full length).  The line is skipped and the
+	 * its first bytes, len its full length) or UV_ENOMEM (memory ran out
+	 * while it was read; line/len hold it).  The line is skipped and the
 	 * channel goes on working.
 	 */
 	void (*on_error)(struct cp_channel *ch, int err, const char *line,
@@ -134,8 +135,8 @@ CP_API int cp_channel_send(struct cp_channel *ch, const json_t *value,
 /*
  * Sends a line of JSON text as it is (len bytes, no newline; one "\r" at
  * the end is dropped).  It is checked first: UV_EPROTO if it is not
- * exactly one JSON value (error, if not NULL, says why), and nothing is
- * sent.  Returns as cp_channel_send.
+ * exactly one JSON value (error, if not NULL, says why) or UV_ENOMEM,
+ * and nothing is sent.  Returns as cp_channel_send.
  */
 CP_API int cp_channel_send_line(struct cp_channel *ch, const char *line,
     size_t len, json_error_t *error, cp_send_cb cb, void *arg);
