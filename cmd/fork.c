@@ -36,6 +36,7 @@ enum {
 	OPT_NO_CLUSTER,
 	OPT_HEARTBEAT,
 	OPT_MAX_MEMORY,
+	OPT_MAX_WORKERS,
 };
 
 
@@ -50,6 +51,7 @@ static const struct cmd_option bridge_options[] = {
 
 static const struct cmd_option master_options[] = {
 	{ "workers", required_argument, 'n', "N|auto", "run N workers (auto: one per CPU)" },
+	{ "max-workers", required_argument, OPT_MAX_WORKERS, "N", "TTIN and --ctl scale go up to N workers\n(default: 64, or -n if more)" },
 	{ "dispatch", required_argument, OPT_DISPATCH, "MODE", "input to workers: round-robin (default) or broadcast" },
 	{ "tag", no_argument, OPT_TAG, NULL, "print {\"worker\":N,\"message\":MSG} lines" },
 	{ "listen", required_argument, OPT_LISTEN, "[HOST:]PORT", "open a listening socket (or unix:PATH) and send it\nto every worker as a net.Server" },
@@ -116,19 +118,21 @@ parse_end(struct fork *f, const char *s)
 		    "idle:DURATION or disconnect", s);
 }
 
+/* -n and --max-workers (opt): 1 to 1024, or auto (-n only). */
 static int
-parse_workers(const char *s)
+parse_workers(const char *s, const char *opt)
 {
 	char *end;
 	long n;
 
-	if (strcmp(s, "auto") == 0) {
+	if (strcmp(opt, "workers") == 0 && strcmp(s, "auto") == 0) {
 		n = sysconf(_SC_NPROCESSORS_ONLN);
 		return n > 0 ? (int)n : 1;
 	}
 	n = strtol(s, &end, 10);
 	if (*s == '\0' || *end != '\0' || n < 1 || n > 1024)
-		cmd_die("invalid --workers '%s': a number from 1 to 1024, or auto", s);
+		cmd_die("invalid --%s '%s': a number from 1 to 1024%s", opt, s,
+		    strcmp(opt, "workers") == 0 ? ", or auto" : "");
 	return (int)n;
 }
 
@@ -296,8 +300,11 @@ main(int argc, char *argv[])
 				f.max_message = 0;
 			break;
 		case 'n':
-			nworkers = parse_workers(optarg);
+			nworkers = parse_workers(optarg, "workers");
 			f.master = true;
+			break;
+		case OPT_MAX_WORKERS:
+			f.max_workers = parse_workers(optarg, "max-workers");
 			break;
 		case OPT_DISPATCH:
 			if (strcmp(optarg, "broadcast") == 0)
@@ -447,6 +454,13 @@ main(int argc, char *argv[])
 	po.spawn.max_message = f.max_message;
 	set_stdio(&po.spawn, co.stdio);
 	po.workers = nworkers;
+	if (f.max_workers == 0)
+		f.max_workers = nworkers > 64 ? nworkers : 64;
+	else if (f.max_workers < nworkers)
+		cmd_die("--max-workers %d is less than --workers %d",
+		    f.max_workers, nworkers);
+	/* One child (no master) is never scaled: no slots to spare. */
+	po.max_workers = f.master ? f.max_workers : nworkers;
 	if (f.master)
 		po.flags |= CP_POOL_SLOT_ENV;
 	/*
@@ -480,7 +494,8 @@ main(int argc, char *argv[])
 	if ((r = cp_pool_create(&loop, &po, &fork_pool_events, &f, &f.pool)) != 0)
 		cmd_die("cannot make the pool: %s", cp_strerror(r));
 	f.started = uv_now(&loop);
-	if ((f.spawned = calloc((size_t)nworkers, sizeof(*f.spawned))) == NULL)
+	if ((f.spawned = calloc((size_t)cp_pool_capacity(f.pool),
+	    sizeof(*f.spawned))) == NULL)
 		cmd_die("out of memory");
 	if (control != NULL && (r = cmd_control_open(&loop, control,
 	    &fork_control_ops, &f, &f.ctl)) != 0)

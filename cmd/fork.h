@@ -52,6 +52,7 @@ struct fork {
 	uv_signal_t sig[64];
 	int nsig;
 	bool rolling;			/* a SIGHUP rolling restart is on */
+	int max_workers;		/* TTIN and scale N stop there */
 	/* systemd and PID 1 (cmd/systemd.c, cmd/init.c) */
 	bool activated;			/* the listening sockets came from systemd */
 	bool sd_ready;			/* READY=1 sent and no reload since */
@@ -96,6 +97,11 @@ extern const struct cmd_control_ops fork_control_ops;
 /* Handles (master) or forwards (one child) our signals. */
 void fork_signals_start(struct fork *f);
 void fork_signals_stop(struct fork *f);
+/*
+ * TTIN, TTOU and the control socket's scale N: 0, or a negative UV_E*
+ * code with *why set.  says: the signal or command, for the status line.
+ */
+int fork_scale(struct fork *f, int n, const char *says, const char **why);
 /* --heartbeat and --max-memory: checks the ready workers periodically. */
 void fork_watch_start(struct fork *f);
 void fork_watch_stop(struct fork *f);

@@ -259,6 +259,66 @@ reload(struct fork *f)
 	}
 }
 
+int
+fork_scale(struct fork *f, int n, const char *says, const char **why)
+{
+	static char buf[128];
+	struct cp_worker *w;
+	int old = cp_pool_size(f->pool), i, r;
+
+	if (f->stopping || cp_pool_stopping(f->pool)) {
+		*why = "the pool is stopping";
+		return UV_ECANCELED;
+	}
+	if (n < 1 || n > f->max_workers) {
+		snprintf(buf, sizeof(buf), "%s: from 1 to %d workers "
+		    "(--max-workers)", says, f->max_workers);
+		*why = buf;
+		return UV_EINVAL;
+	}
+	if (n == old)
+		return 0;
+	/* The workers that will go, named while they are in their slots. */
+	for (i = old - 1; i >= n; i--)
+		if ((w = cp_pool_worker(f->pool, i)) != NULL)
+			fork_status(f, "worker %d pid %d stopping (%s)", i + 1,
+			    cp_worker_pid(w), says);
+	if ((r = cp_pool_scale(f->pool, n)) != 0) {
+		snprintf(buf, sizeof(buf), "%s: %s", says, r == UV_ENOTSUP ?
+		    "--balance reuseport opened one socket per worker at "
+		    "start: no more workers than -n" : cp_strerror(r));
+		*why = buf;
+		return r;
+	}
+	/* A slot that comes back is new: its restarts count from 0. */
+	for (i = n; i < old; i++)
+		f->spawned[i] = 0;
+	fork_status(f, "%s: %d -> %d worker%s", says, old, n, n == 1 ? "" : "s");
+	cmd_sd_notify("STATUS=%d worker%s", n, n == 1 ? "" : "s");
+	return 0;
+}
+
+/* TTIN: one worker more; TTOU: one less, the highest slot, never the last. */
+static void
+scale_signal(struct fork *f, int signum)
+{
+	const char *sn = cp_signal_name(signum), *why;
+	int n = cp_pool_size(f->pool);
+
+	if (signum == SIGTTOU && n == 1) {
+		fork_status(f, "%s: 1 worker left, not removing it (TERM stops "
+		    "the pool)", sn);
+		return;
+	}
+	if (signum == SIGTTIN && n >= f->max_workers) {
+		fork_status(f, "%s: %d workers already (--max-workers); not "
+		    "adding one", sn, n);
+		return;
+	}
+	if (fork_scale(f, signum == SIGTTIN ? n + 1 : n - 1, sn, &why) != 0)
+		fork_status(f, "%s", why);
+}
+
 static void
 signal_cb(uv_signal_t *h, int signum)
 {
@@ -280,6 +340,10 @@ signal_cb(uv_signal_t *h, int signum)
 	case SIGTERM:
 	case SIGQUIT:
 		stop_cb(f, signum);
+		break;
+	case SIGTTIN:
+	case SIGTTOU:
+		scale_signal(f, signum);
 		break;
 	default:
 		/*
@@ -429,7 +493,7 @@ void
 fork_watch_start(struct fork *f)
 {
 	uint64_t every;
-	int i, n = cp_pool_size(f->pool);
+	int i, n = cp_pool_capacity(f->pool);	/* scale may grow it */
 
 	if (f->heartbeat_ms == 0 && f->max_memory == 0)
 		return;
@@ -502,12 +566,13 @@ ctl_status(void *data)
 		    /* the workers accept: we cannot count */
 		    "connections"));
 	}
-	return json_pack("{s:i, s:I, s:s, s:i, s:o}",
+	return json_pack("{s:i, s:I, s:s, s:i, s:i, s:o}",
 	    "pid", (int)getpid(),
 	    "uptime_ms", (json_int_t)(now - f->started),
 	    "state", f->stopping ? "stopping" : f->rolling ? "reloading" :
 	    "running",
 	    "workers_wanted", n,
+	    "workers_max", f->max_workers,
 	    "workers", ws);
 }
 
@@ -535,10 +600,7 @@ ctl_stop(void *data, const char **why)
 static int
 ctl_scale(void *data, int n, const char **why)
 {
-	(void)data;
-	(void)n;
-	*why = "scale: this pool has a fixed number of workers (-n)";
-	return UV_ENOTSUP;
+	return fork_scale(data, n, "scale", why);
 }
 
 const struct cmd_control_ops fork_control_ops = {

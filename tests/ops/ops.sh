@@ -29,6 +29,12 @@
 #   max-memory    --max-memory 150M: a worker that grows over it is replaced
 #                 gracefully (its successor starts, it exits 0), the other
 #                 is left alone
+#   scale         TTIN/TTOU and --ctl scale N, under a steady load that
+#                 must see no failed request: in cluster mode (rr) and
+#                 with --no-cluster --listen; new slots are numbered on
+#                 from the last, the highest goes first and gracefully
+#                 (exit 0), TTOU at 1 worker keeps it, scale past
+#                 --max-workers or to 0 is refused, status follows
 #
 # Needs CP_BUILD_DIR and CP_SOURCE_DIR (meson's test_env), node and
 # childproc-fork on PATH.  Leaves no process or file behind.
@@ -99,7 +105,109 @@ started() {
 	    "$tmp/err" | sort -n | tr '\n' ' '
 }
 
+# ctl COMMAND...: the control socket's answer (JSON) in $tmp/st.
+ctl() {
+	childproc-fork --ctl "$tmp/ctl" "$@" >"$tmp/st" 2>"$tmp/st.err" ||
+	    fail "--ctl $*: $(cat "$tmp/st" "$tmp/st.err")"
+}
+
+# pool_is SLOTS: whether status shows the workers in exactly SLOTS ("1 2
+# 3"), each ready.
+pool_is() {
+	ctl status
+	[ "$(json "$tmp/st" 'r.workers.map(w => w.slot).join(" ")')" = "$1" ] &&
+	    [ "$(json "$tmp/st" 'r.workers.every(w => w.state === "ready" && w.pid > 0)')" = true ] &&
+	    [ "$(json "$tmp/st" 'r.workers_wanted')" = "$(echo $1 | wc -w)" ]
+}
+
+# wait_pool SLOTS: until pool_is SLOTS (a bound against hangs only).
+wait_pool() {
+	wait_for pool_is "$1" || fail "status never showed slots '$1' ready: $(cat "$tmp/st")"
+}
+
+# no_failures FILE: the load client's report shows answers and no failure.
+no_failures() {
+	[ "$(json "$1" 'r.refused + r.reset + r.timeout + r.other')" = 0 ] &&
+	    [ "$(json "$1" 'r.ok')" -gt 0 ] || fail "failed requests: $(cut -c 1-400 "$1")"
+}
+
 case $case in
+scale)
+	# Cluster mode (the workers listen themselves; rr), then --no-cluster
+	# with a socket of ours.
+	for mode in cluster listen; do
+		: >"$tmp/err"
+		if [ $mode = cluster ]; then
+			childproc-fork -n 2 --max-workers 4 --control "$tmp/ctl" \
+			    "$app" cluster </dev/null >"$tmp/out" 2>"$tmp/err" &
+		else
+			childproc-fork -n 2 --max-workers 4 --control "$tmp/ctl" \
+			    --no-cluster --listen 127.0.0.1:0 "$app" listen \
+			    </dev/null >"$tmp/out" 2>"$tmp/err" &
+		fi
+		master=$!
+		wait_master 'listening on ' 1 "$tmp/err"
+		addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+		wait_pool "1 2"
+		"$loadgen" -c 4 "$addr" >"$tmp/load" &
+		bg=$!
+		kill -TTIN "$master"
+		wait_master 'SIGTTIN: 2 -> 3 workers$' 1 "$tmp/err"
+		wait_master '^childproc-fork: worker 3 pid [0-9]+ started$' 1 "$tmp/err"
+		wait_pool "1 2 3"
+		ctl scale 4
+		[ "$(cat "$tmp/st")" = '{"ok":true}' ] || fail "scale 4: $(cat "$tmp/st")"
+		wait_pool "1 2 3 4"
+		# Past --max-workers: TTIN says so, scale is refused.
+		kill -TTIN "$master"
+		wait_master 'SIGTTIN: 4 workers already \(--max-workers\); not adding one$' \
+		    1 "$tmp/err"
+		for n in 5 0; do
+			rc=0
+			childproc-fork --ctl "$tmp/ctl" scale $n >"$tmp/bad" 2>&1 || rc=$?
+			[ $rc -eq 1 ] && grep -q "scale" "$tmp/bad" ||
+			    fail "scale $n gave $rc: $(cat "$tmp/bad")"
+		done
+		# TTOU: the highest slot goes, gracefully.
+		p4=$(json "$tmp/st" 'r.workers[3].pid')
+		kill -TTOU "$master"
+		wait_master "worker 4 pid $p4 stopping \\(SIGTTOU\\)\$" 1 "$tmp/err"
+		wait_master "worker 4 pid $p4 exited with code 0\$" 1 "$tmp/err"
+		wait_pool "1 2 3"
+		p1=$(json "$tmp/st" 'r.workers[0].pid')
+		ctl scale 1
+		wait_master 'scale: 3 -> 1 worker$' 1 "$tmp/err"
+		wait_master 'worker [23] pid [0-9]+ exited with code 0$' 2 "$tmp/err"
+		wait_pool 1
+		# The last worker stays.
+		kill -TTOU "$master"
+		wait_master 'SIGTTOU: 1 worker left, not removing it' 1 "$tmp/err"
+		pool_is 1 || fail "TTOU at 1 worker: $(cat "$tmp/st")"
+		[ "$(json "$tmp/st" 'r.workers[0].pid')" = "$p1" ] ||
+		    fail "worker 1 changed: $(cat "$tmp/st")"
+		# Back up: slot 2 is new (no restarts).
+		kill -TTIN "$master"
+		wait_pool "1 2"
+		[ "$(json "$tmp/st" 'r.workers.map(w => w.restarts).join(" ")')" = "0 0" ] ||
+		    fail "restarts: $(cat "$tmp/st")"
+		# Every worker that answered the load was one of ours.
+		kill -TERM "$bg"
+		wait "$bg" || fail "the load client failed"
+		bg=
+		no_failures "$tmp/load"
+		cut -c 1-300 "$tmp/load"
+		for p in $(json "$tmp/load" 'Object.keys(r.pids).join(" ")'); do
+			grep -qE "worker [1-4] pid $p started\$" "$tmp/err" ||
+			    fail "pid $p answered but is not a worker"
+		done
+		# Slots started: 1 2 (start), 3, 4, 2 again.
+		[ "$(sed -nE 's/.*worker ([0-9]+) pid [0-9]+ started$/\1/p' "$tmp/err" | tr '\n' ' ')" = "1 2 3 4 2 " ] ||
+		    fail "slots started: $(grep started "$tmp/err")"
+		[ "$(count_lines 'killed by|exited with code [1-9]|restarting' "$tmp/err")" -eq 0 ] ||
+		    fail "a worker failed"
+		stop_master
+	done
+	;;
 heartbeat)
 	childproc-fork -n 2 --heartbeat 1s --listen 127.0.0.1:0 "$app" listen \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &

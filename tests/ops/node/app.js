@@ -3,6 +3,8 @@
 // systemd variables it can see, as JSON; GET /block blocks the event loop
 // for good; GET /leak keeps 40 MB more.
 //   listen   serves on every server handle the master sends ('server')
+//   cluster  a cluster worker: http on 127.0.0.1 port 0, as unmodified
+//            server code listens (the primary shares the port)
 //   orphan [S]  forks a shell that leaves a child behind (an orphan that
 //            exits S seconds later, default 0.3), prints "orphan PID" on
 //            stderr, stays up
@@ -54,6 +56,8 @@ if (mode === 'listen') {
 		server.on('connection', (sock) => app.emit('connection', sock));
 	});
 	process.on('disconnect', () => servers.forEach((s) => s.close()));
+} else if (mode === 'cluster') {
+	http.createServer(handler).listen(0, '127.0.0.1');
 } else if (mode === 'orphan') {
 	const out = cp.execFileSync('/bin/sh', ['-c',
 	    `sleep ${Number(process.argv[3] || 0.3)} </dev/null >/dev/null 2>&1 & echo $!`]);
