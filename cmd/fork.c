@@ -37,6 +37,7 @@ enum {
 	OPT_HEARTBEAT,
 	OPT_MAX_MEMORY,
 	OPT_MAX_WORKERS,
+	OPT_PREFIX,
 };
 
 
@@ -62,10 +63,11 @@ static const struct cmd_option master_options[] = {
 	{ "restart", required_argument, OPT_RESTART, "POLICY", "no (default), on-failure, always" },
 	{ "max-restarts", required_argument, OPT_MAX_RESTARTS, "N/DURATION", "give up after N restarts within DURATION\n(default 10/60s)" },
 	{ "grace", required_argument, OPT_GRACE, "DURATION", "on TERM/INT, wait this long before SIGKILL\n(default 5s)" },
+	{ "prefix", no_argument, OPT_PREFIX, NULL, "start each line a worker writes with its slot:\n\"[1] \"" },
 	{ "status-fd", required_argument, OPT_STATUS_FD, "N", "write status lines to fd N instead of stderr" },
 	{ "control", required_argument, OPT_CONTROL, "PATH", "answer status, reload and stop on the unix\nsocket PATH (mode 0600)" },
 	{ "ctl", required_argument, OPT_CTL, "PATH [COMMAND]", "send COMMAND (default status) to the master\nat PATH and print its answer" },
-	{ "status-format", required_argument, OPT_STATUS_FORMAT, "FMT", "--ctl's output: text (a table) or json;\ndefault: text on a terminal" },
+	{ "status-format", required_argument, OPT_STATUS_FORMAT, "FMT", "text or json: the master's status lines\n(default text), --ctl's output (default: a\ntable on a terminal)" },
 	{ "heartbeat", required_argument, OPT_HEARTBEAT, "DURATION", "SIGKILL and replace a worker whose event loop\nleaves a ping unanswered for DURATION" },
 	{ "max-memory", required_argument, OPT_MAX_MEMORY, "SIZE", "replace a worker whose RSS grows over SIZE" },
 	CMD_OPTIONS_END
@@ -164,7 +166,7 @@ parse_json_arg(const char *opt, const char *s)
 
 /* The child's stdio: --stdio with an IPC entry added, or our default. */
 static void
-set_stdio(struct cp_spawn_options *o, const char *spec)
+set_stdio(struct cp_spawn_options *o, const char *spec, bool prefix)
 {
 	int fd;
 
@@ -184,6 +186,8 @@ set_stdio(struct cp_spawn_options *o, const char *spec)
 	cmd_stdio[1].type = CP_STDIO_FD;
 	cmd_stdio[1].fd = 2;
 	cmd_stdio[2].type = CP_STDIO_INHERIT;
+	if (prefix)	/* through us, a line at a time (pool.c) */
+		cmd_stdio[1].type = cmd_stdio[2].type = CP_STDIO_PIPE;
 	cmd_stdio[3].type = CP_STDIO_IPC;
 	o->stdio_count = 4;
 }
@@ -303,6 +307,9 @@ main(int argc, char *argv[])
 			nworkers = parse_workers(optarg, "workers");
 			f.master = true;
 			break;
+		case OPT_PREFIX:
+			f.prefix = true;
+			break;
 		case OPT_MAX_WORKERS:
 			f.max_workers = parse_workers(optarg, "max-workers");
 			break;
@@ -389,9 +396,9 @@ main(int argc, char *argv[])
 			break;
 		case OPT_STATUS_FORMAT:
 			if (strcmp(optarg, "json") == 0)
-				ctl_json = true;
+				ctl_json = f.status_json = true;
 			else if (strcmp(optarg, "text") == 0)
-				ctl_json = false;
+				ctl_json = f.status_json = false;
 			else
 				cmd_die("invalid --status-format '%s': text or json",
 				    optarg);
@@ -452,7 +459,7 @@ main(int argc, char *argv[])
 	po.spawn.args = args;
 	cmd_apply_common(&co, &po.spawn, env);
 	po.spawn.max_message = f.max_message;
-	set_stdio(&po.spawn, co.stdio);
+	set_stdio(&po.spawn, co.stdio, f.prefix);
 	po.workers = nworkers;
 	if (f.max_workers == 0)
 		f.max_workers = nworkers > 64 ? nworkers : 64;
@@ -516,9 +523,9 @@ main(int argc, char *argv[])
 	}
 	/* Orphans of our workers, or of anyone as PID 1, are ours to reap. */
 	if ((f.master || cmd_init_is_pid1()) && (r = cmd_init_reaper(&loop)) != 0)
-		cmd_warn("cannot reap orphans: %s", cp_strerror(r));
+		fork_warn(&f, "cannot reap orphans: %s", cp_strerror(r));
 	if ((r = cmd_sd_start_watchdog(&loop)) != 0)
-		cmd_warn("systemd watchdog: %s", cp_strerror(r));
+		fork_warn(&f, "systemd watchdog: %s", cp_strerror(r));
 	bridge_init(&f);
 	cp_pool_start(f.pool);
 	if (!f.done) {
@@ -532,10 +539,11 @@ main(int argc, char *argv[])
 	cmd_sd_stop();
 	cmd_control_close(f.ctl);
 	uv_run(&loop, UV_RUN_DEFAULT);
+	fork_out_flush_all(&f);
 	uv_loop_close(&loop);
 	cp_pool_free(f.pool);
 	if (f.lost > 0)
-		cmd_warn("%lu input line%s not delivered", f.lost,
+		fork_warn(&f, "%lu input line%s not delivered", f.lost,
 		    f.lost == 1 ? " was" : "s were");
 	r = f.status_code;
 	if (f.master && f.stopping && !f.gave_up)

@@ -987,6 +987,13 @@ CP_API enum cp_worker_state cp_worker_state(const struct cp_worker *w);
 CP_API struct cp_channel *cp_worker_channel(const struct cp_worker *w);
 /* uv_now() of the loop when the worker was spawned. */
 CP_API uint64_t cp_worker_started(const struct cp_worker *w);
+/*
+ * The connections the pool accepted and handed over to the worker, which
+ * it took (CP_POOL_CLUSTER with CP_SCHED_RR), or -1 when the pool does not
+ * see them: the worker accepts on a socket of its own (other policies,
+ * listen_fds, a cluster server listen()ed with exclusive: true).
+ */
+CP_API int64_t cp_worker_connections(const struct cp_worker *w);
 /* Sends signum (0: SIGTERM) to the worker: 0, UV_ESRCH once it exited. */
 CP_API int cp_worker_kill(struct cp_worker *w, int signum);
 /*

@@ -684,6 +684,7 @@ newconn_reply(struct cp__cluster_worker *cw, struct conn *c, bool accepted)
 	if (u != NULL)
 		u->busy = false;
 	if (accepted) {
+		cp__worker_conn(cw->w);
 		conn_close(c);		/* the worker has its own copy */
 		if (s != NULL)
 			s->retry_ms = RETRY_MIN_MS;

@@ -39,6 +39,8 @@ void cp__pool_emit(struct cp_pool *p, struct cp_pool_event *e);
 bool cp__pool_closing(const struct cp_pool *p);
 void cp__worker_online(struct cp_worker *w);
 void cp__worker_ready(struct cp_worker *w);
+/* The worker accepted a connection handed over (rr): it counts. */
+void cp__worker_conn(struct cp_worker *w);
 /* The worker leaves of its own will (exitedAfterDisconnect): no restart. */
 void cp__worker_voluntary(struct cp_worker *w);
 /* The cluster state of the worker whose channel this is, or NULL. */

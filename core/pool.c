@@ -26,6 +26,7 @@ struct cp_worker {
 	bool voluntary;			/* asked to leave, or left on its own */
 	bool exited;
 	uint64_t started;		/* uv_now at spawn */
+	int64_t conns;			/* rr connections it accepted */
 	void *data;			/* the caller's */
 	struct cp__cluster_worker *cw;	/* cluster state, or NULL */
 };
@@ -140,6 +141,12 @@ cp__worker_online(struct cp_worker *w)
 {
 	if (w->state == CP_WORKER_STARTING)
 		set_state(w, CP_WORKER_ONLINE);
+}
+
+void
+cp__worker_conn(struct cp_worker *w)
+{
+	w->conns++;
 }
 
 void
@@ -936,6 +943,17 @@ uint64_t
 cp_worker_started(const struct cp_worker *w)
 {
 	return w->started;
+}
+
+int64_t
+cp_worker_connections(const struct cp_worker *w)
+{
+	const struct cp_pool *p = w->pool;
+
+	/* Only under rr does the pool see the connections. */
+	if (p->cluster == NULL || p->o.sched != CP_SCHED_RR)
+		return -1;
+	return w->conns;
 }
 
 int
