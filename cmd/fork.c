@@ -36,6 +36,10 @@ enum {
 	OPT_NO_CLUSTER,
 	OPT_HEARTBEAT,
 	OPT_MAX_MEMORY,
+	OPT_READY_MESSAGE,
+	OPT_READY_TIMEOUT,
+	OPT_READY_SETTLE,
+	OPT_BACKOFF,
 	OPT_MAX_WORKERS,
 	OPT_PREFIX,
 };
@@ -61,7 +65,8 @@ static const struct cmd_option master_options[] = {
 	{ "no-cluster", no_argument, OPT_NO_CLUSTER, NULL, "plain workers: no cluster protocol" },
 	{ "balance", required_argument, OPT_BALANCE, "MODE", "--listen: shared (default) or reuseport" },
 	{ "restart", required_argument, OPT_RESTART, "POLICY", "no (default), on-failure, always" },
-	{ "max-restarts", required_argument, OPT_MAX_RESTARTS, "N/DURATION", "give up after N restarts within DURATION\n(default 10/60s)" },
+	{ "max-restarts", required_argument, OPT_MAX_RESTARTS, "N/DURATION", "give up after N restarts within DURATION\n(default 10/60s); unlimited: never" },
+	{ "backoff", required_argument, OPT_BACKOFF, "INITIAL[/MAX]", "restart delay after a quick exit, doubling\nup to MAX (default 100ms/30s)" },
 	{ "grace", required_argument, OPT_GRACE, "DURATION", "on TERM/INT, wait this long before SIGKILL\n(default 5s)" },
 	{ "prefix", no_argument, OPT_PREFIX, NULL, "start each line a worker writes with its slot:\n\"[1] \"" },
 	{ "status-fd", required_argument, OPT_STATUS_FD, "N", "write status lines to fd N instead of stderr" },
@@ -70,6 +75,9 @@ static const struct cmd_option master_options[] = {
 	{ "status-format", required_argument, OPT_STATUS_FORMAT, "FMT", "text or json: the master's status lines\n(default text), --ctl's output (default: a\ntable on a terminal)" },
 	{ "heartbeat", required_argument, OPT_HEARTBEAT, "DURATION", "SIGKILL and replace a worker whose event loop\nleaves a ping unanswered for DURATION" },
 	{ "max-memory", required_argument, OPT_MAX_MEMORY, "SIZE", "replace a worker whose RSS grows over SIZE" },
+	{ "ready-message", required_argument, OPT_READY_MESSAGE, "MSG", "a worker is ready once it sends MSG (JSON, or\nelse a string), not when it listens" },
+	{ "ready-timeout", required_argument, OPT_READY_TIMEOUT, "DURATION", "a replacement not ready by then fails and a\nrolling restart stops (default 60s, 0: none)" },
+	{ "ready-settle", required_argument, OPT_READY_SETTLE, "DURATION", "ready only once up this long after saying so\n(default 1s)" },
 	CMD_OPTIONS_END
 };
 
@@ -138,18 +146,60 @@ parse_workers(const char *s, const char *opt)
 	return (int)n;
 }
 
+/* N, N/DURATION, or unlimited (0, infinity): never give up. */
 static void
 parse_max_restarts(struct cp_pool_options *po, const char *s)
 {
 	char *end;
 	long n;
 
+	if (strcmp(s, "unlimited") == 0 || strcmp(s, "infinity") == 0 ||
+	    strcmp(s, "0") == 0) {
+		po->max_restarts = 0;
+		return;
+	}
 	n = strtol(s, &end, 10);
 	if (end == s || n < 1 || n > 100000 || (*end != '\0' && *end != '/'))
-		cmd_die("invalid --max-restarts '%s': expected N or N/DURATION", s);
+		cmd_die("invalid --max-restarts '%s': expected N, N/DURATION or "
+		    "unlimited", s);
 	po->max_restarts = (int)n;
 	if (*end == '/')
 		po->restart_window_ms = cmd_parse_duration(end + 1, "max-restarts");
+}
+
+/* --ready-message: JSON, or else the string itself (ready, "ready"). */
+static json_t *
+parse_ready_message(const char *s)
+{
+	json_t *v;
+
+	if ((v = json_loadb(s, strlen(s), JSON_DECODE_ANY, NULL)) != NULL)
+		return v;
+	if ((v = json_stringn(s, strlen(s))) == NULL)
+		cmd_die("--ready-message: not UTF-8: '%s'", s);
+	return v;
+}
+
+/* --backoff INITIAL[/MAX]: the first restart delay and its cap. */
+static void
+parse_backoff(struct cp_pool_options *po, const char *s)
+{
+	const char *slash = strchr(s, '/');
+	char first[64];
+
+	if (slash == NULL) {
+		po->backoff_ms = cmd_parse_duration(s, "backoff");
+	} else {
+		if ((size_t)(slash - s) >= sizeof(first))
+			cmd_die("invalid --backoff '%s'", s);
+		memcpy(first, s, (size_t)(slash - s));
+		first[slash - s] = '\0';
+		po->backoff_ms = cmd_parse_duration(first, "backoff");
+		po->backoff_max_ms = cmd_parse_duration(slash + 1, "backoff");
+	}
+	if (po->backoff_ms == 0 || po->backoff_max_ms < po->backoff_ms)
+		cmd_die("invalid --backoff '%s': INITIAL[/MAX], more than 0, "
+		    "MAX not less than INITIAL", s);
 }
 
 static json_t *
@@ -264,14 +314,12 @@ main(int argc, char *argv[])
 	const char *control = NULL, *ctl = NULL;
 	int ch, r, fd, nworkers = 1, j, *listen_fds = NULL;
 	bool no_cluster = false, sched_set = false;
-	json_t *handle_msg = NULL;
+	json_t *handle_msg = NULL, *ready_msg = NULL;
 	struct cmd_getopt g;
 	uv_loop_t loop;
 
 	cmd_init("childproc-fork", argv);
 	f.status_fd = -1;
-	/* Backoff as documented: 100ms doubling to 12.8s. */
-	po.backoff_max_ms = 12800;
 	cmd_getopt_init(&g, option_tables);
 	while ((ch = cmd_getopt(&g, argc, argv)) != -1) {
 		if (cmd_common_option(&co, ch, optarg))
@@ -348,6 +396,9 @@ main(int argc, char *argv[])
 		case OPT_MAX_RESTARTS:
 			parse_max_restarts(&po, optarg);
 			break;
+		case OPT_BACKOFF:
+			parse_backoff(&po, optarg);
+			break;
 		case OPT_GRACE:
 			po.grace_ms = cmd_parse_duration(optarg, "grace");
 			break;
@@ -391,6 +442,18 @@ main(int argc, char *argv[])
 				f.max_memory = 0;
 			f.master = true;
 			break;
+		case OPT_READY_MESSAGE:
+			json_decref(ready_msg);
+			ready_msg = parse_ready_message(optarg);
+			break;
+		case OPT_READY_TIMEOUT:
+			po.ready_timeout_ms = cmd_parse_duration(optarg,
+			    "ready-timeout");
+			break;
+		case OPT_READY_SETTLE:
+			po.ready_settle_ms = cmd_parse_duration(optarg,
+			    "ready-settle");
+			break;
 		case OPT_CTL:
 			ctl = optarg;
 			break;
@@ -415,6 +478,7 @@ main(int argc, char *argv[])
 		r = cmd_control_client(ctl, argc, argv, ctl_json);
 		free(exec_args);
 		json_decref(handle_msg);
+		json_decref(ready_msg);
 		cmd_release_common(&co);
 		return cmd_finish(r);
 	}
@@ -481,6 +545,8 @@ main(int argc, char *argv[])
 			    &po.sched);
 	}
 	po.handle_message = handle_msg;
+	po.ready_message = ready_msg;
+	f.ready_timeout_ms = po.ready_timeout_ms;
 	f.file = po.spawn.file;
 	f.cwd = po.spawn.cwd;
 	f.max_restarts = po.max_restarts;
@@ -559,6 +625,7 @@ main(int argc, char *argv[])
 	if (f.status_fd >= 0)
 		close(f.status_fd);
 	json_decref(handle_msg);
+	json_decref(ready_msg);
 	free(listen_fds);
 	free(f.spawned);
 	free(f.beats);

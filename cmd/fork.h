@@ -53,6 +53,8 @@ struct fork {
 	uv_signal_t sig[64];
 	int nsig;
 	bool rolling;			/* a SIGHUP rolling restart is on */
+	bool roll_queued;		/* another asked for during it */
+	uint64_t ready_timeout_ms;	/* for messages */
 	int max_workers;		/* TTIN and scale N stop there */
 	bool prefix;			/* --prefix: "[SLOT] " on output lines */
 	struct fork_out *outs;		/* their line buffers, per worker */

@@ -195,6 +195,67 @@ ipc_error(struct fork *f, const struct cp_pool_event *e)
 		fork_warn(f, "worker %d: IPC channel: %s", n, cp_strerror(e->err));
 }
 
+/* The roll is over; the pool starts the one queued behind it, if any. */
+static bool
+roll_queued(struct fork *f)
+{
+	if (!f->roll_queued || f->stopping || cp_pool_stopping(f->pool))
+		return false;
+	f->roll_queued = false;
+	fork_status(f, "rolling restart (queued)");
+	cmd_sd_reloading("rolling restart");
+	return true;
+}
+
+/* A replacement failed before it was ready: the slot's worker stays. */
+static void
+replace_failed(struct fork *f, const struct cp_pool_event *e)
+{
+	struct cp_worker *old = cp_pool_worker(f->pool, e->slot);
+	char why[128], stays[64] = "";
+	const char *sn;
+
+	if (e->err == UV_ETIMEDOUT)
+		snprintf(why, sizeof(why), "was not ready within %llums "
+		    "(--ready-timeout)", (unsigned long long)f->ready_timeout_ms);
+	else if (e->term_signal != 0 && (sn = cp_signal_name(e->term_signal))[0])
+		snprintf(why, sizeof(why), "was killed by %s before it was ready",
+		    sn);
+	else if (e->term_signal != 0)
+		snprintf(why, sizeof(why), "was killed by signal %d before it "
+		    "was ready", e->term_signal);
+	else
+		snprintf(why, sizeof(why), "exited with code %lld before it was "
+		    "ready", (long long)e->exit_status);
+	if (old != NULL)
+		snprintf(stays, sizeof(stays), "; pid %d keeps serving",
+		    cp_worker_pid(old));
+	fork_status(f, "worker %d: replacement pid %d %s%s", e->slot + 1,
+	    cp_worker_pid(e->worker), why, stays);
+}
+
+/* The roll stopped: say so, and tell systemd the reload is over. */
+static void
+roll_failed(struct fork *f, const struct cp_pool_event *e)
+{
+	int n = cp_pool_size(f->pool);
+
+	if (e->worker == NULL)
+		fork_status(f, "rolling restart stopped at worker %d of %d: "
+		    "no replacement could be started; the workers not "
+		    "replaced keep serving", e->slot + 1, n);
+	else
+		fork_status(f, "rolling restart stopped at worker %d of %d: "
+		    "pid %d failed; the workers not replaced keep serving",
+		    e->slot + 1, n, cp_worker_pid(e->worker));
+	if (roll_queued(f))
+		return;
+	f->rolling = false;
+	f->sd_ready = true;
+	cmd_sd_notify("READY=1\nSTATUS=rolling restart failed at worker %d "
+	    "of %d; the workers not replaced keep serving", e->slot + 1, n);
+}
+
 /* Nothing runs any more: let the loop end. */
 static void
 pool_empty(struct fork *f)
@@ -225,8 +286,12 @@ on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
 		}
 		else if (cp_worker_state(w) == CP_WORKER_EXITED)
 			worker_exited(f, e);
-		else if (cp_worker_state(w) == CP_WORKER_READY)
+		else if (cp_worker_state(w) == CP_WORKER_READY) {
+			if (f->master)
+				fork_status(f, "worker %d pid %d ready",
+				    e->slot + 1, cp_worker_pid(w));
 			sd_ready(f);
+		}
 		break;
 	case CP_POOL_SPAWN_ERROR:
 		spawn_failed(f, e);
@@ -249,6 +314,8 @@ on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
 		break;
 	case CP_POOL_ROLL_DONE:
 		fork_status(f, "rolling restart done");
+		if (roll_queued(f))
+			break;
 		f->rolling = false;
 		f->sd_ready = false;
 		sd_ready(f);
@@ -280,6 +347,17 @@ on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
 		break;
 	case CP_POOL_EMPTY:
 		pool_empty(f);
+		break;
+	case CP_POOL_REPLACE_FAILED:
+		replace_failed(f, e);
+		break;
+	case CP_POOL_ROLL_FAILED:
+		roll_failed(f, e);
+		break;
+	case CP_POOL_NOT_READY:
+		fork_status(f, "worker %d pid %d is not ready after %llums "
+		    "(--ready-timeout)", e->slot + 1, cp_worker_pid(w),
+		    (unsigned long long)f->ready_timeout_ms);
 		break;
 	}
 }
@@ -476,11 +554,21 @@ stop_cb(struct fork *f, int signum)
 static void
 reload(struct fork *f)
 {
-	if (cp_pool_restart(f->pool) == 0) {
-		f->rolling = true;
-		fork_status(f, "SIGHUP: rolling restart");
-		cmd_sd_reloading("rolling restart");
+	if (f->stopping || cp_pool_stopping(f->pool))
+		return;
+	if (f->rolling) {
+		if (cp_pool_restart(f->pool) == 1 && !f->roll_queued) {
+			f->roll_queued = true;
+			fork_status(f, "SIGHUP: rolling restart queued");
+		}
+		return;
 	}
+	/* Said first: the roll's own lines follow at once. */
+	f->rolling = true;
+	fork_status(f, "SIGHUP: rolling restart");
+	cmd_sd_reloading("rolling restart");
+	if (cp_pool_restart(f->pool) < 0)
+		f->rolling = false;
 }
 
 int
@@ -684,12 +772,11 @@ check_worker(struct fork *f, struct cp_worker *w, uint64_t now)
 		b->out = true;
 		b->sent = now;
 	}
-	if (f->max_memory > 0 && (rss = worker_rss(pid)) > f->max_memory) {
+	/* It serves until its replacement is ready: said once. */
+	if (f->max_memory > 0 && (rss = worker_rss(pid)) > f->max_memory &&
+	    cp_pool_replace(f->pool, w, false) == 0)
 		fork_status(f, "worker %d pid %d uses %lluMiB, over --max-memory; "
 		    "replacing it", slot + 1, pid, (unsigned long long)(rss >> 20));
-		b->out = false;
-		cp_pool_replace(f->pool, w, false);
-	}
 }
 
 static void

@@ -746,8 +746,10 @@ struct cp_worker;
 enum cp_worker_state {
 	CP_WORKER_STARTING = 0,	/* spawned; nothing heard from it yet */
 	CP_WORKER_ONLINE,	/* cluster: it sent "online" */
-	CP_WORKER_READY,	/* serving: cluster "listening", the listening
-				   socket acknowledged, or its first message */
+	CP_WORKER_READY,	/* serving: it said so (cluster "listening",
+				   the listening socket acknowledged, its
+				   first message, or ready_message) and
+				   stayed up ready_settle_ms more */
 	CP_WORKER_STOPPING,	/* asked to leave: disconnect, then SIGKILL
 				   after grace_ms */
 	CP_WORKER_EXITED	/* the process has ended */
@@ -826,11 +828,24 @@ struct cp_pool_options {
 	const int *listen_fds;
 	int listen_count;
 	const json_t *handle_message;	/* NULL: "server" */
+	/*
+	 * Readiness.  A worker says it is ready with its cluster "listening"
+	 * message (CP_POOL_CLUSTER), by acknowledging its listening socket,
+	 * or with its first message; with ready_message (copied), only by
+	 * sending a message equal to it (json_equal).  It is READY once it
+	 * has stayed up ready_settle_ms more.  A worker not READY within
+	 * ready_timeout_ms of its start (0: no limit) is CP_POOL_NOT_READY,
+	 * and a replacement (cp_pool_restart, cp_pool_replace) fails.
+	 */
+	const json_t *ready_message;
+	uint64_t ready_settle_ms;
+	uint64_t ready_timeout_ms;
 };
 
 #define CP_POOL_OPTIONS_INIT { .workers = 1, .max_restarts = 10, \
 	.restart_window_ms = 60000, .backoff_ms = 100, \
-	.backoff_max_ms = 30000, .stable_ms = 10000, .grace_ms = 5000 }
+	.backoff_max_ms = 30000, .stable_ms = 10000, .grace_ms = 5000, \
+	.ready_settle_ms = 1000, .ready_timeout_ms = 60000 }
 
 enum cp_pool_event_type {
 	/*
@@ -866,7 +881,23 @@ enum cp_pool_event_type {
 	CP_POOL_SERVER_ERROR,
 	CP_POOL_SERVER_CLOSE,
 	/* No worker is left and none will be started: time to close. */
-	CP_POOL_EMPTY
+	CP_POOL_EMPTY,
+	/*
+	 * A replacement (ev->worker) for ev->slot exited before it was READY
+	 * (exit_status, term_signal; its EXITED state came first) or was not
+	 * READY within ready_timeout_ms (err UV_ETIMEDOUT; it is stopped).
+	 * The slot's worker stays, and the slot is not restarted for it.
+	 */
+	CP_POOL_REPLACE_FAILED,
+	/*
+	 * The rolling restart stopped at ev->slot: its replacement failed
+	 * (CP_POOL_REPLACE_FAILED came first), one it had put in place exited
+	 * (ev->worker), or none could be started (ev->worker NULL).  The
+	 * slots not yet replaced keep their workers.  No CP_POOL_ROLL_DONE.
+	 */
+	CP_POOL_ROLL_FAILED,
+	/* ev->worker, not a replacement, was not READY within ready_timeout_ms. */
+	CP_POOL_NOT_READY
 };
 
 struct cp_pool_event {
@@ -926,21 +957,27 @@ CP_API int cp_pool_start(struct cp_pool *p);
  */
 CP_API void cp_pool_stop(struct cp_pool *p, bool now);
 /*
- * Rolling restart: replaces the workers one slot at a time: the old
- * worker of a slot is stopped gracefully as its replacement starts, and
- * the next slot is taken once the replacement is READY (or has exited).
- * A restart asked for during one runs once it is over.  Returns 0 (started),
- * 1 (queued behind the one running), or UV_ECANCELED once the pool is
- * stopping.
+ * Rolling restart, readiness-gated: one slot at a time, a replacement is
+ * started while the slot's worker keeps serving; once it is READY it
+ * takes the slot, the old worker is stopped gracefully, and the next slot
+ * follows.  If a replacement exits or times out before it is READY, or
+ * one already put in place exits, the roll stops (CP_POOL_ROLL_FAILED):
+ * the slots not yet replaced keep their workers.  Otherwise
+ * CP_POOL_ROLL_DONE ends it.  A restart asked for during one runs once it
+ * is over.  Returns 0 (started), 1 (queued behind the one running), or
+ * UV_ECANCELED once the pool is stopping.
  */
 CP_API int cp_pool_restart(struct cp_pool *p);
 /*
- * Replaces one worker (recycling): its slot gets a successor at once, and
- * w is stopped gracefully (disconnect, SIGKILL after grace_ms) or, with
- * now, by SIGKILL (a worker that cannot go gracefully, its event loop
- * stuck).  w's exit restarts nothing and counts for no backoff or give-up.
- * Returns 0, UV_EINVAL if w is not the current worker of its slot, or
- * UV_ECANCELED once the pool is stopping.
+ * Replaces one worker (recycling).  Gracefully: a replacement starts and,
+ * once READY, takes the slot and w is stopped gracefully (disconnect,
+ * SIGKILL after grace_ms); if it fails, w stays (CP_POOL_REPLACE_FAILED).
+ * With now: w is killed by SIGKILL at once (a worker that cannot go
+ * gracefully, its event loop stuck) and its slot gets a successor.  w's
+ * exit restarts nothing and counts for no backoff or give-up.  Returns 0,
+ * UV_EINVAL if w is not the current worker of its slot, UV_EALREADY when
+ * a replacement for it is on its way already, or UV_ECANCELED once the
+ * pool is stopping.
  */
 CP_API int cp_pool_replace(struct cp_pool *p, struct cp_worker *w, bool now);
 /*
@@ -977,7 +1014,11 @@ CP_API int cp_pool_live(const struct cp_pool *p);
 CP_API bool cp_pool_stopping(const struct cp_pool *p);
 CP_API void *cp_pool_data(const struct cp_pool *p);
 
-/* A worker: valid from its STARTING event until its EXITED event returns. */
+/*
+ * A worker: valid from its STARTING event until its EXITED event returns,
+ * or the CP_POOL_REPLACE_FAILED and CP_POOL_ROLL_FAILED events that
+ * follow it.
+ */
 CP_API int cp_worker_slot(const struct cp_worker *w);	/* 0-based */
 /* 1, 2, 3 ... in spawn order, never reused (cluster.worker.id). */
 CP_API int cp_worker_id(const struct cp_worker *w);

@@ -486,11 +486,25 @@ poll_cb(uv_poll_t *h, int status, int events)
 	distribute(s);
 }
 
+/*
+ * Whether u takes connections: not a replacement still proving itself
+ * (the pool's readiness), which could crash with them.
+ */
+static bool
+serving(const struct user *u)
+{
+	return cp__worker_serving(u->cw->w);
+}
+
 /* rr: accept while someone can take the connections; else they queue in the kernel. */
 static void
 update_poll(struct server *s)
 {
-	bool want = s->rr && !s->closing && s->nusers > 0;
+	bool want = false;
+	int i;
+
+	for (i = 0; i < s->nusers && s->rr && !s->closing && !want; i++)
+		want = serving(&s->users[i]);
 
 	if (!s->poll_init || want == s->polling)
 		return;
@@ -632,7 +646,7 @@ distribute(struct server *s)
 		for (i = 0; i < s->nusers; i++) {
 			struct user *u = &s->users[i];
 
-			if (!u->busy && !u->cooling &&
+			if (!u->busy && !u->cooling && serving(u) &&
 			    (best == NULL || u->ticket < best->ticket))
 				best = u;
 		}
@@ -1108,6 +1122,20 @@ cp__cluster_worker_gone(struct cp__cluster *cl, struct cp__cluster_worker *cw)
 	for (s = cl->servers; s != NULL; s = s->next)
 		if (!s->closing)
 			distribute(s);
+}
+
+void
+cp__cluster_worker_serving(struct cp__cluster *cl,
+    struct cp__cluster_worker *cw)
+{
+	struct server *s;
+
+	for (s = cl->servers; s != NULL; s = s->next) {
+		if (s->closing || find_user(s, cw) == NULL)
+			continue;
+		update_poll(s);
+		distribute(s);
+	}
 }
 
 int

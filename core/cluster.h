@@ -30,6 +30,9 @@ void cp__cluster_worker_gone(struct cp__cluster *cl,
  */
 int cp__cluster_disconnect(struct cp__cluster *cl,
     struct cp__cluster_worker *cw);
+/* cw's worker now takes connections (rr): hand it what waits. */
+void cp__cluster_worker_serving(struct cp__cluster *cl,
+    struct cp__cluster_worker *cw);
 /* Closes every server; done(p) once all are closed (maybe at once). */
 void cp__cluster_close(struct cp__cluster *cl, void (*done)(struct cp_pool *));
 void cp__cluster_free(struct cp__cluster *cl);
@@ -39,6 +42,11 @@ void cp__pool_emit(struct cp_pool *p, struct cp_pool_event *e);
 bool cp__pool_closing(const struct cp_pool *p);
 void cp__worker_online(struct cp_worker *w);
 void cp__worker_ready(struct cp_worker *w);
+/*
+ * Whether rr connections may go to w: not while it is a replacement that
+ * has not taken its slot (it may yet crash with them).
+ */
+bool cp__worker_serving(const struct cp_worker *w);
 /* The worker accepted a connection handed over (rr): it counts. */
 void cp__worker_conn(struct cp_worker *w);
 /* The worker leaves of its own will (exitedAfterDisconnect): no restart. */

@@ -22,6 +22,14 @@ struct cp_worker {
 	struct cp_child *child;
 	struct cp_channel *ch;		/* while open */
 	uv_timer_t grace;		/* SIGKILL after grace_ms once stopping */
+	uv_timer_t ready_t;		/* ready_timeout_ms, then ready_settle_ms */
+	int handles;			/* of grace and ready_t, not yet closed */
+	bool signalled;			/* said it is ready: settling */
+	bool holding;			/* a replacement's sockets wait ... */
+	bool alive;			/* ... its runtime answered a ping: settling */
+	bool held;			/* ... and were sent once it had settled */
+	bool candidate;			/* a replacement not yet in its slot */
+	unsigned roll;			/* the roll that started it, or 0 */
 	bool retired;			/* replaced: its exit restarts nothing */
 	bool voluntary;			/* asked to leave, or left on its own */
 	bool exited;
@@ -34,8 +42,14 @@ struct cp_worker {
 struct pool_slot {
 	struct cp_pool *pool;
 	struct cp_worker *w;		/* current worker, or NULL */
+	/*
+	 * Its replacement, started while w keeps serving: it takes the slot
+	 * once READY, and w is stopped then; if it fails first, w stays.
+	 */
+	struct cp_worker *cand;
 	uv_timer_t backoff;		/* restart delay */
 	bool backoff_on;
+	bool owed;			/* a restart waits for cand to fail */
 	int fails;			/* quick exits in a row */
 };
 
@@ -45,6 +59,7 @@ struct cp_pool {
 	struct cp_pool_events ev;
 	void *data;
 	json_t *handle_msg;
+	json_t *ready_msg;		/* copy of o.ready_message, or NULL */
 	int *listen_fds;		/* copy of o.listen_fds (fds borrowed) */
 	struct pool_slot *slots;	/* cap of them; nslots in use */
 	int nslots;
@@ -56,6 +71,7 @@ struct cp_pool {
 	uint64_t *restart_times;	/* ring of the last max_restarts */
 	unsigned long nrestart;
 	int rolling;			/* slot being replaced, or -1 */
+	unsigned roll;			/* the current roll's number (from 1) */
 	bool roll_again;		/* restart asked for during a roll */
 	bool started;
 	bool stopping;
@@ -68,7 +84,10 @@ struct cp_pool {
 	struct cp__cluster *cluster;	/* CP_POOL_CLUSTER, else NULL */
 };
 
-static void spawn_worker(struct cp_pool *p, int slot);
+static struct cp_worker *spawn_worker(struct cp_pool *p, int slot, bool cand);
+static void stop_worker(struct cp_worker *w, bool now);
+static uint64_t restart_delay(struct cp_pool *p, struct cp_worker *w);
+static void backoff_cb(uv_timer_t *t);
 static void roll_next(struct cp_pool *p);
 static void maybe_empty(struct cp_pool *p);
 static void finish(struct cp_pool *p);
@@ -163,22 +182,213 @@ cp__channel_cluster_worker(struct cp_channel *ch)
 	return w != NULL ? w->cw : NULL;
 }
 
+static void ready_cb(uv_timer_t *t);
+static void send_sockets(struct cp_worker *w);
+static void promote(struct cp_worker *c);
+static void roll_fail(struct cp_pool *p, struct cp_worker *w);
+
+/* It stayed up ready_settle_ms after its signal: READY. */
 static void
-worker_ready(struct cp_worker *w)
+worker_settled(struct cp_worker *w)
 {
 	struct cp_pool *p = w->pool;
 
-	if (w->state != CP_WORKER_STARTING && w->state != CP_WORKER_ONLINE)
+	uv_timer_stop(&w->ready_t);
+	if (w->exited || (w->state != CP_WORKER_STARTING &&
+	    w->state != CP_WORKER_ONLINE))
 		return;
 	set_state(w, CP_WORKER_READY);
-	if (p->rolling == w->slot && p->slots[w->slot].w == w)
-		roll_next(p);
+	if (w->exited || w->state != CP_WORKER_READY || p->stopping)
+		return;			/* changed by the event's handler */
+	if (w->candidate)
+		promote(w);
+}
+
+/*
+ * The worker says it is ready (listening, its socket acknowledged, a
+ * message).  Saying so is not enough: it is READY once it has stayed up
+ * ready_settle_ms more, so that a worker that crashes soon after it
+ * listens never takes the place of one that works.
+ */
+static void
+worker_signal(struct cp_worker *w)
+{
+	struct cp_pool *p = w->pool;
+
+	if (w->signalled || w->exited || (w->state != CP_WORKER_STARTING &&
+	    w->state != CP_WORKER_ONLINE))
+		return;
+	w->signalled = true;
+	if (w->holding)
+		return;			/* READY once its sockets go */
+	if (w->held || p->o.ready_settle_ms == 0) {
+		worker_settled(w);
+		return;
+	}
+	uv_timer_start(&w->ready_t, ready_cb, p->o.ready_settle_ms, 0);
+}
+
+bool
+cp__worker_serving(const struct cp_worker *w)
+{
+	return !w->candidate && !w->retired;
 }
 
 void
 cp__worker_ready(struct cp_worker *w)
 {
-	worker_ready(w);
+	/* With ready_message, only that message counts. */
+	if (w->pool->ready_msg == NULL)
+		worker_signal(w);
+}
+
+/* ---- replacements ------------------------------------------------------ */
+
+/*
+ * A slot's restart that waited for its replacement, which failed: the
+ * slot is empty, so it starts again as after a failure of its own.
+ */
+static void
+restart_owed(struct cp_pool *p, struct pool_slot *s, struct cp_worker *failed)
+{
+	struct cp_pool_event e = { .type = CP_POOL_RESTART };
+
+	if (!s->owed || s->w != NULL || s->cand != NULL || p->stopping ||
+	    p->gave_up)
+		return;
+	s->owed = false;
+	e.slot = (int)(s - p->slots);
+	e.delay_ms = failed != NULL ? restart_delay(p, failed) : p->o.backoff_ms;
+	emit(p, &e);
+	if (p->stopping || s->w != NULL || s->cand != NULL)
+		return;
+	s->backoff_on = true;
+	uv_timer_start(&s->backoff, backoff_cb, e.delay_ms, 0);
+}
+
+/* c is no replacement any more: it leaves (if it has not), its slot stays. */
+static void
+drop_cand(struct cp_worker *c)
+{
+	struct cp_pool *p = c->pool;
+	struct pool_slot *s = &p->slots[c->slot];
+
+	if (s->cand == c)
+		s->cand = NULL;
+	c->candidate = false;
+	c->retired = true;
+	stop_worker(c, false);
+	restart_owed(p, s, c);
+}
+
+/*
+ * A replacement exited (e carries how) or was not READY within
+ * ready_timeout_ms (e->err UV_ETIMEDOUT): the slot keeps its worker, and
+ * a roll stops there.
+ */
+static void
+cand_failed(struct cp_worker *c, struct cp_pool_event *e)
+{
+	struct cp_pool *p = c->pool;
+	bool rolling = c->roll != 0 && c->roll == p->roll && p->rolling >= 0;
+
+	e->type = CP_POOL_REPLACE_FAILED;
+	e->worker = c;
+	e->slot = c->slot;
+	emit(p, e);
+	drop_cand(c);
+	if (rolling && p->rolling >= 0 && c->roll == p->roll)
+		roll_fail(p, c);
+}
+
+/* What is left of ready_timeout_ms since w started (1 ms at least). */
+static uint64_t
+time_left(struct cp_worker *w)
+{
+	uint64_t up = uv_now(w->pool->loop) - w->started;
+
+	return up + 1 < w->pool->o.ready_timeout_ms ?
+	    w->pool->o.ready_timeout_ms - up : 1;
+}
+
+/*
+ * A held replacement's runtime answered: its module has loaded and its
+ * event loop turns.  From now on it has ready_settle_ms to crash.
+ */
+static void
+alive_cb(struct cp_channel *ch, int st, void *arg)
+{
+	struct cp_worker *w = arg;
+
+	(void)ch;
+	if (st != 0 && st != UV_EPROTO)
+		return;			/* the channel is gone: its exit follows */
+	if (w->exited || !w->holding || w->alive)
+		return;
+	w->alive = true;
+	uv_timer_start(&w->ready_t, ready_cb, w->pool->o.ready_settle_ms, 0);
+}
+
+static void
+ready_cb(uv_timer_t *t)
+{
+	struct cp_worker *w = t->data;
+	struct cp_pool *p = w->pool;
+	struct cp_pool_event e = { .type = CP_POOL_NOT_READY, .worker = w,
+	    .slot = w->slot, .err = UV_ETIMEDOUT };
+
+	if (w->exited || (w->state != CP_WORKER_STARTING &&
+	    w->state != CP_WORKER_ONLINE))
+		return;
+	if (w->holding && (w->alive || w->signalled)) {
+		/* It stayed up: now it may have its sockets. */
+		w->holding = false;
+		w->held = true;
+		send_sockets(w);
+		if (w->exited || w->state != CP_WORKER_STARTING)
+			return;
+		if (w->signalled)
+			worker_settled(w);
+		else if (p->o.ready_timeout_ms > 0)
+			uv_timer_start(&w->ready_t, ready_cb, time_left(w), 0);
+		return;
+	}
+	if (w->signalled) {
+		worker_settled(w);
+		return;
+	}
+	/* Not ready in time: a replacement fails; another is only reported. */
+	if (w->candidate)
+		cand_failed(w, &e);
+	else
+		emit(w->pool, &e);
+}
+
+/* c is READY: it takes its slot, and the worker it replaces leaves. */
+static void
+promote(struct cp_worker *c)
+{
+	struct cp_pool *p = c->pool;
+	struct pool_slot *s = &p->slots[c->slot];
+	struct cp_worker *old = s->w;
+
+	s->cand = NULL;
+	s->owed = false;
+	c->candidate = false;
+	if (s->backoff_on) {
+		uv_timer_stop(&s->backoff);
+		s->backoff_on = false;
+	}
+	s->w = c;
+	if (c->cw != NULL)
+		cp__cluster_worker_serving(p->cluster, c->cw);
+	if (old != NULL) {
+		old->retired = true;
+		stop_worker(old, false);
+	}
+	if (!p->stopping && p->rolling == c->slot && c->roll == p->roll &&
+	    s->w == c)
+		roll_next(p);
 }
 
 /* ---- the worker's child events ----------------------------------------- */
@@ -190,7 +400,9 @@ on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 	struct cp_pool *p = w->pool;
 
 	(void)ch;
-	worker_ready(w);
+	/* Its first message, or the one named, says it is ready. */
+	if (p->ready_msg == NULL || json_equal(m->value, p->ready_msg))
+		worker_signal(w);
 	if (p->ev.on_message != NULL)
 		p->ev.on_message(p, w, m, p->data);
 }
@@ -265,9 +477,10 @@ backoff_cb(uv_timer_t *t)
 	struct cp_pool *p = s->pool;
 
 	s->backoff_on = false;
-	/* A slot scaled away has its timer stopped; this is for safety. */
-	if (!p->stopping && s->w == NULL && s - p->slots < p->nslots)
-		spawn_worker(p, (int)(s - p->slots));
+	if (s->cand != NULL)
+		s->owed = true;		/* the replacement on its way takes it */
+	else if (!p->stopping && s->w == NULL && s - p->slots < p->nslots)
+		spawn_worker(p, (int)(s - p->slots), false);
 	maybe_empty(p);
 }
 
@@ -304,14 +517,16 @@ on_exit_(struct cp_child *c, int64_t code, int sig, void *data)
 	struct pool_slot *s = &p->slots[w->slot];
 	struct cp_pool_event e = { .type = CP_POOL_STATE, .worker = w,
 	    .slot = w->slot, .exit_status = code, .term_signal = sig };
-	bool failed = code != 0 || sig != 0, restart, current;
+	bool failed = code != 0 || sig != 0, restart, current, cand;
 	uint64_t delay;
 
 	w->exited = true;
 	uv_timer_stop(&w->grace);
+	uv_timer_stop(&w->ready_t);
 	if (w->cw != NULL)
 		cp__cluster_worker_gone(p->cluster, w->cw);
 	current = !w->retired && s->w == w;
+	cand = w->candidate && s->cand == w;
 	if (current)
 		s->w = NULL;		/* the slot is free from this event on */
 	e.old_state = w->state;
@@ -319,10 +534,18 @@ on_exit_(struct cp_child *c, int64_t code, int sig, void *data)
 	e.timed_out = cp_child_timed_out(c);
 	w->state = CP_WORKER_EXITED;
 	emit(p, &e);
+	if (cand && w->candidate && s->cand == w) {
+		/* Exited before it was READY: the slot's worker stays. */
+		e.err = 0;
+		cand_failed(w, &e);
+		return;
+	}
 	if (!current)
 		return;
-	if (p->rolling == w->slot && !w->voluntary)
-		roll_next(p);
+	/* One this roll put in place failed: roll no further. */
+	if (!w->voluntary && w->roll != 0 && w->roll == p->roll &&
+	    p->rolling >= 0)
+		roll_fail(p, w);
 	restart = !p->stopping && !w->voluntary && !p->gave_up &&
 	    (p->o.restart == CP_RESTART_ALWAYS ||
 	    (p->o.restart == CP_RESTART_ON_FAILURE && failed));
@@ -335,11 +558,15 @@ on_exit_(struct cp_child *c, int64_t code, int sig, void *data)
 		return;
 	}
 	delay = restart_delay(p, w);
+	if (s->cand != NULL) {
+		s->owed = true;		/* the replacement on its way takes it */
+		return;
+	}
 	e = (struct cp_pool_event){ .type = CP_POOL_RESTART, .slot = w->slot,
 	    .delay_ms = delay };
 	emit(p, &e);
-	if (p->stopping)
-		return;			/* stopped from the event */
+	if (p->stopping || s->w != NULL || s->cand != NULL)
+		return;			/* stopped or filled from the event */
 	s->backoff_on = true;
 	uv_timer_start(&s->backoff, backoff_cb, delay, 0);
 }
@@ -350,6 +577,8 @@ worker_freed(uv_handle_t *h)
 	struct cp_worker *w = h->data;
 	struct cp_pool *p = w->pool;
 
+	if (--w->handles > 0)
+		return;
 	free(w);
 	p->live--;
 	maybe_empty(p);
@@ -373,6 +602,7 @@ on_close(struct cp_child *c, void *data)
 		cp__cluster_worker_free(p->cluster, w->cw);
 	w->cw = NULL;
 	uv_close((uv_handle_t *)&w->grace, worker_freed);
+	uv_close((uv_handle_t *)&w->ready_t, worker_freed);
 }
 
 static const struct cp_child_events child_events = {
@@ -410,6 +640,7 @@ stop_worker(struct cp_worker *w, bool now)
 	if (w->exited)
 		return;
 	w->voluntary = true;
+	uv_timer_stop(&w->ready_t);
 	if (w->state != CP_WORKER_STOPPING) {
 		set_state(w, CP_WORKER_STOPPING);
 		if (w->exited)
@@ -474,32 +705,63 @@ handle_sent(struct cp_channel *ch, int st, void *arg)
 	    .slot = w->slot, .err = st };
 
 	(void)ch;
-	if (st == 0)
-		worker_ready(w);	/* it has the socket: as good as listening */
-	else
+	if (st == 0) {
+		/* It has the socket: as good as listening. */
+		if (w->pool->ready_msg == NULL)
+			worker_signal(w);
+	} else {
 		emit(w->pool, &e);
+	}
 }
 
+/* Its listening sockets: its own (per slot), or every one. */
 static void
-spawn_worker(struct cp_pool *p, int slot)
+send_sockets(struct cp_worker *w)
+{
+	struct cp_pool *p = w->pool;
+	struct cp_pool_event e;
+	bool per_slot = (p->o.flags & CP_POOL_LISTEN_PER_SLOT) != 0;
+	int i, r, fd;
+
+	for (i = 0; i < (per_slot ? 1 : p->o.listen_count); i++) {
+		if (w->ch == NULL || w->exited ||
+		    w->state != CP_WORKER_STARTING)
+			break;
+		fd = p->listen_fds[per_slot ? w->slot : i];
+		r = cp_channel_send_handle(w->ch, p->handle_msg,
+		    CP_HANDLE_NET_SERVER, fd, 0, handle_sent, w);
+		if (r < 0) {
+			e = (struct cp_pool_event){ .type = CP_POOL_HANDLE_ERROR,
+			    .worker = w, .slot = w->slot, .err = r };
+			emit(p, &e);
+		}
+	}
+}
+
+/*
+ * Starts a worker for slot: as its worker, or (cand) as the replacement of
+ * the one there.  Returns it, or NULL (CP_POOL_SPAWN_ERROR was emitted).
+ */
+static struct cp_worker *
+spawn_worker(struct cp_pool *p, int slot, bool cand)
 {
 	struct cp_spawn_options so = p->o.spawn;
 	struct cp_pool_event e = { .type = CP_POOL_SPAWN_ERROR, .slot = slot };
 	struct cp_worker *w;
 	char vars[3][48], **env;
-	int r, fd, i;
-	bool per_slot;
+	int r;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		e.err = UV_ENOMEM;
 		emit(p, &e);
-		return;
+		return NULL;
 	}
 	w->pool = p;
 	w->slot = slot;
 	w->id = ++p->next_id;
 	w->state = CP_WORKER_EXITED;	/* until it is spawned */
 	w->grace.data = w;
+	w->ready_t.data = w;
 	if ((env = worker_env(p, w, vars)) == NULL) {
 		r = UV_ENOMEM;
 		goto fail;
@@ -516,6 +778,8 @@ spawn_worker(struct cp_pool *p, int slot)
 	if (r != 0)
 		goto fail;
 	uv_timer_init(p->loop, &w->grace);
+	uv_timer_init(p->loop, &w->ready_t);
+	w->handles = 2;
 	w->started = uv_now(p->loop);
 	w->pid = cp_child_pid(w->child);
 	w->ch = cp_child_channel(w->child);
@@ -525,24 +789,25 @@ spawn_worker(struct cp_pool *p, int slot)
 	p->all = w;
 	p->live++;
 	p->empty = false;
-	p->slots[slot].w = w;
-	set_state(w, CP_WORKER_STARTING);
-	/* Its own socket (per slot), or every socket. */
-	per_slot = (p->o.flags & CP_POOL_LISTEN_PER_SLOT) != 0;
-	for (i = 0; i < (per_slot ? 1 : p->o.listen_count); i++) {
-		if (w->ch == NULL || w->exited ||
-		    w->state != CP_WORKER_STARTING)
-			break;
-		fd = p->listen_fds[per_slot ? slot : i];
-		r = cp_channel_send_handle(w->ch, p->handle_msg,
-		    CP_HANDLE_NET_SERVER, fd, 0, handle_sent, w);
-		if (r < 0) {
-			e = (struct cp_pool_event){ .type = CP_POOL_HANDLE_ERROR,
-			    .worker = w, .slot = slot, .err = r };
-			emit(p, &e);
-		}
+	if (cand) {
+		w->candidate = true;
+		p->slots[slot].cand = w;
+	} else {
+		p->slots[slot].w = w;
 	}
-	return;
+	/*
+	 * A replacement gets its sockets only once it is up (its runtime
+	 * answers a ping) and has stayed up ready_settle_ms more: one that
+	 * crashes soon after it starts never takes connections with it.
+	 */
+	if (p->o.ready_timeout_ms > 0)
+		uv_timer_start(&w->ready_t, ready_cb, p->o.ready_timeout_ms, 0);
+	w->holding = cand && p->o.listen_count > 0 && p->o.ready_settle_ms > 0 &&
+	    w->ch != NULL && cp_channel_ping(w->ch, alive_cb, w) == 0;
+	set_state(w, CP_WORKER_STARTING);
+	if (!w->holding)
+		send_sockets(w);
+	return w;
 fail:
 	if (w->cw != NULL)
 		cp__cluster_worker_free(p->cluster, w->cw);
@@ -550,13 +815,75 @@ fail:
 	p->next_id--;			/* never seen: the id is not used up */
 	e.err = r;
 	emit(p, &e);
+	return NULL;
 }
 
-/* Rolling restart: the next slot, once the last replacement is up. */
+/*
+ * A replacement for slot, started while its worker keeps serving.  A
+ * replacement already on its way is dropped (it may run older code).  An
+ * empty slot waiting to restart waits for the replacement instead.
+ */
+static struct cp_worker *
+start_cand(struct cp_pool *p, int slot, unsigned roll)
+{
+	struct pool_slot *s = &p->slots[slot];
+	struct cp_worker *c;
+
+	if (s->cand != NULL) {
+		c = s->cand;
+		s->cand = NULL;
+		c->candidate = false;
+		c->retired = true;
+		stop_worker(c, false);
+		if (p->stopping)
+			return NULL;
+	}
+	if (s->backoff_on) {
+		uv_timer_stop(&s->backoff);
+		s->backoff_on = false;
+		s->owed = true;
+	}
+	if ((c = spawn_worker(p, slot, true)) != NULL)
+		c->roll = roll;
+	else
+		restart_owed(p, s, NULL);
+	return c;
+}
+
+/* A queued roll, once the last one is over. */
+static void
+roll_again(struct cp_pool *p)
+{
+	if (p->roll_again && !p->stopping && p->rolling < 0) {
+		p->roll_again = false;
+		p->roll++;
+		roll_next(p);
+	}
+}
+
+/*
+ * The roll stops: w (a replacement, or a worker it put in place) failed.
+ * The replacement under way, if another, is dropped; every slot not yet
+ * replaced keeps its worker.
+ */
+static void
+roll_fail(struct cp_pool *p, struct cp_worker *w)
+{
+	struct cp_worker *c;
+	int slot = p->rolling;
+
+	p->rolling = -1;
+	if (slot >= 0 && (c = p->slots[slot].cand) != NULL && c != w &&
+	    c->roll == p->roll)
+		drop_cand(c);
+	emit_simple(p, CP_POOL_ROLL_FAILED, w, w->slot);
+	roll_again(p);
+}
+
+/* Rolling restart: the next slot, once the last replacement is READY. */
 static void
 roll_next(struct cp_pool *p)
 {
-	struct cp_worker *old;
 	int slot = p->rolling + 1;
 
 	if (p->stopping) {
@@ -566,24 +893,17 @@ roll_next(struct cp_pool *p)
 	if (slot >= p->nslots) {
 		p->rolling = -1;
 		emit_simple(p, CP_POOL_ROLL_DONE, NULL, -1);
-		if (p->roll_again && !p->stopping && p->rolling < 0) {
-			p->roll_again = false;
-			roll_next(p);
-		}
+		roll_again(p);
 		return;
 	}
 	p->rolling = slot;
-	old = p->slots[slot].w;
-	if (old != NULL) {
-		old->retired = true;
-		p->slots[slot].w = NULL;
-		stop_worker(old, false);
+	if (start_cand(p, slot, p->roll) == NULL && p->rolling == slot &&
+	    !p->stopping) {
+		/* Could not start: the old workers stay. */
+		p->rolling = -1;
+		emit_simple(p, CP_POOL_ROLL_FAILED, NULL, slot);
+		roll_again(p);
 	}
-	if (p->stopping || p->rolling != slot)
-		return;			/* changed by an event's handler */
-	spawn_worker(p, slot);
-	if (p->rolling == slot && p->slots[slot].w == NULL)
-		roll_next(p);		/* could not start: go on with the next */
 }
 
 /* CP_POOL_EMPTY once nothing runs or waits to run; closes when closing. */
@@ -683,6 +1003,11 @@ cp_pool_create(uv_loop_t *loop, const struct cp_pool_options *opts,
 	    opts->workers;
 	p->handle_msg = opts->handle_message != NULL ?
 	    json_deep_copy(opts->handle_message) : json_string("server");
+	if (opts->ready_message != NULL &&
+	    (p->ready_msg = json_deep_copy(opts->ready_message)) == NULL) {
+		r = UV_ENOMEM;
+		goto fail;
+	}
 	p->slots = calloc((size_t)p->cap, sizeof(*p->slots));
 	p->restart_times = calloc((size_t)opts->max_restarts + 1,
 	    sizeof(*p->restart_times));
@@ -701,11 +1026,13 @@ cp_pool_create(uv_loop_t *loop, const struct cp_pool_options *opts,
 		goto fail;
 	p->o.listen_fds = p->listen_fds;
 	p->o.handle_message = NULL;
+	p->o.ready_message = NULL;
 	init_slots(p, p->nslots);
 	*pp = p;
 	return 0;
 fail:
 	json_decref(p->handle_msg);
+	json_decref(p->ready_msg);
 	free(p->slots);
 	free(p->restart_times);
 	free(p->listen_fds);
@@ -723,7 +1050,7 @@ cp_pool_start(struct cp_pool *p)
 	p->started = true;
 	for (i = 0; i < p->nslots && !p->stopping; i++)
 		if (p->slots[i].w == NULL)
-			spawn_worker(p, i);
+			spawn_worker(p, i, false);
 	maybe_empty(p);
 	return 0;
 }
@@ -744,6 +1071,13 @@ cp_pool_stop(struct cp_pool *p, bool now)
 			uv_timer_stop(&p->slots[i].backoff);
 			p->slots[i].backoff_on = false;
 		}
+		/* Replacements leave as the others do: nothing fails now. */
+		if ((w = p->slots[i].cand) != NULL) {
+			w->candidate = false;
+			w->retired = true;
+			p->slots[i].cand = NULL;
+		}
+		p->slots[i].owed = false;
 	}
 	/* Retired workers still draining are in the list too. */
 	for (w = p->all; w != NULL; w = next) {
@@ -762,6 +1096,7 @@ cp_pool_restart(struct cp_pool *p)
 		p->roll_again = true;
 		return 1;
 	}
+	p->roll++;
 	roll_next(p);
 	return 0;
 }
@@ -769,6 +1104,7 @@ cp_pool_restart(struct cp_pool *p)
 int
 cp_pool_replace(struct cp_pool *p, struct cp_worker *w, bool now)
 {
+	struct pool_slot *s;
 	int slot;
 
 	if (p->stopping)
@@ -777,12 +1113,20 @@ cp_pool_replace(struct cp_pool *p, struct cp_worker *w, bool now)
 	    p->slots[w->slot].w != w)
 		return UV_EINVAL;
 	slot = w->slot;
-	w->retired = true;
-	p->slots[slot].w = NULL;
-	stop_worker(w, now);
-	if (p->stopping || p->slots[slot].w != NULL)
-		return 0;		/* an event's handler took over */
-	spawn_worker(p, slot);
+	s = &p->slots[slot];
+	if (now) {
+		w->retired = true;
+		s->w = NULL;
+		stop_worker(w, true);
+		/* A replacement on its way takes the slot once READY. */
+		if (p->stopping || s->w != NULL || s->cand != NULL)
+			return 0;
+		spawn_worker(p, slot, false);
+		return 0;
+	}
+	if (s->cand != NULL)
+		return UV_EALREADY;
+	start_cand(p, slot, 0);
 	return 0;
 }
 
@@ -802,6 +1146,14 @@ shrink(struct cp_pool *p, int n)
 			s->backoff_on = false;
 		}
 		s->fails = 0;
+		s->owed = false;
+		/* A replacement on its way leaves too: no slot to take. */
+		if ((w = s->cand) != NULL) {
+			w->candidate = false;
+			w->retired = true;
+			s->cand = NULL;
+			stop_worker(w, false);
+		}
 		if ((w = s->w) != NULL) {
 			/* As a replaced worker: its exit restarts nothing. */
 			w->retired = true;
@@ -834,7 +1186,8 @@ cp_pool_scale(struct cp_pool *p, int n)
 	}
 	init_slots(p, n);
 	for (i = p->nslots; i < n; i++) {
-		p->slots[i].w = NULL;
+		p->slots[i].w = p->slots[i].cand = NULL;
+		p->slots[i].owed = false;
 		p->slots[i].fails = 0;
 	}
 	i = p->nslots;
@@ -842,7 +1195,7 @@ cp_pool_scale(struct cp_pool *p, int n)
 	/* Stop if an event's handler stops the pool or scales it again. */
 	for (; p->started && i < n && i < p->nslots && !p->stopping; i++)
 		if (p->slots[i].w == NULL && !p->slots[i].backoff_on)
-			spawn_worker(p, i);
+			spawn_worker(p, i, false);
 	return 0;
 }
 
@@ -871,6 +1224,7 @@ cp_pool_free(struct cp_pool *p)
 	if (p->cluster != NULL)
 		cp__cluster_free(p->cluster);
 	json_decref(p->handle_msg);
+	json_decref(p->ready_msg);
 	free(p->slots);
 	free(p->restart_times);
 	free(p->listen_fds);

@@ -26,6 +26,16 @@
 #                 a worker whose event loop blocks for good is SIGKILLed
 #                 within the heartbeat (plus a ping interval) and replaced,
 #                 while the other keeps every request answered
+#   roll          a rolling restart (HUP, --ctl reload) of a cluster primary
+#                 under a steady load: onto code that throws 300 ms after it
+#                 starts, then onto code that never gets ready
+#                 (--ready-timeout), the roll stops at the first slot, the
+#                 old workers keep serving and nothing restarts; onto good
+#                 code every worker is replaced; not one request fails
+#   roll-listen   the same with --no-cluster --listen (a shared socket)
+#   crash-keep    --max-restarts unlimited: a worker that dies at once is
+#                 restarted for ever, with delays doubling up to the
+#                 --backoff cap (measured from outside too); never gives up
 #   max-memory    --max-memory 150M: a worker that grows over it is replaced
 #                 gracefully (its successor starts, it exits 0), the other
 #                 is left alone
@@ -639,6 +649,121 @@ subreaper)
 		sleep 0.01
 	done
 	[ -n "$p" ] || fail "the orphan exited before it could be checked"
+	stop_master
+	;;
+crash-keep)
+	# A worker that dies at once, for ever; each start stamps the time.
+	printf '%s\n' "require('fs').appendFileSync(process.argv[2], Date.now() + '\\n');" \
+	    'process.exit(1);' >"$tmp/crash.js"
+	childproc-fork -n 1 --restart on-failure --max-restarts unlimited \
+	    --backoff 100ms/800ms "$tmp/crash.js" "$tmp/starts" \
+	    </dev/null >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	# More restarts than the default limit (10) allows.
+	wait_master 'worker 1 restarting in [0-9]+ms$' 13 "$tmp/err"
+	delays=$(sed -nE 's/^childproc-fork: worker 1 restarting in ([0-9]+)ms$/\1/p' \
+	    "$tmp/err" | head -n 13 | tr '\n' ' ')
+	[ "$delays" = "100 200 400 800 800 800 800 800 800 800 800 800 800 " ] ||
+	    fail "the delays do not double up to the cap: $delays"
+	alive "$master" || fail "the master gave up"
+	[ "$(count_lines 'giving up' "$tmp/err")" -eq 0 ] || fail "it gave up"
+	# Measured from outside: each start came at least its delay after the
+	# one before (the worker's own run time comes on top).
+	i=0
+	prev=
+	for t in $(head -n 13 "$tmp/starts"); do
+		if [ -n "$prev" ]; then
+			d=$(echo "$delays" | cut -d' ' -f$i)
+			gap=$((t - prev))
+			echo "start $i: $gap ms after the last (delay $d ms)"
+			[ $gap -ge $((d - 50)) ] ||
+			    fail "start $i came $gap ms after the last, delay $d ms"
+		fi
+		prev=$t
+		i=$((i + 1))
+	done
+	stop_master
+	;;
+roll | roll-listen)
+	# A cluster primary (roll), or plain workers on --listen's shared
+	# socket (roll-listen), under a steady load all along.
+	echo good >"$tmp/mode"
+	if [ "$case" = roll ]; then
+		set --
+	else
+		set -- --no-cluster --listen 127.0.0.1:0
+	fi
+	# A settle time well over the 300 ms the broken code lives, and a
+	# timeout no start-up on a loaded machine comes near.
+	childproc-fork -n 2 --restart on-failure --ready-settle 2s \
+	    --ready-timeout 15s --grace 3s --control "$tmp/ctl" "$@" \
+	    "$src/node/roll.js" "$tmp/mode" </dev/null >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	wait_master 'listening on ' 1 "$tmp/err"
+	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 2 "$tmp/err"
+	old=$(started)
+	"$loadgen" -c 4 "$addr" >"$tmp/load" &
+	bg=$!
+	# 1. New code that throws 300 ms after it starts: the roll stops at
+	# the first slot, whose worker stays.
+	echo crash >"$tmp/mode"
+	kill -HUP "$master"
+	wait_master 'rolling restart stopped at worker 1 of 2' 1 "$tmp/err"
+	grep -qE '^childproc-fork: worker 1: replacement pid [0-9]+ exited with code 1 before it was ready; pid [0-9]+ keeps serving$' \
+	    "$tmp/err" || fail "no replacement failure reported"
+	# 2. New code that never gets ready (asked through --control).
+	echo never >"$tmp/mode"
+	childproc-fork --ctl "$tmp/ctl" reload >"$tmp/ctl.out" 2>&1 ||
+	    fail "--ctl reload: $(cat "$tmp/ctl.out")"
+	wait_master 'rolling restart stopped at worker 1 of 2' 2 "$tmp/err"
+	grep -qE '^childproc-fork: worker 1: replacement pid [0-9]+ was not ready within 15000ms \(--ready-timeout\); pid [0-9]+ keeps serving$' \
+	    "$tmp/err" || fail "no timeout reported"
+	# It is stopped: it cannot leave gracefully, so SIGKILL after --grace.
+	wait_master 'worker 1 pid [0-9]+ killed by SIGKILL' 1 "$tmp/err"
+	# The master never gave up, nothing restarted, and only the old
+	# workers serve.
+	alive "$master" || fail "the master died"
+	[ "$(count_lines 'restarting in|giving up' "$tmp/err")" -eq 0 ] ||
+	    fail "something was restarted"
+	for p in $old; do
+		alive "$p" || fail "old worker $p is gone"
+	done
+	"$loadgen" -c 4 -n 200 "$addr" >"$tmp/load2" || fail "load failed"
+	[ "$(json "$tmp/load2" 'r.ok')" -eq 200 ] || fail "load: $(cat "$tmp/load2")"
+	for p in $(json "$tmp/load2" 'Object.keys(r.pids).join(" ")'); do
+		case " $old " in
+		*" $p "*) ;;
+		*) fail "pid $p answered, not an old worker ($old)" ;;
+		esac
+	done
+	childproc-fork --ctl "$tmp/ctl" status >"$tmp/st" 2>&1 ||
+	    fail "--ctl status: $(cat "$tmp/st")"
+	[ "$(json "$tmp/st" 'r.state')" = running ] || fail "status: $(cat "$tmp/st")"
+	[ "$(json "$tmp/st" 'r.workers.map(w => w.pid).sort((a, b) => a - b).join(" ") + " "')" = "$old" ] ||
+	    fail "status does not show the old workers ($old): $(cat "$tmp/st")"
+	# 3. Good code: every worker replaced, the old ones leave gracefully.
+	echo good >"$tmp/mode"
+	kill -HUP "$master"
+	wait_master '^childproc-fork: rolling restart done$' 1 "$tmp/err"
+	for p in $old; do
+		wait_master "^childproc-fork: worker [12] pid $p exited with code 0\$" \
+		    1 "$tmp/err"
+	done
+	kill -TERM "$bg"
+	wait "$bg" || fail "the load client failed"
+	bg=
+	cut -c 1-300 "$tmp/load"
+	[ "$(json "$tmp/load" 'r.refused + r.reset + r.timeout + r.other')" -eq 0 ] ||
+	    fail "failed requests: $(cat "$tmp/load")"
+	[ "$(json "$tmp/load" 'r.ok')" -gt 0 ] || fail "load: $(cat "$tmp/load")"
+	"$loadgen" -c 4 -n 200 "$addr" >"$tmp/load2" || fail "load failed"
+	[ "$(json "$tmp/load2" 'r.ok')" -eq 200 ] || fail "load: $(cat "$tmp/load2")"
+	for p in $(json "$tmp/load2" 'Object.keys(r.pids).join(" ")'); do
+		case " $old " in
+		*" $p "*) fail "old worker $p still answers" ;;
+		esac
+	done
 	stop_master
 	;;
 *)
