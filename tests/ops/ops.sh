@@ -443,7 +443,8 @@ control)
 	master=$!
 	wait_master 'listening on ' 1 "$tmp/err"
 	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
-	wait_master 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
+	# Ready, not only started: status says "ready" only once they settled.
+	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 2 "$tmp/err"
 	[ "$(stat -c %a "$tmp/ctl")" = 600 ] ||
 	    fail "the control socket has mode $(stat -c %a "$tmp/ctl")"
 	if id nobody >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
