@@ -4,6 +4,7 @@
  * the master of a pool of workers sharing a listening socket (pool.c, over
  * the library's cp_pool).  This file reads the options and runs the loop.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,8 @@ enum {
 	OPT_READY_TIMEOUT,
 	OPT_READY_SETTLE,
 	OPT_BACKOFF,
+	OPT_MAX_REQUESTS,
+	OPT_MAX_REQUESTS_JITTER,
 	OPT_MAX_WORKERS,
 	OPT_PREFIX,
 };
@@ -75,6 +78,8 @@ static const struct cmd_option master_options[] = {
 	{ "status-format", required_argument, OPT_STATUS_FORMAT, "FMT", "text or json: the master's status lines\n(default text), --ctl's output (default: a\ntable on a terminal)" },
 	{ "heartbeat", required_argument, OPT_HEARTBEAT, "DURATION", "SIGKILL and replace a worker whose event loop\nleaves a ping unanswered for DURATION" },
 	{ "max-memory", required_argument, OPT_MAX_MEMORY, "SIZE", "replace a worker whose RSS grows over SIZE" },
+	{ "max-requests", required_argument, OPT_MAX_REQUESTS, "N", "replace a worker once it has taken N connections\n(cluster mode, --sched rr)" },
+	{ "max-requests-jitter", required_argument, OPT_MAX_REQUESTS_JITTER, "M", "... N plus a random 0 to M, so that workers\ndo not all go at once" },
 	{ "ready-message", required_argument, OPT_READY_MESSAGE, "MSG", "a worker is ready once it sends MSG (JSON, or\nelse a string), not when it listens" },
 	{ "ready-timeout", required_argument, OPT_READY_TIMEOUT, "DURATION", "a replacement not ready by then fails and a\nrolling restart stops (default 60s, 0: none)" },
 	{ "ready-settle", required_argument, OPT_READY_SETTLE, "DURATION", "ready only once up this long after saying so\n(default 1s)" },
@@ -200,6 +205,21 @@ parse_backoff(struct cp_pool_options *po, const char *s)
 	if (po->backoff_ms == 0 || po->backoff_max_ms < po->backoff_ms)
 		cmd_die("invalid --backoff '%s': INITIAL[/MAX], more than 0, "
 		    "MAX not less than INITIAL", s);
+}
+
+/* A count for --max-requests and its jitter. */
+static uint64_t
+parse_count(const char *opt, const char *s)
+{
+	unsigned long long n;
+	char *end;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 ||
+	    n > 1000000000000ULL)
+		cmd_die("invalid --%s '%s': a whole number", opt, s);
+	return n;
 }
 
 static json_t *
@@ -399,6 +419,17 @@ main(int argc, char *argv[])
 		case OPT_BACKOFF:
 			parse_backoff(&po, optarg);
 			break;
+		case OPT_MAX_REQUESTS:
+			po.max_connections = parse_count("max-requests", optarg);
+			if (po.max_connections == 0)
+				cmd_die("invalid --max-requests '%s': must be more "
+				    "than 0", optarg);
+			f.master = true;
+			break;
+		case OPT_MAX_REQUESTS_JITTER:
+			po.max_connections_jitter = parse_count(
+			    "max-requests-jitter", optarg);
+			break;
 		case OPT_GRACE:
 			po.grace_ms = cmd_parse_duration(optarg, "grace");
 			break;
@@ -544,6 +575,21 @@ main(int argc, char *argv[])
 			(void)parse_sched(getenv("NODE_CLUSTER_SCHED_POLICY"),
 			    &po.sched);
 	}
+	/*
+	 * Only the rr primary hands out, and so counts, connections: with a
+	 * shared socket the workers accept them and the count would be 0.
+	 */
+	if (po.max_connections > 0 && (!(po.flags & CP_POOL_CLUSTER) ||
+	    po.sched != CP_SCHED_RR))
+		cmd_die("--max-requests needs cluster mode with --sched rr: "
+		    "with %s the workers accept the connections themselves and "
+		    "the master cannot count them", (po.flags & CP_POOL_CLUSTER) ?
+		    (po.sched == CP_SCHED_NONE ? "--sched none" :
+		    "--sched reuseport") : f.activated ? "sockets from systemd" :
+		    listen_spec != NULL ? "--listen" : "--no-cluster");
+	if (po.max_connections_jitter > 0 && po.max_connections == 0)
+		cmd_die("--max-requests-jitter needs --max-requests");
+	f.counts = (po.flags & CP_POOL_CLUSTER) && po.sched == CP_SCHED_RR;
 	po.handle_message = handle_msg;
 	po.ready_message = ready_msg;
 	f.ready_timeout_ms = po.ready_timeout_ms;

@@ -55,6 +55,7 @@ struct fork {
 	bool rolling;			/* a SIGHUP rolling restart is on */
 	bool roll_queued;		/* another asked for during it */
 	uint64_t ready_timeout_ms;	/* for messages */
+	bool counts;			/* rr cluster: connections are counted */
 	int max_workers;		/* TTIN and scale N stop there */
 	bool prefix;			/* --prefix: "[SLOT] " on output lines */
 	struct fork_out *outs;		/* their line buffers, per worker */

@@ -354,6 +354,12 @@ on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
 	case CP_POOL_ROLL_FAILED:
 		roll_failed(f, e);
 		break;
+	case CP_POOL_RECYCLE:
+		fork_status(f, "worker %d pid %d accepted %llu connections "
+		    "(--max-requests); replacing it", e->slot + 1,
+		    cp_worker_pid(w),
+		    (unsigned long long)cp_worker_connections(w));
+		break;
 	case CP_POOL_NOT_READY:
 		fork_status(f, "worker %d pid %d is not ready after %llums "
 		    "(--ready-timeout)", e->slot + 1, cp_worker_pid(w),
@@ -862,14 +868,11 @@ ctl_status(void *data)
 	uint64_t now = uv_now(f->loop);
 	struct cp_worker *w;
 	json_t *ws;
-	int64_t conns;
 	int i, n = cp_pool_size(f->pool);
 
 	ws = json_array();
 	for (i = 0; i < n; i++) {
 		w = cp_pool_worker(f->pool, i);
-		/* Counted under rr only: elsewhere the workers accept. */
-		conns = w != NULL ? cp_worker_connections(w) : -1;
 		json_array_append_new(ws, json_pack("{s:i, s:i, s:s, s:o, s:i, s:o}",
 		    "slot", i + 1,
 		    "pid", w != NULL ? cp_worker_pid(w) : 0,
@@ -877,7 +880,9 @@ ctl_status(void *data)
 		    "uptime_ms", w != NULL ? json_integer((json_int_t)(now -
 		    cp_worker_started(w))) : json_null(),
 		    "restarts", f->spawned[i] > 0 ? (int)f->spawned[i] - 1 : 0,
-		    "connections", conns >= 0 ? json_integer((json_int_t)conns) :
+		    /* counted only where we hand them out (rr) */
+		    "connections", w != NULL && f->counts ?
+		    json_integer((json_int_t)cp_worker_connections(w)) :
 		    json_null()));
 	}
 	return json_pack("{s:i, s:I, s:s, s:i, s:i, s:o}",

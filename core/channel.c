@@ -1041,6 +1041,7 @@ on_line(void *arg, int err, char *line, size_t len)
 	struct cp_channel *ch = arg;
 	struct cp_message m;
 	json_t *v;
+	int r;
 
 	if (ch->free_on_close)
 		return;
@@ -1049,9 +1050,11 @@ on_line(void *arg, int err, char *line, size_t len)
 			ch->ev->on_error(ch, err, line, len, ch->data);
 		return;
 	}
-	if (cp__channel_decode(ch, &line, &len, &v) != 0) {
+	if ((r = cp__channel_decode(ch, &line, &len, &v)) != 0) {
+		/* UV_EPROTO, or UV_ENOMEM: the line could not be read whole. */
 		if (ch->ev->on_error != NULL)
-			ch->ev->on_error(ch, UV_EPROTO, line, len, ch->data);
+			ch->ev->on_error(ch, r == UV_ENOMEM ? r : UV_EPROTO,
+			    line, len, ch->data);
 		return;
 	}
 	memset(&m, 0, sizeof(m));

@@ -100,7 +100,8 @@ struct cp_channel_events {
 	/*
 	 * A line that could not be used: err is UV_EPROTO (not one JSON value;
 	 * line/len hold it) or UV_EMSGSIZE (longer than the maximum; line holds
-	 * its first bytes, len its full length).  The line is skipped and the
+	 * its first bytes, len its full length) or UV_ENOMEM (memory ran out
+	 * while it was read; line/len hold it).  The line is skipped and the
 	 * channel goes on working.
 	 */
 	void (*on_error)(struct cp_channel *ch, int err, const char *line,
@@ -134,8 +135,8 @@ CP_API int cp_channel_send(struct cp_channel *ch, const json_t *value,
 /*
  * Sends a line of JSON text as it is (len bytes, no newline; one "\r" at
  * the end is dropped).  It is checked first: UV_EPROTO if it is not
- * exactly one JSON value (error, if not NULL, says why), and nothing is
- * sent.  Returns as cp_channel_send.
+ * exactly one JSON value (error, if not NULL, says why) or UV_ENOMEM,
+ * and nothing is sent.  Returns as cp_channel_send.
  */
 CP_API int cp_channel_send_line(struct cp_channel *ch, const char *line,
     size_t len, json_error_t *error, cp_send_cb cb, void *arg);
@@ -840,6 +841,15 @@ struct cp_pool_options {
 	const json_t *ready_message;
 	uint64_t ready_settle_ms;
 	uint64_t ready_timeout_ms;
+	/*
+	 * Recycling (gunicorn's max_requests): a worker that has accepted
+	 * max_connections plus a random 0 to max_connections_jitter
+	 * connections handed by the pool is replaced as cp_pool_replace does
+	 * (CP_POOL_RECYCLE).  Only the pool's own dispatch is counted, so it
+	 * needs CP_POOL_CLUSTER and CP_SCHED_RR (else UV_ENOTSUP).  0: never.
+	 */
+	uint64_t max_connections;
+	uint64_t max_connections_jitter;
 };
 
 #define CP_POOL_OPTIONS_INIT { .workers = 1, .max_restarts = 10, \
@@ -897,7 +907,12 @@ enum cp_pool_event_type {
 	 */
 	CP_POOL_ROLL_FAILED,
 	/* ev->worker, not a replacement, was not READY within ready_timeout_ms. */
-	CP_POOL_NOT_READY
+	CP_POOL_NOT_READY,
+	/*
+	 * ev->worker reached its max_connections (cp_worker_connections): a
+	 * replacement starts, and it leaves once that one is READY.
+	 */
+	CP_POOL_RECYCLE
 };
 
 struct cp_pool_event {
@@ -938,7 +953,7 @@ typedef void (*cp_pool_close_cb)(struct cp_pool *p, void *data);
  * Makes a pool; no worker runs yet.  opts is copied (see its borrowed
  * parts), ev is copied.  Returns 0 and *pp, or UV_EINVAL (no IPC entry,
  * workers < 1, CP_POOL_LISTEN_PER_SLOT without a socket per slot),
- * UV_ENOMEM.
+ * UV_ENOTSUP (max_connections without the rr cluster), UV_ENOMEM.
  */
 CP_API int cp_pool_create(uv_loop_t *loop, const struct cp_pool_options *opts,
     const struct cp_pool_events *ev, void *data, struct cp_pool **pp);
@@ -1028,13 +1043,8 @@ CP_API enum cp_worker_state cp_worker_state(const struct cp_worker *w);
 CP_API struct cp_channel *cp_worker_channel(const struct cp_worker *w);
 /* uv_now() of the loop when the worker was spawned. */
 CP_API uint64_t cp_worker_started(const struct cp_worker *w);
-/*
- * The connections the pool accepted and handed over to the worker, which
- * it took (CP_POOL_CLUSTER with CP_SCHED_RR), or -1 when the pool does not
- * see them: the worker accepts on a socket of its own (other policies,
- * listen_fds, a cluster server listen()ed with exclusive: true).
- */
-CP_API int64_t cp_worker_connections(const struct cp_worker *w);
+/* Connections the pool handed it and it accepted (CP_SCHED_RR), or 0. */
+CP_API uint64_t cp_worker_connections(const struct cp_worker *w);
 /* Sends signum (0: SIGTERM) to the worker: 0, UV_ESRCH once it exited. */
 CP_API int cp_worker_kill(struct cp_worker *w, int signum);
 /*

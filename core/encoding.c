@@ -628,51 +628,16 @@ cp_signal_name(int signum)
 char *
 cp_json_stringify(const json_t *v, size_t *lenp)
 {
-	static const char hex[] = "0123456789abcdef";
-	struct cp_buf b = CP_BUF_INIT, o = CP_BUF_INIT;
-	unsigned char *p;
-	size_t i, run = 0;
-	uint32_t c;
-	char esc[6];
+	struct cp_buf b = CP_BUF_INIT;
 
-	if (cp_msg_encode(v, &b) != 0)
-		goto fail;
+	/* cp_msg_encode escapes lone surrogates (WTF-8) as JSON.stringify. */
+	if (cp_msg_encode(v, &b) != 0) {
+		cp_buf_release(&b);
+		return NULL;
+	}
 	b.len--;			/* cp_msg_encode's newline */
 	b.data[b.len] = '\0';
-	p = (unsigned char *)b.data;
-	/*
-	 * Lone surrogates (ED A0..BF xx, never valid UTF-8) can only sit in
-	 * strings; JSON.stringify writes them as escapes.
-	 */
-	for (i = 0; i + 2 < b.len; i++) {
-		if (p[i] != 0xED || p[i + 1] < 0xA0)
-			continue;
-		if (o.data == NULL && cp_buf_grow(&o, b.len + 8) != 0)
-			goto fail;
-		c = 0xD000 | (uint32_t)(p[i + 1] & 0x3F) << 6 | (p[i + 2] & 0x3F);
-		esc[0] = '\\';
-		esc[1] = 'u';
-		esc[2] = hex[c >> 12];
-		esc[3] = hex[(c >> 8) & 15];
-		esc[4] = hex[(c >> 4) & 15];
-		esc[5] = hex[c & 15];
-		if (cp_buf_add(&o, p + run, i - run) != 0 ||
-		    cp_buf_add(&o, esc, 6) != 0)
-			goto fail;
-		i += 2;
-		run = i + 1;
-	}
-	if (o.data != NULL) {
-		if (cp_buf_add(&o, p + run, b.len - run) != 0)
-			goto fail;
-		cp_buf_release(&b);
-		b = o;
-	}
 	if (lenp != NULL)
 		*lenp = b.len;
 	return b.data;
-fail:
-	cp_buf_release(&b);
-	cp_buf_release(&o);
-	return NULL;
 }

@@ -153,6 +153,7 @@ struct parser {
 	int depth;
 	json_error_t *err;
 	struct cp_buf sb;		/* strings with escapes or bad UTF-8 */
+	bool nomem;			/* an allocation failed: UV_ENOMEM */
 };
 
 static json_t *parse_value(struct parser *ps);
@@ -171,6 +172,25 @@ set_error(struct parser *ps, enum json_error_code code, const char *what)
 	e->line = 1;
 	e->column = (int)pos + 1;
 	e->position = (int)pos;
+}
+
+/* An allocation failed: the line is not refused, it could not be read. */
+static void
+no_memory(struct parser *ps)
+{
+	ps->nomem = true;
+	set_error(ps, json_error_out_of_memory, "out of memory");
+}
+
+/* Appends to ps->sb; -1 (and ps->nomem) when out of memory. */
+static int
+sb_add(struct parser *ps, const void *data, size_t len)
+{
+	if (cp_buf_add(&ps->sb, data, len) != 0) {
+		no_memory(ps);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -198,8 +218,8 @@ skip_ws(struct parser *ps)
 		ps->p++;
 }
 
-static void
-add_utf8(struct cp_buf *b, uint32_t cp)
+static int
+add_utf8(struct parser *ps, uint32_t cp)
 {
 	char u[4];
 	size_t n;
@@ -223,14 +243,15 @@ add_utf8(struct cp_buf *b, uint32_t cp)
 		u[3] = (char)(0x80 | (cp & 0x3F));
 		n = 4;
 	}
-	cp_buf_add(b, u, n);
+	return sb_add(ps, u, n);
 }
 
 /*
  * Reads the string at ps->p (its opening quote).  Returns its UTF-8 text in
  * *sp and *lenp: a pointer into the line when it needed no change, else into
- * ps->sb.  Escaped lone surrogates and invalid UTF-8 become U+FFFD, as in
- * Node (whose strings may hold lone surrogates, which jansson's cannot).
+ * ps->sb.  Invalid UTF-8 becomes U+FFFD, as Node's StringDecoder makes
+ * it; an escaped lone surrogate is kept in its 3-byte form (WTF-8), as
+ * Node's strings keep it, and encode_string escapes it again.
  */
 static int
 parse_string(struct parser *ps, const char **sp, size_t *lenp)
@@ -239,6 +260,7 @@ parse_string(struct parser *ps, const char **sp, size_t *lenp)
 	bool slow = false;
 	unsigned v, w;
 	size_t n;
+	char c;
 
 	run = p;
 	for (;;) {
@@ -267,8 +289,9 @@ parse_string(struct parser *ps, const char **sp, size_t *lenp)
 				slow = true;
 				ps->sb.len = 0;
 			}
-			cp_buf_add(&ps->sb, run, (size_t)(p - run));
-			cp_buf_add(&ps->sb, "\xEF\xBF\xBD", 3);
+			if (sb_add(ps, run, (size_t)(p - run)) != 0 ||
+			    sb_add(ps, "\xEF\xBF\xBD", 3) != 0)
+				return -1;
 			p += utf8_bad_len(p, (size_t)(end - p));
 			run = p;
 			continue;
@@ -278,18 +301,19 @@ parse_string(struct parser *ps, const char **sp, size_t *lenp)
 			slow = true;
 			ps->sb.len = 0;
 		}
-		cp_buf_add(&ps->sb, run, (size_t)(p - run));
+		if (sb_add(ps, run, (size_t)(p - run)) != 0)
+			return -1;
 		if (end - p < 2)
 			goto bad_escape;
 		switch (p[1]) {
-		case '"': cp_buf_add(&ps->sb, "\"", 1); break;
-		case '\\': cp_buf_add(&ps->sb, "\\", 1); break;
-		case '/': cp_buf_add(&ps->sb, "/", 1); break;
-		case 'b': cp_buf_add(&ps->sb, "\b", 1); break;
-		case 'f': cp_buf_add(&ps->sb, "\f", 1); break;
-		case 'n': cp_buf_add(&ps->sb, "\n", 1); break;
-		case 'r': cp_buf_add(&ps->sb, "\r", 1); break;
-		case 't': cp_buf_add(&ps->sb, "\t", 1); break;
+		case '"': c = '"'; break;
+		case '\\': c = '\\'; break;
+		case '/': c = '/'; break;
+		case 'b': c = '\b'; break;
+		case 'f': c = '\f'; break;
+		case 'n': c = '\n'; break;
+		case 'r': c = '\r'; break;
+		case 't': c = '\t'; break;
 		case 'u':
 			if (end - p < 6 || hex4((const char *)p + 2, &v) != 0)
 				goto bad_escape;
@@ -297,12 +321,14 @@ parse_string(struct parser *ps, const char **sp, size_t *lenp)
 			    p[6] == '\\' && p[7] == 'u' &&
 			    hex4((const char *)p + 8, &w) == 0 &&
 			    w >= 0xDC00 && w <= 0xDFFF) {
-				add_utf8(&ps->sb, 0x10000 + ((v - 0xD800) << 10) +
-				    (w - 0xDC00));
+				if (add_utf8(ps, 0x10000 + ((v - 0xD800) << 10) +
+				    (w - 0xDC00)) != 0)
+					return -1;
 				p += 12;
 			} else {
-				add_utf8(&ps->sb, v >= 0xD800 && v <= 0xDFFF ?
-				    0xFFFD : v);
+				/* A lone surrogate is kept, in WTF-8. */
+				if (add_utf8(ps, v) != 0)
+					return -1;
 				p += 6;
 			}
 			run = p;
@@ -310,12 +336,14 @@ parse_string(struct parser *ps, const char **sp, size_t *lenp)
 		default:
 			goto bad_escape;
 		}
+		if (sb_add(ps, &c, 1) != 0)
+			return -1;
 		p += 2;
 		run = p;
 	}
 	if (slow) {
-		cp_buf_add(&ps->sb, run, (size_t)(p - run));
-		if (ps->sb.data == NULL && cp_buf_grow(&ps->sb, 1) != 0)
+		/* Adds the NUL (and the buffer) even for an empty run. */
+		if (sb_add(ps, run, (size_t)(p - run)) != 0)
 			return -1;
 		*sp = ps->sb.data;
 		*lenp = ps->sb.len;
@@ -380,13 +408,16 @@ parse_number(struct parser *ps)
 
 		for (q = digits; q < p; q++)
 			x = x * 10 - (*q - '0');	/* negative: reaches INT64_MIN */
-		v = json_integer(neg ? x : -x);
+		if ((v = json_integer(neg ? x : -x)) == NULL)
+			no_memory(ps);
 		ps->p = p;
 		return v;
 	}
 	text = n < sizeof(small) ? small : malloc(n + 1);
-	if (text == NULL)
+	if (text == NULL) {
+		no_memory(ps);
 		return NULL;
+	}
 	memcpy(text, ps->p, n);
 	text[n] = '\0';
 	d = strtod(text, NULL);
@@ -396,7 +427,9 @@ parse_number(struct parser *ps)
 	/* JSON.parse gives Infinity for 1e400; jansson has no such real. */
 	if (isinf(d))
 		return json_null();
-	return json_real(d);
+	if ((v = json_real(d)) == NULL)
+		no_memory(ps);
+	return v;
 bad:
 	ps->p = p;
 	unexpected(ps);
@@ -417,8 +450,10 @@ parse_container(struct parser *ps, bool object)
 		return NULL;
 	}
 	c = object ? json_object() : json_array();
-	if (c == NULL)
+	if (c == NULL) {
+		no_memory(ps);
 		return NULL;
+	}
 	ps->p++;
 	skip_ws(ps);
 	if (ps->p < ps->end && *ps->p == close) {
@@ -436,8 +471,10 @@ parse_container(struct parser *ps, bool object)
 			if (parse_string(ps, &key, &klen) != 0)
 				goto fail;
 			/* The key may live in ps->sb, which the value reuses. */
-			if ((kcopy = malloc(klen + 1)) == NULL)
+			if ((kcopy = malloc(klen + 1)) == NULL) {
+				no_memory(ps);
 				goto fail;
+			}
 			memcpy(kcopy, key, klen);
 			kcopy[klen] = '\0';
 			skip_ws(ps);
@@ -447,18 +484,24 @@ parse_container(struct parser *ps, bool object)
 				goto fail;
 			}
 			ps->p++;
-			v = parse_value(ps);
-			/* JSON.parse: a repeated key keeps the last value. */
-			if (v == NULL || json_object_setn_new_nocheck(c, kcopy,
-			    klen, v) != 0) {
+			if ((v = parse_value(ps)) == NULL) {
 				free(kcopy);
+				goto fail;
+			}
+			/* JSON.parse: a repeated key keeps the last value. */
+			if (json_object_setn_new_nocheck(c, kcopy, klen, v) != 0) {
+				free(kcopy);
+				no_memory(ps);
 				goto fail;
 			}
 			free(kcopy);
 		} else {
-			if ((v = parse_value(ps)) == NULL ||
-			    json_array_append_new(c, v) != 0)
+			if ((v = parse_value(ps)) == NULL)
 				goto fail;
+			if (json_array_append_new(c, v) != 0) {
+				no_memory(ps);
+				goto fail;
+			}
 		}
 		skip_ws(ps);
 		if (ps->p < ps->end && *ps->p == ',') {
@@ -497,6 +540,7 @@ parse_value(struct parser *ps)
 {
 	const char *s;
 	size_t len;
+	json_t *v;
 
 	skip_ws(ps);
 	if (ps->p >= ps->end) {
@@ -511,7 +555,9 @@ parse_value(struct parser *ps)
 	case '"':
 		if (parse_string(ps, &s, &len) != 0)
 			return NULL;
-		return json_stringn_nocheck(s, len);
+		if ((v = json_stringn_nocheck(s, len)) == NULL)
+			no_memory(ps);
+		return v;
 	case 't':
 		return parse_literal(ps, "true", json_true());
 	case 'f':
@@ -549,12 +595,10 @@ cp_msg_decode(const char *line, size_t len, json_t **valuep, json_error_t *error
 			json_decref(v);
 			v = NULL;
 		}
-	} else if (error != NULL && error->text[0] == '\0') {
-		set_error(&ps, json_error_out_of_memory, "out of memory");
 	}
 	cp_buf_release(&ps.sb);
 	if (v == NULL)
-		return UV_EPROTO;
+		return ps.nomem ? UV_ENOMEM : UV_EPROTO;
 	*valuep = v;
 	return 0;
 }
@@ -702,6 +746,7 @@ encode_string(const char *s, size_t len, struct cp_buf *out)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, run = 0;
+	uint32_t cp;
 	char esc[6];
 	int r;
 
@@ -713,9 +758,29 @@ encode_string(const char *s, size_t len, struct cp_buf *out)
 		const char *rep = NULL;
 		size_t replen = 2;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c >= 0x20 && c != '"' && c != '\\' && c != 0xED)
 			continue;
 		switch (c) {
+		case 0xED:
+			/*
+			 * A lone surrogate (ED A0..BF xx, WTF-8: never valid
+			 * UTF-8) is written "\udxxx", as JSON.stringify does.
+			 */
+			if (len - i < 3 || (unsigned char)s[i + 1] < 0xA0)
+				continue;
+			cp = 0xD000 | (uint32_t)(s[i + 1] & 0x3F) << 6 |
+			    (uint32_t)(s[i + 2] & 0x3F);
+			esc[0] = '\\'; esc[1] = 'u';
+			esc[2] = hex[cp >> 12]; esc[3] = hex[(cp >> 8) & 15];
+			esc[4] = hex[(cp >> 4) & 15]; esc[5] = hex[cp & 15];
+			rep = esc;
+			replen = 6;
+			if ((r = cp_buf_add(out, s + run, i - run)) != 0 ||
+			    (r = cp_buf_add(out, rep, replen)) != 0)
+				return r;
+			i += 2;
+			run = i + 1;
+			continue;
 		case '"': rep = "\\\""; break;
 		case '\\': rep = "\\\\"; break;
 		case '\b': rep = "\\b"; break;

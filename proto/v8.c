@@ -1445,6 +1445,21 @@ take_id(struct enc *e, bool pending, uint32_t *idp)
 	return 0;
 }
 
+/*
+ * As get_utf8, but a lone surrogate kept in WTF-8 (ED A0..BF xx, from a
+ * json-mode "\ud800", proto/message.h) is that code unit: V8 sends it.
+ */
+static size_t
+get_wtf8(const unsigned char *p, size_t left, uint32_t *cp)
+{
+	if (left >= 3 && p[0] == 0xed && p[1] >= 0xa0 && p[1] <= 0xbf &&
+	    p[2] >= 0x80 && p[2] <= 0xbf) {
+		*cp = 0xd000 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+		return 3;
+	}
+	return get_utf8(p, left, cp);
+}
+
 /* A UTF-8 string as V8 writes it: Latin-1 if it can, else UTF-16LE. */
 static int
 put_string(struct enc *e, const char *s, size_t len)
@@ -1458,7 +1473,7 @@ put_string(struct enc *e, const char *s, size_t len)
 	int r;
 
 	for (i = 0; i < len; i += k) {
-		k = get_utf8(p + i, len - i, &c);
+		k = get_wtf8(p + i, len - i, &c);
 		if (c > 0xff) {
 			wide = true;
 			break;
@@ -1468,7 +1483,7 @@ put_string(struct enc *e, const char *s, size_t len)
 		if ((r = cp_buf_grow(&u, len + 1)) != 0)
 			return efail(e, UV_ENOMEM, "out of memory");
 		for (i = 0; i < len; i += k) {
-			k = get_utf8(p + i, len - i, &c);
+			k = get_wtf8(p + i, len - i, &c);
 			u.data[u.len++] = (char)c;
 		}
 		if ((r = put_byte(e, '"')) == 0 &&
@@ -1478,7 +1493,7 @@ put_string(struct enc *e, const char *s, size_t len)
 		return r;
 	}
 	for (i = 0, r = 0; i < len && r == 0; i += k) {
-		k = get_utf8(p + i, len - i, &c);
+		k = get_wtf8(p + i, len - i, &c);
 		if (c >= 0x10000) {
 			c -= 0x10000;
 			w[0] = (unsigned char)((0xd800 + (c >> 10)) & 0xff);

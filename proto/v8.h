@@ -81,7 +81,8 @@ int cp_v8_decode(const void *data, size_t len, unsigned flags,
  * Appends the header and the serialization of value (in the JSON form)
  * to out.  Returns 0, UV_ENOMEM, or UV_EINVAL for a value that is not
  * valid in the JSON form (unknown '$' tag, bad base64, forward $ref ...)
- * with error->text filled if error is not NULL.
+ * with error->text filled if error is not NULL.  A lone surrogate kept
+ * in WTF-8 (as cp_msg_decode keeps "\ud800") is written as that code unit.
  */
 int cp_v8_encode(const json_t *value, unsigned flags, struct cp_buf *out,
     json_error_t *error);

@@ -14,6 +14,7 @@
 
 #include "test.h"
 #include "message.h"
+#include "v8.h"
 
 #define S(lit) lit, sizeof(lit) - 1
 
@@ -191,38 +192,88 @@ msg_decode_emoji(void)
 }
 
 /*
- * Node's JSON.parse keeps a lone surrogate in its UTF-16 string; a
- * jansson string must be UTF-8, so it is read as U+FFFD (documented in
- * proto/message.h).  Only a high surrogate followed by a low one pairs.
+ * Node's JSON.parse keeps a lone surrogate in its UTF-16 string and
+ * JSON.stringify escapes it again; the decoder keeps it in WTF-8 (its
+ * 3-byte generalized UTF-8 form) and the encoder escapes that, so a C
+ * echo sends what Node's echo sends (issue 7, defect 8; node v20:
+ * JSON.stringify(JSON.parse('"\\ud800"')) is "\\ud800").  Only a high
+ * surrogate followed by a low one pairs.
  */
 static void
-msg_decode_lone_surrogate_is_fffd(void)
+msg_decode_lone_surrogate_is_kept(void)
 {
-#define FFFD "\xef\xbf\xbd"
+#define D800 "\xed\xa0\x80"
+#define DBFF "\xed\xaf\xbf"
+#define DC00 "\xed\xb0\x80"
+#define DFFF "\xed\xbf\xbf"
 	json_t *v;
 
-	string_is(S("\"\\ud800\""), S(FFFD));
-	string_is(S("\"\\uDBFF\""), S(FFFD));
-	string_is(S("\"\\udc00\""), S(FFFD));
-	string_is(S("\"a\\ud800b\""), S("a" FFFD "b"));
-	string_is(S("\"\\ud800\\ud800\""), S(FFFD FFFD));
-	string_is(S("\"\\udc00\\ud800\""), S(FFFD FFFD));
-	string_is(S("\"\\udc00\\ud800\\udc00\""), S(FFFD "\xf0\x90\x80\x80"));
-	string_is(S("\"\\ud800\\u0041\""), S(FFFD "A"));
-	string_is(S("\"\\ud800\\n\""), S(FFFD "\n"));
+	string_is(S("\"\\ud800\""), S(D800));
+	string_is(S("\"\\uDBFF\""), S(DBFF));
+	string_is(S("\"\\udc00\""), S(DC00));
+	string_is(S("\"a\\ud800b\""), S("a" D800 "b"));
+	string_is(S("\"\\ud800\\ud800\""), S(D800 D800));
+	string_is(S("\"\\udc00\\ud800\""), S(DC00 D800));
+	string_is(S("\"\\udc00\\ud800\\udc00\""), S(DC00 "\xf0\x90\x80\x80"));
+	string_is(S("\"\\ud800\\u0041\""), S(D800 "A"));
+	string_is(S("\"\\ud800\\n\""), S(D800 "\n"));
 	/* Escaped backslashes: the text "\ud800" is not an escape here. */
 	string_is(S("\"\\\\ud800\""), S("\\ud800"));
-	string_is(S("\"\\\\\\ud800\""), S("\\" FFFD));
-	string_is(S("\"\\\"\\ud800\""), S("\"" FFFD));
+	string_is(S("\"\\\\\\ud800\""), S("\\" D800));
+	string_is(S("\"\\\"\\ud800\""), S("\"" D800));
+	/* Raw surrogate bytes are invalid UTF-8: U+FFFD per byte, as Node. */
+	string_is(S("\"" D800 "\""), S("\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"));
 	/* In a key, and in a value next to other strings. */
 	v = decode_ok(S("{\"\\ud800\":\"\\udfff\",\"k\":\"v\\\"\"}"));
-	ASSERT_STR_EQ(json_string_value(json_object_get(v, FFFD)), FFFD);
+	ASSERT_STR_EQ(json_string_value(json_object_get(v, D800)), DFFF);
 	ASSERT_STR_EQ(json_string_value(json_object_get(v, "k")), "v\"");
 	json_decref(v);
-	/* Still not a JSON value after the repair. */
+	/* And back, as JSON.stringify writes them: lowercase escapes. */
+	roundtrip(S("\"\\ud800\""), S("\"\\ud800\""));
+	roundtrip(S("\"\\uDBFF\""), S("\"\\udbff\""));
+	roundtrip(S("[\"a\\udc00b\",\"\\ud83d\\ude00\"]"),
+	    S("[\"a\\udc00b\",\"\xf0\x9f\x98\x80\"]"));
+	roundtrip(S("{\"\\ud800\":\"\\udfff\\ud800\"}"),
+	    S("{\"\\ud800\":\"\\udfff\\ud800\"}"));
+	/* Bytes that only look like a surrogate's lead stay as they are. */
+	roundtrip(S("\"\xed\x9f\xbf\""), S("\"\xed\x9f\xbf\""));
+	/* Still not a JSON value. */
 	decode_fails(S("\"\\ud800"));
 	decode_fails(S("\\ud800"));
-#undef FFFD
+#undef D800
+#undef DBFF
+#undef DC00
+#undef DFFF
+}
+
+/* Whether needle's n bytes occur in b. */
+static bool
+buf_has(const struct cp_buf *b, const char *needle, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + n <= b->len; i++)
+		if (memcmp(b->data + i, needle, n) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A lone surrogate read from a json line goes out in advanced mode as the
+ * same UTF-16 code unit, not as three U+FFFD for its three WTF-8 bytes
+ * (a bridge reading json lines for an advanced child).
+ */
+static void
+msg_lone_surrogate_to_v8(void)
+{
+	struct cp_buf b = CP_BUF_INIT;
+	json_t *v = decode_ok(S("\"a\\ud800\""));
+
+	ASSERT_EQ(cp_v8_encode(v, 0, &b, NULL), 0);
+	ASSERT(buf_has(&b, "a\0\0\xd8", 4));
+	ASSERT(!buf_has(&b, "\xfd\xff", 2));
+	cp_buf_release(&b);
+	json_decref(v);
 }
 
 /*
@@ -246,8 +297,8 @@ msg_decode_invalid_utf8_is_fffd(void)
 	string_is(S("\"\x80\xbf\""), S(FFFD FFFD));		/* lone continuations */
 	string_is(S("\"\xc3\""), S(FFFD));
 	string_is(S("\"a\xc3\xa9\xff\xc3\xa9\""), S("a\xc3\xa9" FFFD "\xc3\xa9"));
-	/* Both repairs on one line. */
-	string_is(S("\"\xff\\ud800\""), S(FFFD FFFD));
+	/* Bad UTF-8 next to a lone surrogate: only the bytes are repaired. */
+	string_is(S("\"\xff\\ud800\""), S(FFFD "\xed\xa0\x80"));
 #undef FFFD
 }
 
@@ -320,9 +371,9 @@ msg_decode_big_integers(void)
 	decode_fails(S("099999999999999999999"));
 	/* The repairs combine, whichever problem jansson meets first. */
 	roundtrip(S("[99999999999999999999,\"\\ud800\"]"),
-	    S("[100000000000000000000,\"\xef\xbf\xbd\"]"));
+	    S("[100000000000000000000,\"\\ud800\"]"));
 	roundtrip(S("[\"\\ud800\",99999999999999999999]"),
-	    S("[\"\xef\xbf\xbd\",100000000000000000000]"));
+	    S("[\"\\ud800\",100000000000000000000]"));
 	roundtrip(S("[99999999999999999999,\"\xff\"]"),
 	    S("[100000000000000000000,\"\xef\xbf\xbd\"]"));
 	roundtrip(S("[\"\xff\",99999999999999999999]"),
@@ -603,7 +654,8 @@ main(void)
 	RUN(msg_decode_rejects_what_json_parse_rejects);
 	RUN(msg_decode_raw_line_separators);
 	RUN(msg_decode_emoji);
-	RUN(msg_decode_lone_surrogate_is_fffd);
+	RUN(msg_decode_lone_surrogate_is_kept);
+	RUN(msg_lone_surrogate_to_v8);
 	RUN(msg_decode_invalid_utf8_is_fffd);
 	RUN(msg_decode_nul_escape_kept);
 	RUN(msg_decode_big_integers);
