@@ -70,7 +70,7 @@ static const struct cmd_option master_options[] = {
 	{ "restart", required_argument, OPT_RESTART, "POLICY", "no (default), on-failure, always" },
 	{ "max-restarts", required_argument, OPT_MAX_RESTARTS, "N/DURATION", "give up after N restarts within DURATION\n(default 10/60s); unlimited: never" },
 	{ "backoff", required_argument, OPT_BACKOFF, "INITIAL[/MAX]", "restart delay after a quick exit, doubling\nup to MAX (default 100ms/30s)" },
-	{ "grace", required_argument, OPT_GRACE, "DURATION", "on TERM/INT, wait this long before SIGKILL\n(default 5s)" },
+	{ "grace", required_argument, OPT_GRACE, "DURATION", "on TERM/INT, or once our stdout is closed, wait\nthis long before SIGKILL (default 5s)" },
 	{ "prefix", no_argument, OPT_PREFIX, NULL, "start each line a worker writes with its slot:\n\"[1] \"" },
 	{ "status-fd", required_argument, OPT_STATUS_FD, "N", "write status lines to fd N instead of stderr" },
 	{ "control", required_argument, OPT_CONTROL, "PATH", "answer status, reload and stop on the unix\nsocket PATH (mode 0600)" },
@@ -116,9 +116,14 @@ usage(FILE *fp)
 
 /* ---- options ----------------------------------------------------------- */
 
+#define END_FORMS "wait, replies, disconnect or idle:DURATION (idle:500ms)"
+
 static void
 parse_end(struct fork *f, const char *s)
 {
+	const char *why;
+	char buf[64];
+
 	if (strcmp(s, "wait") == 0)
 		f->end = END_WAIT;
 	else if (strcmp(s, "replies") == 0)
@@ -127,10 +132,13 @@ parse_end(struct fork *f, const char *s)
 		f->end = END_DISCONNECT;
 	else if (strncmp(s, "idle:", 5) == 0) {
 		f->end = END_IDLE;
-		f->idle_ms = cmd_parse_duration(s + 5, "idle");
+		why = s[5] == '\0' ? "no duration after 'idle:'" :
+		    cmd_duration(s + 5, &f->idle_ms, buf, sizeof(buf));
+		if (why != NULL)
+			cmd_die("invalid --end '%s': %s; expected " END_FORMS
+			    ", DURATION being " CMD_DURATION_FORMS, s, why);
 	} else
-		cmd_die("invalid --end mode '%s': expected wait, replies, "
-		    "idle:DURATION or disconnect", s);
+		cmd_die("invalid --end '%s': not a mode; expected " END_FORMS, s);
 }
 
 /* -n and --max-workers (opt): 1 to 1024, or auto (-n only). */
@@ -155,7 +163,8 @@ parse_workers(const char *s, const char *opt)
 static void
 parse_max_restarts(struct cp_pool_options *po, const char *s)
 {
-	char *end;
+	const char *why = NULL;
+	char *end, buf[64];
 	long n;
 
 	if (strcmp(s, "unlimited") == 0 || strcmp(s, "infinity") == 0 ||
@@ -163,13 +172,23 @@ parse_max_restarts(struct cp_pool_options *po, const char *s)
 		po->max_restarts = 0;
 		return;
 	}
+	errno = 0;
 	n = strtol(s, &end, 10);
-	if (end == s || n < 1 || n > 100000 || (*end != '\0' && *end != '/'))
-		cmd_die("invalid --max-restarts '%s': expected N, N/DURATION or "
-		    "unlimited", s);
+	if (end == s || (*end != '\0' && *end != '/') || *s == '+' ||
+	    *s == '-' || *s == ' ')
+		why = "not a number of restarts";
+	else if (errno != 0 || n < 1 || n > 100000)
+		why = "the number must be from 0 to 100000";
+	else if (*end == '/' && end[1] == '\0')
+		why = "no duration after '/'";
+	else if (*end == '/')
+		why = cmd_duration(end + 1, &po->restart_window_ms, buf,
+		    sizeof(buf));
+	if (why != NULL)
+		cmd_die("invalid --max-restarts '%s': %s; expected N, N/DURATION "
+		    "(10, 10/60s) or unlimited (or 0), N up to 100000, "
+		    "DURATION being " CMD_DURATION_FORMS, s, why);
 	po->max_restarts = (int)n;
-	if (*end == '/')
-		po->restart_window_ms = cmd_parse_duration(end + 1, "max-restarts");
 }
 
 /* --ready-message: JSON, or else the string itself (ready, "ready"). */
@@ -333,7 +352,7 @@ main(int argc, char *argv[])
 	bool inf, restart_set = false, reuseport = false, ctl_json = !isatty(1);
 	const char *control = NULL, *ctl = NULL;
 	int ch, r, fd, nworkers = 1, j, *listen_fds = NULL;
-	bool no_cluster = false, sched_set = false;
+	bool no_cluster = false, sched_set = false, balance_set = false;
 	json_t *handle_msg = NULL, *ready_msg = NULL;
 	struct cmd_getopt g;
 	uv_loop_t loop;
@@ -441,6 +460,7 @@ main(int argc, char *argv[])
 			else
 				cmd_die("invalid --balance '%s': shared or reuseport",
 				    optarg);
+			balance_set = true;
 			break;
 		case OPT_STATUS_FD:
 			fd = (int)strtol(optarg, NULL, 10);
@@ -549,6 +569,13 @@ main(int argc, char *argv[])
 		po.listen_fds = listen_fds;
 		po.listen_count = r;
 	}
+	/* Flags for a pool or a socket we do not have: say so, run anyway. */
+	if (f.tag && !f.master)
+		cmd_ignored("--tag", "it says which worker of a pool sent a "
+		    "message, and there is one child (see -n)");
+	if (balance_set && listen_spec == NULL)
+		cmd_ignored("--balance", "it says how workers share the --listen "
+		    "socket (cluster servers: see --sched)");
 	env = cmd_build_env(&co);
 	po.spawn.file = exec_path;
 	po.spawn.args = args;

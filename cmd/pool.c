@@ -3,6 +3,7 @@
  * lines for its events, the master's signals, and the exit status.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -171,13 +172,20 @@ worker_exited(struct fork *f, const struct cp_pool_event *e)
 static void
 spawn_failed(struct fork *f, const struct cp_pool_event *e)
 {
-	if (e->err == UV_ENOENT && f->cwd != NULL && access(f->cwd, F_OK) != 0)
-		fork_warn(f, "cannot run '%s': directory '%s' does not exist",
-		    f->file, f->cwd);
+	char node_text[PATH_MAX + 64];
+	int st;
+
+	/* Node's words: ENOENT comes as an 'error' naming node, the rest thrown. */
+	if (e->err == UV_ENOENT)
+		snprintf(node_text, sizeof(node_text), "spawn %s %s", f->file,
+		    cp_err_name(e->err));
 	else
-		fork_warn(f, "cannot run '%s': %s", f->file, cp_strerror(e->err));
+		snprintf(node_text, sizeof(node_text), "spawn %s",
+		    cp_err_name(e->err));
+	/* A bad -C is 125, as env -C: cmd_spawn_failed says which. */
+	st = cmd_spawn_failed(f->cwd, f->file, e->err, node_text);
 	if (f->status_code == 0 || cp_pool_live(f->pool) == 0)
-		f->status_code = cmd_exit_for_error(e->err);
+		f->status_code = st;
 }
 
 static void
@@ -301,6 +309,9 @@ on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
 		    (unsigned long long)e->delay_ms);
 		break;
 	case CP_POOL_GRACE_KILL:
+		/* One child stopped for a closed stdout ends quietly (141). */
+		if (!f->master && cmd_stdout_closed())
+			break;
 		fork_status(f, "worker %d pid %d outlived --grace; SIGKILL",
 		    e->slot + 1, cp_worker_pid(w));
 		break;
