@@ -43,6 +43,22 @@ disconnect_all(struct fork *f)
 			cp_worker_disconnect(cp_pool_worker(f->pool, i));
 }
 
+/*
+ * Our output cannot go anywhere: stop the workers as a stop signal would
+ * (disconnect, SIGKILL after --grace).  A disconnect alone is not enough:
+ * a child that sends in a loop without returning to its event loop never
+ * sees it (Node's send() on a closed channel fails without a word, and
+ * returns true), and would keep us, and itself, running for ever.
+ */
+static void
+bridge_stop(struct fork *f)
+{
+	bridge_close_input(f);
+	f->ending = true;
+	uv_timer_stop(&f->idle);
+	cp_pool_stop(f->pool, false);
+}
+
 static void
 maybe_end(struct fork *f)
 {
@@ -235,8 +251,7 @@ check_cb(uv_check_t *h)
 		if (cmd_stdout_error(errno) != EPIPE)
 			cmd_warn("error writing standard output: %s",
 			    strerror(errno));
-		bridge_close_input(f);
-		disconnect_all(f);
+		bridge_stop(f);
 	}
 	if (f->paused && f->in != NULL) {
 		for (i = 0; i < cp_pool_size(f->pool); i++)

@@ -345,18 +345,14 @@ parse_number(const char *s, double *v, char **end)
 	return *end != s && strspn(s, "0123456789.eE+-") >= (size_t)(*end - s);
 }
 
-#define DURATION_FORMS "a number with a unit ms, s, m or h (500ms, 2s, " \
-	"1.5m, 1h), or a whole number of milliseconds (250)"
-
-uint64_t
-cmd_parse_duration(const char *s, const char *what)
+const char *
+cmd_duration(const char *s, uint64_t *ms, char *buf, size_t size)
 {
-	const char *why = "not a duration";
-	char *end, opt[64], unit[64];
+	char *end;
 	double v, mult = 1;
 
 	if (!parse_number(s, &v, &end))
-		goto bad;
+		return "not a duration";
 	if (*end == '\0' || strcmp(end, "ms") == 0)
 		mult = 1;
 	else if (strcmp(end, "s") == 0)
@@ -366,27 +362,31 @@ cmd_parse_duration(const char *s, const char *what)
 	else if (strcmp(end, "h") == 0)
 		mult = 3600000;
 	else {
-		snprintf(unit, sizeof(unit), "unknown unit '%s'", end);
-		why = unit;
-		goto bad;
+		snprintf(buf, size, "unknown unit '%s'", end);
+		return buf;
 	}
 	v *= mult;
-	if (v < 0 || (v == 0 && s[0] == '-')) {
-		why = "negative";
-		goto bad;
-	}
-	if (errno != 0 || v > 9007199254740991.0) {
-		why = "too long";
-		goto bad;
-	}
-	if (mult == 1 && v != floor(v)) {
-		why = "a fraction of a millisecond";
-		goto bad;
-	}
-	return (uint64_t)ceil(v);
-bad:
-	cmd_die("invalid %s '%s': %s; expected " DURATION_FORMS,
-	    dashed(what, opt, sizeof(opt)), s, why);
+	if (v < 0 || (v == 0 && s[0] == '-'))
+		return "negative";
+	if (errno != 0 || v > 9007199254740991.0)
+		return "too long";
+	if (mult == 1 && v != floor(v))
+		return "a fraction of a millisecond";
+	*ms = (uint64_t)ceil(v);
+	return NULL;
+}
+
+uint64_t
+cmd_parse_duration(const char *s, const char *what)
+{
+	const char *why;
+	char opt[64], unit[64];
+	uint64_t ms;
+
+	if ((why = cmd_duration(s, &ms, unit, sizeof(unit))) != NULL)
+		cmd_die("invalid %s '%s': %s; expected " CMD_DURATION_FORMS,
+		    dashed(what, opt, sizeof(opt)), s, why);
+	return ms;
 }
 
 #define SIZE_FORMS "a number of bytes with an optional K, M or G suffix " \

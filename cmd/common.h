@@ -165,6 +165,11 @@ void cmd_parse_stdio(const char *spec, struct cp_spawn_options *o);
 
 /* DURATION: a number with ms, s, m or h; a bare number is milliseconds. */
 uint64_t cmd_parse_duration(const char *s, const char *what);
+/* The same without dying: NULL and *ms, or what is wrong (in buf, maybe). */
+const char *cmd_duration(const char *s, uint64_t *ms, char *buf, size_t size);
+/* How every message about a bad duration ends: "expected " FORMS. */
+#define CMD_DURATION_FORMS "a number with a unit ms, s, m or h (500ms, " \
+	"2s, 1.5m, 1h), or a whole number of milliseconds (250)"
 /* SIG: TERM, SIGTERM or 15.  Dies "Unknown signal: X". */
 int cmd_parse_signal(const char *s);
 /* SIZE: bytes with K, M, G suffixes (1024-based), or Infinity. */

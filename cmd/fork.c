@@ -4,6 +4,7 @@
  * the master of a pool of workers sharing a listening socket (pool.c, over
  * the library's cp_pool).  This file reads the options and runs the loop.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,8 @@ enum {
 	OPT_READY_TIMEOUT,
 	OPT_READY_SETTLE,
 	OPT_BACKOFF,
+	OPT_MAX_REQUESTS,
+	OPT_MAX_REQUESTS_JITTER,
 };
 
 
@@ -64,13 +67,15 @@ static const struct cmd_option master_options[] = {
 	{ "restart", required_argument, OPT_RESTART, "POLICY", "no (default), on-failure, always" },
 	{ "max-restarts", required_argument, OPT_MAX_RESTARTS, "N/DURATION", "give up after N restarts within DURATION\n(default 10/60s); unlimited: never" },
 	{ "backoff", required_argument, OPT_BACKOFF, "INITIAL[/MAX]", "restart delay after a quick exit, doubling\nup to MAX (default 100ms/30s)" },
-	{ "grace", required_argument, OPT_GRACE, "DURATION", "on TERM/INT, wait this long before SIGKILL\n(default 5s)" },
+	{ "grace", required_argument, OPT_GRACE, "DURATION", "on TERM/INT, or once our stdout is closed, wait\nthis long before SIGKILL (default 5s)" },
 	{ "status-fd", required_argument, OPT_STATUS_FD, "N", "write status lines to fd N instead of stderr" },
 	{ "control", required_argument, OPT_CONTROL, "PATH", "answer status, reload and stop on the unix\nsocket PATH (mode 0600)" },
 	{ "ctl", required_argument, OPT_CTL, "PATH [COMMAND]", "send COMMAND (default status) to the master\nat PATH and print its answer" },
 	{ "status-format", required_argument, OPT_STATUS_FORMAT, "FMT", "--ctl's output: text (a table) or json;\ndefault: text on a terminal" },
 	{ "heartbeat", required_argument, OPT_HEARTBEAT, "DURATION", "SIGKILL and replace a worker whose event loop\nleaves a ping unanswered for DURATION" },
 	{ "max-memory", required_argument, OPT_MAX_MEMORY, "SIZE", "replace a worker whose RSS grows over SIZE" },
+	{ "max-requests", required_argument, OPT_MAX_REQUESTS, "N", "replace a worker once it has taken N connections\n(cluster mode, --sched rr)" },
+	{ "max-requests-jitter", required_argument, OPT_MAX_REQUESTS_JITTER, "M", "... N plus a random 0 to M, so that workers\ndo not all go at once" },
 	{ "ready-message", required_argument, OPT_READY_MESSAGE, "MSG", "a worker is ready once it sends MSG (JSON, or\nelse a string), not when it listens" },
 	{ "ready-timeout", required_argument, OPT_READY_TIMEOUT, "DURATION", "a replacement not ready by then fails and a\nrolling restart stops (default 60s, 0: none)" },
 	{ "ready-settle", required_argument, OPT_READY_SETTLE, "DURATION", "ready only once up this long after saying so\n(default 1s)" },
@@ -107,9 +112,14 @@ usage(FILE *fp)
 
 /* ---- options ----------------------------------------------------------- */
 
+#define END_FORMS "wait, replies, disconnect or idle:DURATION (idle:500ms)"
+
 static void
 parse_end(struct fork *f, const char *s)
 {
+	const char *why;
+	char buf[64];
+
 	if (strcmp(s, "wait") == 0)
 		f->end = END_WAIT;
 	else if (strcmp(s, "replies") == 0)
@@ -118,10 +128,13 @@ parse_end(struct fork *f, const char *s)
 		f->end = END_DISCONNECT;
 	else if (strncmp(s, "idle:", 5) == 0) {
 		f->end = END_IDLE;
-		f->idle_ms = cmd_parse_duration(s + 5, "idle");
+		why = s[5] == '\0' ? "no duration after 'idle:'" :
+		    cmd_duration(s + 5, &f->idle_ms, buf, sizeof(buf));
+		if (why != NULL)
+			cmd_die("invalid --end '%s': %s; expected " END_FORMS
+			    ", DURATION being " CMD_DURATION_FORMS, s, why);
 	} else
-		cmd_die("invalid --end mode '%s': expected wait, replies, "
-		    "idle:DURATION or disconnect", s);
+		cmd_die("invalid --end '%s': not a mode; expected " END_FORMS, s);
 }
 
 static int
@@ -144,7 +157,8 @@ parse_workers(const char *s)
 static void
 parse_max_restarts(struct cp_pool_options *po, const char *s)
 {
-	char *end;
+	const char *why = NULL;
+	char *end, buf[64];
 	long n;
 
 	if (strcmp(s, "unlimited") == 0 || strcmp(s, "infinity") == 0 ||
@@ -152,13 +166,23 @@ parse_max_restarts(struct cp_pool_options *po, const char *s)
 		po->max_restarts = 0;
 		return;
 	}
+	errno = 0;
 	n = strtol(s, &end, 10);
-	if (end == s || n < 1 || n > 100000 || (*end != '\0' && *end != '/'))
-		cmd_die("invalid --max-restarts '%s': expected N, N/DURATION or "
-		    "unlimited", s);
+	if (end == s || (*end != '\0' && *end != '/') || *s == '+' ||
+	    *s == '-' || *s == ' ')
+		why = "not a number of restarts";
+	else if (errno != 0 || n < 1 || n > 100000)
+		why = "the number must be from 0 to 100000";
+	else if (*end == '/' && end[1] == '\0')
+		why = "no duration after '/'";
+	else if (*end == '/')
+		why = cmd_duration(end + 1, &po->restart_window_ms, buf,
+		    sizeof(buf));
+	if (why != NULL)
+		cmd_die("invalid --max-restarts '%s': %s; expected N, N/DURATION "
+		    "(10, 10/60s) or unlimited (or 0), N up to 100000, "
+		    "DURATION being " CMD_DURATION_FORMS, s, why);
 	po->max_restarts = (int)n;
-	if (*end == '/')
-		po->restart_window_ms = cmd_parse_duration(end + 1, "max-restarts");
 }
 
 /* --ready-message: JSON, or else the string itself (ready, "ready"). */
@@ -194,6 +218,21 @@ parse_backoff(struct cp_pool_options *po, const char *s)
 	if (po->backoff_ms == 0 || po->backoff_max_ms < po->backoff_ms)
 		cmd_die("invalid --backoff '%s': INITIAL[/MAX], more than 0, "
 		    "MAX not less than INITIAL", s);
+}
+
+/* A count for --max-requests and its jitter. */
+static uint64_t
+parse_count(const char *opt, const char *s)
+{
+	unsigned long long n;
+	char *end;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 ||
+	    n > 1000000000000ULL)
+		cmd_die("invalid --%s '%s': a whole number", opt, s);
+	return n;
 }
 
 static json_t *
@@ -305,7 +344,7 @@ main(int argc, char *argv[])
 	bool inf, restart_set = false, reuseport = false, ctl_json = !isatty(1);
 	const char *control = NULL, *ctl = NULL;
 	int ch, r, fd, nworkers = 1, j, *listen_fds = NULL;
-	bool no_cluster = false, sched_set = false;
+	bool no_cluster = false, sched_set = false, balance_set = false;
 	json_t *handle_msg = NULL, *ready_msg = NULL;
 	struct cmd_getopt g;
 	uv_loop_t loop;
@@ -385,6 +424,17 @@ main(int argc, char *argv[])
 		case OPT_BACKOFF:
 			parse_backoff(&po, optarg);
 			break;
+		case OPT_MAX_REQUESTS:
+			po.max_connections = parse_count("max-requests", optarg);
+			if (po.max_connections == 0)
+				cmd_die("invalid --max-requests '%s': must be more "
+				    "than 0", optarg);
+			f.master = true;
+			break;
+		case OPT_MAX_REQUESTS_JITTER:
+			po.max_connections_jitter = parse_count(
+			    "max-requests-jitter", optarg);
+			break;
 		case OPT_GRACE:
 			po.grace_ms = cmd_parse_duration(optarg, "grace");
 			break;
@@ -396,6 +446,7 @@ main(int argc, char *argv[])
 			else
 				cmd_die("invalid --balance '%s': shared or reuseport",
 				    optarg);
+			balance_set = true;
 			break;
 		case OPT_STATUS_FD:
 			fd = (int)strtol(optarg, NULL, 10);
@@ -504,6 +555,13 @@ main(int argc, char *argv[])
 		po.listen_fds = listen_fds;
 		po.listen_count = r;
 	}
+	/* Flags for a pool or a socket we do not have: say so, run anyway. */
+	if (f.tag && !f.master)
+		cmd_ignored("--tag", "it says which worker of a pool sent a "
+		    "message, and there is one child (see -n)");
+	if (balance_set && listen_spec == NULL)
+		cmd_ignored("--balance", "it says how workers share the --listen "
+		    "socket (cluster servers: see --sched)");
 	env = cmd_build_env(&co);
 	po.spawn.file = exec_path;
 	po.spawn.args = args;
@@ -523,6 +581,21 @@ main(int argc, char *argv[])
 			(void)parse_sched(getenv("NODE_CLUSTER_SCHED_POLICY"),
 			    &po.sched);
 	}
+	/*
+	 * Only the rr primary hands out, and so counts, connections: with a
+	 * shared socket the workers accept them and the count would be 0.
+	 */
+	if (po.max_connections > 0 && (!(po.flags & CP_POOL_CLUSTER) ||
+	    po.sched != CP_SCHED_RR))
+		cmd_die("--max-requests needs cluster mode with --sched rr: "
+		    "with %s the workers accept the connections themselves and "
+		    "the master cannot count them", (po.flags & CP_POOL_CLUSTER) ?
+		    (po.sched == CP_SCHED_NONE ? "--sched none" :
+		    "--sched reuseport") : f.activated ? "sockets from systemd" :
+		    listen_spec != NULL ? "--listen" : "--no-cluster");
+	if (po.max_connections_jitter > 0 && po.max_connections == 0)
+		cmd_die("--max-requests-jitter needs --max-requests");
+	f.counts = (po.flags & CP_POOL_CLUSTER) && po.sched == CP_SCHED_RR;
 	po.handle_message = handle_msg;
 	po.ready_message = ready_msg;
 	f.ready_timeout_ms = po.ready_timeout_ms;

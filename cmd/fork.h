@@ -54,6 +54,7 @@ struct fork {
 	bool rolling;			/* a SIGHUP rolling restart is on */
 	bool roll_queued;		/* another asked for during it */
 	uint64_t ready_timeout_ms;	/* for messages */
+	bool counts;			/* rr cluster: connections are counted */
 	/* systemd and PID 1 (cmd/systemd.c, cmd/init.c) */
 	bool activated;			/* the listening sockets came from systemd */
 	bool sd_ready;			/* READY=1 sent and no reload since */

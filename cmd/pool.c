@@ -3,6 +3,7 @@
  * lines for its events, the master's signals, and the exit status.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -92,13 +93,20 @@ worker_exited(struct fork *f, const struct cp_pool_event *e)
 static void
 spawn_failed(struct fork *f, const struct cp_pool_event *e)
 {
-	if (e->err == UV_ENOENT && f->cwd != NULL && access(f->cwd, F_OK) != 0)
-		cmd_warn("cannot run '%s': directory '%s' does not exist",
-		    f->file, f->cwd);
+	char node_text[PATH_MAX + 64];
+	int st;
+
+	/* Node's words: ENOENT comes as an 'error' naming node, the rest thrown. */
+	if (e->err == UV_ENOENT)
+		snprintf(node_text, sizeof(node_text), "spawn %s %s", f->file,
+		    cp_err_name(e->err));
 	else
-		cmd_warn("cannot run '%s': %s", f->file, cp_strerror(e->err));
+		snprintf(node_text, sizeof(node_text), "spawn %s",
+		    cp_err_name(e->err));
+	/* A bad -C is 125, as env -C: cmd_spawn_failed says which. */
+	st = cmd_spawn_failed(f->cwd, f->file, e->err, node_text);
 	if (f->status_code == 0 || cp_pool_live(f->pool) == 0)
-		f->status_code = cmd_exit_for_error(e->err);
+		f->status_code = st;
 }
 
 static void
@@ -222,6 +230,9 @@ on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
 		    (unsigned long long)e->delay_ms);
 		break;
 	case CP_POOL_GRACE_KILL:
+		/* One child stopped for a closed stdout ends quietly (141). */
+		if (!f->master && cmd_stdout_closed())
+			break;
 		fork_status(f, "worker %d pid %d outlived --grace; SIGKILL",
 		    e->slot + 1, cp_worker_pid(w));
 		break;
@@ -274,6 +285,12 @@ on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
 		break;
 	case CP_POOL_ROLL_FAILED:
 		roll_failed(f, e);
+		break;
+	case CP_POOL_RECYCLE:
+		fork_status(f, "worker %d pid %d accepted %llu connections "
+		    "(--max-requests); replacing it", e->slot + 1,
+		    cp_worker_pid(w),
+		    (unsigned long long)cp_worker_connections(w));
 		break;
 	case CP_POOL_NOT_READY:
 		fork_status(f, "worker %d pid %d is not ready after %llums "
@@ -579,15 +596,17 @@ ctl_status(void *data)
 	ws = json_array();
 	for (i = 0; i < n; i++) {
 		w = cp_pool_worker(f->pool, i);
-		json_array_append_new(ws, json_pack("{s:i, s:i, s:s, s:o, s:i, s:n}",
+		json_array_append_new(ws, json_pack("{s:i, s:i, s:s, s:o, s:i, s:o}",
 		    "slot", i + 1,
 		    "pid", w != NULL ? cp_worker_pid(w) : 0,
 		    "state", slot_state(f, i),
 		    "uptime_ms", w != NULL ? json_integer((json_int_t)(now -
 		    cp_worker_started(w))) : json_null(),
 		    "restarts", f->spawned[i] > 0 ? (int)f->spawned[i] - 1 : 0,
-		    /* the workers accept: we cannot count */
-		    "connections"));
+		    /* counted only where we hand them out (rr) */
+		    "connections", w != NULL && f->counts ?
+		    json_integer((json_int_t)cp_worker_connections(w)) :
+		    json_null()));
 	}
 	return json_pack("{s:i, s:I, s:s, s:i, s:o}",
 	    "pid", (int)getpid(),

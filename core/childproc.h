@@ -847,6 +847,15 @@ struct cp_pool_options {
 	const json_t *ready_message;
 	uint64_t ready_settle_ms;
 	uint64_t ready_timeout_ms;
+	/*
+	 * Recycling (gunicorn's max_requests): a worker that has accepted
+	 * max_connections plus a random 0 to max_connections_jitter
+	 * connections handed by the pool is replaced as cp_pool_replace does
+	 * (CP_POOL_RECYCLE).  Only the pool's own dispatch is counted, so it
+	 * needs CP_POOL_CLUSTER and CP_SCHED_RR (else UV_ENOTSUP).  0: never.
+	 */
+	uint64_t max_connections;
+	uint64_t max_connections_jitter;
 };
 
 #define CP_POOL_OPTIONS_INIT { .workers = 1, .max_restarts = 10, \
@@ -904,7 +913,12 @@ enum cp_pool_event_type {
 	 */
 	CP_POOL_ROLL_FAILED,
 	/* ev->worker, not a replacement, was not READY within ready_timeout_ms. */
-	CP_POOL_NOT_READY
+	CP_POOL_NOT_READY,
+	/*
+	 * ev->worker reached its max_connections (cp_worker_connections): a
+	 * replacement starts, and it leaves once that one is READY.
+	 */
+	CP_POOL_RECYCLE
 };
 
 struct cp_pool_event {
@@ -945,7 +959,7 @@ typedef void (*cp_pool_close_cb)(struct cp_pool *p, void *data);
  * Makes a pool; no worker runs yet.  opts is copied (see its borrowed
  * parts), ev is copied.  Returns 0 and *pp, or UV_EINVAL (no IPC entry,
  * workers < 1, CP_POOL_LISTEN_PER_SLOT without a socket per slot),
- * UV_ENOMEM.
+ * UV_ENOTSUP (max_connections without the rr cluster), UV_ENOMEM.
  */
 CP_API int cp_pool_create(uv_loop_t *loop, const struct cp_pool_options *opts,
     const struct cp_pool_events *ev, void *data, struct cp_pool **pp);
@@ -1021,6 +1035,8 @@ CP_API enum cp_worker_state cp_worker_state(const struct cp_worker *w);
 CP_API struct cp_channel *cp_worker_channel(const struct cp_worker *w);
 /* uv_now() of the loop when the worker was spawned. */
 CP_API uint64_t cp_worker_started(const struct cp_worker *w);
+/* Connections the pool handed it and it accepted (CP_SCHED_RR), or 0. */
+CP_API uint64_t cp_worker_connections(const struct cp_worker *w);
 /* Sends signum (0: SIGTERM) to the worker: 0, UV_ESRCH once it exited. */
 CP_API int cp_worker_kill(struct cp_worker *w, int signum);
 /*

@@ -615,7 +615,7 @@ handoff(struct server *s, struct user *u)
 	json_t *o;
 	long seq;
 
-	if (u->busy || u->cooling || (c = pop_front(s)) == NULL)
+	if (u->busy || u->cooling || !serving(u) || (c = pop_front(s)) == NULL)
 		return;
 	o = cluster_msg();
 	if (o != NULL && (json_object_set_new(o, "act", json_string("newconn")) != 0 ||
@@ -699,6 +699,7 @@ newconn_reply(struct cp__cluster_worker *cw, struct conn *c, bool accepted)
 		u->busy = false;
 	if (accepted) {
 		conn_close(c);		/* the worker has its own copy */
+		cp__worker_connection(cw->w);	/* may start replacing it */
 		if (s != NULL)
 			s->retry_ms = RETRY_MIN_MS;
 		if (u != NULL) {

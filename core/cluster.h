@@ -47,6 +47,8 @@ void cp__worker_ready(struct cp_worker *w);
  * has not taken its slot (it may yet crash with them).
  */
 bool cp__worker_serving(const struct cp_worker *w);
+/* The worker accepted a connection we handed it (rr): counted. */
+void cp__worker_connection(struct cp_worker *w);
 /* The worker leaves of its own will (exitedAfterDisconnect): no restart. */
 void cp__worker_voluntary(struct cp_worker *w);
 /* The cluster state of the worker whose channel this is, or NULL. */

@@ -34,6 +34,8 @@ struct cp_worker {
 	bool voluntary;			/* asked to leave, or left on its own */
 	bool exited;
 	uint64_t started;		/* uv_now at spawn */
+	uint64_t conns;			/* rr connections it accepted */
+	uint64_t conns_max;		/* replaced at this many, or 0 */
 	void *data;			/* the caller's */
 	struct cp__cluster_worker *cw;	/* cluster state, or NULL */
 };
@@ -217,6 +219,36 @@ worker_signal(struct cp_worker *w)
 		return;
 	}
 	uv_timer_start(&w->ready_t, ready_cb, p->o.ready_settle_ms, 0);
+}
+
+/* A random number from 0 to n, without touching the process's PRNG. */
+static uint64_t
+jitter(uint64_t n)
+{
+	uint64_t r = 0;
+
+	if (n == 0 || uv_random(NULL, NULL, &r, sizeof(r), 0, NULL) != 0)
+		return 0;
+	return n == UINT64_MAX ? r : r % (n + 1);
+}
+
+void
+cp__worker_connection(struct cp_worker *w)
+{
+	struct cp_pool *p = w->pool;
+
+	w->conns++;
+	if (w->conns_max == 0 || w->conns < w->conns_max || w->exited ||
+	    w->retired || w->candidate || p->stopping ||
+	    p->slots[w->slot].w != w)
+		return;
+	/* Again after as many more, should this replacement fail. */
+	w->conns_max = w->conns + p->o.max_connections;
+	if (p->slots[w->slot].cand != NULL)
+		return;			/* a roll or a recycling is on it */
+	emit_simple(p, CP_POOL_RECYCLE, w, w->slot);
+	if (!w->exited && !p->stopping && p->slots[w->slot].w == w)
+		cp_pool_replace(p, w, false);
 }
 
 bool
@@ -771,6 +803,9 @@ spawn_worker(struct cp_pool *p, int slot, bool cand)
 	uv_timer_init(p->loop, &w->grace);
 	uv_timer_init(p->loop, &w->ready_t);
 	w->handles = 2;
+	if (p->o.max_connections > 0)
+		w->conns_max = p->o.max_connections +
+		    jitter(p->o.max_connections_jitter);
 	w->started = uv_now(p->loop);
 	w->pid = cp_child_pid(w->child);
 	w->ch = cp_child_channel(w->child);
@@ -964,6 +999,10 @@ cp_pool_create(uv_loop_t *loop, const struct cp_pool_options *opts,
 	for (i = 0; i < opts->spawn.stdio_count; i++)
 		if (opts->spawn.stdio[i].type == CP_STDIO_IPC)
 			ipc++;
+	/* Only the rr primary sees the connections it could count. */
+	if (opts->max_connections > 0 && (!(opts->flags & CP_POOL_CLUSTER) ||
+	    opts->sched != CP_SCHED_RR))
+		return UV_ENOTSUP;
 	if (ipc != 1 || opts->workers < 1 || opts->max_restarts < 0 ||
 	    opts->listen_count < 0 || ((opts->flags & CP_POOL_LISTEN_PER_SLOT) &&
 	    opts->listen_count != opts->workers) ||
@@ -1203,6 +1242,12 @@ uint64_t
 cp_worker_started(const struct cp_worker *w)
 {
 	return w->started;
+}
+
+uint64_t
+cp_worker_connections(const struct cp_worker *w)
+{
+	return w->conns;
 }
 
 int

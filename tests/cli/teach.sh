@@ -30,6 +30,37 @@ for c in spawn exec execfile; do
 	    "$cmd: invalid --timeout '0x10': not a duration; expected $D\n" \
 	    $cmd -t 0x10 $run_it $arg
 done
+# childproc-fork's durations inside values: the whole value, what is
+# wrong, the option's forms, then the duration's.
+echo "require('fs').writeFileSync('ran', '')" > ran.js
+E='wait, replies, disconnect or idle:DURATION (idle:500ms)'
+R="N, N/DURATION (10, 10/60s) or unlimited (or 0), N up to 100000, DURATION being $D"
+bad "fork: --end idle: without a duration" \
+    "childproc-fork: invalid --end 'idle:': no duration after 'idle:'; expected $E, DURATION being $D\n" \
+    childproc-fork --end idle: ran.js
+bad "fork: --end idle:5x" \
+    "childproc-fork: invalid --end 'idle:5x': unknown unit 'x'; expected $E, DURATION being $D\n" \
+    childproc-fork --end idle:5x ran.js
+bad "fork: --end sometimes" \
+    "childproc-fork: invalid --end 'sometimes': not a mode; expected $E\n" \
+    childproc-fork --end sometimes ran.js
+bad "fork: --max-restarts 100001" \
+    "childproc-fork: invalid --max-restarts '100001': the number must be from 0 to 100000; expected $R\n" \
+    childproc-fork --max-restarts 100001 ran.js
+bad "fork: --max-restarts lots" \
+    "childproc-fork: invalid --max-restarts 'lots': not a number of restarts; expected $R\n" \
+    childproc-fork --max-restarts lots ran.js
+bad "fork: --max-restarts 3/5x" \
+    "childproc-fork: invalid --max-restarts '3/5x': unknown unit 'x'; expected $R\n" \
+    childproc-fork --max-restarts 3/5x ran.js
+bad "fork: --max-restarts 3/" \
+    "childproc-fork: invalid --max-restarts '3/': no duration after '/'; expected $R\n" \
+    childproc-fork --max-restarts 3/ ran.js
+t "fork: --max-restarts 3/1.5s and --end idle:1.5s are accepted" 0 '' '' -- \
+    childproc-fork --max-restarts 3/1.5s --end idle:1.5s ran.js
+[ -e ran ] && ok "fork: ran with them" || not_ok "fork: ran with them" "no file ran"
+rm -f ran
+
 t "1.5s is a duration" 0 '' '' -- childproc-spawn -t 1.5s true
 t "250 is a duration (ms)" 0 '' '' -- childproc-spawn -t 250 -k 0.5m true
 t "64K is a size" 0 'x\n' '' -- childproc-execfile --max-buffer=64K echo x
@@ -86,6 +117,19 @@ t "spawn --serialization warns" 0 'x\n' \
 t "spawn --max-buffer without captured output warns" 0 'x\n' \
     "childproc-spawn: warning: --max-buffer does nothing here: the child's output is not captured (see --stdio and --json)\n" \
     -- childproc-spawn --max-buffer=1K echo x
+t "fork --tag without a pool warns" 0 '' \
+    "childproc-fork: warning: --tag does nothing here: it says which worker of a pool sent a message, and there is one child (see -n)\n" \
+    -- childproc-fork --tag ran.js
+[ -e ran ] && ok "fork --tag: the child ran" || not_ok "fork --tag: the child ran" "no file ran"
+rm -f ran
+t "fork --balance without --listen warns" 0 '' \
+    "childproc-fork: warning: --balance does nothing here: it says how workers share the --listen socket (cluster servers: see --sched)\n" \
+    -- childproc-fork --balance=reuseport ran.js
+rm -f ran
+t "fork -n 1 --tag: no warning" 0 '*' '~worker 1 pid' -- childproc-fork -n 1 --end disconnect --tag ran.js
+[ "$(count_lines warning "$err")" -eq 0 ] && ok "fork -n 1 --tag: not a word of warning" ||
+    not_ok "fork -n 1 --tag: not a word of warning" "$(cat "$err")"
+rm -f ran
 t "spawn --max-buffer with --json: no warning" 0 '*' '' -- \
     childproc-spawn --json --max-buffer=1K echo x
 echo data > data
@@ -113,6 +157,18 @@ t "spawn -C a file is 125" 125 '' \
 t "exec --json -C /nonexistent is 125, Node's JSON" 125 \
     '~"message":"spawn /bin/sh ENOENT"' '' \
     -- childproc-exec --json -C "$tmp/no-such-dir" true
+t "fork -C /nonexistent is 125" 125 '' \
+    "childproc-fork: spawn node ENOENT: directory '$tmp/no-such-dir' does not exist\n" \
+    -- childproc-fork -C "$tmp/no-such-dir" ran.js
+t "fork -n 2 -C /nonexistent is 125" 125 '' \
+    "~childproc-fork: spawn node ENOENT: directory '$tmp/no-such-dir' does not exist\n" \
+    -- childproc-fork -n 2 -C "$tmp/no-such-dir" ran.js
+t "fork -C a file is 125" 125 '' \
+    "childproc-fork: spawn ENOTDIR: '$tmp/data' is not a directory\n" \
+    -- childproc-fork -C "$tmp/data" ran.js
+t "fork: a missing node is still 127" 127 '' \
+    "~childproc-fork: cannot run '$tmp/no-such-node': " \
+    -- childproc-fork --exec-path "$tmp/no-such-node" ran.js
 t "a missing command is still 127" 127 '' '*' -- \
     childproc-execfile -C "$tmp" ./no-such-command
 
@@ -151,6 +207,35 @@ closed "spawn --stdio=pipe | head -1" 141 '1\n' \
     'childproc-spawn --max-buffer=Infinity --stdio=pipe,pipe,inherit seq 1000000 | head -1'
 closed "spawn (inherited stdout) | head -1: the child's SIGPIPE" 141 '1\n' \
     'childproc-spawn seq 1000000 | head -1'
+
+# childproc-fork | head -1.  A child sending in a loop, as fast as send()
+# lets it, never sees the disconnect (send() on the closed channel fails
+# without a word and returns true): it is killed after --grace (5s), the
+# bridge ends quietly with 141, and nothing is left running.
+cat > spam.js <<'EOF'
+require('fs').writeFileSync('spam.pid', String(process.pid));
+process.on('error', () => {});
+let i = 0;
+(function go() { while (process.send({ i: i++ })) {} setImmediate(go); })();
+EOF
+closed "fork spam.js | head -1: 141, quietly" 141 '{"i":0}\n' \
+    'childproc-fork spam.js | head -1'
+if [ -s spam.pid ] && wait_for dead "$(cat spam.pid)"; then
+	ok "fork spam.js | head -1: the child is gone"
+else
+	not_ok "fork spam.js | head -1: the child is gone" \
+	    "pid $(cat spam.pid 2>/dev/null) still running"
+	kill -KILL "$(cat spam.pid)" 2>/dev/null || true
+fi
+# One that leaves when disconnected ends at once, as quietly.
+cat > leaves.js <<'EOF'
+process.on('error', () => {});
+process.on('disconnect', () => process.exit(0));
+let i = 0;
+setInterval(() => process.send({ i: i++ }), 1);
+EOF
+closed "fork leaves.js | head -1: 141, quietly" 141 '{"i":0}\n' \
+    'childproc-fork leaves.js | head -1'
 
 # childproc-fork: input over, --end not given, the child still listening:
 # it waits as Node does, but says so on stderr (timeout ends the wait).

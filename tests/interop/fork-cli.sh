@@ -149,7 +149,7 @@ status-bad-option)
 	expect_err "childproc-fork --help"
 	run '' --end sometimes "$bridge" echo
 	expect_status 125
-	expect_err "^childproc-fork: invalid --end mode 'sometimes'"
+	expect_err "^childproc-fork: invalid --end 'sometimes': not a mode; expected "
 	;;
 status-notfound)
 	run '' --exec-path "$tmp/no-such-node" x

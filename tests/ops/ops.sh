@@ -33,6 +33,11 @@
 #                 old workers keep serving and nothing restarts; onto good
 #                 code every worker is replaced; not one request fails
 #   roll-listen   the same with --no-cluster --listen (a shared socket)
+#   max-requests  --max-requests 100 --max-requests-jitter 50 (cluster, rr):
+#                 --ctl status counts each worker's connections; under a
+#                 steady load each worker is replaced gracefully after 100
+#                 to 150, not one request fails; refused (125) with
+#                 --listen, --sched none or reuseport
 #   crash-keep    --max-restarts unlimited: a worker that dies at once is
 #                 restarted for ever, with delays doubling up to the
 #                 --backoff cap (measured from outside too); never gives up
@@ -212,6 +217,8 @@ $(cat "$tmp/other" "$tmp/other.err")"
 	fi
 	"$loadgen" -c 4 -n 40 "$addr" >"$tmp/load" || fail "load failed"
 	[ "$(json "$tmp/load" 'r.ok')" -eq 40 ] || fail "load: $(cat "$tmp/load")"
+	# Ready only once up --ready-settle after taking the socket.
+	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 2 "$tmp/err"
 	childproc-fork --ctl "$tmp/ctl" status >"$tmp/st" 2>"$tmp/st.err" ||
 	    fail "--ctl status failed: $(cat "$tmp/st.err")"
 	[ "$(json "$tmp/st" 'r.ok')" = true ] || fail "status: $(cat "$tmp/st")"
@@ -403,6 +410,63 @@ subreaper)
 		sleep 0.01
 	done
 	[ -n "$p" ] || fail "the orphan exited before it could be checked"
+	stop_master
+	;;
+max-requests)
+	# Where the workers accept for themselves nothing can be counted.
+	for a in "--listen 127.0.0.1:0" "--sched none" "--sched reuseport"; do
+		rc=0
+		# shellcheck disable=SC2086
+		childproc-fork -n 2 --max-requests 10 $a "$src/node/roll.js" \
+		    "$tmp/mode" </dev/null >"$tmp/out" 2>"$tmp/err" || rc=$?
+		[ $rc -eq 125 ] || fail "--max-requests with $a: exit $rc"
+		grep -q '^childproc-fork: --max-requests needs cluster mode with --sched rr: with .* the workers accept the connections themselves and the master cannot count them$' \
+		    "$tmp/err" || fail "--max-requests with $a: $(cat "$tmp/err")"
+	done
+	echo good >"$tmp/mode"
+	childproc-fork -n 2 --max-requests 100 --max-requests-jitter 50 \
+	    --control "$tmp/ctl" "$src/node/roll.js" "$tmp/mode" \
+	    </dev/null >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	wait_master 'listening on ' 1 "$tmp/err"
+	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 2 "$tmp/err"
+	# Counted by the master: status says how many each worker took.
+	"$loadgen" -c 2 -n 20 "$addr" >"$tmp/load" || fail "load failed"
+	# (A worker's word that it took one may come after the answer.)
+	counted() {
+		childproc-fork --ctl "$tmp/ctl" status >"$tmp/st" 2>&1 ||
+		    fail "--ctl status: $(cat "$tmp/st")"
+		[ "$(json "$tmp/st" 'r.workers.reduce((n, w) => n + w.connections, 0)')" = 20 ]
+	}
+	wait_for counted ||
+	    fail "status does not count 20 connections: $(cat "$tmp/st")"
+	# Under a steady load every worker is replaced, again and again,
+	# gracefully: not one request fails.
+	"$loadgen" -c 4 "$addr" >"$tmp/load" &
+	bg=$!
+	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 6 "$tmp/err"
+	wait_master 'exited with code 0$' 4 "$tmp/err"
+	kill -TERM "$bg"
+	wait "$bg" || fail "the load client failed"
+	bg=
+	cut -c 1-300 "$tmp/load"
+	[ "$(json "$tmp/load" 'r.refused + r.reset + r.timeout + r.other')" -eq 0 ] ||
+	    fail "failed requests: $(cat "$tmp/load")"
+	[ "$(json "$tmp/load" 'Object.keys(r.pids).length')" -ge 4 ] ||
+	    fail "not replaced: $(cat "$tmp/load")"
+	# Each at its own limit, 100 to 150, once each.
+	sed -nE 's/^childproc-fork: worker [12] pid ([0-9]+) accepted ([0-9]+) connections \(--max-requests\); replacing it$/\1 \2/p' \
+	    "$tmp/err" >"$tmp/recycled"
+	[ "$(wc -l <"$tmp/recycled")" -ge 4 ] || fail "fewer than 4 recycled"
+	while read -r p n; do
+		[ "$n" -ge 100 ] && [ "$n" -le 150 ] ||
+		    fail "pid $p recycled at $n connections"
+		[ "$(grep -c "^$p " "$tmp/recycled")" -eq 1 ] ||
+		    fail "pid $p recycled twice"
+	done <"$tmp/recycled"
+	[ "$(count_lines 'killed by|outlived|restarting in|failed' "$tmp/err")" -eq 0 ] ||
+	    fail "a worker did not leave gracefully"
 	stop_master
 	;;
 crash-keep)
