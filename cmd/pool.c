@@ -165,7 +165,7 @@ worker_exited(struct fork *f, const struct cp_pool_event *e)
 		fork_status(f, "worker %d pid %d exited with code %lld",
 		    e->slot + 1, cp_worker_pid(w), (long long)e->exit_status);
 	}
-	f->status_code = cp_exit_status(e->exit_status, e->term_signal,
+	f->status_code = cp_exit_status(0, e->exit_status, e->term_signal,
 	    e->timed_out);
 }
 

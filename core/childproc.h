@@ -82,9 +82,14 @@ struct cp_message {
 	int fd;
 	const char *key;	/* NODE_HANDLE "key" (server-accepted sockets) or NULL */
 	const char *dgram_type;	/* "udp4"/"udp6" for dgram.Socket, or NULL */
+	struct cp_channel *owner_;	/* private: holds fd until it is taken */
 };
 
-/* Takes the received fd out of m: the caller owns it now.  -1 if none. */
+/*
+ * Takes ownership of m's fd away from the library: the caller closes it.
+ * Returns m->fd the first time, -1 after that or when m has none.  m is
+ * not changed (m->fd keeps the number); only during the callback.
+ */
 CP_API int cp_message_take_fd(const struct cp_message *m);
 
 struct cp_channel_events {
@@ -453,9 +458,13 @@ CP_API void cp_child_free(struct cp_child *c);
 
 /*
  * Exit status of a command that wraps a child, as timeout(1) and env(1)
- * report it: the code, 128 + signal, or 124 if the timeout fired.
+ * report it: for err < 0 (the child could not be started: a spawn error,
+ * r->error when r->pid is 0) 127 if it was UV_ENOENT, else 126; otherwise
+ * 124 if the timeout fired, 128 + signal, or the code (255 past 0-255).
+ * err is 0 for a child that ran.
  */
-CP_API int cp_exit_status(int64_t exit_status, int term_signal, bool timed_out);
+CP_API int cp_exit_status(int err, int64_t exit_status, int term_signal,
+    bool timed_out);
 
 /* ---- exec, execFile and the sync forms ---- */
 
@@ -677,7 +686,8 @@ CP_API void cp_exec_free(struct cp_exec *x);
 /*
  * Node's spawnSync(file, args, options), on a private loop.  Fills r (free
  * with cp_result_release) and returns 0, or UV_EINVAL / UV_ENOMEM with
- * r untouched.  Errors of the child are in r->error, as in Node.
+ * r empty (zeroed: cp_result_release is safe either way).  Errors of the
+ * child are in r->error, as in Node.
  */
 CP_API int cp_spawn_sync(const struct cp_exec_options *o, struct cp_result *r);
 /*
@@ -693,12 +703,13 @@ CP_API int cp_exec_sync(const struct cp_exec_options *o, struct cp_result *r);
 CP_API void cp_result_release(struct cp_result *r);
 
 /*
- * Node's error message for r (malloc'd), or NULL when r->error is 0:
+ * Node's error message for r in *msgp (malloc'd; the caller frees it):
  * "spawn FILE ENOENT", "spawnSync FILE ETIMEDOUT", "Command failed: CMD\n
  * STDERR" (the sync forms leave out "\nSTDERR" when stderr is empty),
- * "stdout maxBuffer length exceeded".
+ * "stdout maxBuffer length exceeded"; NULL when r->error is 0.  Returns 0,
+ * or UV_ENOMEM with *msgp NULL.
  */
-CP_API char *cp_result_message(const struct cp_result *r);
+CP_API int cp_result_message(const struct cp_result *r, char **msgp);
 /*
  * What an exec/execFile callback receives, as {"error": ..., "stdout":
  * ..., "stderr": ...}: the error is null or {"message": ...} followed by
