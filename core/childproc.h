@@ -82,9 +82,14 @@ struct cp_message {
 	int fd;
 	const char *key;	/* NODE_HANDLE "key" (server-accepted sockets) or NULL */
 	const char *dgram_type;	/* "udp4"/"udp6" for dgram.Socket, or NULL */
+	struct cp_channel *owner_;	/* private: holds fd until it is taken */
 };
 
-/* Takes the received fd out of m: the caller owns it now.  -1 if none. */
+/*
+ * Takes ownership of m's fd away from the library: the caller closes it.
+ * Returns m->fd the first time, -1 after that or when m has none.  m is
+ * not changed (m->fd keeps the number); only during the callback.
+ */
 CP_API int cp_message_take_fd(const struct cp_message *m);
 
 struct cp_channel_events {
@@ -453,9 +458,13 @@ CP_API void cp_child_free(struct cp_child *c);
 
 /*
  * Exit status of a command that wraps a child, as timeout(1) and env(1)
- * report it: the code, 128 + signal, or 124 if the timeout fired.
+ * report it: for err < 0 (the child could not be started: a spawn error,
+ * r->error when r->pid is 0) 127 if it was UV_ENOENT, else 126; otherwise
+ * 124 if the timeout fired, 128 + signal, or the code (255 past 0-255).
+ * err is 0 for a child that ran.
  */
-CP_API int cp_exit_status(int64_t exit_status, int term_signal, bool timed_out);
+CP_API int cp_exit_status(int err, int64_t exit_status, int term_signal,
+    bool timed_out);
 
 /* ---- exec, execFile and the sync forms ---- */
 
@@ -677,7 +686,8 @@ CP_API void cp_exec_free(struct cp_exec *x);
 /*
  * Node's spawnSync(file, args, options), on a private loop.  Fills r (free
  * with cp_result_release) and returns 0, or UV_EINVAL / UV_ENOMEM with
- * r untouched.  Errors of the child are in r->error, as in Node.
+ * r empty (zeroed: cp_result_release is safe either way).  Errors of the
+ * child are in r->error, as in Node.
  */
 CP_API int cp_spawn_sync(const struct cp_exec_options *o, struct cp_result *r);
 /*
@@ -693,12 +703,13 @@ CP_API int cp_exec_sync(const struct cp_exec_options *o, struct cp_result *r);
 CP_API void cp_result_release(struct cp_result *r);
 
 /*
- * Node's error message for r (malloc'd), or NULL when r->error is 0:
+ * Node's error message for r in *msgp (malloc'd; the caller frees it):
  * "spawn FILE ENOENT", "spawnSync FILE ETIMEDOUT", "Command failed: CMD\n
  * STDERR" (the sync forms leave out "\nSTDERR" when stderr is empty),
- * "stdout maxBuffer length exceeded".
+ * "stdout maxBuffer length exceeded"; NULL when r->error is 0.  Returns 0,
+ * or UV_ENOMEM with *msgp NULL.
  */
-CP_API char *cp_result_message(const struct cp_result *r);
+CP_API int cp_result_message(const struct cp_result *r, char **msgp);
 /*
  * What an exec/execFile callback receives, as {"error": ..., "stdout":
  * ..., "stderr": ...}: the error is null or {"message": ...} followed by
@@ -794,6 +805,11 @@ struct cp_pool_options {
 	 */
 	struct cp_spawn_options spawn;
 	int workers;		/* slots, >= 1 */
+	/*
+	 * The most slots cp_pool_scale may make (their memory is taken at
+	 * cp_pool_create); 0 or less than workers: workers.
+	 */
+	int max_workers;
 	unsigned int flags;
 	enum cp_sched sched;	/* CP_POOL_CLUSTER: how servers are shared */
 	enum cp_restart restart;
@@ -991,6 +1007,20 @@ CP_API int cp_pool_restart(struct cp_pool *p);
  */
 CP_API int cp_pool_replace(struct cp_pool *p, struct cp_worker *w, bool now);
 /*
+ * Changes the number of slots to n, from 1 to cp_pool_capacity: new slots
+ * (numbered on from the last) get a worker at once if the pool has
+ * started; the slots from n up are taken out of use, highest first, and
+ * their workers stopped gracefully as by cp_pool_stop (their exits restart
+ * nothing), a pending restart of theirs cancelled; a rolling restart that
+ * was on one of them is over (CP_POOL_ROLL_DONE).  Returns 0, UV_EINVAL
+ * (n out of range), UV_ENOTSUP (growing past listen_count with
+ * CP_POOL_LISTEN_PER_SLOT: no socket for the new slots) or UV_ECANCELED
+ * once the pool is stopping.
+ */
+CP_API int cp_pool_scale(struct cp_pool *p, int n);
+/* The most slots the pool can have (cp_pool_options.max_workers). */
+CP_API int cp_pool_capacity(const struct cp_pool *p);
+/*
  * Starts closing: stops the workers gracefully if cp_pool_stop was not
  * called, then calls close_cb (may be NULL) once every worker process has
  * been reaped and every handle is closed.  Idempotent; safe from any
@@ -1000,7 +1030,7 @@ CP_API void cp_pool_close(struct cp_pool *p, cp_pool_close_cb close_cb);
 /* Frees the pool: in or after close_cb only.  p may be NULL. */
 CP_API void cp_pool_free(struct cp_pool *p);
 
-/* The number of slots. */
+/* The number of slots in use (workers, or as cp_pool_scale set it). */
 CP_API int cp_pool_size(const struct cp_pool *p);
 /* The worker in slot (0-based), or NULL when the slot is empty. */
 CP_API struct cp_worker *cp_pool_worker(const struct cp_pool *p, int slot);
