@@ -807,6 +807,11 @@ struct cp_pool_options {
 	 */
 	struct cp_spawn_options spawn;
 	int workers;		/* slots, >= 1 */
+	/*
+	 * The most slots cp_pool_scale may make (their memory is taken at
+	 * cp_pool_create); 0 or less than workers: workers.
+	 */
+	int max_workers;
 	unsigned int flags;
 	enum cp_sched sched;	/* CP_POOL_CLUSTER: how servers are shared */
 	enum cp_restart restart;
@@ -1004,6 +1009,20 @@ CP_API int cp_pool_restart(struct cp_pool *p);
  */
 CP_API int cp_pool_replace(struct cp_pool *p, struct cp_worker *w, bool now);
 /*
+ * Changes the number of slots to n, from 1 to cp_pool_capacity: new slots
+ * (numbered on from the last) get a worker at once if the pool has
+ * started; the slots from n up are taken out of use, highest first, and
+ * their workers stopped gracefully as by cp_pool_stop (their exits restart
+ * nothing), a pending restart of theirs cancelled; a rolling restart that
+ * was on one of them is over (CP_POOL_ROLL_DONE).  Returns 0, UV_EINVAL
+ * (n out of range), UV_ENOTSUP (growing past listen_count with
+ * CP_POOL_LISTEN_PER_SLOT: no socket for the new slots) or UV_ECANCELED
+ * once the pool is stopping.
+ */
+CP_API int cp_pool_scale(struct cp_pool *p, int n);
+/* The most slots the pool can have (cp_pool_options.max_workers). */
+CP_API int cp_pool_capacity(const struct cp_pool *p);
+/*
  * Starts closing: stops the workers gracefully if cp_pool_stop was not
  * called, then calls close_cb (may be NULL) once every worker process has
  * been reaped and every handle is closed.  Idempotent; safe from any
@@ -1013,7 +1032,7 @@ CP_API void cp_pool_close(struct cp_pool *p, cp_pool_close_cb close_cb);
 /* Frees the pool: in or after close_cb only.  p may be NULL. */
 CP_API void cp_pool_free(struct cp_pool *p);
 
-/* The number of slots. */
+/* The number of slots in use (workers, or as cp_pool_scale set it). */
 CP_API int cp_pool_size(const struct cp_pool *p);
 /* The worker in slot (0-based), or NULL when the slot is empty. */
 CP_API struct cp_worker *cp_pool_worker(const struct cp_pool *p, int slot);
