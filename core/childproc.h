@@ -27,13 +27,15 @@ extern "C" {
 #define CP_API
 #endif
 
-#define CP_VERSION_MAJOR 0
-#define CP_VERSION_MINOR 1
-#define CP_VERSION_PATCH 0
-#define CP_VERSION_STRING "0.1.0"
+/* CP_VERSION_MAJOR, _MINOR, _PATCH, _STRING and _HEX of this header. */
+#include "childproc_version.h"
 
-/* The library's version, "MAJOR.MINOR.PATCH". */
-CP_API const char *cp_version(void);
+/*
+ * The version of the library linked at run time: CP_VERSION_HEX's form
+ * (0xMMmmpp), as uv_version(), and "MAJOR.MINOR.PATCH".
+ */
+CP_API unsigned int cp_version(void);
+CP_API const char *cp_version_string(void);
 
 /* A message for err (a negative UV_E* code), as uv_strerror. */
 CP_API const char *cp_strerror(int err);
