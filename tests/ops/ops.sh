@@ -31,7 +31,8 @@
 #                 starts, then onto code that never gets ready
 #                 (--ready-timeout), the roll stops at the first slot, the
 #                 old workers keep serving and nothing restarts; onto good
-#                 code every worker is replaced; not one request fails
+#                 code every worker is replaced; not one request fails;
+#                 each roll's end, failed or done, is READY=1 to systemd
 #   roll-listen   the same with --no-cluster --listen (a shared socket)
 #   max-requests  --max-requests 100 --max-requests-jitter 50 (cluster, rr):
 #                 --ctl status counts each worker's connections; under a
@@ -56,6 +57,7 @@ tmp=$(mktemp -d /tmp/cp-ops.XXXXXX)
 master=
 bg=
 inner=		# a master under unshare (which ignores TERM while it waits)
+notifier=	# notify.py
 
 . "$CP_SOURCE_DIR/tests/lib/lib.sh"
 fail_name="ops.sh $case: FAIL"
@@ -74,6 +76,10 @@ cleanup() {
 	if [ -n "$bg" ] && kill -0 "$bg" 2>/dev/null; then
 		kill -TERM "$bg"
 		wait "$bg" 2>/dev/null || true
+	fi
+	if [ -n "$notifier" ] && kill -0 "$notifier" 2>/dev/null; then
+		kill -TERM "$notifier"
+		wait "$notifier" 2>/dev/null || true
 	fi
 	rm -rf "$tmp"
 	exit $rc
@@ -511,9 +517,14 @@ roll | roll-listen)
 	else
 		set -- --no-cluster --listen 127.0.0.1:0
 	fi
+	# systemd hears of each roll's end, failed or done (notify-reload).
+	python3 "$src/notify.py" "$tmp/notify" "$tmp/notes" &
+	notifier=$!
+	wait_lines '^bound$' 1 "$tmp/notes"
 	# A settle time well over the 300 ms the broken code lives, and a
 	# timeout no start-up on a loaded machine comes near.
-	childproc-fork -n 2 --restart on-failure --ready-settle 2s \
+	NOTIFY_SOCKET=$tmp/notify \
+	    childproc-fork -n 2 --restart on-failure --ready-settle 2s \
 	    --ready-timeout 15s --grace 3s --control "$tmp/ctl" "$@" \
 	    "$src/node/roll.js" "$tmp/mode" </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
@@ -530,6 +541,8 @@ roll | roll-listen)
 	wait_master 'rolling restart stopped at worker 1 of 2' 1 "$tmp/err"
 	grep -qE '^childproc-fork: worker 1: replacement pid [0-9]+ exited with code 1 before it was ready; pid [0-9]+ keeps serving$' \
 	    "$tmp/err" || fail "no replacement failure reported"
+	failed_note="^$master READY=1 \\| STATUS=rolling restart failed at worker 1 of 2; the workers not replaced keep serving\$"
+	wait_master "$failed_note" 1 "$tmp/notes"
 	# 2. New code that never gets ready (asked through --control).
 	echo never >"$tmp/mode"
 	childproc-fork --ctl "$tmp/ctl" reload >"$tmp/ctl.out" 2>&1 ||
@@ -537,6 +550,7 @@ roll | roll-listen)
 	wait_master 'rolling restart stopped at worker 1 of 2' 2 "$tmp/err"
 	grep -qE '^childproc-fork: worker 1: replacement pid [0-9]+ was not ready within 15000ms \(--ready-timeout\); pid [0-9]+ keeps serving$' \
 	    "$tmp/err" || fail "no timeout reported"
+	wait_master "$failed_note" 2 "$tmp/notes"
 	# It is stopped: it cannot leave gracefully, so SIGKILL after --grace.
 	wait_master 'worker 1 pid [0-9]+ killed by SIGKILL' 1 "$tmp/err"
 	# The master never gave up, nothing restarted, and only the old
@@ -564,6 +578,9 @@ roll | roll-listen)
 	echo good >"$tmp/mode"
 	kill -HUP "$master"
 	wait_master '^childproc-fork: rolling restart done$' 1 "$tmp/err"
+	wait_master "^$master READY=1 \\| STATUS=2 workers ready\$" 2 "$tmp/notes"
+	[ "$(count_lines "^$master RELOADING=1 " "$tmp/notes")" -eq 3 ] ||
+	    fail "not 3 RELOADING=1: $(cat "$tmp/notes")"
 	for p in $old; do
 		wait_master "^childproc-fork: worker [12] pid $p exited with code 0\$" \
 		    1 "$tmp/err"
