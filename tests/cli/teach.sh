@@ -256,7 +256,7 @@ rm -f fifo go got stalled got-term
 mkfifo fifo
 sh -c 'while [ ! -e go ]; do sleep 0.05; done; exec cat' < fifo > got &
 reader=$!
-childproc-fork stall.js > fifo 2> stall.err &
+childproc-fork --end wait stall.js > fifo 2> stall.err &
 bridge=$!
 cleanup_pids="$cleanup_pids $reader $bridge"
 wait_seconds=60
