@@ -225,7 +225,7 @@ cmd_usage_error(void)
 void
 cmd_version(void)
 {
-	printf("%s (childproc) %s\n", cmd_name, cp_version());
+	printf("%s (childproc) %s\n", cmd_name, cp_version_string());
 	exit(cmd_finish(0));
 }
 
@@ -926,7 +926,7 @@ cmd_result_status(const struct cp_result *r, const char *cwd, const char *file,
 	if (r->pid == 0 && r->error < 0) {
 		if (json)
 			return cmd_spawn_status(cwd, r->error);
-		msg = cp_result_message(r);
+		(void)cp_result_message(r, &msg);
 		status = cmd_spawn_failed(cwd, file, r->error,
 		    msg != NULL ? msg : cp_err_name(r->error));
 		free(msg);
@@ -935,7 +935,7 @@ cmd_result_status(const struct cp_result *r, const char *cwd, const char *file,
 	if (r->timed_out)
 		return CMD_EXIT_TIMEOUT;
 	if (r->error == UV_ENOBUFS || r->error == CP_EXEC_MAXBUFFER) {
-		if (!json && (msg = cp_result_message(r)) != NULL) {
+		if (!json && cp_result_message(r, &msg) == 0 && msg != NULL) {
 			cmd_warn("%s: output over --max-buffer, child killed (%s)",
 			    file, msg);
 			free(msg);
@@ -946,7 +946,7 @@ cmd_result_status(const struct cp_result *r, const char *cwd, const char *file,
 		 */
 		return CMD_EXIT_FAILURE;
 	}
-	return cp_exit_status(r->status, r->signal, false);
+	return cp_exit_status(0, r->status, r->signal, false);
 }
 
 void

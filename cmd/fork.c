@@ -43,6 +43,8 @@ enum {
 	OPT_BACKOFF,
 	OPT_MAX_REQUESTS,
 	OPT_MAX_REQUESTS_JITTER,
+	OPT_MAX_WORKERS,
+	OPT_PREFIX,
 };
 
 
@@ -57,6 +59,7 @@ static const struct cmd_option bridge_options[] = {
 
 static const struct cmd_option master_options[] = {
 	{ "workers", required_argument, 'n', "N|auto", "run N workers (auto: one per CPU)" },
+	{ "max-workers", required_argument, OPT_MAX_WORKERS, "N", "TTIN and --ctl scale go up to N workers\n(default: 64, or -n if more)" },
 	{ "dispatch", required_argument, OPT_DISPATCH, "MODE", "input to workers: round-robin (default) or broadcast" },
 	{ "tag", no_argument, OPT_TAG, NULL, "print {\"worker\":N,\"message\":MSG} lines" },
 	{ "listen", required_argument, OPT_LISTEN, "[HOST:]PORT", "open a listening socket (or unix:PATH) and send it\nto every worker as a net.Server" },
@@ -68,10 +71,11 @@ static const struct cmd_option master_options[] = {
 	{ "max-restarts", required_argument, OPT_MAX_RESTARTS, "N/DURATION", "give up after N restarts within DURATION\n(default 10/60s); unlimited: never" },
 	{ "backoff", required_argument, OPT_BACKOFF, "INITIAL[/MAX]", "restart delay after a quick exit, doubling\nup to MAX (default 100ms/30s)" },
 	{ "grace", required_argument, OPT_GRACE, "DURATION", "on TERM/INT, or once our stdout is closed, wait\nthis long before SIGKILL (default 5s)" },
+	{ "prefix", no_argument, OPT_PREFIX, NULL, "start each line a worker writes with its slot:\n\"[1] \"" },
 	{ "status-fd", required_argument, OPT_STATUS_FD, "N", "write status lines to fd N instead of stderr" },
 	{ "control", required_argument, OPT_CONTROL, "PATH", "answer status, reload and stop on the unix\nsocket PATH (mode 0600)" },
 	{ "ctl", required_argument, OPT_CTL, "PATH [COMMAND]", "send COMMAND (default status) to the master\nat PATH and print its answer" },
-	{ "status-format", required_argument, OPT_STATUS_FORMAT, "FMT", "--ctl's output: text (a table) or json;\ndefault: text on a terminal" },
+	{ "status-format", required_argument, OPT_STATUS_FORMAT, "FMT", "text or json: the master's status lines\n(default text), --ctl's output (default: a\ntable on a terminal)" },
 	{ "heartbeat", required_argument, OPT_HEARTBEAT, "DURATION", "SIGKILL and replace a worker whose event loop\nleaves a ping unanswered for DURATION" },
 	{ "max-memory", required_argument, OPT_MAX_MEMORY, "SIZE", "replace a worker whose RSS grows over SIZE" },
 	{ "max-requests", required_argument, OPT_MAX_REQUESTS, "N", "replace a worker once it has taken N connections\n(cluster mode, --sched rr)" },
@@ -137,19 +141,21 @@ parse_end(struct fork *f, const char *s)
 		cmd_die("invalid --end '%s': not a mode; expected " END_FORMS, s);
 }
 
+/* -n and --max-workers (opt): 1 to 1024, or auto (-n only). */
 static int
-parse_workers(const char *s)
+parse_workers(const char *s, const char *opt)
 {
 	char *end;
 	long n;
 
-	if (strcmp(s, "auto") == 0) {
+	if (strcmp(opt, "workers") == 0 && strcmp(s, "auto") == 0) {
 		n = sysconf(_SC_NPROCESSORS_ONLN);
 		return n > 0 ? (int)n : 1;
 	}
 	n = strtol(s, &end, 10);
 	if (*s == '\0' || *end != '\0' || n < 1 || n > 1024)
-		cmd_die("invalid --workers '%s': a number from 1 to 1024, or auto", s);
+		cmd_die("invalid --%s '%s': a number from 1 to 1024%s", opt, s,
+		    strcmp(opt, "workers") == 0 ? ", or auto" : "");
 	return (int)n;
 }
 
@@ -249,7 +255,7 @@ parse_json_arg(const char *opt, const char *s)
 
 /* The child's stdio: --stdio with an IPC entry added, or our default. */
 static void
-set_stdio(struct cp_spawn_options *o, const char *spec)
+set_stdio(struct cp_spawn_options *o, const char *spec, bool prefix)
 {
 	int fd;
 
@@ -269,6 +275,8 @@ set_stdio(struct cp_spawn_options *o, const char *spec)
 	cmd_stdio[1].type = CP_STDIO_FD;
 	cmd_stdio[1].fd = 2;
 	cmd_stdio[2].type = CP_STDIO_INHERIT;
+	if (prefix)	/* through us, a line at a time (pool.c) */
+		cmd_stdio[1].type = cmd_stdio[2].type = CP_STDIO_PIPE;
 	cmd_stdio[3].type = CP_STDIO_IPC;
 	o->stdio_count = 4;
 }
@@ -383,8 +391,14 @@ main(int argc, char *argv[])
 				f.max_message = 0;
 			break;
 		case 'n':
-			nworkers = parse_workers(optarg);
+			nworkers = parse_workers(optarg, "workers");
 			f.master = true;
+			break;
+		case OPT_PREFIX:
+			f.prefix = true;
+			break;
+		case OPT_MAX_WORKERS:
+			f.max_workers = parse_workers(optarg, "max-workers");
 			break;
 		case OPT_DISPATCH:
 			if (strcmp(optarg, "broadcast") == 0)
@@ -496,9 +510,9 @@ main(int argc, char *argv[])
 			break;
 		case OPT_STATUS_FORMAT:
 			if (strcmp(optarg, "json") == 0)
-				ctl_json = true;
+				ctl_json = f.status_json = true;
 			else if (strcmp(optarg, "text") == 0)
-				ctl_json = false;
+				ctl_json = f.status_json = false;
 			else
 				cmd_die("invalid --status-format '%s': text or json",
 				    optarg);
@@ -567,8 +581,15 @@ main(int argc, char *argv[])
 	po.spawn.args = args;
 	cmd_apply_common(&co, &po.spawn, env);
 	po.spawn.max_message = f.max_message;
-	set_stdio(&po.spawn, co.stdio);
+	set_stdio(&po.spawn, co.stdio, f.prefix);
 	po.workers = nworkers;
+	if (f.max_workers == 0)
+		f.max_workers = nworkers > 64 ? nworkers : 64;
+	else if (f.max_workers < nworkers)
+		cmd_die("--max-workers %d is less than --workers %d",
+		    f.max_workers, nworkers);
+	/* One child (no master) is never scaled: no slots to spare. */
+	po.max_workers = f.master ? f.max_workers : nworkers;
 	if (f.master)
 		po.flags |= CP_POOL_SLOT_ENV;
 	/*
@@ -619,7 +640,8 @@ main(int argc, char *argv[])
 	if ((r = cp_pool_create(&loop, &po, &fork_pool_events, &f, &f.pool)) != 0)
 		cmd_die("cannot make the pool: %s", cp_strerror(r));
 	f.started = uv_now(&loop);
-	if ((f.spawned = calloc((size_t)nworkers, sizeof(*f.spawned))) == NULL)
+	if ((f.spawned = calloc((size_t)cp_pool_capacity(f.pool),
+	    sizeof(*f.spawned))) == NULL)
 		cmd_die("out of memory");
 	if (control != NULL && (r = cmd_control_open(&loop, control,
 	    &fork_control_ops, &f, &f.ctl)) != 0)
@@ -640,9 +662,9 @@ main(int argc, char *argv[])
 	}
 	/* Orphans of our workers, or of anyone as PID 1, are ours to reap. */
 	if ((f.master || cmd_init_is_pid1()) && (r = cmd_init_reaper(&loop)) != 0)
-		cmd_warn("cannot reap orphans: %s", cp_strerror(r));
+		fork_warn(&f, "cannot reap orphans: %s", cp_strerror(r));
 	if ((r = cmd_sd_start_watchdog(&loop)) != 0)
-		cmd_warn("systemd watchdog: %s", cp_strerror(r));
+		fork_warn(&f, "systemd watchdog: %s", cp_strerror(r));
 	bridge_init(&f);
 	cp_pool_start(f.pool);
 	if (!f.done) {
@@ -656,10 +678,11 @@ main(int argc, char *argv[])
 	cmd_sd_stop();
 	cmd_control_close(f.ctl);
 	uv_run(&loop, UV_RUN_DEFAULT);
+	fork_out_flush_all(&f);
 	uv_loop_close(&loop);
 	cp_pool_free(f.pool);
 	if (f.lost > 0)
-		cmd_warn("%lu input line%s not delivered", f.lost,
+		fork_warn(&f, "%lu input line%s not delivered", f.lost,
 		    f.lost == 1 ? " was" : "s were");
 	r = f.status_code;
 	if (f.master && f.stopping && !f.gave_up)

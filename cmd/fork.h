@@ -43,6 +43,7 @@ struct fork {
 	bool bridge_open;		/* idle and check are initialised */
 	/* master */
 	int status_fd;			/* --status-fd (a dup), or -1: stderr */
+	bool status_json;		/* --status-format json */
 	int status_code;
 	bool stopping;			/* a stop signal was received */
 	bool done;			/* the pool is empty: closing */
@@ -55,6 +56,9 @@ struct fork {
 	bool roll_queued;		/* another asked for during it */
 	uint64_t ready_timeout_ms;	/* for messages */
 	bool counts;			/* rr cluster: connections are counted */
+	int max_workers;		/* TTIN and scale N stop there */
+	bool prefix;			/* --prefix: "[SLOT] " on output lines */
+	struct fork_out *outs;		/* their line buffers, per worker */
 	/* systemd and PID 1 (cmd/systemd.c, cmd/init.c) */
 	bool activated;			/* the listening sockets came from systemd */
 	bool sd_ready;			/* READY=1 sent and no reload since */
@@ -68,6 +72,18 @@ struct fork {
 	uv_timer_t watch;
 	bool watch_on;
 	struct fork_beat *beats;	/* per slot */
+};
+
+/*
+ * --prefix: a worker's partial output lines on fds 1 and 2 (buf[0],
+ * buf[1]), kept until the newline; freed once both have ended.
+ */
+struct fork_out {
+	struct fork_out *next;
+	int slot;
+	char *buf[2];
+	size_t len[2], cap[2];
+	bool ended[2];
 };
 
 /* A slot's heartbeat: the ping in flight to its current worker. */
@@ -94,11 +110,21 @@ void bridge_on_disconnect(struct fork *f, struct cp_worker *w);
 /* pool.c */
 void fork_status(struct fork *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A warning while the pool runs: as cmd_warn, or JSON with status_json. */
+void fork_warn(struct fork *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 extern const struct cp_pool_events fork_pool_events;
 extern const struct cmd_control_ops fork_control_ops;
 /* Handles (master) or forwards (one child) our signals. */
 void fork_signals_start(struct fork *f);
 void fork_signals_stop(struct fork *f);
+/*
+ * TTIN, TTOU and the control socket's scale N: 0, or a negative UV_E*
+ * code with *why set.  says: the signal or command, for the status line.
+ */
+int fork_scale(struct fork *f, int n, const char *says, const char **why);
+/* --prefix: writes what is left of every worker's lines, frees them. */
+void fork_out_flush_all(struct fork *f);
 /* --heartbeat and --max-memory: checks the ready workers periodically. */
 void fork_watch_start(struct fork *f);
 void fork_watch_stop(struct fork *f);

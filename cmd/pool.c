@@ -6,49 +6,128 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fork.h"
 #include "init.h"
 #include "systemd.h"
 
-/*
- * One status line, in one write(2): workers write to the same stderr,
- * and a line written in pieces gets theirs spliced into it.
- */
-void
-fork_status(struct fork *f, const char *fmt, ...)
+/* Writes all of buf to fd (a short write goes on; errors are dropped). */
+static void
+write_all(int fd, const char *buf, size_t len)
 {
-	char buf[1024], *p = buf;
-	va_list ap;
-	size_t len = 0;
 	ssize_t n;
-	int fd = f->status_fd >= 0 ? f->status_fd : STDERR_FILENO, m;
 
-	if (f->status_fd < 0) {
-		fflush(stdout);
-		len = (size_t)snprintf(buf, sizeof(buf), "%s: ", cmd_name);
-	}
-	va_start(ap, fmt);
-	m = vsnprintf(buf + len, sizeof(buf) - len - 1, fmt, ap);
-	va_end(ap);
-	if (m < 0)
-		return;
-	if ((size_t)m >= sizeof(buf) - len - 1)
-		m = (int)(sizeof(buf) - len - 2);	/* cut, but whole */
-	len += (size_t)m;
-	buf[len++] = '\n';
 	while (len > 0) {
-		n = write(fd, p, len);
+		n = write(fd, buf, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return;
-		p += n;
+		buf += n;
 		len -= (size_t)n;
 	}
+}
+
+/*
+ * --status-format json: {"time":...,"level":...,"master":PID,"message":...}
+ * with "slot" and "pid" when the message is about a worker ("worker N pid
+ * P ..." or "worker N ..."), and "signal" when it is about a signal.
+ */
+static void
+status_json(int fd, const char *level, const char *msg)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[40], sig[16];
+	int slot = 0, pid = 0, k = 0;
+	json_t *o;
+	char *s;
+	size_t len;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	len = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + len, sizeof(when) - len, ".%03ldZ", ts.tv_nsec / 1000000);
+	o = json_pack("{s:s, s:s, s:i, s:s}", "time", when, "level", level,
+	    "master", (int)getpid(), "message", msg);
+	if (o == NULL)
+		return;
+	if (sscanf(msg, "worker %d pid %d%n", &slot, &pid, &k) == 2 ||
+	    sscanf(msg, "worker %d%n", &slot, &k) == 1) {
+		json_object_set_new(o, "slot", json_integer(slot));
+		if (pid > 0)
+			json_object_set_new(o, "pid", json_integer(pid));
+	}
+	if (sscanf(msg, "SIG%14[A-Z0-9+]:", sig) == 1) {
+		char name[20];
+
+		snprintf(name, sizeof(name), "SIG%s", sig);
+		json_object_set_new(o, "signal", json_string(name));
+	}
+	if ((s = json_dumps(o, JSON_COMPACT)) != NULL) {
+		len = strlen(s);
+		s[len] = '\n';		/* over the NUL: one write for the line */
+		write_all(fd, s, len + 1);
+		free(s);
+	}
+	json_decref(o);
+}
+
+/*
+ * One status line, in one write(2): workers write to the same stderr,
+ * and a line written in pieces gets theirs spliced into it.
+ */
+static void
+vstatus(struct fork *f, const char *level, int fd, const char *fmt,
+    va_list ap)
+{
+	char buf[1024];
+	size_t len = 0;
+	int m;
+
+	if (!f->status_json && fd == STDERR_FILENO) {
+		fflush(stdout);
+		len = (size_t)snprintf(buf, sizeof(buf), "%s: ", cmd_name);
+	}
+	m = vsnprintf(buf + len, sizeof(buf) - len - 1, fmt, ap);
+	if (m < 0)
+		return;
+	if ((size_t)m >= sizeof(buf) - len - 1)
+		m = (int)(sizeof(buf) - len - 2);	/* cut, but whole */
+	if (f->status_json) {
+		status_json(fd, level, buf);
+		return;
+	}
+	len += (size_t)m;
+	buf[len++] = '\n';
+	write_all(fd, buf, len);
+}
+
+void
+fork_status(struct fork *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vstatus(f, "info", f->status_fd >= 0 ? f->status_fd : STDERR_FILENO,
+	    fmt, ap);
+	va_end(ap);
+}
+
+/* A warning of the running master: cmd_warn's line, or JSON (stderr). */
+void
+fork_warn(struct fork *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vstatus(f, "warning", STDERR_FILENO, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- pool events ------------------------------------------------------- */
@@ -86,7 +165,7 @@ worker_exited(struct fork *f, const struct cp_pool_event *e)
 		fork_status(f, "worker %d pid %d exited with code %lld",
 		    e->slot + 1, cp_worker_pid(w), (long long)e->exit_status);
 	}
-	f->status_code = cp_exit_status(e->exit_status, e->term_signal,
+	f->status_code = cp_exit_status(0, e->exit_status, e->term_signal,
 	    e->timed_out);
 }
 
@@ -115,13 +194,13 @@ ipc_error(struct fork *f, const struct cp_pool_event *e)
 	int n = e->slot + 1;
 
 	if (e->err == UV_EMSGSIZE)
-		cmd_warn("worker %d sent a message of %zu bytes, over "
+		fork_warn(f, "worker %d sent a message of %zu bytes, over "
 		    "--max-message; skipped", n, e->len);
 	else if (e->err == UV_EPROTO)
-		cmd_warn("worker %d sent a line that is not JSON, skipped: %.*s",
+		fork_warn(f, "worker %d sent a line that is not JSON, skipped: %.*s",
 		    n, (int)(e->len > 200 ? 200 : e->len), e->line);
 	else
-		cmd_warn("worker %d: IPC channel: %s", n, cp_strerror(e->err));
+		fork_warn(f, "worker %d: IPC channel: %s", n, cp_strerror(e->err));
 }
 
 /* The roll is over; the pool starts the one queued behind it, if any. */
@@ -257,12 +336,12 @@ on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
 		break;
 	case CP_POOL_DISCONNECT:
 		if (e->err != 0)
-			cmd_warn("worker %d: IPC channel: %s", e->slot + 1,
+			fork_warn(f, "worker %d: IPC channel: %s", e->slot + 1,
 			    cp_strerror(e->err));
 		bridge_on_disconnect(f, w);
 		break;
 	case CP_POOL_HANDLE_ERROR:
-		cmd_warn("worker %d did not take the server handle: %s",
+		fork_warn(f, "worker %d did not take the server handle: %s",
 		    e->slot + 1, cp_strerror(e->err));
 		break;
 	case CP_POOL_SERVER_OPEN:
@@ -308,17 +387,162 @@ on_message(struct cp_pool *p, struct cp_worker *w, const struct cp_message *m,
 	bridge_on_message(data, w, m);
 }
 
+/* ---- --prefix: workers' output, line by line -------------------------- */
+
+#define OUT_LINE_MAX 65536	/* a longer line is cut into lines this long */
+
+/* One whole line "[SLOT] text\n" in one write, so that none splices. */
+static void
+out_line(struct fork_out *o, const char *text, size_t len)
+{
+	char pre[24], *line;
+	int np = snprintf(pre, sizeof(pre), "[%d] ", o->slot + 1);
+
+	if ((line = malloc((size_t)np + len + 1)) == NULL) {
+		write_all(STDERR_FILENO, text, len);	/* whole, if not tagged */
+		return;
+	}
+	memcpy(line, pre, (size_t)np);
+	memcpy(line + np, text, len);
+	line[(size_t)np + len] = '\n';
+	write_all(STDERR_FILENO, line, (size_t)np + len + 1);
+	free(line);
+}
+
+static void
+out_free(struct fork *f, struct fork_out *o)
+{
+	struct fork_out **pp;
+
+	for (pp = &f->outs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == o) {
+			*pp = o->next;
+			break;
+		}
+	free(o->buf[0]);
+	free(o->buf[1]);
+	free(o);
+}
+
+/* The worker's buffers, made at its first output. */
+static struct fork_out *
+out_of(struct fork *f, struct cp_worker *w)
+{
+	struct fork_out *o = cp_worker_data(w);
+
+	if (o != NULL)
+		return o;
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return NULL;
+	o->slot = cp_worker_slot(w);
+	o->next = f->outs;
+	f->outs = o;
+	cp_worker_set_data(w, o);
+	return o;
+}
+
+/* Appends n bytes to stream i's partial line; false: out of memory. */
+static bool
+out_keep(struct fork_out *o, int i, const char *buf, size_t n)
+{
+	size_t cap = o->cap[i] ? o->cap[i] : 256;
+	char *nb;
+
+	if (o->len[i] + n > o->cap[i]) {
+		while (cap < o->len[i] + n)
+			cap *= 2;
+		if ((nb = realloc(o->buf[i], cap)) == NULL)
+			return false;
+		o->buf[i] = nb;
+		o->cap[i] = cap;
+	}
+	memcpy(o->buf[i] + o->len[i], buf, n);
+	o->len[i] += n;
+	return true;
+}
+
+/*
+ * Writes each line buf ends (after stream i's partial line), keeps the
+ * rest; a line reaching OUT_LINE_MAX is written as one line there.
+ */
+static void
+out_add(struct fork_out *o, int i, const char *buf, size_t len)
+{
+	const char *nl;
+	size_t n, take;
+	bool ends;
+
+	while (len > 0) {
+		nl = memchr(buf, '\n', len);
+		n = nl != NULL ? (size_t)(nl - buf) : len;
+		if (o->len[i] == 0 && nl != NULL && n <= OUT_LINE_MAX) {
+			out_line(o, buf, n);		/* whole: no copy */
+			buf += n + 1;
+			len -= n + 1;
+			continue;
+		}
+		take = n < OUT_LINE_MAX - o->len[i] ? n : OUT_LINE_MAX - o->len[i];
+		ends = nl != NULL && take == n;
+		if (!out_keep(o, i, buf, take)) {
+			/* Out of memory: what we have, then this, as lines. */
+			if (o->len[i] > 0)
+				out_line(o, o->buf[i], o->len[i]);
+			out_line(o, buf, take);
+			o->len[i] = 0;
+		} else if (ends || o->len[i] == OUT_LINE_MAX) {
+			out_line(o, o->buf[i], o->len[i]);
+			o->len[i] = 0;
+		}
+		buf += take + (ends ? 1 : 0);
+		len -= take + (ends ? 1 : 0);
+	}
+}
+
+/* The stream ended: its last line, newline or not; then maybe the rest. */
+static void
+out_end(struct fork *f, struct fork_out *o, int i)
+{
+	if (o->len[i] > 0)
+		out_line(o, o->buf[i], o->len[i]);
+	o->len[i] = 0;
+	o->ended[i] = true;
+	if (o->ended[0] && o->ended[1])
+		out_free(f, o);
+}
+
+void
+fork_out_flush_all(struct fork *f)
+{
+	while (f->outs != NULL) {
+		out_end(f, f->outs, 0);
+		if (f->outs != NULL)
+			out_end(f, f->outs, 1);
+	}
+}
+
 static void
 on_data(struct cp_pool *p, struct cp_worker *w, int fd, const char *buf,
     size_t len, void *data)
 {
+	struct fork *f = data;
+	struct fork_out *o;
+
 	(void)p;
-	(void)w;
-	(void)fd;
-	(void)data;
 	/* Piped child output goes to our stderr: stdout carries messages. */
+	if (!f->prefix || (fd != 1 && fd != 2)) {
+		if (len > 0)
+			fwrite(buf, 1, len, stderr);
+		return;
+	}
+	if ((o = out_of(f, w)) == NULL) {
+		if (len > 0)
+			write_all(STDERR_FILENO, buf, len);
+		return;
+	}
 	if (len > 0)
-		fwrite(buf, 1, len, stderr);
+		out_add(o, fd - 1, buf, len);
+	else
+		out_end(f, o, fd - 1);
 }
 
 const struct cp_pool_events fork_pool_events = {
@@ -364,6 +588,66 @@ reload(struct fork *f)
 		f->rolling = false;
 }
 
+int
+fork_scale(struct fork *f, int n, const char *says, const char **why)
+{
+	static char buf[128];
+	struct cp_worker *w;
+	int old = cp_pool_size(f->pool), i, r;
+
+	if (f->stopping || cp_pool_stopping(f->pool)) {
+		*why = "the pool is stopping";
+		return UV_ECANCELED;
+	}
+	if (n < 1 || n > f->max_workers) {
+		snprintf(buf, sizeof(buf), "%s: from 1 to %d workers "
+		    "(--max-workers)", says, f->max_workers);
+		*why = buf;
+		return UV_EINVAL;
+	}
+	if (n == old)
+		return 0;
+	/* The workers that will go, named while they are in their slots. */
+	for (i = old - 1; i >= n; i--)
+		if ((w = cp_pool_worker(f->pool, i)) != NULL)
+			fork_status(f, "worker %d pid %d stopping (%s)", i + 1,
+			    cp_worker_pid(w), says);
+	if ((r = cp_pool_scale(f->pool, n)) != 0) {
+		snprintf(buf, sizeof(buf), "%s: %s", says, r == UV_ENOTSUP ?
+		    "--balance reuseport opened one socket per worker at "
+		    "start: no more workers than -n" : cp_strerror(r));
+		*why = buf;
+		return r;
+	}
+	/* A slot that comes back is new: its restarts count from 0. */
+	for (i = n; i < old; i++)
+		f->spawned[i] = 0;
+	fork_status(f, "%s: %d -> %d worker%s", says, old, n, n == 1 ? "" : "s");
+	cmd_sd_notify("STATUS=%d worker%s", n, n == 1 ? "" : "s");
+	return 0;
+}
+
+/* TTIN: one worker more; TTOU: one less, the highest slot, never the last. */
+static void
+scale_signal(struct fork *f, int signum)
+{
+	const char *sn = cp_signal_name(signum), *why;
+	int n = cp_pool_size(f->pool);
+
+	if (signum == SIGTTOU && n == 1) {
+		fork_status(f, "%s: 1 worker left, not removing it (TERM stops "
+		    "the pool)", sn);
+		return;
+	}
+	if (signum == SIGTTIN && n >= f->max_workers) {
+		fork_status(f, "%s: %d workers already (--max-workers); not "
+		    "adding one", sn, n);
+		return;
+	}
+	if (fork_scale(f, signum == SIGTTIN ? n + 1 : n - 1, sn, &why) != 0)
+		fork_status(f, "%s", why);
+}
+
 static void
 signal_cb(uv_signal_t *h, int signum)
 {
@@ -385,6 +669,10 @@ signal_cb(uv_signal_t *h, int signum)
 	case SIGTERM:
 	case SIGQUIT:
 		stop_cb(f, signum);
+		break;
+	case SIGTTIN:
+	case SIGTTOU:
+		scale_signal(f, signum);
 		break;
 	default:
 		/*
@@ -533,7 +821,7 @@ void
 fork_watch_start(struct fork *f)
 {
 	uint64_t every;
-	int i, n = cp_pool_size(f->pool);
+	int i, n = cp_pool_capacity(f->pool);	/* scale may grow it */
 
 	if (f->heartbeat_ms == 0 && f->max_memory == 0)
 		return;
@@ -608,12 +896,13 @@ ctl_status(void *data)
 		    json_integer((json_int_t)cp_worker_connections(w)) :
 		    json_null()));
 	}
-	return json_pack("{s:i, s:I, s:s, s:i, s:o}",
+	return json_pack("{s:i, s:I, s:s, s:i, s:i, s:o}",
 	    "pid", (int)getpid(),
 	    "uptime_ms", (json_int_t)(now - f->started),
 	    "state", f->stopping ? "stopping" : f->rolling ? "reloading" :
 	    "running",
 	    "workers_wanted", n,
+	    "workers_max", f->max_workers,
 	    "workers", ws);
 }
 
@@ -641,10 +930,7 @@ ctl_stop(void *data, const char **why)
 static int
 ctl_scale(void *data, int n, const char **why)
 {
-	(void)data;
-	(void)n;
-	*why = "scale: this pool has a fixed number of workers (-n)";
-	return UV_ENOTSUP;
+	return fork_scale(data, n, "scale", why);
 }
 
 const struct cmd_control_ops fork_control_ops = {

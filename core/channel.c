@@ -102,6 +102,7 @@ cp__channel_init(struct cp_channel *ch, const struct cp_channel_events *ev,
 	ch->ev = &ch->ev_copy;
 	ch->data = data;
 	ch->fd = -1;
+	ch->rx_fd = -1;
 	cp_frame_init(&ch->frame, max_message);
 }
 
@@ -165,10 +166,14 @@ cp_channel_fd(const struct cp_channel *ch)
 int
 cp_message_take_fd(const struct cp_message *m)
 {
-	struct cp_message *mm = (struct cp_message *)m;
-	int fd = mm->fd;
+	struct cp_channel *ch = m->owner_;
+	int fd;
 
-	mm->fd = -1;
+	/* The channel, not m, records that the fd changed hands. */
+	if (ch == NULL || m->fd < 0 || ch->rx_fd != m->fd)
+		return -1;
+	fd = ch->rx_fd;
+	ch->rx_fd = -1;
 	return fd;
 }
 
@@ -978,6 +983,10 @@ close_all_fds(struct cp_channel *ch)
 static void
 deliver(struct cp_channel *ch, struct cp_message *m, bool internal)
 {
+	int saved = ch->rx_fd;
+
+	m->owner_ = ch;
+	ch->rx_fd = m->fd;
 	if (internal) {
 		if (ch->ev->on_internal != NULL)
 			ch->ev->on_internal(ch, m, ch->data);
@@ -985,8 +994,9 @@ deliver(struct cp_channel *ch, struct cp_message *m, bool internal)
 		ch->ev->on_message(ch, m, ch->data);
 	}
 	/* An fd the program did not take is closed: nothing leaks. */
-	if (m->fd >= 0)
-		close(m->fd);
+	if (ch->rx_fd >= 0)
+		close(ch->rx_fd);
+	ch->rx_fd = saved;
 }
 
 static void

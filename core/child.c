@@ -490,8 +490,11 @@ cp_child_free(struct cp_child *c)
 }
 
 int
-cp_exit_status(int64_t exit_status, int term_signal, bool timed_out)
+cp_exit_status(int err, int64_t exit_status, int term_signal, bool timed_out)
 {
+	/* env(1), timeout(1): 127 for a command not found, 126 otherwise. */
+	if (err < 0)
+		return err == UV_ENOENT ? 127 : 126;
 	if (timed_out)
 		return 124;
 	if (term_signal > 0)

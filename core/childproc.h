@@ -27,13 +27,15 @@ extern "C" {
 #define CP_API
 #endif
 
-#define CP_VERSION_MAJOR 0
-#define CP_VERSION_MINOR 1
-#define CP_VERSION_PATCH 0
-#define CP_VERSION_STRING "0.1.0"
+/* CP_VERSION_MAJOR, _MINOR, _PATCH, _STRING and _HEX of this header. */
+#include "childproc_version.h"
 
-/* The library's version, "MAJOR.MINOR.PATCH". */
-CP_API const char *cp_version(void);
+/*
+ * The version of the library linked at run time: CP_VERSION_HEX's form
+ * (0xMMmmpp), as uv_version(), and "MAJOR.MINOR.PATCH".
+ */
+CP_API unsigned int cp_version(void);
+CP_API const char *cp_version_string(void);
 
 /* A message for err (a negative UV_E* code), as uv_strerror. */
 CP_API const char *cp_strerror(int err);
@@ -82,9 +84,14 @@ struct cp_message {
 	int fd;
 	const char *key;	/* NODE_HANDLE "key" (server-accepted sockets) or NULL */
 	const char *dgram_type;	/* "udp4"/"udp6" for dgram.Socket, or NULL */
+	struct cp_channel *owner_;	/* private: holds fd until it is taken */
 };
 
-/* Takes the received fd out of m: the caller owns it now.  -1 if none. */
+/*
+ * Takes ownership of m's fd away from the library: the caller closes it.
+ * Returns m->fd the first time, -1 after that or when m has none.  m is
+ * not changed (m->fd keeps the number); only during the callback.
+ */
 CP_API int cp_message_take_fd(const struct cp_message *m);
 
 struct cp_channel_events {
@@ -148,7 +155,8 @@ CP_API int cp_channel_send_line(struct cp_channel *ch, const char *line,
  * Sends value with a handle: the line {"cmd":"NODE_HANDLE","type":T,
  * "msg":value} goes out in one sendmsg with fd attached (SCM_RIGHTS), as
  * Node does.  value is only read during the call; NULL is UV_EINVAL
- * (Node's send(undefined, handle) throws ERR_MISSING_ARGS).  fd is duplicated: the caller keeps its own and closes it
+ * (Node's send(undefined, handle) throws ERR_MISSING_ARGS).  fd is
+ * borrowed: a copy (dup) is sent; the caller keeps its own and closes it
  * when it wants (for a net.Server, both processes then accept on it).
  * The socket is made non-blocking, as all of Node's are (the flag is the
  * socket's, so the caller's copy is non-blocking too).
@@ -211,7 +219,7 @@ CP_API void cp_channel_ref(struct cp_channel *ch);
 CP_API void cp_channel_unref(struct cp_channel *ch);
 /* Sets the longest line accepted; 0 restores CP_MAX_MESSAGE_DEFAULT. */
 CP_API void cp_channel_set_max_message(struct cp_channel *ch, size_t max);
-/* The fd number, or -1 once closed. */
+/* The fd number, or -1 once closed.  Borrowed: the channel's; never close it. */
 CP_API int cp_channel_fd(const struct cp_channel *ch);
 
 /*
@@ -249,11 +257,18 @@ CP_API const char *cp_channel_serialization(const struct cp_channel *ch);
  * With "advanced" the channel speaks V8's serialization (see
  * cp_channel_set_serialization).
  * *ev is copied (it need not outlive the call); data is kept.
+ * fd ownership as cp_channel_open_fd: the channel takes the inherited fd
+ * on success (cp_channel_close closes it); on failure it is left open.
  */
 CP_API int cp_channel_open_env(uv_loop_t *loop,
     const struct cp_channel_events *ev, void *data, struct cp_channel **chp);
 
-/* As cp_channel_open_env, with the fd given (NODE_CHANNEL_FD is left alone). */
+/*
+ * As cp_channel_open_env, with the fd given (NODE_CHANNEL_FD is left
+ * alone).  Takes ownership of fd on success: the channel makes it
+ * non-blocking and close-on-exec and closes it in cp_channel_close.  On
+ * failure fd is still the caller's, open.
+ */
 CP_API int cp_channel_open_fd(uv_loop_t *loop, int fd,
     const struct cp_channel_events *ev, void *data, struct cp_channel **chp);
 
@@ -276,8 +291,8 @@ CP_API void *cp_channel_data(const struct cp_channel *ch);
  * Opens a listening socket to pass as a net.Server: spec is "[HOST:]PORT"
  * (PORT 0 to 65535; HOST defaults to 127.0.0.1; "[::1]:PORT" for IPv6; 0 picks a free
  * port) or "unix:PATH".  backlog <= 0 means Node's 511.  Stores the fd
- * (close-on-exec and non-blocking, as Node's receivers need; the caller's
- * to close) and the address actually bound,
+ * in *fdp (close-on-exec and non-blocking, as Node's receivers need;
+ * returned to the caller, who owns and closes it) and the address bound,
  * "HOST:PORT" or "unix:PATH", in addr.  Returns 0 or a negative code
  * (UV_EADDRINUSE, UV_EACCES, UV_EINVAL for a bad spec ...).
  */
@@ -302,8 +317,9 @@ typedef void (*cp_line_cb)(struct cp_reader *r, int err, char *line,
 
 /*
  * Reads fd line by line on loop: a pipe, socket or tty through libuv
- * streams, a regular file through the thread pool.  fd is not closed by
- * the reader.  max_line 0 means CP_MAX_MESSAGE_DEFAULT.
+ * streams, a regular file through the thread pool.  fd is borrowed: the
+ * reader never closes it; keep it open until cp_reader_close.  max_line 0
+ * means CP_MAX_MESSAGE_DEFAULT.
  */
 CP_API int cp_reader_open(uv_loop_t *loop, int fd, size_t max_line,
     cp_line_cb cb, void *data, struct cp_reader **rp);
@@ -323,7 +339,8 @@ enum cp_stdio_type {
 	CP_STDIO_PIPE = 0,	/* a socketpair; data through on_data/cp_child_write */
 	CP_STDIO_INHERIT,	/* this process's fd of the same number */
 	CP_STDIO_IGNORE,	/* /dev/null for 0-2, nothing for >= 3 */
-	CP_STDIO_FD,		/* .fd of this process */
+	CP_STDIO_FD,		/* .fd of this process (borrowed: the child
+				   gets a copy; the caller closes its own) */
 	CP_STDIO_IPC		/* the IPC channel; at most one */
 };
 
@@ -434,6 +451,11 @@ typedef void (*cp_write_cb)(struct cp_child *c, int fd, int status, void *arg);
  */
 CP_API int cp_child_write(struct cp_child *c, int fd, const char *buf,
     size_t len, cp_write_cb cb, void *arg);
+/*
+ * In cp_child_write, cp_child_end and cp_child_close_fd (and on_data), fd
+ * is the number of a CP_STDIO_PIPE fd in the child, not a descriptor of
+ * this process: the pipes are the library's, and it closes them.
+ */
 /* Closes the child's pipe fd once its writes are done (EOF for the child). */
 CP_API int cp_child_end(struct cp_child *c, int fd);
 /* Stops reading a pipe; the child then gets EPIPE if it writes on. */
@@ -463,9 +485,13 @@ CP_API void cp_child_free(struct cp_child *c);
 
 /*
  * Exit status of a command that wraps a child, as timeout(1) and env(1)
- * report it: the code, 128 + signal, or 124 if the timeout fired.
+ * report it: for err < 0 (the child could not be started: a spawn error,
+ * r->error when r->pid is 0) 127 if it was UV_ENOENT, else 126; otherwise
+ * 124 if the timeout fired, 128 + signal, or the code (255 past 0-255).
+ * err is 0 for a child that ran.
  */
-CP_API int cp_exit_status(int64_t exit_status, int term_signal, bool timed_out);
+CP_API int cp_exit_status(int err, int64_t exit_status, int term_signal,
+    bool timed_out);
 
 /* ---- exec, execFile and the sync forms ---- */
 
@@ -687,7 +713,8 @@ CP_API void cp_exec_free(struct cp_exec *x);
 /*
  * Node's spawnSync(file, args, options), on a private loop.  Fills r (free
  * with cp_result_release) and returns 0, or UV_EINVAL / UV_ENOMEM with
- * r untouched.  Errors of the child are in r->error, as in Node.
+ * r empty (zeroed: cp_result_release is safe either way).  Errors of the
+ * child are in r->error, as in Node.
  */
 CP_API int cp_spawn_sync(const struct cp_exec_options *o, struct cp_result *r);
 /*
@@ -703,12 +730,13 @@ CP_API int cp_exec_sync(const struct cp_exec_options *o, struct cp_result *r);
 CP_API void cp_result_release(struct cp_result *r);
 
 /*
- * Node's error message for r (malloc'd), or NULL when r->error is 0:
+ * Node's error message for r in *msgp (malloc'd; the caller frees it):
  * "spawn FILE ENOENT", "spawnSync FILE ETIMEDOUT", "Command failed: CMD\n
  * STDERR" (the sync forms leave out "\nSTDERR" when stderr is empty),
- * "stdout maxBuffer length exceeded".
+ * "stdout maxBuffer length exceeded"; NULL when r->error is 0.  Returns 0,
+ * or UV_ENOMEM with *msgp NULL.
  */
-CP_API char *cp_result_message(const struct cp_result *r);
+CP_API int cp_result_message(const struct cp_result *r, char **msgp);
 /*
  * What an exec/execFile callback receives, as {"error": ..., "stdout":
  * ..., "stderr": ...}: the error is null or {"message": ...} followed by
@@ -804,6 +832,11 @@ struct cp_pool_options {
 	 */
 	struct cp_spawn_options spawn;
 	int workers;		/* slots, >= 1 */
+	/*
+	 * The most slots cp_pool_scale may make (their memory is taken at
+	 * cp_pool_create); 0 or less than workers: workers.
+	 */
+	int max_workers;
 	unsigned int flags;
 	enum cp_sched sched;	/* CP_POOL_CLUSTER: how servers are shared */
 	enum cp_restart restart;
@@ -1001,6 +1034,20 @@ CP_API int cp_pool_restart(struct cp_pool *p);
  */
 CP_API int cp_pool_replace(struct cp_pool *p, struct cp_worker *w, bool now);
 /*
+ * Changes the number of slots to n, from 1 to cp_pool_capacity: new slots
+ * (numbered on from the last) get a worker at once if the pool has
+ * started; the slots from n up are taken out of use, highest first, and
+ * their workers stopped gracefully as by cp_pool_stop (their exits restart
+ * nothing), a pending restart of theirs cancelled; a rolling restart that
+ * was on one of them is over (CP_POOL_ROLL_DONE).  Returns 0, UV_EINVAL
+ * (n out of range), UV_ENOTSUP (growing past listen_count with
+ * CP_POOL_LISTEN_PER_SLOT: no socket for the new slots) or UV_ECANCELED
+ * once the pool is stopping.
+ */
+CP_API int cp_pool_scale(struct cp_pool *p, int n);
+/* The most slots the pool can have (cp_pool_options.max_workers). */
+CP_API int cp_pool_capacity(const struct cp_pool *p);
+/*
  * Starts closing: stops the workers gracefully if cp_pool_stop was not
  * called, then calls close_cb (may be NULL) once every worker process has
  * been reaped and every handle is closed.  Idempotent; safe from any
@@ -1010,7 +1057,7 @@ CP_API void cp_pool_close(struct cp_pool *p, cp_pool_close_cb close_cb);
 /* Frees the pool: in or after close_cb only.  p may be NULL. */
 CP_API void cp_pool_free(struct cp_pool *p);
 
-/* The number of slots. */
+/* The number of slots in use (workers, or as cp_pool_scale set it). */
 CP_API int cp_pool_size(const struct cp_pool *p);
 /* The worker in slot (0-based), or NULL when the slot is empty. */
 CP_API struct cp_worker *cp_pool_worker(const struct cp_pool *p, int slot);

@@ -707,6 +707,8 @@ run_sync(const struct cp_exec_options *o, const char *def_shell,
 	bool done = false;
 	int r;
 
+	/* Empty even on failure: cp_result_release(out) is always safe. */
+	memset(out, 0, sizeof(*out));
 	/* The loop's own fds must not land on a closed 0-2 (issue 7, 1). */
 	cp__stdfds_hold(&g);
 	r = uv_loop_init(&loop);
@@ -796,16 +798,15 @@ output_text(const struct cp_result *r, int fd, size_t *lenp)
 	return s;
 }
 
-char *
-cp_result_message(const struct cp_result *r)
+/* Node's message, or NULL when out of memory (r->error is not 0). */
+static char *
+result_message(const struct cp_result *r)
 {
 	struct cp_buf b = CP_BUF_INIT;
 	char *text = NULL, num[64];
 	size_t tlen = 0;
 	int n;
 
-	if (r->error == 0)
-		return NULL;
 	if (r->error < 0) {
 		/* ErrnoException: `${syscall} ${code}` */
 		if (cp_buf_add(&b, r->sync ? "spawnSync " : "spawn ",
@@ -840,6 +841,17 @@ fail:
 	free(text);
 	cp_buf_release(&b);
 	return NULL;
+}
+
+int
+cp_result_message(const struct cp_result *r, char **msgp)
+{
+	*msgp = NULL;
+	if (r->error == 0)
+		return 0;
+	if ((*msgp = result_message(r)) == NULL)
+		return UV_ENOMEM;
+	return 0;
 }
 
 /* JSON.stringify of a Buffer. */
@@ -944,7 +956,7 @@ exec_error_json(const struct cp_result *r)
 
 	if (r->error == 0)
 		return json_null();
-	if ((e = json_object()) == NULL || (msg = cp_result_message(r)) == NULL)
+	if ((e = json_object()) == NULL || (msg = result_message(r)) == NULL)
 		goto fail;
 	if (set(e, "message", json_string(msg)) != 0) {
 		free(msg);

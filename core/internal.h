@@ -48,6 +48,7 @@ struct cp_channel {
 	 */
 	struct cp_rxfds rx[2];
 	int nrx;
+	int rx_fd;			/* the delivered message's fd, until taken */
 	struct keyed_socket *keyed;	/* received net.Sockets with a key */
 	char **notify;			/* keys awaiting NODE_SOCKET_ALL_CLOSED */
 	size_t n_notify;

@@ -62,8 +62,10 @@ struct cp_pool {
 	json_t *handle_msg;
 	json_t *ready_msg;		/* copy of o.ready_message, or NULL */
 	int *listen_fds;		/* copy of o.listen_fds (fds borrowed) */
-	struct pool_slot *slots;
+	struct pool_slot *slots;	/* cap of them; nslots in use */
 	int nslots;
+	int cap;			/* the most slots cp_pool_scale may make */
+	int ninit;			/* slots whose backoff timer is initialised */
 	struct cp_worker *all;
 	int live;			/* workers spawned and not yet closed */
 	int next_id;
@@ -502,7 +504,7 @@ backoff_cb(uv_timer_t *t)
 	s->backoff_on = false;
 	if (s->cand != NULL)
 		s->owed = true;		/* the replacement on its way takes it */
-	else if (!p->stopping && s->w == NULL)
+	else if (!p->stopping && s->w == NULL && s - p->slots < p->nslots)
 		spawn_worker(p, (int)(s - p->slots), false);
 	maybe_empty(p);
 }
@@ -975,7 +977,7 @@ finish(struct cp_pool *p)
 	if (p->finishing || p->live > 0)
 		return;
 	p->finishing = true;
-	for (i = 0; i < p->nslots; i++) {
+	for (i = 0; i < p->ninit; i++) {
 		uv_timer_stop(&p->slots[i].backoff);
 		p->slots[i].backoff_on = false;
 		p->slots[i].backoff.data = p;
@@ -985,6 +987,17 @@ finish(struct cp_pool *p)
 	if (p->cluster != NULL) {
 		p->handles++;
 		cp__cluster_close(p->cluster, handle_done);
+	}
+}
+
+/* Readies slots up to n (their timers are closed in finish). */
+static void
+init_slots(struct cp_pool *p, int n)
+{
+	for (; p->ninit < n; p->ninit++) {
+		p->slots[p->ninit].pool = p;
+		uv_timer_init(p->loop, &p->slots[p->ninit].backoff);
+		p->slots[p->ninit].backoff.data = &p->slots[p->ninit];
 	}
 }
 
@@ -1004,6 +1017,7 @@ cp_pool_create(uv_loop_t *loop, const struct cp_pool_options *opts,
 	    opts->sched != CP_SCHED_RR))
 		return UV_ENOTSUP;
 	if (ipc != 1 || opts->workers < 1 || opts->max_restarts < 0 ||
+	    opts->max_workers < 0 ||
 	    opts->listen_count < 0 || ((opts->flags & CP_POOL_LISTEN_PER_SLOT) &&
 	    opts->listen_count != opts->workers) ||
 	    (opts->listen_count > 0 && opts->listen_fds == NULL))
@@ -1017,6 +1031,8 @@ cp_pool_create(uv_loop_t *loop, const struct cp_pool_options *opts,
 	p->data = data;
 	p->rolling = -1;
 	p->nslots = opts->workers;
+	p->cap = opts->max_workers > opts->workers ? opts->max_workers :
+	    opts->workers;
 	p->handle_msg = opts->handle_message != NULL ?
 	    json_deep_copy(opts->handle_message) : json_string("server");
 	if (opts->ready_message != NULL &&
@@ -1024,7 +1040,7 @@ cp_pool_create(uv_loop_t *loop, const struct cp_pool_options *opts,
 		r = UV_ENOMEM;
 		goto fail;
 	}
-	p->slots = calloc((size_t)p->nslots, sizeof(*p->slots));
+	p->slots = calloc((size_t)p->cap, sizeof(*p->slots));
 	p->restart_times = calloc((size_t)opts->max_restarts + 1,
 	    sizeof(*p->restart_times));
 	if (opts->listen_count > 0 && (p->listen_fds = calloc(
@@ -1038,16 +1054,12 @@ cp_pool_create(uv_loop_t *loop, const struct cp_pool_options *opts,
 		goto fail;
 	}
 	if ((opts->flags & CP_POOL_CLUSTER) && (r = cp__cluster_create(p, loop,
-	    opts->sched, p->nslots, &p->cluster)) != 0)
+	    opts->sched, p->cap, &p->cluster)) != 0)
 		goto fail;
 	p->o.listen_fds = p->listen_fds;
 	p->o.handle_message = NULL;
 	p->o.ready_message = NULL;
-	for (i = 0; i < p->nslots; i++) {
-		p->slots[i].pool = p;
-		uv_timer_init(loop, &p->slots[i].backoff);
-		p->slots[i].backoff.data = &p->slots[i];
-	}
+	init_slots(p, p->nslots);
 	*pp = p;
 	return 0;
 fail:
@@ -1148,6 +1160,81 @@ cp_pool_replace(struct cp_pool *p, struct cp_worker *w, bool now)
 		return UV_EALREADY;
 	start_cand(p, slot, 0);
 	return 0;
+}
+
+/* Takes slots from n up out of use: their workers leave gracefully. */
+static void
+shrink(struct cp_pool *p, int n)
+{
+	struct pool_slot *s;
+	struct cp_worker *w;
+	int i, old = p->nslots;
+
+	p->nslots = n;
+	for (i = old - 1; i >= n; i--) {
+		s = &p->slots[i];
+		if (s->backoff_on) {
+			uv_timer_stop(&s->backoff);
+			s->backoff_on = false;
+		}
+		s->fails = 0;
+		s->owed = false;
+		/* A replacement on its way leaves too: no slot to take. */
+		if ((w = s->cand) != NULL) {
+			w->candidate = false;
+			w->retired = true;
+			s->cand = NULL;
+			stop_worker(w, false);
+		}
+		if ((w = s->w) != NULL) {
+			/* As a replaced worker: its exit restarts nothing. */
+			w->retired = true;
+			s->w = NULL;
+			stop_worker(w, false);
+		}
+	}
+	/* A roll on a slot that is gone is over: the lower ones are done. */
+	if (p->rolling >= p->nslots && !p->stopping) {
+		p->rolling = p->nslots - 1;
+		roll_next(p);
+	}
+	maybe_empty(p);
+}
+
+int
+cp_pool_scale(struct cp_pool *p, int n)
+{
+	int i;
+
+	if (p->stopping || p->closing)
+		return UV_ECANCELED;
+	if (n < 1 || n > p->cap)
+		return UV_EINVAL;
+	if ((p->o.flags & CP_POOL_LISTEN_PER_SLOT) && n > p->o.listen_count)
+		return UV_ENOTSUP;	/* no socket for the new slots */
+	if (n < p->nslots) {
+		shrink(p, n);
+		return 0;
+	}
+	init_slots(p, n);
+	for (i = p->nslots; i < n; i++) {
+		p->slots[i].w = p->slots[i].cand = NULL;
+		p->slots[i].owed = false;
+		p->slots[i].fails = 0;
+	}
+	i = p->nslots;
+	p->nslots = n;
+	/* Stop if an event's handler stops the pool or scales it again. */
+	for (; p->started && i < n && i < p->nslots && !p->stopping; i++)
+		if (p->slots[i].w == NULL && !p->slots[i].backoff_on)
+			spawn_worker(p, i, false);
+	return 0;
+}
+
+int
+cp_pool_capacity(const struct cp_pool *p)
+{
+	return p->cap;
 }
 
 void

@@ -22,7 +22,7 @@ done(struct cp_exec *x, struct cp_result *r, void *data)
 
 	*(int *)data = 1;
 	if (r->error != 0) {
-		msg = cp_result_message(r);
+		(void)cp_result_message(r, &msg);
 		fprintf(stderr, "bench-capture: %s\n", msg != NULL ? msg : "failed");
 		free(msg);
 	} else {

@@ -12,6 +12,8 @@
  *                   delivered with CP_HANDLE_NONE and an fd
  *   send-epipe      a send queued when the peer closes gets UV_EPIPE
  *                   (it got UV_ECANCELED)
+ *   take-fd         cp_message_take_fd leaves the const message as it is
+ *                   (it wrote through the const pointer)
  */
 #include <signal.h>
 #include <sys/stat.h>
@@ -203,6 +205,31 @@ inode_open(ino_t ino)
 	return false;
 }
 
+/* Sends len bytes of line on sock with fd attached (SCM_RIGHTS). */
+static int
+send_fd_line(int sock, const char *line, size_t len, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct msghdr mh = { 0 };
+	struct iovec iov = { (void *)line, len };
+	struct cmsghdr *c;
+
+	memset(&cm, 0, sizeof(cm));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &mh, 0) == (ssize_t)len ? 0 : -1;
+}
+
 static void
 case_unknown_handle(void)
 {
@@ -213,13 +240,6 @@ case_unknown_handle(void)
 	};
 	static const char line[] =
 	    "{\"cmd\":\"NODE_HANDLE\",\"type\":\"fs.File\",\"msg\":1}\n";
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} cm;
-	struct msghdr mh = { 0 };
-	struct iovec iov = { (void *)line, sizeof(line) - 1 };
-	struct cmsghdr *c;
 	struct cp_channel *ch;
 	struct stat st;
 	uv_loop_t loop;
@@ -232,17 +252,7 @@ case_unknown_handle(void)
 	CHECK(cp_channel_open_fd(&loop, sv[0], &hev, NULL, &ch) == 0);
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pass) == 0);
 	fstat(pass[0], &st);
-	memset(&cm, 0, sizeof(cm));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &pass[0], sizeof(int));
-	CHECK(sendmsg(sv[1], &mh, 0) == (ssize_t)iov.iov_len);
+	CHECK(send_fd_line(sv[1], line, sizeof(line) - 1, pass[0]) == 0);
 	close(pass[0]);
 	close(pass[1]);
 	uv_run(&loop, UV_RUN_DEFAULT);
@@ -254,6 +264,53 @@ case_unknown_handle(void)
 	CHECK(n > 0);
 	back[n > 0 ? n : 0] = '\0';
 	CHECK(strcmp(back, "{\"cmd\":\"NODE_HANDLE_NACK\"}\n") == 0);
+	close(sv[1]);
+	CHECK(uv_loop_close(&loop) == 0);
+}
+
+/* ---- cp_message_take_fd: const m, the channel keeps the record ------------ */
+
+static int taken_fd = -1, taken_num = -1;
+
+static void
+take_message(struct cp_channel *ch, const struct cp_message *m, void *data)
+{
+	(void)data;
+	CHECK(m->handle_type == CP_HANDLE_NET_SOCKET && m->fd >= 0);
+	taken_num = m->fd;
+	taken_fd = cp_message_take_fd(m);
+	/* m is const: it is not changed; a second take gets nothing. */
+	CHECK(taken_fd == taken_num && m->fd == taken_num);
+	CHECK(cp_message_take_fd(m) == -1);
+	cp_channel_close(ch);
+}
+
+static void
+case_take_fd(void)
+{
+	static const struct cp_channel_events tev = {
+		.on_message = take_message,
+	};
+	static const char line[] =
+	    "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\",\"msg\":1}\n";
+	struct cp_channel *ch;
+	struct stat st, st2;
+	uv_loop_t loop;
+	int sv[2], pass[2];
+
+	uv_loop_init(&loop);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	CHECK(cp_channel_open_fd(&loop, sv[0], &tev, NULL, &ch) == 0);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pass) == 0);
+	fstat(pass[0], &st);
+	CHECK(send_fd_line(sv[1], line, sizeof(line) - 1, pass[0]) == 0);
+	close(pass[0]);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	/* Taken: still open after the callback, and the same socket. */
+	CHECK(taken_fd >= 0 && fstat(taken_fd, &st2) == 0 &&
+	    st2.st_ino == st.st_ino);
+	close(taken_fd);
+	close(pass[1]);
 	close(sv[1]);
 	CHECK(uv_loop_close(&loop) == 0);
 }
@@ -316,6 +373,7 @@ static const struct {
 	{ "kill-probe", case_kill_probe },
 	{ "unknown-handle", case_unknown_handle },
 	{ "send-epipe", case_send_epipe },
+	{ "take-fd", case_take_fd },
 };
 
 int

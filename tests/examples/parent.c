@@ -26,7 +26,7 @@ on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 static void
 on_exit_(struct cp_child *c, int64_t exit_status, int term_signal, void *data)
 {
-	status = cp_exit_status(exit_status, term_signal, false);
+	status = cp_exit_status(0, exit_status, term_signal, false);
 }
 
 static void

@@ -281,7 +281,7 @@ test_sync_results(void)
 	    "\"spawnargs\":[\"q\"]},\"status\":null,\"signal\":null,\"output\":"
 	    "null,\"pid\":0,\"stdout\":null,\"stderr\":null}");
 	free(s);
-	s = cp_result_message(&r);
+	ASSERT_EQ(cp_result_message(&r, &s), 0);
 	ASSERT_STR_EQ(s, "spawnSync nonexistent-xyz ENOENT");
 	free(s);
 	cp_result_release(&r);
@@ -397,20 +397,20 @@ test_exec_sync(void)
 	o.spawn.file = "sh";
 	o.spawn.args = sh_c("exit 7");
 	ASSERT(cp_exec_file_sync(&o, &r) == CP_EXEC_FAILED);
-	s = cp_result_message(&r);
+	ASSERT_EQ(cp_result_message(&r, &s), 0);
 	ASSERT_STR_EQ(s, "Command failed: sh -c exit 7");
 	free(s);
 	cp_result_release(&r);
 	o.spawn.argv0 = "AAA";
 	ASSERT(cp_exec_file_sync(&o, &r) == CP_EXEC_FAILED);
-	s = cp_result_message(&r);
+	ASSERT_EQ(cp_result_message(&r, &s), 0);
 	ASSERT_STR_EQ(s, "Command failed: AAA -c exit 7");
 	free(s);
 	cp_result_release(&r);
 	cp_exec_options_init(&o);
 	o.spawn.file = "echo out; echo err >&2; exit 5";
 	ASSERT(cp_exec_sync(&o, &r) == CP_EXEC_FAILED);
-	s = cp_result_message(&r);
+	ASSERT_EQ(cp_result_message(&r, &s), 0);
 	ASSERT_STR_EQ(s, "Command failed: echo out; echo err >&2; exit 5\nerr\n");
 	free(s);
 	ASSERT(r.status == 5 && r.output[1].len == 4);
@@ -502,6 +502,78 @@ test_large(void)
 	cp_result_release(&r);
 }
 
+/*
+ * A sync form that fails before it starts (file "": UV_EINVAL) leaves the
+ * result empty, so an unconditional cp_result_release is safe (issue 7,
+ * defect 9: it used to leave the caller's garbage, and the release freed
+ * it).
+ */
+static void
+test_sync_bad_options_result(void)
+{
+	struct cp_exec_options o;
+	struct cp_result r;
+	char *s = (char *)&s;
+
+	cp_exec_options_init(&o);
+	o.spawn.file = "";
+	memset(&r, 0xA5, sizeof(r));
+	ASSERT_EQ(cp_exec_file_sync(&o, &r), UV_EINVAL);
+	ASSERT(r.output == NULL && r.file == NULL && r.cmd == NULL);
+	cp_result_release(&r);
+	memset(&r, 0xA5, sizeof(r));
+	ASSERT_EQ(cp_spawn_sync(&o, &r), UV_EINVAL);
+	cp_result_release(&r);
+	memset(&r, 0xA5, sizeof(r));
+	ASSERT_EQ(cp_exec_sync(&o, &r), UV_EINVAL);
+	cp_result_release(&r);
+	/* No error is 0 and NULL, not the NULL of out of memory. */
+	memset(&r, 0, sizeof(r));
+	ASSERT_EQ(cp_result_message(&r, &s), 0);
+	ASSERT(s == NULL);
+}
+
+/*
+ * cp_exit_status as env(1) and timeout(1): a child that could not be
+ * started is 127 when not found, 126 when it cannot be run (0.1 gave 255).
+ */
+static void
+test_exit_status(void)
+{
+	struct cp_exec_options o;
+	struct cp_result r;
+	char path[] = "/tmp/cp-noexec-XXXXXX";
+	int fd;
+
+	ASSERT_EQ(cp_exit_status(0, 0, 0, false), 0);
+	ASSERT_EQ(cp_exit_status(0, 3, 0, false), 3);
+	ASSERT_EQ(cp_exit_status(0, 256, 0, false), 255);
+	ASSERT_EQ(cp_exit_status(0, -1, SIGKILL, false), 128 + SIGKILL);
+	ASSERT_EQ(cp_exit_status(0, -1, SIGTERM, true), 124);
+	ASSERT_EQ(cp_exit_status(UV_ENOENT, -1, 0, false), 127);
+	ASSERT_EQ(cp_exit_status(UV_EACCES, -1, 0, false), 126);
+	ASSERT_EQ(cp_exit_status(UV_ENOTDIR, -1, 0, false), 126);
+
+	cp_exec_options_init(&o);
+	o.spawn.file = "nonexistent-cp-xyz";
+	ASSERT_EQ(cp_spawn_sync(&o, &r), 0);
+	ASSERT_EQ(r.error, UV_ENOENT);
+	ASSERT_EQ(cp_exit_status(r.pid == 0 ? r.error : 0, r.status, r.signal,
+	    r.timed_out), 127);
+	cp_result_release(&r);
+	/* A file without execute permission: EACCES even for root. */
+	ASSERT((fd = mkstemp(path)) >= 0);
+	ASSERT(write(fd, "#!/bin/sh\n", 10) == 10);
+	close(fd);
+	o.spawn.file = path;
+	ASSERT_EQ(cp_spawn_sync(&o, &r), 0);
+	unlink(path);
+	ASSERT_EQ(r.error, UV_EACCES);
+	ASSERT_EQ(cp_exit_status(r.pid == 0 ? r.error : 0, r.status, r.signal,
+	    r.timed_out), 126);
+	cp_result_release(&r);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -520,6 +592,8 @@ static const struct {
 	CASE("encodings", test_encodings)
 	CASE("utf16-chunks", test_utf16_chunks)
 	CASE("large", test_large)
+	CASE("sync-bad-options-result", test_sync_bad_options_result)
+	CASE("exit-status", test_exit_status)
 };
 
 int

@@ -45,6 +45,24 @@
 #   max-memory    --max-memory 150M: a worker that grows over it is replaced
 #                 gracefully (its successor starts, it exits 0), the other
 #                 is left alone
+#   scale         TTIN/TTOU and --ctl scale N, under a steady load that
+#                 must see no failed request: in cluster mode (rr) and
+#                 with --no-cluster --listen; new slots are numbered on
+#                 from the last, the highest goes first and gracefully
+#                 (exit 0), TTOU at 1 worker keeps it, scale past
+#                 --max-workers or to 0 is refused, status follows
+#   connections   status counts each worker's connections under rr (the
+#                 master hands them over): they match, pid by pid, what a
+#                 load client was answered; null under --sched none
+#   prefix        --prefix: three workers writing lines in pieces on stdout
+#                 and stderr at once: every line comes out whole, "[SLOT] "
+#                 first, none lost, a 100000-byte line cut at 65536, the
+#                 last line without a newline written at the end
+#   status-json   --status-format json: every line the master writes on
+#                 stderr through starts, TTIN/TTOU, a reload, an ignored
+#                 signal, a worker crash and a stop is one JSON object with
+#                 time, level, master and message, and slot and pid for
+#                 the workers'
 #
 # Needs CP_BUILD_DIR and CP_SOURCE_DIR (meson's test_env), node and
 # childproc-fork on PATH.  Leaves no process or file behind.
@@ -106,9 +124,10 @@ ppid_of() {
 	sed -n 's/^PPid:[[:space:]]*//p' /proc/"$1"/status 2>/dev/null || true
 }
 
-# stop_master: TERM; the master must exit 0.
+# stop_master: TERM; the master must exit 0 (its pid stays in master_pid).
 stop_master() {
 	term_wait "$master"
+	master_pid=$master
 	master=
 }
 
@@ -120,7 +139,234 @@ started() {
 	    "$tmp/err" | sort -n | tr '\n' ' '
 }
 
+# ctl COMMAND...: the control socket's answer (JSON) in $tmp/st.
+ctl() {
+	childproc-fork --ctl "$tmp/ctl" "$@" >"$tmp/st" 2>"$tmp/st.err" ||
+	    fail "--ctl $*: $(cat "$tmp/st" "$tmp/st.err")"
+}
+
+# pool_is SLOTS: whether status shows the workers in exactly SLOTS ("1 2
+# 3"), each ready.
+pool_is() {
+	ctl status
+	[ "$(json "$tmp/st" 'r.workers.map(w => w.slot).join(" ")')" = "$1" ] &&
+	    [ "$(json "$tmp/st" 'r.workers.every(w => w.state === "ready" && w.pid > 0)')" = true ] &&
+	    [ "$(json "$tmp/st" 'r.workers_wanted')" = "$(echo $1 | wc -w)" ]
+}
+
+# wait_pool SLOTS: until pool_is SLOTS (a bound against hangs only).
+wait_pool() {
+	wait_for pool_is "$1" || fail "status never showed slots '$1' ready: $(cat "$tmp/st")"
+}
+
+# no_failures FILE: the load client's report shows answers and no failure.
+no_failures() {
+	[ "$(json "$1" 'r.refused + r.reset + r.timeout + r.other')" = 0 ] &&
+	    [ "$(json "$1" 'r.ok')" -gt 0 ] || fail "failed requests: $(cut -c 1-400 "$1")"
+}
+
 case $case in
+prefix)
+	timeout 120 childproc-fork -n 3 --prefix "$app" chatter </dev/null >"$tmp/out" \
+	    2>"$tmp/err" || fail "exit status $?"
+	python3 - "$tmp/err" <<'PY' || fail "prefixed output is wrong"
+import re, sys
+lines = open(sys.argv[1], 'rb').read().decode().split('\n')
+assert lines[-1] == '', 'no newline at the end'
+seen = {}
+for l in lines[:-1]:
+    if l.startswith('childproc-fork: '):
+        continue
+    m = re.fullmatch(r'\[([123])\] (.*)', l, re.S)
+    assert m, 'not a prefixed line: %r' % l[:200]
+    slot, text = m.group(1), m.group(2)
+    m = re.fullmatch(r'(out|err) (\d) (\d+) (x*)', text)
+    if m:
+        assert m.group(2) == slot, 'slot %s wrote %r' % (slot, text)
+        assert len(m.group(4)) == int(m.group(3)) % 50, text
+        key = (slot, m.group(1))
+        assert seen.get(key, -1) + 1 == int(m.group(3)), 'order: %r' % text
+        seen[key] = int(m.group(3))
+    elif re.fullmatch(r'y+', text):
+        seen[(slot, 'y')] = seen.get((slot, 'y'), []) + [len(text)]
+    elif text == 'tail ' + slot:
+        seen[(slot, 'tail')] = True
+    else:
+        raise AssertionError('unexpected line %r' % text[:200])
+for s in '123':
+    assert seen.get((s, 'out')) == 199 and seen.get((s, 'err')) == 199, seen
+    assert seen.get((s, 'y')) == [65536, 100000 - 65536], seen.get((s, 'y'))
+    assert seen.get((s, 'tail')), 'no tail for %s' % s
+print('prefix: 3 x 402 lines whole and in order')
+PY
+	[ ! -s "$tmp/out" ] || fail "stdout: $(head -c 300 "$tmp/out")"
+	;;
+status-json)
+	childproc-fork -n 2 --status-format json --control "$tmp/ctl" \
+	    --restart on-failure --listen 127.0.0.1:0 "$app" listen \
+	    </dev/null >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	wait_master '"message":"listening on ' 1 "$tmp/err"
+	wait_pool "1 2"
+	kill -TTIN "$master"
+	wait_pool "1 2 3"
+	kill -TTOU "$master"
+	wait_master '"message":"worker 3 pid [0-9]+ exited with code 0"' 1 "$tmp/err"
+	kill -USR1 "$master"
+	wait_master '"message":"SIGUSR1: ignored"' 1 "$tmp/err"
+	kill -HUP "$master"
+	wait_master '"message":"rolling restart done"' 1 "$tmp/err"
+	wait_pool "1 2"
+	kill -KILL "$(json "$tmp/st" 'r.workers[0].pid')"
+	wait_master '"message":"worker 1 restarting in [0-9]+ms"' 1 "$tmp/err"
+	wait_pool "1 2"
+	stop_master
+	python3 - "$tmp/err" "$master_pid" <<'PY' || fail "status lines are not all JSON"
+import json, re, sys
+raw = open(sys.argv[1], 'rb').read().decode()
+assert raw.endswith('\n'), 'no newline at the end'
+n = 0
+starts = []
+for l in raw.split('\n')[:-1]:
+    o = json.loads(l)
+    assert isinstance(o, dict), l
+    assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z', o['time']), l
+    assert o['level'] in ('info', 'warning'), l
+    assert o['master'] == int(sys.argv[2]), l
+    m = re.match(r'worker (\d+)(?: pid (\d+))?', o['message'])
+    if m:
+        assert o['slot'] == int(m.group(1)), l
+        if m.group(2):
+            assert o['pid'] == int(m.group(2)), l
+    if o['message'].startswith('SIG'):
+        assert o['signal'] == o['message'].split(':')[0], l
+    if o['message'].endswith(' started'):
+        starts.append(o['slot'])
+    n += 1
+# 1 2 at start, 3 by TTIN, 1 2 by the reload, 1 after the crash
+assert sorted(starts) == [1, 1, 1, 2, 2, 3], starts
+print('status-json: %d lines, all JSON' % n)
+PY
+	;;
+connections)
+	childproc-fork -n 2 --control "$tmp/ctl" --sched rr "$app" cluster \
+	    </dev/null >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	wait_master 'listening on .*, rr\)$' 1 "$tmp/err"
+	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	wait_pool "1 2"
+	[ "$(json "$tmp/st" 'r.workers.map(w => w.connections).join(" ")')" = "0 0" ] ||
+	    fail "connections before any: $(cat "$tmp/st")"
+	"$loadgen" -c 4 -n 300 "$addr" >"$tmp/load" || fail "load failed"
+	[ "$(json "$tmp/load" 'r.ok')" -eq 300 ] || fail "load: $(cat "$tmp/load")"
+	# The worker's acknowledgement may come after its answer: wait for it.
+	conns_total() {
+		ctl status
+		[ "$(json "$tmp/st" 'r.workers.reduce((a, w) => a + w.connections, 0)')" -eq 300 ]
+	}
+	wait_for conns_total || fail "connections: $(cat "$tmp/st")"
+	# Each worker's count is what the load client got from its pid.
+	for i in 0 1; do
+		p=$(json "$tmp/st" "r.workers[$i].pid")
+		c=$(json "$tmp/st" "r.workers[$i].connections")
+		l=$(json "$tmp/load" "r.pids['$p'] || 0")
+		[ "$c" -eq "$l" ] || fail "pid $p: $c connections, answered $l"
+		echo "worker $((i + 1)) pid $p: $c connections"
+	done
+	childproc-fork --ctl "$tmp/ctl" --status-format text >"$tmp/table"
+	[ "$(grep -cE '^[12] +│ [0-9]+ +│ ready .*│ [0-9]+ *$' "$tmp/table")" -eq 2 ] ||
+	    fail "table: $(cat "$tmp/table")"
+	stop_master
+	# Where the workers accept, the master cannot count: null.
+	: >"$tmp/err"
+	childproc-fork -n 2 --control "$tmp/ctl" --sched none "$app" cluster \
+	    </dev/null >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	wait_master 'listening on .*, none\)$' 1 "$tmp/err"
+	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	wait_pool "1 2"
+	"$loadgen" -c 4 -n 40 "$addr" >"$tmp/load" || fail "load failed"
+	ctl status
+	[ "$(json "$tmp/st" 'r.workers.map(w => w.connections)')" = "[null,null]" ] ||
+	    fail "connections under none: $(cat "$tmp/st")"
+	stop_master
+	;;
+scale)
+	# Cluster mode (the workers listen themselves; rr), then --no-cluster
+	# with a socket of ours.
+	for mode in cluster listen; do
+		: >"$tmp/err"
+		if [ $mode = cluster ]; then
+			childproc-fork -n 2 --max-workers 4 --control "$tmp/ctl" \
+			    "$app" cluster </dev/null >"$tmp/out" 2>"$tmp/err" &
+		else
+			childproc-fork -n 2 --max-workers 4 --control "$tmp/ctl" \
+			    --no-cluster --listen 127.0.0.1:0 "$app" listen \
+			    </dev/null >"$tmp/out" 2>"$tmp/err" &
+		fi
+		master=$!
+		wait_master 'listening on ' 1 "$tmp/err"
+		addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+		wait_pool "1 2"
+		"$loadgen" -c 4 "$addr" >"$tmp/load" &
+		bg=$!
+		kill -TTIN "$master"
+		wait_master 'SIGTTIN: 2 -> 3 workers$' 1 "$tmp/err"
+		wait_master '^childproc-fork: worker 3 pid [0-9]+ started$' 1 "$tmp/err"
+		wait_pool "1 2 3"
+		ctl scale 4
+		[ "$(cat "$tmp/st")" = '{"ok":true}' ] || fail "scale 4: $(cat "$tmp/st")"
+		wait_pool "1 2 3 4"
+		# Past --max-workers: TTIN says so, scale is refused.
+		kill -TTIN "$master"
+		wait_master 'SIGTTIN: 4 workers already \(--max-workers\); not adding one$' \
+		    1 "$tmp/err"
+		for n in 5 0; do
+			rc=0
+			childproc-fork --ctl "$tmp/ctl" scale $n >"$tmp/bad" 2>&1 || rc=$?
+			[ $rc -eq 1 ] && grep -q "scale" "$tmp/bad" ||
+			    fail "scale $n gave $rc: $(cat "$tmp/bad")"
+		done
+		# TTOU: the highest slot goes, gracefully.
+		p4=$(json "$tmp/st" 'r.workers[3].pid')
+		kill -TTOU "$master"
+		wait_master "worker 4 pid $p4 stopping \\(SIGTTOU\\)\$" 1 "$tmp/err"
+		wait_master "worker 4 pid $p4 exited with code 0\$" 1 "$tmp/err"
+		wait_pool "1 2 3"
+		p1=$(json "$tmp/st" 'r.workers[0].pid')
+		ctl scale 1
+		wait_master 'scale: 3 -> 1 worker$' 1 "$tmp/err"
+		wait_master 'worker [23] pid [0-9]+ exited with code 0$' 2 "$tmp/err"
+		wait_pool 1
+		# The last worker stays.
+		kill -TTOU "$master"
+		wait_master 'SIGTTOU: 1 worker left, not removing it' 1 "$tmp/err"
+		pool_is 1 || fail "TTOU at 1 worker: $(cat "$tmp/st")"
+		[ "$(json "$tmp/st" 'r.workers[0].pid')" = "$p1" ] ||
+		    fail "worker 1 changed: $(cat "$tmp/st")"
+		# Back up: slot 2 is new (no restarts).
+		kill -TTIN "$master"
+		wait_pool "1 2"
+		[ "$(json "$tmp/st" 'r.workers.map(w => w.restarts).join(" ")')" = "0 0" ] ||
+		    fail "restarts: $(cat "$tmp/st")"
+		# Every worker that answered the load was one of ours.
+		kill -TERM "$bg"
+		wait "$bg" || fail "the load client failed"
+		bg=
+		no_failures "$tmp/load"
+		cut -c 1-300 "$tmp/load"
+		for p in $(json "$tmp/load" 'Object.keys(r.pids).join(" ")'); do
+			grep -qE "worker [1-4] pid $p started\$" "$tmp/err" ||
+			    fail "pid $p answered but is not a worker"
+		done
+		# Slots started: 1 2 (start), 3, 4, 2 again.
+		[ "$(sed -nE 's/.*worker ([0-9]+) pid [0-9]+ started$/\1/p' "$tmp/err" | tr '\n' ' ')" = "1 2 3 4 2 " ] ||
+		    fail "slots started: $(grep started "$tmp/err")"
+		[ "$(count_lines 'killed by|exited with code [1-9]|restarting' "$tmp/err")" -eq 0 ] ||
+		    fail "a worker failed"
+		stop_master
+	done
+	;;
 heartbeat)
 	childproc-fork -n 2 --heartbeat 1s --listen 127.0.0.1:0 "$app" listen \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
@@ -208,7 +454,8 @@ control)
 	master=$!
 	wait_master 'listening on ' 1 "$tmp/err"
 	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
-	wait_master 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
+	# Ready, not only started: status says "ready" only once they settled.
+	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 2 "$tmp/err"
 	[ "$(stat -c %a "$tmp/ctl")" = 600 ] ||
 	    fail "the control socket has mode $(stat -c %a "$tmp/ctl")"
 	if id nobody >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then

@@ -3,6 +3,12 @@
 // systemd variables it can see, as JSON; GET /block blocks the event loop
 // for good; GET /leak keeps 40 MB more.
 //   listen   serves on every server handle the master sends ('server')
+//   cluster  a cluster worker: http on 127.0.0.1 port 0, as unmodified
+//            server code listens (the primary shares the port)
+//   chatter  writes 200 lines on stdout and 200 on stderr, each in two
+//            writes a turn of the event loop apart ("out SLOT I xxx",
+//            "err SLOT I xxx"), a line of 100000 "y" on stdout, then "tail
+//            SLOT" without a newline, and leaves (exit 0)
 //   orphan [S]  forks a shell that leaves a child behind (an orphan that
 //            exits S seconds later, default 0.3), prints "orphan PID" on
 //            stderr, stays up
@@ -54,6 +60,28 @@ if (mode === 'listen') {
 		server.on('connection', (sock) => app.emit('connection', sock));
 	});
 	process.on('disconnect', () => servers.forEach((s) => s.close()));
+} else if (mode === 'cluster') {
+	http.createServer(handler).listen(0, '127.0.0.1');
+} else if (mode === 'chatter') {
+	const slot = process.env.CHILDPROC_WORKER;
+	let i = 0;
+	const next = () => {
+		if (i === 200) {
+			process.stdout.write('y'.repeat(100000) + '\n');
+			// Leave once it is written: the channel kept us up.
+			process.stdout.write(`tail ${slot}`, () => process.disconnect());
+			return;
+		}
+		const n = i++;
+		process.stdout.write(`out ${slot} ${n} `);
+		process.stderr.write(`err ${slot} ${n} `);
+		setImmediate(() => {
+			process.stdout.write('x'.repeat(n % 50) + '\n');
+			process.stderr.write('x'.repeat(n % 50) + '\n');
+			setImmediate(next);
+		});
+	};
+	next();
 } else if (mode === 'orphan') {
 	const out = cp.execFileSync('/bin/sh', ['-c',
 	    `sleep ${Number(process.argv[3] || 0.3)} </dev/null >/dev/null 2>&1 & echo $!`]);
