@@ -64,6 +64,7 @@ struct cp_channel {
 	bool cancelled;			/* closed by us: queued sends ECANCELED */
 	bool disconnected;		/* on_disconnect delivered (or never) */
 	bool unref;
+	bool paused;			/* cp_channel_pause: not reading */
 	bool gathering;			/* reading: sends are written after */
 	bool batch_begun;		/* a line went at once in this read */
 	int end_err;			/* read error that ended the channel */
