@@ -28,6 +28,8 @@
 #               with --restart always); process.exit(3): restarted
 #   stop        TERM: every worker gets the disconnect, exits 0; master 0
 #   sigkill     the primary SIGKILLed: no worker outlives it
+#   kill        cluster.worker.kill(): exits 0, not restarted (spec 29)
+#   throw       a worker throwing at the top exits 1 (spec 31)
 #   orphan      the master SIGKILLed with workers that would live on
 #               (SIGTERM ignored, no 'disconnect' handler, a timer): gone
 #
@@ -124,7 +126,9 @@ wait_for() {
 	while [ "$(count "$1" "$file")" -lt "$2" ]; do
 		i=$((i + 1))
 		[ $i -le 6000 ] || fail "timed out waiting for $2 x '$1' in $file"
-		if [ -n "$master" ] && ! kill -0 "$master" 2>/dev/null; then
+		# Its last line may have come just before it ended: look again.
+		if [ -n "$master" ] && ! kill -0 "$master" 2>/dev/null &&
+		    [ "$(count "$1" "$file")" -lt "$2" ]; then
 			fail "the master died waiting for '$1'"
 		fi
 		sleep 0.01
@@ -419,6 +423,30 @@ sigkill)
 	if curl -sS --max-time 5 "http://127.0.0.1:$p/" >/dev/null 2>&1; then
 		fail "something still answers on $p"
 	fi
+	;;
+
+kill)
+	# Spec case 29: cluster.worker.kill() exits 0 for good, not restarted.
+	start -n 1 --restart always "$app" http
+	wait_for '^W1 listening ' 1 "$tmp/err"
+	send '{"do":"kill"}'
+	wait_for '^worker 1 pid [0-9]+ exited with code 0$' 1
+	wait_for '^W1 exit 0' 1 "$tmp/err"
+	sleep 0.5
+	[ "$(count '^worker 1 pid [0-9]+ started$' "$tmp/status")" -eq 1 ] ||
+	    fail "a worker that killed itself was restarted"
+	# Its only worker gone for good, the master ends (0).
+	rc=0; wait "$master" || rc=$?; master=
+	[ $rc -eq 0 ] || fail "the master exited with $rc"
+	;;
+
+throw)
+	# Spec case 31: a worker that throws at the top exits 1.
+	start -n 1 "$app" throw
+	wait_for '^worker 1 pid [0-9]+ exited with code 1$' 1
+	grep -q 'thrown at the top' "$tmp/err" || fail "no error on stderr"
+	wait "$master" || true
+	master=
 	;;
 
 orphan)

@@ -15,6 +15,7 @@
 //   ipv6 PORT       http on ::1 port 0, on PORT without a host (dual
 //                   stack), and an exclusive server on 127.0.0.1 port 0
 //   tls             tls.createServer({}).listen(0): reports its ticket keys
+//   throw           throws at the top level (after 'online')
 //   stubborn        no server, no 'disconnect' handler, SIGTERM ignored: a
 //                   'message' listener and a timer keep it alive (a plain
 //                   worker, as under --no-cluster; the server message of
@@ -153,6 +154,8 @@ case 'stubborn': {
 	process.on('message', (m, h) => h && servers.push(h));
 	break;
 }
+case 'throw':
+	throw new Error('thrown at the top');
 default:
 	log('unknown-mode', mode);
 	process.exit(2);
