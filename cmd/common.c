@@ -225,7 +225,7 @@ cmd_usage_error(void)
 void
 cmd_version(void)
 {
-	printf("%s (childproc) %s\n", cmd_name, cp_version());
+	printf("%s (childproc) %s\n", cmd_name, cp_version_string());
 	exit(cmd_finish(0));
 }
 

@@ -27,13 +27,15 @@ extern "C" {
 #define CP_API
 #endif
 
-#define CP_VERSION_MAJOR 0
-#define CP_VERSION_MINOR 1
-#define CP_VERSION_PATCH 0
-#define CP_VERSION_STRING "0.1.0"
+/* CP_VERSION_MAJOR, _MINOR, _PATCH, _STRING and _HEX of this header. */
+#include "childproc_version.h"
 
-/* The library's version, "MAJOR.MINOR.PATCH". */
-CP_API const char *cp_version(void);
+/*
+ * The version of the library linked at run time: CP_VERSION_HEX's form
+ * (0xMMmmpp), as uv_version(), and "MAJOR.MINOR.PATCH".
+ */
+CP_API unsigned int cp_version(void);
+CP_API const char *cp_version_string(void);
 
 /* A message for err (a negative UV_E* code), as uv_strerror. */
 CP_API const char *cp_strerror(int err);
@@ -153,7 +155,8 @@ CP_API int cp_channel_send_line(struct cp_channel *ch, const char *line,
  * Sends value with a handle: the line {"cmd":"NODE_HANDLE","type":T,
  * "msg":value} goes out in one sendmsg with fd attached (SCM_RIGHTS), as
  * Node does.  value is only read during the call; NULL is UV_EINVAL
- * (Node's send(undefined, handle) throws ERR_MISSING_ARGS).  fd is duplicated: the caller keeps its own and closes it
+ * (Node's send(undefined, handle) throws ERR_MISSING_ARGS).  fd is
+ * borrowed: a copy (dup) is sent; the caller keeps its own and closes it
  * when it wants (for a net.Server, both processes then accept on it).
  * The socket is made non-blocking, as all of Node's are (the flag is the
  * socket's, so the caller's copy is non-blocking too).
@@ -206,7 +209,7 @@ CP_API void cp_channel_ref(struct cp_channel *ch);
 CP_API void cp_channel_unref(struct cp_channel *ch);
 /* Sets the longest line accepted; 0 restores CP_MAX_MESSAGE_DEFAULT. */
 CP_API void cp_channel_set_max_message(struct cp_channel *ch, size_t max);
-/* The fd number, or -1 once closed. */
+/* The fd number, or -1 once closed.  Borrowed: the channel's; never close it. */
 CP_API int cp_channel_fd(const struct cp_channel *ch);
 
 /*
@@ -244,11 +247,18 @@ CP_API const char *cp_channel_serialization(const struct cp_channel *ch);
  * With "advanced" the channel speaks V8's serialization (see
  * cp_channel_set_serialization).
  * *ev is copied (it need not outlive the call); data is kept.
+ * fd ownership as cp_channel_open_fd: the channel takes the inherited fd
+ * on success (cp_channel_close closes it); on failure it is left open.
  */
 CP_API int cp_channel_open_env(uv_loop_t *loop,
     const struct cp_channel_events *ev, void *data, struct cp_channel **chp);
 
-/* As cp_channel_open_env, with the fd given (NODE_CHANNEL_FD is left alone). */
+/*
+ * As cp_channel_open_env, with the fd given (NODE_CHANNEL_FD is left
+ * alone).  Takes ownership of fd on success: the channel makes it
+ * non-blocking and close-on-exec and closes it in cp_channel_close.  On
+ * failure fd is still the caller's, open.
+ */
 CP_API int cp_channel_open_fd(uv_loop_t *loop, int fd,
     const struct cp_channel_events *ev, void *data, struct cp_channel **chp);
 
@@ -271,8 +281,8 @@ CP_API void *cp_channel_data(const struct cp_channel *ch);
  * Opens a listening socket to pass as a net.Server: spec is "[HOST:]PORT"
  * (PORT 0 to 65535; HOST defaults to 127.0.0.1; "[::1]:PORT" for IPv6; 0 picks a free
  * port) or "unix:PATH".  backlog <= 0 means Node's 511.  Stores the fd
- * (close-on-exec and non-blocking, as Node's receivers need; the caller's
- * to close) and the address actually bound,
+ * in *fdp (close-on-exec and non-blocking, as Node's receivers need;
+ * returned to the caller, who owns and closes it) and the address bound,
  * "HOST:PORT" or "unix:PATH", in addr.  Returns 0 or a negative code
  * (UV_EADDRINUSE, UV_EACCES, UV_EINVAL for a bad spec ...).
  */
@@ -297,8 +307,9 @@ typedef void (*cp_line_cb)(struct cp_reader *r, int err, char *line,
 
 /*
  * Reads fd line by line on loop: a pipe, socket or tty through libuv
- * streams, a regular file through the thread pool.  fd is not closed by
- * the reader.  max_line 0 means CP_MAX_MESSAGE_DEFAULT.
+ * streams, a regular file through the thread pool.  fd is borrowed: the
+ * reader never closes it; keep it open until cp_reader_close.  max_line 0
+ * means CP_MAX_MESSAGE_DEFAULT.
  */
 CP_API int cp_reader_open(uv_loop_t *loop, int fd, size_t max_line,
     cp_line_cb cb, void *data, struct cp_reader **rp);
@@ -318,7 +329,8 @@ enum cp_stdio_type {
 	CP_STDIO_PIPE = 0,	/* a socketpair; data through on_data/cp_child_write */
 	CP_STDIO_INHERIT,	/* this process's fd of the same number */
 	CP_STDIO_IGNORE,	/* /dev/null for 0-2, nothing for >= 3 */
-	CP_STDIO_FD,		/* .fd of this process */
+	CP_STDIO_FD,		/* .fd of this process (borrowed: the child
+				   gets a copy; the caller closes its own) */
 	CP_STDIO_IPC		/* the IPC channel; at most one */
 };
 
@@ -429,6 +441,11 @@ typedef void (*cp_write_cb)(struct cp_child *c, int fd, int status, void *arg);
  */
 CP_API int cp_child_write(struct cp_child *c, int fd, const char *buf,
     size_t len, cp_write_cb cb, void *arg);
+/*
+ * In cp_child_write, cp_child_end and cp_child_close_fd (and on_data), fd
+ * is the number of a CP_STDIO_PIPE fd in the child, not a descriptor of
+ * this process: the pipes are the library's, and it closes them.
+ */
 /* Closes the child's pipe fd once its writes are done (EOF for the child). */
 CP_API int cp_child_end(struct cp_child *c, int fd);
 /* Stops reading a pipe; the child then gets EPIPE if it writes on. */

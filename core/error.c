@@ -5,8 +5,14 @@
 
 #include "internal.h"
 
-const char *
+unsigned int
 cp_version(void)
+{
+	return CP_VERSION_HEX;
+}
+
+const char *
+cp_version_string(void)
 {
 	return CP_VERSION_STRING;
 }

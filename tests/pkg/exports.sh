@@ -14,8 +14,13 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 grep -v '^[[:space:]]*#' "$header" | tr '\n' ' ' |
 	grep -o 'CP_API[^;(]*[^A-Za-z0-9_]cp_[A-Za-z0-9_]*[[:space:]]*(' |
 	sed 's/[[:space:]]*($//; s/.*[^A-Za-z0-9_]//' | sort -u >"$tmp/declared"
-nm -D --defined-only "$lib" | awk '{ print $2, $3 }' >"$tmp/nm"
-awk '{ print $2 }' "$tmp/nm" | sort -u >"$tmp/exported"
+# With symbol versions shown (cp_x@@CHILDPROC_0.2); the version node
+# itself is an absolute (A) symbol.
+nm -D --defined-only --with-symbol-versions "$lib" |
+	awk '$2 != "A" { print $2, $3 }' >"$tmp/nm"
+nm -D --defined-only --with-symbol-versions "$lib" |
+	awk '$2 == "A" { print $3 }' >"$tmp/nodes"
+sed 's/@.*//' "$tmp/nm" | awk '{ print $2 }' | sort -u >"$tmp/exported"
 
 n=$(wc -l <"$tmp/declared")
 if [ "$n" -lt 10 ]; then
@@ -33,5 +38,20 @@ if awk '$1 != "T"' "$tmp/nm" | grep . >&2; then
 	echo "exports: the symbols above are not functions" >&2
 	status=1
 fi
-[ "$status" -eq 0 ] && echo "ok - $n functions exported, as declared"
+# Every export carries the one version node of core/childproc.map.
+if awk '$2 !~ /@@?CHILDPROC_0\.2$/' "$tmp/nm" | grep . >&2; then
+	echo "exports: the symbols above are not versioned CHILDPROC_0.2" >&2
+	status=1
+fi
+if [ "$(cat "$tmp/nodes")" != "CHILDPROC_0.2" ]; then
+	echo "exports: version nodes: $(cat "$tmp/nodes")" >&2
+	status=1
+fi
+# Nothing but cp_ (the map's glob would let a cp_ internal through: the
+# list above catches those).
+if grep -v '^cp_' "$tmp/exported" >&2; then
+	echo "exports: the symbols above are not cp_*" >&2
+	status=1
+fi
+[ "$status" -eq 0 ] && echo "ok - $n functions exported, as declared, CHILDPROC_0.2"
 exit "$status"

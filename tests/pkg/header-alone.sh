@@ -12,7 +12,7 @@ libdir=$(cd "$(dirname "$lib")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cp-header.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-$cc -std=c11 -Wall -Wextra -Werror "$@" -I "$src/core" \
+$cc -std=c11 -Wall -Wextra -Werror "$@" -I "$src/core" -I "$libdir" \
 	-o "$tmp/hello" "$src/tests/pkg/hello.c" \
 	-L "$libdir" -lchildproc -Wl,-rpath,"$libdir"
 out=$("$tmp/hello" where)
@@ -25,14 +25,14 @@ esac
 
 # The header alone, first thing included, in stricter modes (uv.h needs
 # POSIX declarations, so strict ISO C gets _POSIX_C_SOURCE).
-printf '#include <childproc.h>\nint main(void) { return cp_version() == 0; }\n' >"$tmp/only.c"
+printf '#include <childproc.h>\nint main(void) { return cp_version() != CP_VERSION_HEX; }\n' >"$tmp/only.c"
 $cc -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -fsyntax-only \
-	-I "$src/core" "$tmp/only.c"
+	-I "$src/core" -I "$libdir" "$tmp/only.c"
 $cc -std=c11 -D_POSIX_C_SOURCE=200809L -pedantic -Wall -Wextra -Werror \
-	-fsyntax-only -I "$src/core" "$tmp/only.c"
+	-fsyntax-only -I "$src/core" -I "$libdir" "$tmp/only.c"
 if command -v c++ >/dev/null 2>&1; then
 	cp "$tmp/only.c" "$tmp/only.cc"
-	c++ -Wall -Wextra -Werror -fsyntax-only -I "$src/core" "$tmp/only.cc"
+	c++ -Wall -Wextra -Werror -fsyntax-only -I "$src/core" -I "$libdir" "$tmp/only.cc"
 	echo "ok - header compiles as C++"
 fi
 echo "ok - header alone is enough"

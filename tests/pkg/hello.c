@@ -29,16 +29,24 @@ main(int argc, char *argv[])
 	Dl_info info;
 	int bad = 0;
 
-	bad |= check("cp_version()", cp_version(), CP_VERSION_STRING);
+	bad |= check("cp_version_string()", cp_version_string(),
+	    CP_VERSION_STRING);
+	if (cp_version() != CP_VERSION_HEX ||
+	    CP_VERSION_HEX != (CP_VERSION_MAJOR << 16 | CP_VERSION_MINOR << 8 |
+	    CP_VERSION_PATCH)) {
+		fprintf(stderr, "hello: cp_version() %#x, CP_VERSION_HEX %#x\n",
+		    cp_version(), (unsigned)CP_VERSION_HEX);
+		bad = 1;
+	}
 	bad |= check("cp_strerror(UV_ENOENT)", cp_strerror(UV_ENOENT),
 	    "no such file or directory");
 	bad |= check("cp_err_name(UV_EPIPE)", cp_err_name(UV_EPIPE), "EPIPE");
 	if (bad)
 		return 1;
-	printf("childproc %s\n", cp_version());
+	printf("childproc %s\n", cp_version_string());
 	if (argc > 1 && strcmp(argv[1], "where") == 0) {
 		/* The string lives in the library's own data. */
-		if (dladdr((const void *)cp_version(), &info) == 0 ||
+		if (dladdr((const void *)cp_version_string(), &info) == 0 ||
 		    info.dli_fname == NULL) {
 			fprintf(stderr, "hello: dladdr failed\n");
 			return 1;

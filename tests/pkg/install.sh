@@ -40,14 +40,26 @@ for f in "$bin"/*; do
 	*) fail "unexpected file in bindir: $f" ;;
 	esac
 done
-version=$(sed -n 's/^#define CP_VERSION_STRING "\(.*\)"$/\1/p' "$src/core/childproc.h")
-[ -n "$version" ] || fail "no CP_VERSION_STRING in childproc.h"
+# The version the build generated from meson's project version.
+version=$(sed -n 's/^#define CP_VERSION_STRING "\(.*\)"$/\1/p' \
+	"$build/core/childproc_version.h")
+[ -n "$version" ] || fail "no CP_VERSION_STRING in childproc_version.h"
 [ -f "$lib/libchildproc.so.$version" ] || fail "no $lib/libchildproc.so.$version"
 [ -L "$lib/libchildproc.so.0" ] || fail "no soname link $lib/libchildproc.so.0"
 [ -L "$lib/libchildproc.so" ] || fail "no link $lib/libchildproc.so"
 [ -f "$lib/libchildproc.a" ] || fail "no $lib/libchildproc.a"
 [ -f "$inc/childproc.h" ] || fail "no $inc/childproc.h"
 cmp -s "$inc/childproc.h" "$src/core/childproc.h" || fail "installed header differs"
+cmp -s "$inc/childproc_version.h" "$build/core/childproc_version.h" ||
+	fail "installed childproc_version.h differs"
+# Only the public header and its version: internal.h, cluster.h, proto/...
+# stay in the source tree.
+for f in "$inc"/*; do
+	case ${f##*/} in
+	childproc.h|childproc_version.h) ;;
+	*) fail "unexpected file in includedir: $f" ;;
+	esac
+done
 [ -f "$lib/pkgconfig/childproc.pc" ] || fail "no $lib/pkgconfig/childproc.pc"
 soname=$(readelf -d "$lib/libchildproc.so.$version" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = libchildproc.so.0 ] || fail "SONAME is '$soname'"

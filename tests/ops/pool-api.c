@@ -1,0 +1,268 @@
+/*
+ * pool-api.c - the library's readiness-gated rolling restart
+ * (cp_pool_restart), on workers that are shell scripts, no node: each
+ * reads a mode file (in a private temporary directory) when it starts; "good" says "up" on its channel (its
+ * first message: ready) and stays until the channel closes, "crash"
+ * exits 1 at once, "never" stays without a word.
+ *
+ *	pool-api
+ *
+ * 1. A roll onto "crash": CP_POOL_REPLACE_FAILED (exit 1), then
+ *    CP_POOL_ROLL_FAILED at slot 0; both slots keep their workers.
+ * 2. A roll onto "never" (ready_timeout_ms): CP_POOL_REPLACE_FAILED with
+ *    UV_ETIMEDOUT, CP_POOL_ROLL_FAILED; the workers are kept again.
+ * 3. A roll onto "good": CP_POOL_ROLL_DONE, every worker new, the old
+ *    ones gone gracefully (exit 0 once their channel closed).
+ * Also: max_connections without the rr cluster is UV_ENOTSUP.
+ * Exits 0 if every check passed, 1 otherwise.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "childproc.h"
+
+#define N 2
+
+static int failed;
+
+#define CHECK(c) do { if (!(c)) { failed = 1; fprintf(stderr, \
+    "pool-api.c:%d: check failed: %s\n", __LINE__, #c); } } while (0)
+
+static const char script[] =
+    "read mode < \"$1\"\n"
+    "case $mode in\n"
+    "good) printf '\"up\"\\n' >&3; exec cat <&3 >/dev/null ;;\n"
+    "crash) exit 1 ;;\n"
+    "*) exec cat <&3 >/dev/null ;;\n"
+    "esac\n";
+
+static const struct cp_stdio stdio_[4] = {
+	{ .type = CP_STDIO_IGNORE }, { .type = CP_STDIO_INHERIT },
+	{ .type = CP_STDIO_INHERIT }, { .type = CP_STDIO_IPC },
+};
+
+struct t {
+	uv_loop_t loop;
+	struct cp_pool *pool;
+	uv_timer_t next, watchdog;
+	const char *modefile;
+	int phase;			/* 0 start, 1 crash, 2 never, 3 good */
+	int pids[N];			/* the slots' workers before the roll */
+	int replace_failed, roll_failed, roll_done, old_exited_0;
+	int fail_err, fail_status;
+	bool closed;
+};
+
+static void
+set_mode(struct t *t, const char *mode)
+{
+	FILE *fp = fopen(t->modefile, "w");
+
+	CHECK(fp != NULL);
+	if (fp == NULL)
+		return;
+	fprintf(fp, "%s\n", mode);
+	fclose(fp);
+}
+
+static bool
+all_ready(struct t *t)
+{
+	struct cp_worker *w;
+	int i;
+
+	for (i = 0; i < N; i++)
+		if ((w = cp_pool_worker(t->pool, i)) == NULL ||
+		    cp_worker_state(w) != CP_WORKER_READY)
+			return false;
+	return true;
+}
+
+static void
+save_pids(struct t *t)
+{
+	int i;
+
+	for (i = 0; i < N; i++)
+		t->pids[i] = cp_worker_pid(cp_pool_worker(t->pool, i));
+}
+
+static bool
+same_pids(struct t *t)
+{
+	struct cp_worker *w;
+	int i;
+
+	for (i = 0; i < N; i++)
+		if ((w = cp_pool_worker(t->pool, i)) == NULL ||
+		    cp_worker_pid(w) != t->pids[i])
+			return false;
+	return true;
+}
+
+static void
+closed_cb(struct cp_pool *p, void *data)
+{
+	struct t *t = data;
+
+	(void)p;
+	t->closed = true;
+	uv_close((uv_handle_t *)&t->next, NULL);
+	uv_close((uv_handle_t *)&t->watchdog, NULL);
+}
+
+/* The next phase, out of the pool's callbacks. */
+static void
+next_cb(uv_timer_t *h)
+{
+	struct t *t = h->data;
+	static const char *const modes[] = { NULL, "crash", "never", "good" };
+
+	if (t->phase == 3) {
+		cp_pool_close(t->pool, closed_cb);
+		return;
+	}
+	t->phase++;
+	save_pids(t);
+	set_mode(t, modes[t->phase]);
+	t->replace_failed = t->roll_failed = 0;
+	CHECK(cp_pool_restart(t->pool) == 0);
+	/* A second one is queued behind it. */
+	if (t->phase == 1)
+		CHECK(cp_pool_restart(t->pool) == 1);
+}
+
+static void
+on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
+{
+	struct t *t = data;
+	int i;
+
+	(void)p;
+	switch (e->type) {
+	case CP_POOL_STATE:
+		if (t->phase == 0 && all_ready(t))
+			uv_timer_start(&t->next, next_cb, 0, 0);
+		if (cp_worker_state(e->worker) != CP_WORKER_EXITED || t->phase != 3)
+			break;
+		for (i = 0; i < N; i++)
+			if (cp_worker_pid(e->worker) == t->pids[i] &&
+			    e->exit_status == 0 && e->term_signal == 0)
+				t->old_exited_0++;
+		break;
+	case CP_POOL_REPLACE_FAILED:
+		t->replace_failed++;
+		t->fail_err = e->err;
+		t->fail_status = (int)e->exit_status;
+		CHECK(e->slot == 0);
+		CHECK(e->worker != NULL && cp_worker_pid(e->worker) != t->pids[0]);
+		break;
+	case CP_POOL_ROLL_FAILED:
+		t->roll_failed++;
+		CHECK(e->slot == 0);
+		CHECK(t->replace_failed >= 1);
+		CHECK(same_pids(t));
+		if (t->phase == 1)
+			CHECK(t->fail_err == 0 && t->fail_status == 1);
+		else if (t->phase == 2)
+			CHECK(t->fail_err == UV_ETIMEDOUT);
+		else
+			CHECK(!"a roll onto good code failed");
+		/* Phase 1 queued another roll: it fails the same way. */
+		if (t->phase != 1 || t->roll_failed == 2)
+			uv_timer_start(&t->next, next_cb, 0, 0);
+		break;
+	case CP_POOL_ROLL_DONE:
+		t->roll_done++;
+		CHECK(t->phase == 3);
+		for (i = 0; i < N; i++)
+			CHECK(cp_pool_worker(t->pool, i) != NULL &&
+			    cp_worker_pid(cp_pool_worker(t->pool, i)) != t->pids[i] &&
+			    cp_worker_state(cp_pool_worker(t->pool, i)) ==
+			    CP_WORKER_READY);
+		uv_timer_start(&t->next, next_cb, 0, 0);
+		break;
+	case CP_POOL_GIVE_UP:
+	case CP_POOL_SPAWN_ERROR:
+		CHECK(!"give-up or spawn error");
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+watchdog_cb(uv_timer_t *h)
+{
+	struct t *t = h->data;
+
+	fprintf(stderr, "pool-api.c: stuck in phase %d\n", t->phase);
+	failed = 1;
+	cp_pool_close(t->pool, closed_cb);
+}
+
+/* max_connections counts the pool's own rr dispatch: nothing else. */
+static void
+check_notsup(uv_loop_t *loop, struct cp_pool_options *o)
+{
+	struct cp_pool_options x = *o;
+	struct cp_pool *p = NULL;
+
+	x.max_connections = 10;
+	CHECK(cp_pool_create(loop, &x, NULL, NULL, &p) == UV_ENOTSUP);
+	x.flags |= CP_POOL_CLUSTER;
+	x.sched = CP_SCHED_NONE;
+	CHECK(cp_pool_create(loop, &x, NULL, NULL, &p) == UV_ENOTSUP);
+	CHECK(p == NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct cp_pool_events ev = { .on_event = on_event };
+	struct cp_pool_options o = CP_POOL_OPTIONS_INIT;
+	char *args[] = { "-c", (char *)script, "sh", NULL, NULL };
+	char dir[] = "/tmp/cp-pool-api.XXXXXX", file[64];
+	struct t t = { 0 };
+
+	(void)argc;
+	(void)argv;
+	if (mkdtemp(dir) == NULL) {
+		perror("pool-api: mkdtemp");
+		return 1;
+	}
+	snprintf(file, sizeof(file), "%s/mode", dir);
+	t.modefile = file;
+	args[3] = file;
+	set_mode(&t, "good");
+	uv_loop_init(&t.loop);
+	o.spawn.file = "/bin/sh";
+	o.spawn.args = args;
+	o.spawn.stdio = stdio_;
+	o.spawn.stdio_count = 4;
+	o.workers = N;
+	o.restart = CP_RESTART_ON_FAILURE;
+	o.ready_settle_ms = 300;
+	o.ready_timeout_ms = 5000;
+	o.grace_ms = 10000;
+	check_notsup(&t.loop, &o);
+	CHECK(cp_pool_create(&t.loop, &o, &ev, &t, &t.pool) == 0);
+	uv_timer_init(&t.loop, &t.next);
+	uv_timer_init(&t.loop, &t.watchdog);
+	t.next.data = t.watchdog.data = &t;
+	uv_timer_start(&t.watchdog, watchdog_cb, 120000, 0);
+	CHECK(cp_pool_start(t.pool) == 0);
+	uv_run(&t.loop, UV_RUN_DEFAULT);
+	CHECK(t.closed);
+	CHECK(t.phase == 3 && t.roll_done == 1);
+	CHECK(t.old_exited_0 == N);
+	cp_pool_free(t.pool);
+	CHECK(uv_loop_close(&t.loop) == 0);
+	unlink(file);
+	rmdir(dir);
+	if (failed == 0)
+		printf("pool-api: ok\n");
+	return failed;
+}
