@@ -6,11 +6,38 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fork.h"
 
 /* How long input may have ended, without --end, before we say we wait. */
 #define WAIT_NOTICE_MS 2000
+
+/*
+ * Standard output is written by a thread of its own, so that a reader
+ * that stops reading blocks that thread's write(2), never the loop: our
+ * signals are still acted on (and forwarded) at once.  Without O_NONBLOCK,
+ * which would change the file description we share with whoever else
+ * holds it.  Messages are appended whole, so none is split or spliced.
+ * Past OUT_HIGH bytes waiting, the workers' channels are paused (their
+ * send() then returns false), and resumed below OUT_LOW.
+ */
+#define OUT_HIGH (1024 * 1024)
+#define OUT_LOW (256 * 1024)
+
+static struct out {
+	uv_thread_t thread;
+	uv_mutex_t lock;
+	uv_cond_t cond;
+	uv_async_t async;		/* the thread tells the loop: drained, error */
+	char *buf;			/* waiting, appended by the loop */
+	size_t len, cap;
+	size_t writing;			/* bytes the thread is writing */
+	int err;			/* errno of a failed write, or 0 */
+	bool quit;			/* no more will come: drain and end */
+	bool started;
+	bool paused;			/* the channels are paused */
+} out;
 
 /* The worker's channel if input may go to it, else NULL. */
 static struct cp_channel *
@@ -57,6 +84,193 @@ bridge_stop(struct fork *f)
 	f->ending = true;
 	uv_timer_stop(&f->idle);
 	cp_pool_stop(f->pool, false);
+}
+
+/* ---- standard output ---------------------------------------------------- */
+
+static void
+out_thread(void *arg)
+{
+	char *wbuf = NULL;
+	size_t wcap = 0, n, off;
+	ssize_t w;
+	int err = 0;
+
+	(void)arg;
+	uv_mutex_lock(&out.lock);
+	for (;;) {
+		while (out.len == 0 && !out.quit)
+			uv_cond_wait(&out.cond, &out.lock);
+		if (out.len == 0)
+			break;
+		/* Take what waits (swap the buffers), write it unlocked. */
+		n = out.len;
+		{
+			char *t = out.buf;
+			size_t c = out.cap;
+
+			out.buf = wbuf;
+			out.cap = wcap;
+			wbuf = t;
+			wcap = c;
+		}
+		out.len = 0;
+		out.writing = n;
+		uv_mutex_unlock(&out.lock);
+		for (off = 0; off < n && err == 0; off += (size_t)w) {
+			if ((w = write(STDOUT_FILENO, wbuf + off, n - off)) < 0) {
+				w = 0;
+				if (errno != EINTR)
+					err = errno;
+			}
+		}
+		uv_mutex_lock(&out.lock);
+		out.writing = 0;
+		if (err != 0) {
+			/* Nothing more can go: what waits is dropped, and so on. */
+			out.err = err;
+			out.len = 0;
+		}
+		uv_async_send(&out.async);
+		if (err != 0 && !out.quit) {
+			/* Wait for the quit; appends are refused meanwhile. */
+			while (!out.quit)
+				uv_cond_wait(&out.cond, &out.lock);
+			break;
+		}
+	}
+	uv_mutex_unlock(&out.lock);
+	free(wbuf);
+}
+
+static void
+pause_channels(struct fork *f, bool pause)
+{
+	struct cp_worker *w;
+	struct cp_channel *ch;
+	int i;
+
+	for (i = 0; i < cp_pool_size(f->pool); i++) {
+		if ((w = cp_pool_worker(f->pool, i)) == NULL ||
+		    (ch = cp_worker_channel(w)) == NULL)
+			continue;
+		if (pause)
+			cp_channel_pause(ch);
+		else
+			cp_channel_resume(ch);
+	}
+}
+
+/* The loop's side: the thread drained below OUT_LOW, or failed. */
+static void
+out_async_cb(uv_async_t *h)
+{
+	struct fork *f = h->data;
+	size_t waiting;
+	int err;
+
+	uv_mutex_lock(&out.lock);
+	err = out.err;
+	waiting = out.len + out.writing;
+	uv_mutex_unlock(&out.lock);
+	if (err != 0 && !f->out_error) {
+		f->out_error = true;
+		/* A reader gone (EPIPE) ends us quietly, with 141 (cmd_finish). */
+		if (cmd_stdout_error(err) != EPIPE)
+			cmd_warn("error writing standard output: %s",
+			    strerror(err));
+		bridge_stop(f);
+	}
+	if (out.paused && (err != 0 || waiting < OUT_LOW)) {
+		out.paused = false;
+		/* Nothing is held back now: the loop may end without us. */
+		uv_unref((uv_handle_t *)&out.async);
+		pause_channels(f, false);
+	}
+}
+
+/* Queues one line of output (whole); pauses the workers past OUT_HIGH. */
+static void
+out_write(struct fork *f, const char *a, size_t alen, const char *b,
+    size_t blen, const char *c, size_t clen)
+{
+	size_t need, waiting, cap;
+	char *p;
+
+	uv_mutex_lock(&out.lock);
+	if (out.err != 0) {
+		uv_mutex_unlock(&out.lock);
+		return;
+	}
+	need = out.len + alen + blen + clen;
+	if (need > out.cap) {
+		for (cap = out.cap ? out.cap : 65536; cap < need; cap *= 2)
+			;
+		if ((p = realloc(out.buf, cap)) == NULL) {
+			uv_mutex_unlock(&out.lock);
+			cmd_die("out of memory");
+		}
+		out.buf = p;
+		out.cap = cap;
+	}
+	memcpy(out.buf + out.len, a, alen);
+	memcpy(out.buf + out.len + alen, b, blen);
+	memcpy(out.buf + out.len + alen + blen, c, clen);
+	out.len = need;
+	waiting = out.len + out.writing;
+	uv_cond_signal(&out.cond);
+	uv_mutex_unlock(&out.lock);
+	if (waiting > OUT_HIGH && !out.paused) {
+		out.paused = true;
+		/* The loop must wait for the drain that resumes them. */
+		uv_ref((uv_handle_t *)&out.async);
+		pause_channels(f, true);
+	}
+}
+
+static int
+out_start(struct fork *f)
+{
+	int r;
+
+	if ((r = uv_mutex_init(&out.lock)) != 0)
+		return r;
+	if ((r = uv_cond_init(&out.cond)) != 0) {
+		uv_mutex_destroy(&out.lock);
+		return r;
+	}
+	if ((r = uv_async_init(f->loop, &out.async, out_async_cb)) != 0 ||
+	    (r = uv_thread_create(&out.thread, out_thread, NULL)) != 0) {
+		cmd_die("cannot start the output thread: %s", cp_strerror(r));
+	}
+	out.async.data = f;
+	uv_unref((uv_handle_t *)&out.async);
+	out.started = true;
+	return 0;
+}
+
+/*
+ * Writes what still waits (blocking, as cat would: our signal handlers
+ * are gone by now, so a stop signal ends us) and ends the thread.
+ */
+static void
+out_stop(void)
+{
+	if (!out.started)
+		return;
+	out.started = false;
+	uv_mutex_lock(&out.lock);
+	out.quit = true;
+	uv_cond_signal(&out.cond);
+	uv_mutex_unlock(&out.lock);
+	uv_thread_join(&out.thread);
+	if (out.err != 0)
+		cmd_stdout_error(out.err);	/* said (or not) at cmd_finish */
+	uv_close((uv_handle_t *)&out.async, NULL);
+	uv_cond_destroy(&out.cond);
+	uv_mutex_destroy(&out.lock);
+	free(out.buf);
+	out.buf = NULL;
 }
 
 static void
@@ -244,15 +458,9 @@ check_cb(uv_check_t *h)
 	size_t q = 0;
 	int i;
 
-	/* Once per loop turn: push our output out, and resume input. */
-	if (fflush(stdout) != 0 && !f->out_error) {
-		f->out_error = true;
-		/* A reader gone (EPIPE) ends us quietly, with 141 (cmd_finish). */
-		if (cmd_stdout_error(errno) != EPIPE)
-			cmd_warn("error writing standard output: %s",
-			    strerror(errno));
-		bridge_stop(f);
-	}
+	/* Once per loop turn: hold new workers back too, and resume input. */
+	if (out.paused)
+		pause_channels(f, true);
 	if (f->paused && f->in != NULL) {
 		for (i = 0; i < cp_pool_size(f->pool); i++)
 			if ((ch = slot_channel(f, i)) != NULL)
@@ -268,24 +476,28 @@ void
 bridge_on_message(struct fork *f, struct cp_worker *w,
     const struct cp_message *m)
 {
-	char *s;
+	char *s, tag[64];
+	size_t tlen = 0;
 
 	f->received++;
 	if (!f->out_error) {
 		if (f->tag)
-			printf("{\"worker\":%d,\"message\":", cp_worker_slot(w) + 1);
+			tlen = (size_t)snprintf(tag, sizeof(tag),
+			    "{\"worker\":%d,\"message\":", cp_worker_slot(w) + 1);
 		if (m->handle_type == CP_HANDLE_NONE) {
-			fwrite(m->line, 1, m->len, stdout);
+			out_write(f, tag, tlen, m->line, m->len,
+			    f->tag ? "}\n" : "\n", f->tag ? 2 : 1);
 		} else {
 			/* A handle cannot go to stdout: print its message only. */
 			s = cp_json_stringify(m->value, NULL);
-			fputs(s != NULL ? s : "null", stdout);
+			out_write(f, tag, tlen, s != NULL ? s : "null",
+			    s != NULL ? strlen(s) : 4,
+			    f->tag ? "}\n" : "\n", f->tag ? 2 : 1);
 			free(s);
 			cmd_warn("worker %d sent a %s handle; closed",
 			    cp_worker_slot(w) + 1,
 			    cp_handle_type_name(m->handle_type));
 		}
-		fputs(f->tag ? "}\n" : "\n", stdout);
 	}
 	restart_idle(f);
 	maybe_end(f);
@@ -316,6 +528,7 @@ bridge_init(struct fork *f)
 	f->check.data = f;
 	uv_check_start(&f->check, check_cb);
 	uv_unref((uv_handle_t *)&f->check);
+	out_start(f);
 	f->bridge_open = true;
 }
 
@@ -342,4 +555,5 @@ bridge_close(struct fork *f)
 	f->bridge_open = false;
 	uv_close((uv_handle_t *)&f->idle, NULL);
 	uv_close((uv_handle_t *)&f->check, NULL);
+	out_stop();
 }

@@ -382,7 +382,7 @@ maybe_finish_disconnect(struct cp_channel *ch)
 static void
 update_poll(struct cp_channel *ch)
 {
-	int events = UV_READABLE;
+	int events = ch->paused ? 0 : UV_READABLE;
 
 	if (ch->closing)
 		return;
@@ -401,8 +401,37 @@ update_poll(struct cp_channel *ch)
 		events |= UV_WRITABLE;
 	if (events != ch->events) {
 		ch->events = events;
-		uv_poll_start(&ch->poll, events, poll_cb);
+		if (events == 0)
+			uv_poll_stop(&ch->poll);
+		else
+			uv_poll_start(&ch->poll, events, poll_cb);
 	}
+}
+
+void
+cp_channel_pause(struct cp_channel *ch)
+{
+	if (ch->paused)
+		return;
+	ch->paused = true;
+	if (ch->opened && !ch->closing)
+		update_poll(ch);
+}
+
+void
+cp_channel_resume(struct cp_channel *ch)
+{
+	if (!ch->paused)
+		return;
+	ch->paused = false;
+	if (ch->opened && !ch->closing)
+		update_poll(ch);
+}
+
+bool
+cp_channel_paused(const struct cp_channel *ch)
+{
+	return ch->paused;
 }
 
 /* Queues a complete line (copied); fd (>= 0) is ours and goes with it. */
@@ -1130,7 +1159,7 @@ read_some(struct cp_channel *ch)
 	ssize_t n;
 	int i, r;
 
-	for (i = 0; i < READS_PER_TURN && !ch->closing; i++) {
+	for (i = 0; i < READS_PER_TURN && !ch->closing && !ch->paused; i++) {
 		if ((r = cp_frame_reserve(&ch->frame, READ_CHUNK, &p, &room)) != 0)
 			return r;
 		memset(&mh, 0, sizeof(mh));
@@ -1189,10 +1218,10 @@ poll_cb(uv_poll_t *h, int status, int events)
 		 * still here, so read it (the read then ends in the error);
 		 * update_poll restarts the handle if more is left.
 		 */
-		events = UV_READABLE;
+		events = ch->paused ? 0 : UV_READABLE;
 		ch->events = 0;
 	}
-	if (events & (UV_READABLE | UV_DISCONNECT)) {
+	if ((events & (UV_READABLE | UV_DISCONNECT)) && !ch->paused) {
 		/* What the callbacks send is gathered and written just after. */
 		ch->gathering = true;
 		ch->batch_begun = false;

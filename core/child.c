@@ -659,7 +659,14 @@ start_posix(struct cp_child *c, const struct cp_spawn_options *opts,
 	q.cwd = opts->cwd;
 	q.fds = cfd;
 	q.nfds = n;
-	q.flags = opts->flags & (CP_SPAWN_DETACHED | CP_SPAWN_KILL_TREE);
+	q.flags = opts->flags & (CP_SPAWN_DETACHED | CP_SPAWN_KILL_TREE |
+	    CP_SPAWN_DIE_WITH_PARENT);
+	/* vfork_spawn does the ids; uv_spawn's path does them otherwise. */
+	if (opts->flags & CP_SPAWN_DIE_WITH_PARENT) {
+		q.flags |= opts->flags & (CP_SPAWN_SETUID | CP_SPAWN_SETGID);
+		q.uid = opts->uid;
+		q.gid = opts->gid;
+	}
 	if ((r = cp__spawn(&q, &pid)) != 0)
 		return r;
 	if ((r = cp__pid_register(pid)) != 0) {
@@ -827,8 +834,12 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 		goto fail_pipes;
 	}
 
-	if ((opts->flags & (CP_SPAWN_SETUID | CP_SPAWN_SETGID)) == 0 &&
-	    cp__pidfd_supported())
+	/* uv_spawn's path has no PR_SET_PDEATHSIG: without pidfds, none. */
+	if ((opts->flags & CP_SPAWN_DIE_WITH_PARENT) && !cp__pidfd_supported())
+		r = UV_ENOSYS;
+	else if (cp__pidfd_supported() && ((opts->flags &
+	    (CP_SPAWN_SETUID | CP_SPAWN_SETGID)) == 0 ||
+	    (opts->flags & CP_SPAWN_DIE_WITH_PARENT)))
 		r = start_posix(c, opts, file, argv,
 		    env != NULL ? env : (char **)opts->env, cfd, n);
 	else

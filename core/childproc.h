@@ -204,6 +204,16 @@ CP_API size_t cp_channel_queue_size(const struct cp_channel *ch);
  * 0 once the peer has read everything we sent.
  */
 CP_API size_t cp_channel_unread(const struct cp_channel *ch);
+/*
+ * Flow control for what comes in: once paused, no more is read from the
+ * socket (the lines of a read already made are still delivered), so the
+ * peer's sends back up and its send() returns false; writing, and
+ * cp_channel_disconnect, go on.  A paused channel does not keep the loop
+ * alive, and notices the peer has gone only once resumed.  Idempotent.
+ */
+CP_API void cp_channel_pause(struct cp_channel *ch);
+CP_API void cp_channel_resume(struct cp_channel *ch);
+CP_API bool cp_channel_paused(const struct cp_channel *ch);
 /* Whether the channel keeps the loop alive (default: it does). */
 CP_API void cp_channel_ref(struct cp_channel *ch);
 CP_API void cp_channel_unref(struct cp_channel *ch);
@@ -344,6 +354,12 @@ struct cp_stdio {
 #define CP_SPAWN_SETUID    0x02	/* use .uid */
 #define CP_SPAWN_SETGID    0x04	/* use .gid */
 #define CP_SPAWN_KILL_TREE 0x08	/* child leads a process group; kills reach it all */
+/*
+ * SIGKILL the child when the thread that spawned it ends, even by SIGKILL
+ * (prctl PR_SET_PDEATHSIG; Linux >= 5.3, else UV_ENOSYS).  A pool's
+ * workers get it unless CP_SPAWN_DETACHED: none outlives its master.
+ */
+#define CP_SPAWN_DIE_WITH_PARENT 0x10
 
 struct cp_spawn_options {
 	const char *file;	/* searched in the child's PATH unless it has a '/' */

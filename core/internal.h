@@ -64,6 +64,7 @@ struct cp_channel {
 	bool cancelled;			/* closed by us: queued sends ECANCELED */
 	bool disconnected;		/* on_disconnect delivered (or never) */
 	bool unref;
+	bool paused;			/* cp_channel_pause: not reading */
 	bool gathering;			/* reading: sends are written after */
 	bool batch_begun;		/* a line went at once in this read */
 	int end_err;			/* read error that ended the channel */
@@ -128,7 +129,14 @@ struct cp__spawn_req {
 	/* fds[i]: the fd the child gets as i (borrowed), or -1 to ignore it */
 	const int *fds;
 	int nfds;
-	unsigned int flags;	/* CP_SPAWN_DETACHED, CP_SPAWN_KILL_TREE */
+	/*
+	 * CP_SPAWN_DETACHED, CP_SPAWN_KILL_TREE, CP_SPAWN_DIE_WITH_PARENT;
+	 * CP_SPAWN_SETUID and CP_SPAWN_SETGID (uid, gid) only with
+	 * CP_SPAWN_DIE_WITH_PARENT (otherwise uv_spawn's path does them).
+	 */
+	unsigned int flags;
+	uid_t uid;
+	gid_t gid;
 };
 
 /*

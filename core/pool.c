@@ -798,6 +798,9 @@ spawn_worker(struct cp_pool *p, int slot, bool cand)
 		goto fail;
 	}
 	so.env = env;
+	/* No worker outlives its master (even one SIGKILLed), unless detached. */
+	if (!(so.flags & CP_SPAWN_DETACHED))
+		so.flags |= CP_SPAWN_DIE_WITH_PARENT;
 	r = cp_child_spawn(p->loop, &so, &child_events, w, &w->child);
 	free(env);
 	if (r != 0)

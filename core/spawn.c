@@ -20,6 +20,10 @@
  * Unlike uv_spawn, every fd from stdio_count up is closed in the child
  * (closefrom): nothing the caller opened without FD_CLOEXEC leaks.
  *
+ * CP_SPAWN_DIE_WITH_PARENT needs prctl(PR_SET_PDEATHSIG) in the child,
+ * which posix_spawn cannot make: that child is started with vfork(2) and
+ * set up by hand, the same way (vchild), with uid and gid too.
+ *
  * The exit is learned through a pidfd (pidfd_open, Linux >= 5.3) and
  * waitpid on that pid only, so libuv's children, or the caller's, are
  * never reaped here.
@@ -28,11 +32,15 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -176,18 +184,161 @@ check_cwd(const char *cwd)
 	return 0;
 }
 
+/* What the child of vfork_spawn reads (our memory, shared until exec). */
+struct vspawn {
+	const struct cp__spawn_req *q;
+	const int *moved;	/* set_fds's copies of low sources, or -1 */
+	const char *path;
+	char *const *argv;
+	pid_t parent;
+	volatile int err;	/* the child's errno when it could not exec */
+};
+
+/* fd i of the child is /dev/null. */
+static int
+vchild_null(int i)
+{
+	int fd;
+
+	if ((fd = open("/dev/null", i == 0 ? O_RDONLY : O_RDWR)) < 0)
+		return -1;
+	if (fd != i) {
+		if (dup2(fd, i) < 0)
+			return -1;
+		close(fd);
+	}
+	return 0;
+}
+
+/*
+ * The vfork child: what set_attr and set_fds ask posix_spawn for, then
+ * the parent-death signal.  It shares our memory and our parent thread
+ * waits, so it only makes system calls (raw ones for the ids: glibc's
+ * setuid would signal our threads) and reports a failure in v->err.
+ */
+static void __attribute__((noreturn))
+vchild(struct vspawn *v)
+{
+	const struct cp__spawn_req *q = v->q;
+	struct sigaction sa;
+	struct rlimit rl;
+	sigset_t none;
+	int i, fd, src, top = q->nfds > 3 ? q->nfds : 3;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (i = 1; i < 32; i++)
+		if (i != SIGKILL && i != SIGSTOP)
+			(void)sigaction(i, &sa, NULL);
+	if (q->flags & CP_SPAWN_DETACHED) {
+		if (setsid() < 0)
+			goto fail;
+	} else if ((q->flags & CP_SPAWN_KILL_TREE) && setpgid(0, 0) != 0)
+		goto fail;
+	/* As uv_spawn: the group first, supplementary groups dropped. */
+	if ((q->flags & CP_SPAWN_SETGID) &&
+	    syscall(SYS_setgid, q->gid) != 0)
+		goto fail;
+	if (q->flags & (CP_SPAWN_SETUID | CP_SPAWN_SETGID))
+		(void)syscall(SYS_setgroups, 0, NULL);
+	if ((q->flags & CP_SPAWN_SETUID) &&
+	    syscall(SYS_setuid, q->uid) != 0)
+		goto fail;
+	/* After the ids (changing them clears it); the parent may be gone. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		goto fail;
+	if (getppid() != v->parent) {
+		errno = ESRCH;
+		goto fail;
+	}
+	for (i = 0; i < q->nfds; i++) {
+		src = v->moved[i] >= 0 ? v->moved[i] : q->fds[i];
+		if (src < 0 && i < 3) {
+			if (vchild_null(i) != 0)
+				goto fail;
+		} else if (src < 0) {
+			close(i);
+		} else if (src == i) {
+			if (fcntl(i, F_SETFD, 0) != 0)
+				goto fail;
+		} else if (dup2(src, i) < 0) {
+			goto fail;
+		}
+	}
+	for (; i < 3; i++)
+		if (vchild_null(i) != 0)
+			goto fail;
+	if (q->cwd != NULL && chdir(q->cwd) != 0)
+		goto fail;
+	if (syscall(SYS_close_range, top, ~0U, 0) != 0) {
+		/* Linux < 5.9: one by one, up to the limit. */
+		if (errno != ENOSYS || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+			goto fail;
+		for (fd = top; (rlim_t)fd < rl.rlim_cur; fd++)
+			close(fd);
+	}
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(v->path, v->argv, q->env);
+fail:
+	v->err = errno != 0 ? errno : EINVAL;
+	_exit(127);
+}
+
+/*
+ * vfork, as posix_spawn does it: every signal blocked meanwhile (no
+ * handler of ours may run in the child), the exec error read from memory.
+ */
+static int
+vfork_spawn(const struct cp__spawn_req *q, const char *path,
+    char *const *argv, const int *moved, pid_t *pidp)
+{
+	struct vspawn v = { q, moved, path, argv, getpid(), 0 };
+	sigset_t all, old;
+	pid_t pid;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pid = vfork();
+	if (pid == 0)
+		vchild(&v);
+	err = pid < 0 ? errno : v.err;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0)
+		return err;
+	if (err != 0) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return err;
+	}
+	*pidp = pid;
+	return 0;
+}
+
+/* posix_spawn (or vfork_spawn), errno-style. */
+static int
+spawn1(const struct cp__spawn_req *q, const char *path,
+    const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+    const int *moved, char *const *argv, pid_t *pidp)
+{
+	if (q->flags & CP_SPAWN_DIE_WITH_PARENT)
+		return vfork_spawn(q, path, argv, moved, pidp);
+	return posix_spawn(pidp, path, fa, attr, argv, q->env);
+}
+
 /* posix_spawn, then /bin/sh PATH ARGS... if the kernel says ENOEXEC. */
 static int
 try_exec(const struct cp__spawn_req *q, const char *path,
     const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
-    int *pidp)
+    const int *moved, int *pidp)
 {
 	char **shargv;
 	size_t n = 0, i;
 	pid_t pid;
 	int r;
 
-	r = posix_spawn(&pid, path, fa, attr, q->argv, q->env);
+	r = spawn1(q, path, fa, attr, moved, q->argv, &pid);
 	if (r == ENOEXEC) {
 		/* glibc execvp's maybe_script_execute: argv[0] is dropped. */
 		while (q->argv[n] != NULL)
@@ -198,7 +349,7 @@ try_exec(const struct cp__spawn_req *q, const char *path,
 		shargv[1] = (char *)path;
 		for (i = 1; i < n; i++)
 			shargv[i + 1] = q->argv[i];
-		r = posix_spawn(&pid, "/bin/sh", fa, attr, shargv, q->env);
+		r = spawn1(q, "/bin/sh", fa, attr, moved, shargv, &pid);
 		free(shargv);
 	}
 	if (r != 0)
@@ -229,7 +380,7 @@ search_on(int err, bool *eacces)
 /* execvp's search: each PATH entry in turn, as glibc walks it. */
 static int
 search(const struct cp__spawn_req *q, const posix_spawn_file_actions_t *fa,
-    const posix_spawnattr_t *attr, int *pidp)
+    const posix_spawnattr_t *attr, const int *moved, int *pidp)
 {
 	const char *path, *p, *end;
 	struct cp_buf cand = CP_BUF_INIT, where = CP_BUF_INIT;
@@ -267,7 +418,7 @@ search(const struct cp__spawn_req *q, const posix_spawn_file_actions_t *fa,
 		if (stat(where.len > 0 ? where.data : cand.data, &st) != 0)
 			r = CP_ERR(errno);
 		else
-			r = try_exec(q, cand.data, fa, attr, pidp);
+			r = try_exec(q, cand.data, fa, attr, moved, pidp);
 		if (r == 0 || !search_on(r, &eacces) || *end == '\0')
 			break;
 	}
@@ -391,9 +542,9 @@ cp__spawn(const struct cp__spawn_req *q, int *pidp)
 	if ((r = set_attr(&attr, q->flags)) == 0 &&
 	    (r = set_fds(&fa, q, moved)) == 0) {
 		if (strchr(q->file, '/') != NULL)
-			r = try_exec(q, q->file, &fa, &attr, pidp);
+			r = try_exec(q, q->file, &fa, &attr, moved, pidp);
 		else
-			r = search(q, &fa, &attr, pidp);
+			r = search(q, &fa, &attr, moved, pidp);
 	}
 	for (i = 0; i < q->nfds; i++)
 		if (moved[i] >= 0)

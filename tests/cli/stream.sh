@@ -7,16 +7,24 @@
 
 cd "$tmp"
 
-# feed.js HEX...: writes each hex string as one chunk, 30 ms apart, so that
-# the reads split the bytes where the test says.
-cat > feed.js <<'EOF'
-const chunks = process.argv.slice(2).map((h) => Buffer.from(h, 'hex'));
-(function next() {
-	const c = chunks.shift();
-	if (c === undefined)
-		return;
-	process.stdout.write(c, () => setTimeout(next, 30));
-})();
+# feed.py HEX...: writes each hex string as one chunk, and the next only
+# once the reader has taken the last one out of the pipe (socket), so each
+# chunk is one read whatever the machine's load: the cut at --max-buffer
+# depends on where the reads split, in Node as here.
+cat > feed.py <<'EOF'
+import fcntl, os, stat, struct, sys, termios, time
+st = os.fstat(1)
+req = termios.FIONREAD if stat.S_ISFIFO(st.st_mode) else termios.TIOCOUTQ
+def pending():
+    return struct.unpack('i', fcntl.ioctl(1, req, b'\0' * 4))[0]
+for h in sys.argv[1:]:
+    os.write(1, bytes.fromhex(h))
+    deadline = time.monotonic() + 60
+    while pending() > 0:
+        if time.monotonic() > deadline:
+            sys.exit('feed.py: the reader took nothing for 60 s')
+        time.sleep(0.002)
+    time.sleep(0.01)
 EOF
 # same.js STREAMED JSON: is STREAMED the bytes of the JSON's stdout?  A
 # string is compared as WTF-8 (a lone surrogate is written as its three
@@ -69,11 +77,11 @@ same() {
 	shift
 	# shellcheck disable=SC2086
 	t "$case_name: streamed" "$case_status" '*' '*' -- \
-	    childproc-execfile $opts node feed.js "$@"
+	    childproc-execfile $opts python3 feed.py "$@"
 	cp "$out" streamed
 	# shellcheck disable=SC2086
 	t "$case_name: --json" "$case_status" '*' '' -- \
-	    childproc-execfile --json $json_opts $opts node feed.js "$@"
+	    childproc-execfile --json $json_opts $opts python3 feed.py "$@"
 	if diff=$(node same.js streamed "$out"); then
 		ok "$case_name: same bytes"
 	else

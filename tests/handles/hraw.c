@@ -960,6 +960,7 @@ on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 {
 	struct t *t = data;
 
+	(void)ch;
 	if (t->sc->message == NULL) {
 		fprintf(stderr, "hraw %s: message %.*s\n", t->sc->name,
 		    (int)m->len, m->line);
@@ -975,6 +976,7 @@ on_error(struct cp_channel *ch, int err, const char *line, size_t len,
 {
 	struct t *t = data;
 
+	(void)ch;
 	if (t->sc->error != NULL) {
 		t->sc->error(t, err, line, len);
 		return;
@@ -990,6 +992,7 @@ on_disconnect(struct cp_channel *ch, int err, void *data)
 {
 	struct t *t = data;
 
+	(void)ch;
 	CHECK(t, err == 0);
 	t->disconnected = true;
 }

@@ -239,6 +239,8 @@ quantile(double q)
 	return lat[k - 1] * 1000;
 }
 
+static void usage(void) __attribute__((noreturn));
+
 static void
 usage(void)
 {

@@ -34,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #define CP_FAIL_(...) do {						\
 	fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);			\
@@ -115,6 +117,35 @@ cp_test_dump_(const char *p, size_t len)
 	printf("ok - %s\n", #fn);					\
 	fflush(stdout);							\
 } while (0)
+
+/*
+ * Sends len bytes of data on the stream socket sock with fd attached
+ * (SCM_RIGHTS, borrowed: the caller still closes it), in one sendmsg, as
+ * a hostile or hand-made peer would.  0, or -1 with errno.
+ */
+static inline int
+send_with_fd(int sock, const void *data, size_t len, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	struct msghdr mh = { 0 };
+	struct iovec iov = { (void *)data, len };
+	struct cmsghdr *c;
+
+	memset(&cm, 0, sizeof(cm));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &mh, 0) == (ssize_t)len ? 0 : -1;
+}
 
 /* Whether v equals the JSON text want (false if want does not parse). */
 static inline bool

@@ -15,6 +15,10 @@
 //   ipv6 PORT       http on ::1 port 0, on PORT without a host (dual
 //                   stack), and an exclusive server on 127.0.0.1 port 0
 //   tls             tls.createServer({}).listen(0): reports its ticket keys
+//   stubborn        no server, no 'disconnect' handler, SIGTERM ignored: a
+//                   'message' listener and a timer keep it alive (a plain
+//                   worker, as under --no-cluster; the server message of
+//                   --listen is taken and kept)
 //   any mode also obeys the messages {"do":"disconnect"} (cluster.worker.
 //   disconnect()), {"do":"kill"} (cluster.worker.kill()), {"do":"exit",
 //   "code":N} (process.exit(N)) and {"do":"hold"} (keep the loop alive).
@@ -141,6 +145,12 @@ case 'relisten': {
 	const s = http.createServer(handler);
 	s.listen(0, '127.0.0.1', () => listening(s, 'first'));
 	servers.push(s);
+	break;
+}
+case 'stubborn': {
+	process.on('SIGTERM', () => log('sigterm'));
+	setInterval(() => {}, 1000);
+	process.on('message', (m, h) => h && servers.push(h));
 	break;
 }
 default:
