@@ -353,11 +353,13 @@ main(int argc, char *argv[])
 	const char *control = NULL, *ctl = NULL;
 	int ch, r, fd, nworkers = 1, j, *listen_fds = NULL;
 	bool no_cluster = false, sched_set = false, balance_set = false;
+	bool inherited = false;		/* USR2: sockets from the old master */
 	json_t *handle_msg = NULL, *ready_msg = NULL;
 	struct cmd_getopt g;
 	uv_loop_t loop;
 
 	cmd_init("childproc-fork", argv);
+	f.argv = argv;			/* USR2 runs a new master with it */
 	f.status_fd = -1;
 	cmd_getopt_init(&g, option_tables);
 	while ((ch = cmd_getopt(&g, argc, argv)) != -1) {
@@ -568,6 +570,12 @@ main(int argc, char *argv[])
 		listen_fds = activated_fds(r);
 		po.listen_fds = listen_fds;
 		po.listen_count = r;
+	} else if ((r = fork_upgrade_inherit(&f, &listen_fds)) > 0) {
+		/* USR2: the old master's sockets, its --listen or systemd's. */
+		inherited = true;
+		f.master = true;
+		po.listen_fds = listen_fds;
+		po.listen_count = r;
 	}
 	/* Flags for a pool or a socket we do not have: say so, run anyway. */
 	if (f.tag && !f.master)
@@ -596,7 +604,8 @@ main(int argc, char *argv[])
 	 * A master whose workers get no socket from us is their cluster
 	 * primary: their own listen() calls come to it.
 	 */
-	if (f.master && listen_spec == NULL && !f.activated && !no_cluster) {
+	if (f.master && listen_spec == NULL && !f.activated && !inherited &&
+	    !no_cluster) {
 		po.flags |= CP_POOL_CLUSTER;
 		if (!sched_set)
 			(void)parse_sched(getenv("NODE_CLUSTER_SCHED_POLICY"),
@@ -625,7 +634,9 @@ main(int argc, char *argv[])
 	f.max_restarts = po.max_restarts;
 	f.window_ms = po.restart_window_ms;
 
-	if (listen_spec != NULL) {
+	if (inherited && reuseport)
+		po.flags |= CP_POOL_LISTEN_PER_SLOT;
+	if (listen_spec != NULL && !inherited) {
 		po.listen_count = reuseport ? nworkers : 1;
 		if (reuseport)
 			po.flags |= CP_POOL_LISTEN_PER_SLOT;
@@ -633,6 +644,9 @@ main(int argc, char *argv[])
 		    po.listen_count, addr, sizeof(addr));
 		po.listen_fds = listen_fds;
 	}
+	f.control = control;
+	f.listen_fds = listen_fds;
+	f.nlisten = po.listen_count;
 
 	if ((r = uv_loop_init(&loop)) != 0)
 		cmd_die("cannot start the event loop: %s", cp_strerror(r));
@@ -648,7 +662,13 @@ main(int argc, char *argv[])
 		cmd_die("--control '%s': %s", control, r == UV_EADDRINUSE ?
 		    "a master is running there already" : r == UV_EEXIST ?
 		    "a file that is not a socket is in the way" : cp_strerror(r));
-	if (f.activated) {
+	if (inherited) {
+		for (j = 0; j < po.listen_count; j++) {
+			cmd_sock_addr(listen_fds[j], addr, sizeof(addr));
+			fork_status(&f, "listening on %s (from the old master, "
+			    "fd %d)", addr, listen_fds[j]);
+		}
+	} else if (f.activated) {
 		for (j = 0; j < po.listen_count; j++) {
 			cmd_sock_addr(listen_fds[j], addr, sizeof(addr));
 			fork_status(&f, "listening on %s (from systemd, fd %d%s%s)",
@@ -693,7 +713,9 @@ main(int argc, char *argv[])
 		r = CMD_EXIT_FAILURE;
 	for (j = 0; j < po.listen_count; j++)
 		close(listen_fds[j]);
-	if (listen_spec != NULL && strncmp(listen_spec, "unix:", 5) == 0)
+	/* After USR2 the socket is the new master's. */
+	if (listen_spec != NULL && strncmp(listen_spec, "unix:", 5) == 0 &&
+	    !f.handed_over)
 		unlink(listen_spec + 5);
 	if (f.status_fd >= 0)
 		close(f.status_fd);

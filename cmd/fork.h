@@ -58,6 +58,17 @@ struct fork {
 	bool counts;			/* rr cluster: connections are counted */
 	int max_workers;		/* TTIN and scale N stop there */
 	bool prefix;			/* --prefix: "[SLOT] " on output lines */
+	/* USR2: upgrading the master (pool.c) */
+	char **argv;			/* ours, to run the new master with */
+	const char *control;		/* --control PATH, or NULL */
+	const int *listen_fds;		/* the sockets we hand over */
+	int nlisten;
+	int up_pid;			/* the new master starting, or 0 */
+	uv_pipe_t up;			/* its "ready" comes on this */
+	bool up_open;
+	bool handed_over;		/* it is ready: we leave */
+	bool up_child;			/* we are a new master: up_fd is ours */
+	int up_fd;			/* the pipe to the old master */
 	struct fork_out *outs;		/* their line buffers, per worker */
 	/* systemd and PID 1 (cmd/systemd.c, cmd/init.c) */
 	bool activated;			/* the listening sockets came from systemd */
@@ -123,6 +134,11 @@ void fork_signals_stop(struct fork *f);
  * code with *why set.  says: the signal or command, for the status line.
  */
 int fork_scale(struct fork *f, int n, const char *says, const char **why);
+/*
+ * USR2: the sockets an old master passed us (its variables are removed
+ * from our environment), or 0 when we were not started by one.
+ */
+int fork_upgrade_inherit(struct fork *f, int **fdsp);
 /* --prefix: writes what is left of every worker's lines, frees them. */
 void fork_out_flush_all(struct fork *f);
 /* --heartbeat and --max-memory: checks the ready workers periodically. */

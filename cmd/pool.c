@@ -3,6 +3,7 @@
  * lines for its events, the master's signals, and the exit status.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +14,8 @@
 #include <unistd.h>
 
 #include "fork.h"
+
+extern char **environ;
 #include "init.h"
 #include "systemd.h"
 
@@ -132,6 +135,8 @@ fork_warn(struct fork *f, const char *fmt, ...)
 
 /* ---- pool events ------------------------------------------------------- */
 
+static void upgrade_ready(struct fork *f);
+
 /* Tells systemd once every slot has a ready worker (and no roll is on). */
 static void
 sd_ready(struct fork *f)
@@ -147,6 +152,7 @@ sd_ready(struct fork *f)
 			return;
 	f->sd_ready = true;
 	cmd_sd_notify("READY=1\nSTATUS=%d worker%s ready", n, n == 1 ? "" : "s");
+	upgrade_ready(f);
 }
 
 static void
@@ -271,6 +277,10 @@ pool_empty(struct fork *f)
 	if (f->done)
 		return;
 	f->done = true;
+	if (f->up_open) {
+		f->up_open = false;
+		uv_close((uv_handle_t *)&f->up, NULL);
+	}
 	fork_signals_stop(f);
 	fork_watch_stop(f);
 	bridge_close(f);
@@ -627,6 +637,196 @@ fork_scale(struct fork *f, int n, const char *says, const char **why)
 	return 0;
 }
 
+/* ---- USR2: a new master in our place ----------------------------------- */
+
+#define UP_FDS "CHILDPROC_UPGRADE_FDS"
+#define UP_PIPE "CHILDPROC_UPGRADE_PIPE"
+
+/* A new master: once all its workers are ready, the old one may go. */
+static void
+upgrade_ready(struct fork *f)
+{
+	if (!f->up_child)
+		return;
+	f->up_child = false;
+	write_all(f->up_fd, "ready\n", 6);
+	close(f->up_fd);
+}
+
+int
+fork_upgrade_inherit(struct fork *f, int **fdsp)
+{
+	const char *s = getenv(UP_FDS), *pp = getenv(UP_PIPE);
+	char *end, a[300];
+	int *fds = NULL, n = 0, fd;
+	long v;
+
+	*fdsp = NULL;
+	if (s == NULL || pp == NULL)
+		return 0;
+	v = strtol(pp, &end, 10);
+	if (*pp == '\0' || *end != '\0' || v < 3 || fcntl((int)v, F_GETFD) < 0)
+		cmd_die("%s: '%s' is not an open fd", UP_PIPE, pp);
+	f->up_fd = (int)v;
+	f->up_child = true;
+	fcntl(f->up_fd, F_SETFD, FD_CLOEXEC);
+	while (*s != '\0') {
+		v = strtol(s, &end, 10);
+		if (end == s || (*end != ',' && *end != '\0') || v < 3 ||
+		    v > INT_MAX)
+			cmd_die("%s: bad list '%s'", UP_FDS, getenv(UP_FDS));
+		fd = (int)v;
+		if (cmd_sock_addr(fd, a, sizeof(a)) != 0)
+			cmd_die("%s: fd %d is not a listening socket", UP_FDS, fd);
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		if ((fds = realloc(fds, (size_t)(n + 1) * sizeof(*fds))) == NULL)
+			cmd_die("out of memory");
+		fds[n++] = fd;
+		s = *end == ',' ? end + 1 : end;
+	}
+	/* Ours, not our workers'. */
+	unsetenv(UP_FDS);
+	unsetenv(UP_PIPE);
+	*fdsp = fds;
+	return n;
+}
+
+/* The control socket is ours again (the new master left it). */
+static void
+control_back(struct fork *f)
+{
+	int r;
+
+	if (f->control != NULL && f->ctl == NULL &&
+	    (r = cmd_control_open(f->loop, f->control, &fork_control_ops, f,
+	    &f->ctl)) != 0)
+		fork_warn(f, "--control '%s': %s", f->control, cp_strerror(r));
+}
+
+static void
+up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	static char b[64];
+
+	(void)h;
+	(void)suggested;
+	buf->base = b;
+	buf->len = sizeof(b);
+}
+
+static void
+up_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+	struct fork *f = st->data;
+	int pid = f->up_pid;
+
+	if (nread > 0 && !f->handed_over && memmem(buf->base, (size_t)nread,
+	    "ready", 5) != NULL) {
+		/* Its workers serve: ours leave, and so do we. */
+		f->handed_over = true;
+		fork_status(f, "SIGUSR2: new master pid %d is ready; stopping "
+		    "the old workers", pid);
+		cmd_sd_notify("MAINPID=%d\nSTATUS=upgraded: master pid %d", pid,
+		    pid);
+		f->stopping = true;
+		bridge_close_input(f);
+		cp_pool_stop(f->pool, false);
+		return;
+	}
+	if (nread >= 0)
+		return;
+	f->up_open = false;
+	uv_close((uv_handle_t *)&f->up, NULL);
+	f->up_pid = 0;
+	if (f->handed_over)
+		return;
+	control_back(f);
+	fork_status(f, "SIGUSR2: new master pid %d ended before it was ready; "
+	    "this one goes on serving", pid);
+}
+
+static void
+upgrade(struct fork *f)
+{
+	char **env, fdlist[256], pipev[48];
+	size_t n = 0, i, len = 0;
+	int p[2], pid, j;
+
+	if (f->stopping || cp_pool_stopping(f->pool))
+		return;
+	if (f->nlisten == 0) {
+		fork_status(f, "SIGUSR2: ignored: no socket of ours to hand a new "
+		    "master (cluster mode opens its servers on demand; use "
+		    "--listen or systemd's sockets)");
+		return;
+	}
+	if (f->up_pid != 0) {
+		fork_status(f, "SIGUSR2: ignored: new master pid %d is starting",
+		    f->up_pid);
+		return;
+	}
+	fdlist[0] = '\0';
+	for (j = 0; j < f->nlisten; j++)
+		len += (size_t)snprintf(fdlist + len, sizeof(fdlist) - len,
+		    "%s%d", j > 0 ? "," : "", f->listen_fds[j]);
+	if (len >= sizeof(fdlist) || pipe2(p, O_CLOEXEC) != 0) {
+		fork_status(f, "SIGUSR2: cannot start a new master: %s",
+		    len >= sizeof(fdlist) ? "too many sockets" : strerror(errno));
+		return;
+	}
+	while (environ[n] != NULL)
+		n++;
+	if ((env = calloc(n + 5, sizeof(*env))) == NULL) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		env[i] = environ[i];
+	snprintf(pipev, sizeof(pipev), UP_PIPE "=%d", p[1]);
+	env[n++] = pipev;
+	env[n] = malloc(strlen(fdlist) + sizeof(UP_FDS) + 1);
+	if (env[n] != NULL)
+		sprintf(env[n++], UP_FDS "=%s", fdlist);
+	n += (size_t)cmd_sd_child_env(env + n);
+	env[n] = NULL;
+	/* The new master takes the control socket's path over. */
+	if (f->ctl != NULL) {
+		cmd_control_close(f->ctl);
+		f->ctl = NULL;
+	}
+	if ((pid = fork()) == 0) {
+		/* Our standard fds may be close-on-exec (libuv's doing): not its. */
+		for (j = 0; j < 3; j++)
+			fcntl(j, F_SETFD, 0);
+		for (j = 0; j < f->nlisten; j++)
+			fcntl(f->listen_fds[j], F_SETFD, 0);
+		fcntl(p[1], F_SETFD, 0);
+		/* By name, as we were started: the binary may be a new one. */
+		execvpe(f->argv[0], f->argv, env);
+		_exit(127);
+	}
+	for (i = n; i-- > 0 && env[i] != pipev; )
+		free(env[i]);		/* ours: UP_FDS and systemd's */
+	free(env);
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		fork_status(f, "SIGUSR2: cannot start a new master: %s",
+		    strerror(errno));
+		control_back(f);
+		return;
+	}
+	f->up_pid = pid;
+	uv_pipe_init(f->loop, &f->up, 0);
+	f->up.data = f;
+	uv_pipe_open(&f->up, p[0]);
+	f->up_open = true;
+	uv_unref((uv_handle_t *)&f->up);
+	uv_read_start((uv_stream_t *)&f->up, up_alloc, up_read);
+	fork_status(f, "SIGUSR2: starting a new master, pid %d", pid);
+}
+
 /* TTIN: one worker more; TTOU: one less, the highest slot, never the last. */
 static void
 scale_signal(struct fork *f, int signum)
@@ -673,6 +873,9 @@ signal_cb(uv_signal_t *h, int signum)
 	case SIGTTIN:
 	case SIGTTOU:
 		scale_signal(f, signum);
+		break;
+	case SIGUSR2:
+		upgrade(f);
 		break;
 	default:
 		/*

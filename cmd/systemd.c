@@ -211,6 +211,20 @@ cmd_sd_stop(void)
 	fd_names = NULL;
 }
 
+size_t
+cmd_sd_child_env(char **env)
+{
+	size_t n = 0;
+
+	if (notify_path[0] != '\0' && (env[n] = malloc(strlen(notify_path) +
+	    sizeof("NOTIFY_SOCKET="))) != NULL)
+		sprintf(env[n++], "NOTIFY_SOCKET=%s", notify_path);
+	if (watchdog_usec > 0 && (env[n] = malloc(48)) != NULL)
+		snprintf(env[n++], 48, "WATCHDOG_USEC=%llu",
+		    (unsigned long long)watchdog_usec);
+	return n;
+}
+
 uint64_t
 cmd_sd_watchdog_usec(void)
 {

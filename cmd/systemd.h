@@ -46,6 +46,12 @@ void cmd_sd_stop(void);
 /* The watchdog period in microseconds, 0 without one. */
 uint64_t cmd_sd_watchdog_usec(void);
 /*
+ * A new master's (USR2) systemd variables, NOTIFY_SOCKET and WATCHDOG_USEC
+ * as we got them: up to 2 malloc'd "NAME=value" strings into env; returns
+ * how many.
+ */
+size_t cmd_sd_child_env(char **env);
+/*
  * Writes the local address of the listening stream socket fd as
  * "HOST:PORT", "[HOST]:PORT" or "unix:PATH".  Returns 0, UV_EINVAL if fd
  * is not a listening stream socket, or another negative UV_E* code.

@@ -15,8 +15,9 @@
 #   stop        TERM waits --grace then SIGKILLs; QUIT kills at once
 #   backoff     a worker that crashes soon after it is ready is restarted
 #               after growing delays (readiness does not reset them)
-#   signals     USR1, USR2, ALRM, PROF, a real-time signal: the master
-#               says so and keeps serving (they used to kill it)
+#   signals     USR1, ALRM, PROF, a real-time signal: the master says so
+#               and keeps serving (they used to kill it; USR2 upgrades the
+#               master now: tests/ops usr2)
 #   status-write  each status line is one write(2) (traced with strace),
 #               so workers writing to the same stderr cannot split it
 #
@@ -369,10 +370,10 @@ signals)
 	addr=$(address)
 	wait_master '^worker [0-9] pid [0-9]+ started$' 2
 	rt=$(($(kill -l RTMIN) + 3))
-	for sig in USR1 USR2 ALRM PROF $rt; do
+	for sig in USR1 ALRM PROF $rt; do
 		kill -s "$sig" "$master"
 	done
-	for sig in SIGUSR1 SIGUSR2 SIGALRM SIGPROF "signal $rt"; do
+	for sig in SIGUSR1 SIGALRM SIGPROF "signal $rt"; do
 		wait_master "^$sig: ignored\$" 1
 	done
 	kill -0 "$master" || fail "the master died"

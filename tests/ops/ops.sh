@@ -63,6 +63,13 @@
 #                 signal, a worker crash and a stop is one JSON object with
 #                 time, level, master and message, and slot and pid for
 #                 the workers'
+#   usr2          USR2 under a steady load that must see no failed request:
+#                 a new master whose workers exit at once leaves the old
+#                 one serving (and its control socket answering); then a
+#                 new master that works takes the socket and the control
+#                 path over, the old master stops its workers gracefully
+#                 and exits 0, its workers are gone, the new one serves
+#                 and stops cleanly
 #
 # Needs CP_BUILD_DIR and CP_SOURCE_DIR (meson's test_env), node and
 # childproc-fork on PATH.  Leaves no process or file behind.
@@ -75,6 +82,7 @@ tmp=$(mktemp -d /tmp/cp-ops.XXXXXX)
 master=
 bg=
 inner=		# a master under unshare (which ignores TERM while it waits)
+other=		# a master that is not our child (USR2's new one)
 notifier=	# notify.py
 
 . "$CP_SOURCE_DIR/tests/lib/lib.sh"
@@ -87,6 +95,9 @@ cleanup() {
 	if [ -n "$master" ] && kill -0 "$master" 2>/dev/null; then
 		kill -QUIT "$master" 2>/dev/null || true
 		wait "$master" 2>/dev/null || true
+	fi
+	if [ -n "$other" ] && kill -0 "$other" 2>/dev/null; then
+		kill -QUIT "$other" 2>/dev/null || true
 	fi
 	if [ -n "$inner" ] && kill -0 "$inner" 2>/dev/null; then
 		kill -KILL "$inner" 2>/dev/null || true
@@ -166,6 +177,70 @@ no_failures() {
 }
 
 case $case in
+usr2)
+	cp "$app" "$tmp/app.js"
+	childproc-fork -n 2 --control "$tmp/ctl" --listen 127.0.0.1:0 \
+	    "$tmp/app.js" listen </dev/null >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	wait_master 'listening on ' 1 "$tmp/err"
+	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	wait_pool "1 2"
+	old=$(started)
+	"$loadgen" -c 4 "$addr" >"$tmp/load" &
+	bg=$!
+	# 1. The new code exits at once: the new master's workers never get
+	# ready, it ends, and the old master goes on.
+	echo 'process.exit(3)' >"$tmp/app.js"
+	kill -USR2 "$master"
+	wait_master 'SIGUSR2: new master pid [0-9]+ ended before it was ready; this one goes on serving' \
+	    1 "$tmp/err"
+	wait_pool "1 2"
+	[ "$(json "$tmp/st" 'r.pid')" = "$master" ] || fail "status: $(cat "$tmp/st")"
+	# 2. Good code: the new master takes over.
+	cp "$app" "$tmp/app.js"
+	kill -USR2 "$master"
+	wait_master 'SIGUSR2: new master pid [0-9]+ is ready; stopping the old workers' \
+	    1 "$tmp/err"
+	new=$(sed -nE 's/.*SIGUSR2: new master pid ([0-9]+) is ready.*/\1/p' "$tmp/err")
+	other=$new
+	rc=0
+	wait "$master" || rc=$?
+	[ $rc -eq 0 ] || fail "the old master exited with $rc"
+	master=
+	for p in $old; do
+		grep -qE "worker [12] pid $p exited with code 0\$" "$tmp/err" ||
+		    fail "old worker $p did not leave gracefully"
+		wait_for dead "$p" || fail "old worker $p still runs"
+	done
+	wait_pool "1 2"
+	[ "$(json "$tmp/st" 'r.pid')" = "$new" ] || fail "status: $(cat "$tmp/st")"
+	for p in $(json "$tmp/st" 'r.workers.map(w => w.pid).join(" ")'); do
+		[ "$(ppid_of "$p")" = "$new" ] || fail "worker $p is not the new master's"
+	done
+	sleep 1
+	kill -TERM "$bg"
+	wait "$bg" || fail "the load client failed"
+	bg=
+	no_failures "$tmp/load"
+	cut -c 1-300 "$tmp/load"
+	# The new master's workers answered too (the load ran on a second
+	# after they were all ready and the old ones had left).
+	n=0
+	for p in $(json "$tmp/st" 'r.workers.map(w => w.pid).join(" ")'); do
+		n=$((n + $(json "$tmp/load" "r.pids['$p'] || 0")))
+	done
+	[ $n -gt 0 ] || fail "no answer from the new workers: $(cut -c 1-300 "$tmp/load")"
+	kill -TERM "$new"
+	wait_for dead "$new" || fail "the new master did not stop"
+	other=
+	wait_master "SIGTERM: stopping 2 workers" 1 "$tmp/err"
+	[ ! -e "$tmp/ctl" ] || fail "the control socket was left behind"
+	# Not our child: its exit status is lost to us, but not what ASan says.
+	! grep -q 'Sanitizer\|runtime error' "$tmp/err" || fail "sanitizer report"
+	[ "$(count_lines 'killed by|exited with code [1-9]|warning' "$tmp/err")" -eq \
+	    "$(count_lines 'exited with code 3' "$tmp/err")" ] ||
+	    fail "a worker failed"
+	;;
 prefix)
 	timeout 120 childproc-fork -n 3 --prefix "$app" chatter </dev/null >"$tmp/out" \
 	    2>"$tmp/err" || fail "exit status $?"
