@@ -26,16 +26,17 @@
 #include <unistd.h>
 
 #include "childproc.h"
+#include "test.h"
 
 static int failed;
 
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "misc: line %d: check failed: %s\n",	\
-		    __LINE__, #c);					\
-		failed++;						\
-	}								\
-} while (0)
+static void
+check_failed(void *ctx, int line, const char *what)
+{
+	(void)ctx;
+	fprintf(stderr, "misc: line %d: check failed: %s\n", line, what);
+	failed++;
+}
 
 static void
 case_listen_port(void)
@@ -52,12 +53,12 @@ case_listen_port(void)
 		if (r != UV_EINVAL)
 			fprintf(stderr, "misc: %s: %d (%s)\n", bad[i], r,
 			    r == 0 ? addr : cp_err_name(r));
-		CHECK(r == UV_EINVAL && fd == -1);
+		CHECK(NULL, r == UV_EINVAL && fd == -1);
 		if (r == 0)
 			close(fd);
 	}
-	CHECK(cp_listen("127.0.0.1:0", 0, 0, &fd, addr, sizeof(addr)) == 0);
-	CHECK(strncmp(addr, "127.0.0.1:", 10) == 0);
+	CHECK(NULL, cp_listen("127.0.0.1:0", 0, 0, &fd, addr, sizeof(addr)) == 0);
+	CHECK(NULL, strncmp(addr, "127.0.0.1:", 10) == 0);
 	close(fd);
 }
 
@@ -76,12 +77,12 @@ case_open_listening(void)
 	snprintf(sun.sun_path + 1, sizeof(sun.sun_path) - 1, "cp-misc-%d",
 	    (int)getpid());
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0);
-	CHECK(listen(fd, 1) == 0);
-	CHECK(cp_channel_open_fd(&loop, fd, &ev, NULL, &ch) == UV_ENOTCONN);
-	CHECK(ch == NULL);
+	CHECK(NULL, bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+	CHECK(NULL, listen(fd, 1) == 0);
+	CHECK(NULL, cp_channel_open_fd(&loop, fd, &ev, NULL, &ch) == UV_ENOTCONN);
+	CHECK(NULL, ch == NULL);
 	close(fd);
-	CHECK(uv_loop_close(&loop) == 0);
+	CHECK(NULL, uv_loop_close(&loop) == 0);
 }
 
 static void
@@ -93,10 +94,10 @@ case_open_unconnected(void)
 
 	uv_loop_init(&loop);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(cp_channel_open_fd(&loop, fd, &ev, NULL, &ch) == UV_ENOTCONN);
-	CHECK(ch == NULL);
+	CHECK(NULL, cp_channel_open_fd(&loop, fd, &ev, NULL, &ch) == UV_ENOTCONN);
+	CHECK(NULL, ch == NULL);
 	close(fd);
-	CHECK(uv_loop_close(&loop) == 0);
+	CHECK(NULL, uv_loop_close(&loop) == 0);
 }
 
 
@@ -117,8 +118,8 @@ probe_exit(struct cp_child *c, int64_t st, int sig, void *data)
 {
 	(void)st;
 	(void)data;
-	CHECK(sig == SIGKILL);
-	CHECK(cp_child_kill(c, 0) == UV_ESRCH);
+	CHECK(NULL, sig == SIGKILL);
+	CHECK(NULL, cp_child_kill(c, 0) == UV_ESRCH);
 }
 
 static void
@@ -126,10 +127,10 @@ probe_timer(uv_timer_t *t)
 {
 	struct cp_child *c = t->data;
 
-	CHECK(cp_child_kill(c, 0) == 0);
-	CHECK(!cp_child_killed(c));
-	CHECK(kill(cp_child_pid(c), 0) == 0);
-	CHECK(cp_child_kill(c, SIGKILL) == 0);
+	CHECK(NULL, cp_child_kill(c, 0) == 0);
+	CHECK(NULL, !cp_child_killed(c));
+	CHECK(NULL, kill(cp_child_pid(c), 0) == 0);
+	CHECK(NULL, cp_child_kill(c, SIGKILL) == 0);
 	uv_close((uv_handle_t *)t, NULL);
 }
 
@@ -155,16 +156,16 @@ case_kill_probe(void)
 	o.args = args;
 	o.stdio = ignored;
 	o.stdio_count = 3;
-	CHECK(cp_child_spawn(&loop, &o, &pev, NULL, &c) == 0);
+	CHECK(NULL, cp_child_spawn(&loop, &o, &pev, NULL, &c) == 0);
 	/* A probe right away, then again once the loop ran a while. */
-	CHECK(cp_child_kill(c, 0) == 0);
-	CHECK(!cp_child_killed(c));
+	CHECK(NULL, cp_child_kill(c, 0) == 0);
+	CHECK(NULL, !cp_child_killed(c));
 	uv_timer_init(&loop, &t);
 	t.data = c;
 	uv_timer_start(&t, probe_timer, 200, 0);
 	uv_run(&loop, UV_RUN_DEFAULT);
-	CHECK(child_closed);
-	CHECK(uv_loop_close(&loop) == 0);
+	CHECK(NULL, child_closed);
+	CHECK(NULL, uv_loop_close(&loop) == 0);
 }
 
 /* ---- a NODE_HANDLE of a type nobody knows ------------------------------- */
@@ -205,31 +206,6 @@ inode_open(ino_t ino)
 	return false;
 }
 
-/* Sends len bytes of line on sock with fd attached (SCM_RIGHTS). */
-static int
-send_fd_line(int sock, const char *line, size_t len, int fd)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} cm;
-	struct msghdr mh = { 0 };
-	struct iovec iov = { (void *)line, len };
-	struct cmsghdr *c;
-
-	memset(&cm, 0, sizeof(cm));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &mh, 0) == (ssize_t)len ? 0 : -1;
-}
-
 static void
 case_unknown_handle(void)
 {
@@ -248,24 +224,24 @@ case_unknown_handle(void)
 	int sv[2], pass[2];
 
 	uv_loop_init(&loop);
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-	CHECK(cp_channel_open_fd(&loop, sv[0], &hev, NULL, &ch) == 0);
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pass) == 0);
+	CHECK(NULL, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	CHECK(NULL, cp_channel_open_fd(&loop, sv[0], &hev, NULL, &ch) == 0);
+	CHECK(NULL, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pass) == 0);
 	fstat(pass[0], &st);
-	CHECK(send_fd_line(sv[1], line, sizeof(line) - 1, pass[0]) == 0);
+	CHECK(NULL, send_with_fd(sv[1], line, sizeof(line) - 1, pass[0]) == 0);
 	close(pass[0]);
 	close(pass[1]);
 	uv_run(&loop, UV_RUN_DEFAULT);
-	CHECK(nmsg == 0);
-	CHECK(nerr == 1 && last_err == UV_EPROTO);
-	CHECK(!inode_open(st.st_ino));
+	CHECK(NULL, nmsg == 0);
+	CHECK(NULL, nerr == 1 && last_err == UV_EPROTO);
+	CHECK(NULL, !inode_open(st.st_ino));
 	/* The sender is told: a NACK, not an ACK. */
 	n = recv(sv[1], back, sizeof(back) - 1, MSG_DONTWAIT);
-	CHECK(n > 0);
+	CHECK(NULL, n > 0);
 	back[n > 0 ? n : 0] = '\0';
-	CHECK(strcmp(back, "{\"cmd\":\"NODE_HANDLE_NACK\"}\n") == 0);
+	CHECK(NULL, strcmp(back, "{\"cmd\":\"NODE_HANDLE_NACK\"}\n") == 0);
 	close(sv[1]);
-	CHECK(uv_loop_close(&loop) == 0);
+	CHECK(NULL, uv_loop_close(&loop) == 0);
 }
 
 /* ---- cp_message_take_fd: const m, the channel keeps the record ------------ */
@@ -276,12 +252,12 @@ static void
 take_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 {
 	(void)data;
-	CHECK(m->handle_type == CP_HANDLE_NET_SOCKET && m->fd >= 0);
+	CHECK(NULL, m->handle_type == CP_HANDLE_NET_SOCKET && m->fd >= 0);
 	taken_num = m->fd;
 	taken_fd = cp_message_take_fd(m);
 	/* m is const: it is not changed; a second take gets nothing. */
-	CHECK(taken_fd == taken_num && m->fd == taken_num);
-	CHECK(cp_message_take_fd(m) == -1);
+	CHECK(NULL, taken_fd == taken_num && m->fd == taken_num);
+	CHECK(NULL, cp_message_take_fd(m) == -1);
 	cp_channel_close(ch);
 }
 
@@ -299,20 +275,20 @@ case_take_fd(void)
 	int sv[2], pass[2];
 
 	uv_loop_init(&loop);
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-	CHECK(cp_channel_open_fd(&loop, sv[0], &tev, NULL, &ch) == 0);
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pass) == 0);
+	CHECK(NULL, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	CHECK(NULL, cp_channel_open_fd(&loop, sv[0], &tev, NULL, &ch) == 0);
+	CHECK(NULL, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pass) == 0);
 	fstat(pass[0], &st);
-	CHECK(send_fd_line(sv[1], line, sizeof(line) - 1, pass[0]) == 0);
+	CHECK(NULL, send_with_fd(sv[1], line, sizeof(line) - 1, pass[0]) == 0);
 	close(pass[0]);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	/* Taken: still open after the callback, and the same socket. */
-	CHECK(taken_fd >= 0 && fstat(taken_fd, &st2) == 0 &&
+	CHECK(NULL, taken_fd >= 0 && fstat(taken_fd, &st2) == 0 &&
 	    st2.st_ino == st.st_ino);
 	close(taken_fd);
 	close(pass[1]);
 	close(sv[1]);
-	CHECK(uv_loop_close(&loop) == 0);
+	CHECK(NULL, uv_loop_close(&loop) == 0);
 }
 
 /* ---- a send still queued when the peer closes: EPIPE --------------------- */
@@ -348,19 +324,19 @@ case_send_epipe(void)
 	int sv[2];
 
 	uv_loop_init(&loop);
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-	CHECK(cp_channel_open_fd(&loop, sv[0], &dev, NULL, &ch) == 0);
+	CHECK(NULL, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	CHECK(NULL, cp_channel_open_fd(&loop, sv[0], &dev, NULL, &ch) == 0);
 	big = malloc(4 << 20);
 	memset(big, 'x', 4 << 20);
 	v = json_stringn(big, 4 << 20);
 	free(big);
 	/* More than the socket holds: queued, and the peer never reads it. */
-	CHECK(cp_channel_send(ch, v, big_send_cb, NULL) == 1);
+	CHECK(NULL, cp_channel_send(ch, v, big_send_cb, NULL) == 1);
 	json_decref(v);
 	close(sv[1]);
 	uv_run(&loop, UV_RUN_DEFAULT);
-	CHECK(send_status == UV_EPIPE);
-	CHECK(uv_loop_close(&loop) == 0);
+	CHECK(NULL, send_status == UV_EPIPE);
+	CHECK(NULL, uv_loop_close(&loop) == 0);
 }
 
 static const struct {
