@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -281,6 +282,7 @@ pool_empty(struct fork *f)
 		f->up_open = false;
 		uv_close((uv_handle_t *)&f->up, NULL);
 	}
+	fork_upgrade_end(f);
 	fork_signals_stop(f);
 	fork_watch_stop(f);
 	bridge_close(f);
@@ -641,6 +643,9 @@ fork_scale(struct fork *f, int n, const char *says, const char **why)
 
 #define UP_FDS "CHILDPROC_UPGRADE_FDS"
 #define UP_PIPE "CHILDPROC_UPGRADE_PIPE"
+#define UP_SERVERS "CHILDPROC_UPGRADE_SERVERS"
+#define UP_WORKERS "CHILDPROC_UPGRADE_WORKERS"
+#define UP_STATUS "CHILDPROC_UPGRADE_STATUS_FD"
 
 /* A new master: once all its workers are ready, the old one may go. */
 static void
@@ -651,6 +656,44 @@ upgrade_ready(struct fork *f)
 	f->up_child = false;
 	write_all(f->up_fd, "ready\n", 6);
 	close(f->up_fd);
+}
+
+/* An inherited fd number from the environment, or -1 if the variable is bad. */
+static int
+env_fd(const char *s)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v < 3 || v > INT_MAX || fcntl((int)v, F_GETFD) < 0)
+		return -1;
+	return (int)v;
+}
+
+/* UP_SERVERS: [[KEY, FD], ...], the old cluster's servers (fork.c adopts). */
+static void
+inherit_servers(struct fork *f, const char *s)
+{
+	json_error_t je;
+	json_t *a, *e;
+	size_t i;
+	int fd;
+
+	if ((a = json_loads(s, 0, &je)) == NULL || !json_is_array(a))
+		cmd_die("%s: not a JSON array: %s", UP_SERVERS, s);
+	json_array_foreach(a, i, e) {
+		if (!json_is_array(e) || json_array_size(e) != 2 ||
+		    !json_is_string(json_array_get(e, 0)) ||
+		    !json_is_integer(json_array_get(e, 1)) ||
+		    (fd = (int)json_integer_value(json_array_get(e, 1))) < 3 ||
+		    fcntl(fd, F_GETFD) < 0)
+			cmd_die("%s: bad entry %zu in %s", UP_SERVERS, i, s);
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	f->adopt = a;
 }
 
 int
@@ -664,10 +707,8 @@ fork_upgrade_inherit(struct fork *f, int **fdsp)
 	*fdsp = NULL;
 	if (s == NULL || pp == NULL)
 		return 0;
-	v = strtol(pp, &end, 10);
-	if (*pp == '\0' || *end != '\0' || v < 3 || fcntl((int)v, F_GETFD) < 0)
+	if ((f->up_fd = env_fd(pp)) < 0)
 		cmd_die("%s: '%s' is not an open fd", UP_PIPE, pp);
-	f->up_fd = (int)v;
 	f->up_child = true;
 	fcntl(f->up_fd, F_SETFD, FD_CLOEXEC);
 	while (*s != '\0') {
@@ -684,11 +725,60 @@ fork_upgrade_inherit(struct fork *f, int **fdsp)
 		fds[n++] = fd;
 		s = *end == ',' ? end + 1 : end;
 	}
+	if ((s = getenv(UP_SERVERS)) != NULL)
+		inherit_servers(f, s);
+	if ((s = getenv(UP_WORKERS)) != NULL &&
+	    (v = strtol(s, &end, 10)) > 0 && *end == '\0' && v <= INT_MAX)
+		f->up_workers = (int)v;
 	/* Ours, not our workers'. */
 	unsetenv(UP_FDS);
 	unsetenv(UP_PIPE);
+	unsetenv(UP_SERVERS);
+	unsetenv(UP_WORKERS);
 	*fdsp = fds;
 	return n;
+}
+
+/*
+ * --status-fd N in a new master: N was the old master's, and is closed on
+ * exec; the old master passes the descriptor it writes to instead.
+ */
+int
+fork_upgrade_status_fd(int fd)
+{
+	int up = env_fd(getenv(UP_STATUS));
+
+	unsetenv(UP_STATUS);
+	if (up < 0)
+		return fd;
+	fcntl(up, F_SETFD, FD_CLOEXEC);
+	return up;
+}
+
+void
+fork_upgrade_adopt(struct fork *f)
+{
+	char a[300];
+	size_t i;
+	json_t *e;
+	int fd, r;
+
+	json_array_foreach(f->adopt, i, e) {
+		fd = (int)json_integer_value(json_array_get(e, 1));
+		if ((r = cp_pool_adopt_server(f->pool, json_string_value(
+		    json_array_get(e, 0)), fd)) != 0) {
+			fork_warn(f, "cannot take the old master's fd %d: %s", fd,
+			    cp_strerror(r));
+			close(fd);
+			continue;
+		}
+		if (cmd_sock_addr(fd, a, sizeof(a)) != 0)
+			snprintf(a, sizeof(a), "a datagram socket");
+		fork_status(f, "listening on %s (from the old master, fd %d)", a,
+		    fd);
+	}
+	json_decref(f->adopt);
+	f->adopt = NULL;
 }
 
 /* The control socket is ours again (the new master left it). */
@@ -715,22 +805,64 @@ up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 static void
+up_signal(struct fork *f, int signum)
+{
+	if (f->up_pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, f->up_pidfd, signum, NULL, 0);
+}
+
+/* The new master is over, one way or the other. */
+static void
+up_end(struct fork *f)
+{
+	if (f->up_timer_on) {
+		f->up_timer_on = false;
+		uv_close((uv_handle_t *)&f->up_timer, NULL);
+	}
+	if (f->up_pidfd >= 0) {
+		close(f->up_pidfd);
+		f->up_pidfd = -1;
+	}
+}
+
+/* Handed over: our accepted connections reach our workers, then they go. */
+static void
+drain_cb(uv_timer_t *t)
+{
+	struct fork *f = t->data;
+
+	if (cp_pool_pending(f->pool) > 0 &&
+	    uv_now(f->loop) - f->drain_start < f->grace_ms)
+		return;
+	f->drain_on = false;
+	uv_close((uv_handle_t *)&f->drain, NULL);
+	cp_pool_stop(f->pool, false);
+}
+
+static void
 up_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
 	struct fork *f = st->data;
 	int pid = f->up_pid;
 
-	if (nread > 0 && !f->handed_over && memmem(buf->base, (size_t)nread,
-	    "ready", 5) != NULL) {
+	if (nread > 0 && !f->handed_over && !f->up_gave_up &&
+	    memmem(buf->base, (size_t)nread, "ready", 5) != NULL) {
 		/* Its workers serve: ours leave, and so do we. */
 		f->handed_over = true;
+		up_end(f);
 		fork_status(f, "SIGUSR2: new master pid %d is ready; stopping "
 		    "the old workers", pid);
 		cmd_sd_notify("MAINPID=%d\nSTATUS=upgraded: master pid %d", pid,
 		    pid);
 		f->stopping = true;
 		bridge_close_input(f);
-		cp_pool_stop(f->pool, false);
+		/* The new master accepts from now on; ours take what we have. */
+		cp_pool_release_servers(f->pool);
+		f->drain_start = uv_now(f->loop);
+		uv_timer_init(f->loop, &f->drain);
+		f->drain.data = f;
+		f->drain_on = true;
+		uv_timer_start(&f->drain, drain_cb, 0, 10);
 		return;
 	}
 	if (nread >= 0)
@@ -741,53 +873,129 @@ up_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 	if (f->handed_over)
 		return;
 	control_back(f);
+	if (f->up_gave_up) {
+		/* Said when we stopped it; a SIGKILL may yet be due. */
+		fork_status(f, "SIGUSR2: new master pid %d is gone; this one goes "
+		    "on serving", pid);
+		return;
+	}
+	up_end(f);
 	fork_status(f, "SIGUSR2: new master pid %d ended before it was ready; "
 	    "this one goes on serving", pid);
+	cmd_sd_notify("STATUS=upgrade failed: new master pid %d ended before "
+	    "it was ready", pid);
+}
+
+/* --ready-timeout for the new master: stop it (TERM), then SIGKILL. */
+static void
+up_timeout(uv_timer_t *t)
+{
+	struct fork *f = t->data;
+
+	if (f->up_gave_up) {
+		up_signal(f, SIGKILL);
+		up_end(f);
+		return;
+	}
+	f->up_gave_up = true;
+	fork_status(f, "SIGUSR2: new master pid %d was not ready within %llums "
+	    "(--ready-timeout); stopping it, this one goes on serving",
+	    f->up_pid, (unsigned long long)f->ready_timeout_ms);
+	cmd_sd_notify("STATUS=upgrade failed: new master pid %d was not ready "
+	    "within %llums", f->up_pid, (unsigned long long)f->ready_timeout_ms);
+	up_signal(f, SIGTERM);
+	/* Its own workers get its --grace: a second more for it to go. */
+	uv_timer_start(&f->up_timer, up_timeout, f->grace_ms + 1000, 0);
+}
+
+static int
+up_server(const char *key, int fd, void *arg)
+{
+	json_t *a = arg;
+
+	return json_array_append_new(a, json_pack("[s, i]", key, fd)) != 0 ?
+	    UV_ENOMEM : 0;
+}
+
+/* NAME=VALUE, allocated, or NULL. */
+static char *
+env_var(const char *name, const char *value)
+{
+	size_t n = strlen(name) + strlen(value) + 2;
+	char *s = malloc(n);
+
+	if (s != NULL)
+		snprintf(s, n, "%s=%s", name, value);
+	return s;
 }
 
 static void
 upgrade(struct fork *f)
 {
-	char **env, fdlist[256], pipev[48];
-	size_t n = 0, i, len = 0;
-	int p[2], pid, j;
+	char **env, fdlist[256], num[32], *servers = NULL;
+	size_t n = 0, i, len = 0, nours;
+	int p[2] = { -1, -1 }, pid, j, nsrv = 0, *srv = NULL;
+	json_t *a = NULL, *e;
 
 	if (f->stopping || cp_pool_stopping(f->pool))
 		return;
-	if (f->nlisten == 0) {
+	if (f->nlisten == 0 && !f->cluster) {
 		fork_status(f, "SIGUSR2: ignored: no socket of ours to hand a new "
-		    "master (cluster mode opens its servers on demand; use "
-		    "--listen or systemd's sockets)");
+		    "master (--no-cluster without --listen)");
 		return;
 	}
 	if (f->up_pid != 0) {
-		fork_status(f, "SIGUSR2: ignored: new master pid %d is starting",
-		    f->up_pid);
+		fork_status(f, "SIGUSR2: ignored: new master pid %d is %s",
+		    f->up_pid, f->up_gave_up ? "being stopped" : "starting");
 		return;
 	}
 	fdlist[0] = '\0';
 	for (j = 0; j < f->nlisten; j++)
 		len += (size_t)snprintf(fdlist + len, sizeof(fdlist) - len,
 		    "%s%d", j > 0 ? "," : "", f->listen_fds[j]);
+	/* Cluster mode: the servers opened so far, with their keys. */
+	if (f->cluster && ((a = json_array()) == NULL ||
+	    cp_pool_servers(f->pool, up_server, a) < 0 ||
+	    (servers = json_dumps(a, JSON_COMPACT)) == NULL ||
+	    (srv = calloc(json_array_size(a) + 1, sizeof(*srv))) == NULL)) {
+		fork_status(f, "SIGUSR2: cannot start a new master: out of memory");
+		goto out;
+	}
+	json_array_foreach(a, i, e)
+		srv[nsrv++] = (int)json_integer_value(json_array_get(e, 1));
 	if (len >= sizeof(fdlist) || pipe2(p, O_CLOEXEC) != 0) {
 		fork_status(f, "SIGUSR2: cannot start a new master: %s",
 		    len >= sizeof(fdlist) ? "too many sockets" : strerror(errno));
-		return;
+		goto out;
 	}
 	while (environ[n] != NULL)
 		n++;
-	if ((env = calloc(n + 5, sizeof(*env))) == NULL) {
-		close(p[0]);
-		close(p[1]);
-		return;
-	}
+	if ((env = calloc(n + 9, sizeof(*env))) == NULL)
+		goto out;
 	for (i = 0; i < n; i++)
 		env[i] = environ[i];
-	snprintf(pipev, sizeof(pipev), UP_PIPE "=%d", p[1]);
-	env[n++] = pipev;
-	env[n] = malloc(strlen(fdlist) + sizeof(UP_FDS) + 1);
-	if (env[n] != NULL)
-		sprintf(env[n++], UP_FDS "=%s", fdlist);
+	nours = n;
+	snprintf(num, sizeof(num), "%d", p[1]);
+	env[n++] = env_var(UP_PIPE, num);
+	env[n++] = env_var(UP_FDS, fdlist);
+	if (servers != NULL)
+		env[n++] = env_var(UP_SERVERS, servers);
+	/* As many workers as we have now (TTIN, TTOU, scale), not -n. */
+	snprintf(num, sizeof(num), "%d", cp_pool_size(f->pool));
+	env[n++] = env_var(UP_WORKERS, num);
+	if (f->status_fd >= 0) {
+		snprintf(num, sizeof(num), "%d", f->status_fd);
+		env[n++] = env_var(UP_STATUS, num);
+	}
+	for (i = nours; i < n; i++)
+		if (env[i] == NULL) {
+			fork_status(f, "SIGUSR2: cannot start a new master: out "
+			    "of memory");
+			for (i = nours; i < n; i++)
+				free(env[i]);
+			free(env);
+			goto out;
+		}
 	n += (size_t)cmd_sd_child_env(env + n);
 	env[n] = NULL;
 	/* The new master takes the control socket's path over. */
@@ -801,30 +1009,64 @@ upgrade(struct fork *f)
 			fcntl(j, F_SETFD, 0);
 		for (j = 0; j < f->nlisten; j++)
 			fcntl(f->listen_fds[j], F_SETFD, 0);
+		for (j = 0; j < nsrv; j++)
+			fcntl(srv[j], F_SETFD, 0);
+		if (f->status_fd >= 0)
+			fcntl(f->status_fd, F_SETFD, 0);
 		fcntl(p[1], F_SETFD, 0);
 		/* By name, as we were started: the binary may be a new one. */
 		execvpe(f->argv[0], f->argv, env);
 		_exit(127);
 	}
-	for (i = n; i-- > 0 && env[i] != pipev; )
-		free(env[i]);		/* ours: UP_FDS and systemd's */
+	for (i = nours; i < n; i++)
+		free(env[i]);		/* ours: UP_* and systemd's */
 	free(env);
-	close(p[1]);
 	if (pid < 0) {
-		close(p[0]);
 		fork_status(f, "SIGUSR2: cannot start a new master: %s",
 		    strerror(errno));
 		control_back(f);
-		return;
+		goto out;
 	}
+	close(p[1]);
+	p[1] = -1;
 	f->up_pid = pid;
+	f->up_gave_up = false;
+	f->up_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	uv_pipe_init(f->loop, &f->up, 0);
 	f->up.data = f;
 	uv_pipe_open(&f->up, p[0]);
+	p[0] = -1;
 	f->up_open = true;
 	uv_unref((uv_handle_t *)&f->up);
 	uv_read_start((uv_stream_t *)&f->up, up_alloc, up_read);
-	fork_status(f, "SIGUSR2: starting a new master, pid %d", pid);
+	if (f->ready_timeout_ms > 0) {
+		uv_timer_init(f->loop, &f->up_timer);
+		f->up_timer.data = f;
+		f->up_timer_on = true;
+		uv_timer_start(&f->up_timer, up_timeout, f->ready_timeout_ms, 0);
+	}
+	fork_status(f, "SIGUSR2: starting a new master, pid %d (%d worker%s, "
+	    "%d socket%s)", pid, cp_pool_size(f->pool),
+	    cp_pool_size(f->pool) == 1 ? "" : "s", f->nlisten + nsrv,
+	    f->nlisten + nsrv == 1 ? "" : "s");
+out:
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	json_decref(a);
+	free(servers);
+	free(srv);
+}
+
+void
+fork_upgrade_end(struct fork *f)
+{
+	up_end(f);
+	if (f->drain_on) {
+		f->drain_on = false;
+		uv_close((uv_handle_t *)&f->drain, NULL);
+	}
 }
 
 /* TTIN: one worker more; TTOU: one less, the highest slot, never the last. */

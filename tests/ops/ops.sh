@@ -70,6 +70,20 @@
 #                 path over, the old master stops its workers gracefully
 #                 and exits 0, its workers are gone, the new one serves
 #                 and stops cleanly
+#   usr2-cluster-rr, usr2-cluster-none
+#                 USR2 in the default cluster mode, after TTIN (3 workers
+#                 for -n 2), status lines on --status-fd, under a steady
+#                 load that must see no failed request: the new master
+#                 takes the old one's server (same address, no new bind),
+#                 starts 3 workers, writes on the same --status-fd; the
+#                 old master stops its workers gracefully and exits 0; no
+#                 process is left once the new one is stopped
+#   usr2-timeout  USR2 onto code whose workers never get ready: after
+#                 --ready-timeout the old master stops the new one (its
+#                 pid and workers gone, reaped), says so in a status line
+#                 and to systemd (STATUS=), keeps serving with its own
+#                 workers, not one request failing; a USR2 onto good code
+#                 then works
 #
 # Needs CP_BUILD_DIR and CP_SOURCE_DIR (meson's test_env), node and
 # childproc-fork on PATH.  Leaves no process or file behind.
@@ -240,6 +254,141 @@ usr2)
 	[ "$(count_lines 'killed by|exited with code [1-9]|warning' "$tmp/err")" -eq \
 	    "$(count_lines 'exited with code 3' "$tmp/err")" ] ||
 	    fail "a worker failed"
+	;;
+usr2-cluster-rr|usr2-cluster-none)
+	sched=${case##*-}
+	cp "$app" "$tmp/app.js"
+	# Status lines on fd 3, into $tmp/err (the helpers read it); the
+	# masters' stderr must stay empty.
+	childproc-fork -n 2 --sched "$sched" --control "$tmp/ctl" --status-fd 3 \
+	    "$tmp/app.js" cluster </dev/null >"$tmp/out" 2>"$tmp/stderr" \
+	    3>"$tmp/err" &
+	master=$!
+	wait_master "listening on .* \\(tcp, $sched\\)\$" 1 "$tmp/err"
+	addr=$(sed -nE 's/.*listening on ([^ ]*) .*/\1/p' "$tmp/err" | head -n 1)
+	wait_pool "1 2"
+	kill -TTIN "$master"
+	wait_pool "1 2 3"
+	old=$(started)
+	"$loadgen" -c 4 "$addr" >"$tmp/load" &
+	bg=$!
+	kill -USR2 "$master"
+	wait_master 'SIGUSR2: new master pid [0-9]+ is ready; stopping the old workers' \
+	    1 "$tmp/err"
+	new=$(sed -nE 's/.*SIGUSR2: new master pid ([0-9]+) is ready.*/\1/p' "$tmp/err")
+	other=$new
+	rc=0
+	wait "$master" || rc=$?
+	[ $rc -eq 0 ] || fail "the old master exited with $rc"
+	master=
+	for p in $old; do
+		grep -qE "worker [123] pid $p exited with code 0\$" "$tmp/err" ||
+		    fail "old worker $p did not leave gracefully"
+		wait_for dead "$p" || fail "old worker $p still runs"
+	done
+	# The old master's socket, not a new one: one bind in all.
+	grep -qE "^3 workers, as the old master had \\(-n 2\\)\$" "$tmp/err" ||
+	    fail "the new master did not keep the 3 workers"
+	grep -qE "^listening on $addr \\(from the old master, fd [0-9]+\\)\$" \
+	    "$tmp/err" || fail "the new master did not take $addr over"
+	[ "$(count_lines '^listening on .*\(tcp, ' "$tmp/err")" -eq 1 ] ||
+	    fail "a server was bound anew"
+	wait_pool "1 2 3"
+	[ "$(json "$tmp/st" 'r.pid')" = "$new" ] || fail "status: $(cat "$tmp/st")"
+	neww=$(json "$tmp/st" 'r.workers.map(w => w.pid).join(" ")')
+	for p in $neww; do
+		[ "$(ppid_of "$p")" = "$new" ] || fail "worker $p is not the new master's"
+	done
+	sleep 1
+	kill -TERM "$bg"
+	wait "$bg" || fail "the load client failed"
+	bg=
+	no_failures "$tmp/load"
+	cut -c 1-300 "$tmp/load"
+	n=0
+	for p in $neww; do
+		n=$((n + $(json "$tmp/load" "r.pids['$p'] || 0")))
+	done
+	[ $n -gt 0 ] || fail "no answer from the new workers: $(cut -c 1-300 "$tmp/load")"
+	kill -TERM "$new"
+	wait_for dead "$new" || fail "the new master did not stop"
+	other=
+	# The new master wrote on the --status-fd it inherited.
+	wait_master "SIGTERM: stopping 3 workers" 1 "$tmp/err"
+	for p in $neww; do
+		wait_for dead "$p" || fail "new worker $p still runs"
+	done
+	[ ! -e "$tmp/ctl" ] || fail "the control socket was left behind"
+	[ ! -s "$tmp/stderr" ] || fail "stderr: $(head -c 300 "$tmp/stderr")"
+	[ "$(count_lines 'killed by|exited with code [1-9]' "$tmp/err")" -eq 0 ] ||
+	    fail "a worker failed"
+	;;
+usr2-timeout)
+	cp "$app" "$tmp/app.js"
+	python3 "$src/notify.py" "$tmp/notify" "$tmp/notes" &
+	notifier=$!
+	wait_master '^bound$' 1 "$tmp/notes"
+	NOTIFY_SOCKET=$tmp/notify childproc-fork -n 2 --ready-timeout 5s \
+	    --grace 2s --control "$tmp/ctl" "$tmp/app.js" cluster \
+	    </dev/null >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	wait_master 'listening on .* \(tcp, rr\)$' 1 "$tmp/err"
+	addr=$(sed -nE 's/.*listening on ([^ ]*) .*/\1/p' "$tmp/err" | head -n 1)
+	wait_pool "1 2"
+	old=$(started)
+	"$loadgen" -c 4 "$addr" >"$tmp/load" &
+	bg=$!
+	# Workers that never listen: never ready.
+	echo 'setInterval(() => {}, 1000);' >"$tmp/app.js"
+	kill -USR2 "$master"
+	wait_master 'SIGUSR2: starting a new master, pid [0-9]+' 1 "$tmp/err"
+	new=$(sed -nE 's/.*SIGUSR2: starting a new master, pid ([0-9]+).*/\1/p' "$tmp/err")
+	other=$new
+	wait_master "SIGUSR2: new master pid $new was not ready within 5000ms \\(--ready-timeout\\); stopping it, this one goes on serving" \
+	    1 "$tmp/err"
+	wait_master "^$master STATUS=upgrade failed: new master pid $new was not ready within 5000ms\$" \
+	    1 "$tmp/notes"
+	# Gone and reaped (no zombie), and its workers with it.
+	gone() { [ ! -e "/proc/$1" ]; }
+	wait_for gone "$new" || fail "the new master $new is still there: $(state "$new")"
+	other=
+	for p in $(started); do
+		case " $old " in *" $p "*) continue ;; esac
+		wait_for dead "$p" || fail "the new master's worker $p still runs"
+	done
+	wait_master "SIGUSR2: new master pid $new is gone; this one goes on serving" \
+	    1 "$tmp/err"
+	wait_pool "1 2"
+	[ "$(json "$tmp/st" 'r.pid')" = "$master" ] || fail "status: $(cat "$tmp/st")"
+	[ "$(json "$tmp/st" 'r.workers.map(w => w.pid).sort((a, b) => a - b).join(" ")') " = "$old" ] ||
+	    fail "the old workers do not serve: $(cat "$tmp/st")"
+	# Good code again: this upgrade works.
+	cp "$app" "$tmp/app.js"
+	kill -USR2 "$master"
+	wait_master 'SIGUSR2: new master pid [0-9]+ is ready; stopping the old workers' \
+	    1 "$tmp/err"
+	new=$(sed -nE 's/.*SIGUSR2: new master pid ([0-9]+) is ready.*/\1/p' "$tmp/err")
+	other=$new
+	rc=0
+	wait "$master" || rc=$?
+	[ $rc -eq 0 ] || fail "the old master exited with $rc"
+	master=
+	wait_pool "1 2"
+	[ "$(json "$tmp/st" 'r.pid')" = "$new" ] || fail "status: $(cat "$tmp/st")"
+	neww=$(json "$tmp/st" 'r.workers.map(w => w.pid).join(" ")')
+	sleep 1
+	kill -TERM "$bg"
+	wait "$bg" || fail "the load client failed"
+	bg=
+	no_failures "$tmp/load"
+	cut -c 1-300 "$tmp/load"
+	kill -TERM "$new"
+	wait_for dead "$new" || fail "the new master did not stop"
+	other=
+	for p in $neww; do
+		wait_for dead "$p" || fail "new worker $p still runs"
+	done
+	! grep -q 'Sanitizer\|runtime error' "$tmp/err" || fail "sanitizer report"
 	;;
 prefix)
 	timeout 120 childproc-fork -n 3 --prefix "$app" chatter </dev/null >"$tmp/out" \
