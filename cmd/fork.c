@@ -75,7 +75,7 @@ static const struct cmd_option master_options[] = {
 	{ "status-fd", required_argument, OPT_STATUS_FD, "N", "write status lines to fd N instead of stderr" },
 	{ "control", required_argument, OPT_CONTROL, "PATH", "answer status, reload and stop on the unix\nsocket PATH (mode 0600)" },
 	{ "ctl", required_argument, OPT_CTL, "PATH [COMMAND]", "send COMMAND (default status) to the master\nat PATH and print its answer" },
-	{ "status-format", required_argument, OPT_STATUS_FORMAT, "FMT", "text or json: the master's status lines\n(default text), --ctl's output (default: a\ntable on a terminal)" },
+	{ "status-format", required_argument, OPT_STATUS_FORMAT, "FMT", "text or json: the master's status lines\nand --prefix lines (default text), --ctl's output (default: a\ntable on a terminal)" },
 	{ "heartbeat", required_argument, OPT_HEARTBEAT, "DURATION", "SIGKILL and replace a worker whose event loop\nleaves a ping unanswered for DURATION" },
 	{ "max-memory", required_argument, OPT_MAX_MEMORY, "SIZE", "replace a worker whose RSS grows over SIZE" },
 	{ "max-requests", required_argument, OPT_MAX_REQUESTS, "N", "replace a worker once it has taken N connections\n(cluster mode, --sched rr)" },

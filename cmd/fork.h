@@ -103,6 +103,8 @@ struct fork {
 struct fork_out {
 	struct fork_out *next;
 	int slot;
+	int pid;
+	bool json;			/* --status-format json: JSON lines */
 	char *buf[2];
 	size_t len[2], cap[2];
 	bool ended[2];

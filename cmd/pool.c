@@ -42,21 +42,43 @@ write_all(int fd, const char *buf, size_t len)
  * with "slot" and "pid" when the message is about a worker ("worker N pid
  * P ..." or "worker N ..."), and "signal" when it is about a signal.
  */
+/* Now, UTC, to the millisecond: "2026-12-01T03:08:55.123Z". */
 static void
-status_json(int fd, const char *level, const char *msg)
+json_time(char *when, size_t size)
 {
 	struct timespec ts;
 	struct tm tm;
-	char when[40], sig[16];
-	int slot = 0, pid = 0, k = 0;
-	json_t *o;
-	char *s;
 	size_t len;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	len = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + len, sizeof(when) - len, ".%03ldZ", ts.tv_nsec / 1000000);
+	len = strftime(when, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + len, size - len, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+/* One JSON object as a line, in one write. */
+static void
+write_json_line(int fd, json_t *o)
+{
+	char *s;
+	size_t len;
+
+	if ((s = json_dumps(o, JSON_COMPACT)) != NULL) {
+		len = strlen(s);
+		s[len] = '\n';		/* over the NUL: one write for the line */
+		write_all(fd, s, len + 1);
+		free(s);
+	}
+}
+
+static void
+status_json(int fd, const char *level, const char *msg)
+{
+	char when[40], sig[16];
+	int slot = 0, pid = 0, k = 0;
+	json_t *o;
+
+	json_time(when, sizeof(when));
 	o = json_pack("{s:s, s:s, s:i, s:s}", "time", when, "level", level,
 	    "master", (int)getpid(), "message", msg);
 	if (o == NULL)
@@ -73,12 +95,7 @@ status_json(int fd, const char *level, const char *msg)
 		snprintf(name, sizeof(name), "SIG%s", sig);
 		json_object_set_new(o, "signal", json_string(name));
 	}
-	if ((s = json_dumps(o, JSON_COMPACT)) != NULL) {
-		len = strlen(s);
-		s[len] = '\n';		/* over the NUL: one write for the line */
-		write_all(fd, s, len + 1);
-		free(s);
-	}
+	write_json_line(fd, o);
 	json_decref(o);
 }
 
@@ -403,12 +420,41 @@ on_message(struct cp_pool *p, struct cp_worker *w, const struct cp_message *m,
 
 #define OUT_LINE_MAX 65536	/* a longer line is cut into lines this long */
 
+/*
+ * --status-format json: {"time","master","slot","pid","stream","message"},
+ * the text as Node's toString() reads it (bad UTF-8 is U+FFFD).
+ */
+static bool
+out_json(struct fork_out *o, int i, const char *text, size_t len)
+{
+	char when[40], *u;
+	size_t ulen;
+	json_t *j;
+
+	if (cp_encoding_to_string(CP_ENC_UTF8, text, len, &u, &ulen) != 0)
+		return false;
+	json_time(when, sizeof(when));
+	j = json_pack("{s:s, s:i, s:i, s:i, s:s, s:s%}", "time", when,
+	    "master", (int)getpid(), "slot", o->slot + 1, "pid", o->pid,
+	    "stream", i == 0 ? "stdout" : "stderr", "message", u, ulen);
+	free(u);
+	if (j == NULL)
+		return false;
+	write_json_line(STDERR_FILENO, j);
+	json_decref(j);
+	return true;
+}
+
 /* One whole line "[SLOT] text\n" in one write, so that none splices. */
 static void
-out_line(struct fork_out *o, const char *text, size_t len)
+out_line(struct fork_out *o, int i, const char *text, size_t len)
 {
 	char pre[24], *line;
-	int np = snprintf(pre, sizeof(pre), "[%d] ", o->slot + 1);
+	int np;
+
+	if (o->json && out_json(o, i, text, len))
+		return;
+	np = snprintf(pre, sizeof(pre), "[%d] ", o->slot + 1);
 
 	if ((line = malloc((size_t)np + len + 1)) == NULL) {
 		write_all(STDERR_FILENO, text, len);	/* whole, if not tagged */
@@ -447,6 +493,8 @@ out_of(struct fork *f, struct cp_worker *w)
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return NULL;
 	o->slot = cp_worker_slot(w);
+	o->pid = cp_worker_pid(w);
+	o->json = f->status_json;
 	o->next = f->outs;
 	f->outs = o;
 	cp_worker_set_data(w, o);
@@ -488,7 +536,7 @@ out_add(struct fork_out *o, int i, const char *buf, size_t len)
 		nl = memchr(buf, '\n', len);
 		n = nl != NULL ? (size_t)(nl - buf) : len;
 		if (o->len[i] == 0 && nl != NULL && n <= OUT_LINE_MAX) {
-			out_line(o, buf, n);		/* whole: no copy */
+			out_line(o, i, buf, n);		/* whole: no copy */
 			buf += n + 1;
 			len -= n + 1;
 			continue;
@@ -498,11 +546,11 @@ out_add(struct fork_out *o, int i, const char *buf, size_t len)
 		if (!out_keep(o, i, buf, take)) {
 			/* Out of memory: what we have, then this, as lines. */
 			if (o->len[i] > 0)
-				out_line(o, o->buf[i], o->len[i]);
-			out_line(o, buf, take);
+				out_line(o, i, o->buf[i], o->len[i]);
+			out_line(o, i, buf, take);
 			o->len[i] = 0;
 		} else if (ends || o->len[i] == OUT_LINE_MAX) {
-			out_line(o, o->buf[i], o->len[i]);
+			out_line(o, i, o->buf[i], o->len[i]);
 			o->len[i] = 0;
 		}
 		buf += take + (ends ? 1 : 0);
@@ -515,7 +563,7 @@ static void
 out_end(struct fork *f, struct fork_out *o, int i)
 {
 	if (o->len[i] > 0)
-		out_line(o, o->buf[i], o->len[i]);
+		out_line(o, i, o->buf[i], o->len[i]);
 	o->len[i] = 0;
 	o->ended[i] = true;
 	if (o->ended[0] && o->ended[1])

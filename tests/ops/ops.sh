@@ -56,8 +56,12 @@
 #                 load client was answered; null under --sched none
 #   prefix        --prefix: three workers writing lines in pieces on stdout
 #                 and stderr at once: every line comes out whole, "[SLOT] "
-#                 first, none lost, a 100000-byte line cut at 65536, the
-#                 last line without a newline written at the end
+#                 first, none lost, a 100000-byte line cut at 65536, a line
+#                 that is not UTF-8 as it is, the last line without a
+#                 newline written at the end
+#   prefix-json   the same with --status-format json: each worker line is a
+#                 JSON object {time, master, slot, pid, stream, message}
+#                 (bad UTF-8 read as U+FFFD), as the master's lines are
 #   status-json   --status-format json: every line the master writes on
 #                 stderr through starts, TTIN/TTOU, a reload, an ignored
 #                 signal, a worker crash and a stop is one JSON object with
@@ -390,23 +394,47 @@ usr2-timeout)
 	done
 	! grep -q 'Sanitizer\|runtime error' "$tmp/err" || fail "sanitizer report"
 	;;
-prefix)
-	timeout 120 childproc-fork -n 3 --prefix "$app" chatter </dev/null >"$tmp/out" \
-	    2>"$tmp/err" || fail "exit status $?"
-	python3 - "$tmp/err" <<'PY' || fail "prefixed output is wrong"
-import re, sys
-lines = open(sys.argv[1], 'rb').read().decode().split('\n')
+prefix|prefix-json)
+	fmt=text
+	[ "$case" = prefix ] || fmt=json
+	timeout 120 childproc-fork -n 3 --prefix --status-format "$fmt" "$app" \
+	    chatter </dev/null >"$tmp/out" 2>"$tmp/err" || fail "exit status $?"
+	python3 - "$tmp/err" "$fmt" <<'PY' || fail "prefixed output is wrong"
+import json, re, sys
+raw = open(sys.argv[1], 'rb').read()
+lines = raw.decode('utf-8', 'replace').split('\n')
 assert lines[-1] == '', 'no newline at the end'
 seen = {}
+pids = {}
+def worker_line(l):
+    """(slot, stream or None, text) of a worker's line; None for the master's."""
+    if sys.argv[2] == 'text':
+        if l.startswith('childproc-fork: '):
+            return None
+        m = re.fullmatch(r'\[([123])\] (.*)', l, re.S)
+        assert m, 'not a prefixed line: %r' % l[:200]
+        return m.group(1), None, m.group(2)
+    o = json.loads(l)
+    assert isinstance(o, dict), l[:200]
+    assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z', o['time']), l[:200]
+    if 'stream' not in o:
+        m = re.fullmatch(r'worker (\d) pid (\d+) started', o['message'])
+        if m:
+            pids[m.group(1)] = int(m.group(2))
+        return None
+    assert set(o) == {'time', 'master', 'slot', 'pid', 'stream', 'message'}, l[:200]
+    assert o['stream'] in ('stdout', 'stderr'), l[:200]
+    assert o['pid'] == pids[str(o['slot'])], 'pid of %r' % l[:200]
+    return str(o['slot']), o['stream'], o['message']
 for l in lines[:-1]:
-    if l.startswith('childproc-fork: '):
+    w = worker_line(l)
+    if w is None:
         continue
-    m = re.fullmatch(r'\[([123])\] (.*)', l, re.S)
-    assert m, 'not a prefixed line: %r' % l[:200]
-    slot, text = m.group(1), m.group(2)
+    slot, stream, text = w
     m = re.fullmatch(r'(out|err) (\d) (\d+) (x*)', text)
     if m:
         assert m.group(2) == slot, 'slot %s wrote %r' % (slot, text)
+        assert stream in (None, {'out': 'stdout', 'err': 'stderr'}[m.group(1)]), text
         assert len(m.group(4)) == int(m.group(3)) % 50, text
         key = (slot, m.group(1))
         assert seen.get(key, -1) + 1 == int(m.group(3)), 'order: %r' % text
@@ -415,14 +443,22 @@ for l in lines[:-1]:
         seen[(slot, 'y')] = seen.get((slot, 'y'), []) + [len(text)]
     elif text == 'tail ' + slot:
         seen[(slot, 'tail')] = True
+    elif text == 'bad \ufffd\ufffd utf-8 ' + slot:
+        seen[(slot, 'bad')] = True
     else:
         raise AssertionError('unexpected line %r' % text[:200])
 for s in '123':
     assert seen.get((s, 'out')) == 199 and seen.get((s, 'err')) == 199, seen
     assert seen.get((s, 'y')) == [65536, 100000 - 65536], seen.get((s, 'y'))
     assert seen.get((s, 'tail')), 'no tail for %s' % s
-print('prefix: 3 x 402 lines whole and in order')
+    assert seen.get((s, 'bad')), 'no bad UTF-8 line for %s' % s
+print('%s: 3 x 403 lines whole and in order' % sys.argv[2])
 PY
+	if [ "$fmt" = text ]; then
+		# The bytes as the worker wrote them.
+		grep -qa "$(printf 'bad \377\376 utf-8')" "$tmp/err" ||
+		    fail "bad UTF-8 was not passed on as it is"
+	fi
 	[ ! -s "$tmp/out" ] || fail "stdout: $(head -c 300 "$tmp/out")"
 	;;
 status-json)
