@@ -70,9 +70,12 @@ struct fork {
 	bool up_child;			/* we are a new master: up_fd is ours */
 	int up_fd;			/* the pipe to the old master */
 	int up_pidfd;			/* the new master's, or -1 */
+	uv_poll_t up_exit;		/* on up_pidfd: it has exited */
+	bool up_exit_on;
 	uv_timer_t up_timer;		/* its --ready-timeout, then --grace */
 	bool up_timer_on;
 	bool up_gave_up;		/* it was not ready in time: stopped */
+	int up_closing;			/* up, up_exit, up_timer being closed */
 	uint64_t grace_ms;		/* for the new master we stop */
 	uv_timer_t drain;		/* handed over: our accepted connections */
 	bool drain_on;

@@ -295,10 +295,6 @@ pool_empty(struct fork *f)
 	if (f->done)
 		return;
 	f->done = true;
-	if (f->up_open) {
-		f->up_open = false;
-		uv_close((uv_handle_t *)&f->up, NULL);
-	}
 	fork_upgrade_end(f);
 	fork_signals_stop(f);
 	fork_watch_stop(f);
@@ -853,24 +849,72 @@ up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 static void
+up_closed(uv_handle_t *h)
+{
+	struct fork *f = h->data;
+
+	f->up_closing--;
+}
+
+/* Closes an upgrade handle if on: a new USR2 waits until all are closed. */
+static void
+up_close(struct fork *f, uv_handle_t *h, bool *on)
+{
+	if (!*on)
+		return;
+	*on = false;
+	f->up_closing++;
+	uv_close(h, up_closed);
+}
+
+static void
 up_signal(struct fork *f, int signum)
 {
 	if (f->up_pidfd >= 0)
 		syscall(SYS_pidfd_send_signal, f->up_pidfd, signum, NULL, 0);
+	else if (f->up_pid > 0)
+		kill(f->up_pid, signum);	/* our child, not reaped before EOF */
 }
 
-/* The new master is over, one way or the other. */
+/* We are done with the new master: stopped, failed or in our place. */
 static void
 up_end(struct fork *f)
 {
-	if (f->up_timer_on) {
-		f->up_timer_on = false;
-		uv_close((uv_handle_t *)&f->up_timer, NULL);
-	}
+	up_close(f, (uv_handle_t *)&f->up_timer, &f->up_timer_on);
+	up_close(f, (uv_handle_t *)&f->up_exit, &f->up_exit_on);
 	if (f->up_pidfd >= 0) {
 		close(f->up_pidfd);
 		f->up_pidfd = -1;
 	}
+	if (!f->handed_over)
+		f->up_pid = 0;
+}
+
+/* A new master we stopped has exited (the reaper reaps it). */
+static void
+up_gone(struct fork *f)
+{
+	int pid = f->up_pid;
+
+	up_end(f);
+	control_back(f);
+	fork_status(f, "SIGUSR2: new master pid %d is gone; this one goes on "
+	    "serving", pid);
+}
+
+/* Its pidfd is readable: it exited. */
+static void
+up_exit_cb(uv_poll_t *h, int status, int events)
+{
+	struct fork *f = h->data;
+
+	(void)status;
+	(void)events;
+	/* Readable for good: once is enough. */
+	up_close(f, (uv_handle_t *)&f->up_exit, &f->up_exit_on);
+	if (f->up_gave_up && !f->handed_over)
+		up_gone(f);
+	/* Otherwise its pipe's end says what happened. */
 }
 
 /* Handed over: our accepted connections reach our workers, then they go. */
@@ -915,19 +959,17 @@ up_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (nread >= 0)
 		return;
-	f->up_open = false;
-	uv_close((uv_handle_t *)&f->up, NULL);
-	f->up_pid = 0;
+	up_close(f, (uv_handle_t *)&f->up, &f->up_open);
 	if (f->handed_over)
 		return;
-	control_back(f);
 	if (f->up_gave_up) {
-		/* Said when we stopped it; a SIGKILL may yet be due. */
-		fork_status(f, "SIGUSR2: new master pid %d is gone; this one goes "
-		    "on serving", pid);
+		/* Said when we stopped it; up_exit_cb says when it is gone. */
+		if (!f->up_exit_on && f->up_pid != 0)
+			up_gone(f);
 		return;
 	}
 	up_end(f);
+	control_back(f);
 	fork_status(f, "SIGUSR2: new master pid %d ended before it was ready; "
 	    "this one goes on serving", pid);
 	cmd_sd_notify("STATUS=upgrade failed: new master pid %d ended before "
@@ -941,8 +983,8 @@ up_timeout(uv_timer_t *t)
 	struct fork *f = t->data;
 
 	if (f->up_gave_up) {
+		/* Still there after its --grace: up_exit_cb follows. */
 		up_signal(f, SIGKILL);
-		up_end(f);
 		return;
 	}
 	f->up_gave_up = true;
@@ -992,7 +1034,7 @@ upgrade(struct fork *f)
 		    "master (--no-cluster without --listen)");
 		return;
 	}
-	if (f->up_pid != 0) {
+	if (f->up_pid != 0 || f->up_closing > 0) {
 		fork_status(f, "SIGUSR2: ignored: new master pid %d is %s",
 		    f->up_pid, f->up_gave_up ? "being stopped" : "starting");
 		return;
@@ -1079,7 +1121,14 @@ upgrade(struct fork *f)
 	p[1] = -1;
 	f->up_pid = pid;
 	f->up_gave_up = false;
-	f->up_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if ((f->up_pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) >= 0) {
+		fcntl(f->up_pidfd, F_SETFD, FD_CLOEXEC);
+		if (uv_poll_init(f->loop, &f->up_exit, f->up_pidfd) == 0) {
+			f->up_exit.data = f;
+			f->up_exit_on = true;
+			uv_poll_start(&f->up_exit, UV_READABLE, up_exit_cb);
+		}
+	}
 	uv_pipe_init(f->loop, &f->up, 0);
 	f->up.data = f;
 	uv_pipe_open(&f->up, p[0]);
@@ -1110,6 +1159,7 @@ out:
 void
 fork_upgrade_end(struct fork *f)
 {
+	up_close(f, (uv_handle_t *)&f->up, &f->up_open);
 	up_end(f);
 	if (f->drain_on) {
 		f->drain_on = false;

@@ -1082,7 +1082,7 @@ CP_API void cp_pool_free(struct cp_pool *p);
  * gets it instead of a socket bound anew (which would fail with
  * EADDRINUSE).  Takes ownership of fd when it returns 0 (it is made
  * close-on-exec); one no worker asks for within 60 seconds is closed,
- * as a server whose workers left.  Returns 0, UV_EINVAL (no
+ * as a server whose workers left.  Returns 0, UV_ENOTSOCK, UV_EINVAL (no
  * CP_POOL_CLUSTER, not such a socket, an unnamed Unix one), UV_EEXIST
  * (key has a server), UV_ENOTSUP (TCP under CP_SCHED_REUSEPORT),
  * UV_ECANCELED once the pool is stopping, UV_ENOMEM; on error fd stays

@@ -36,11 +36,11 @@ void cp__cluster_worker_serving(struct cp__cluster *cl,
 /*
  * Handing servers to another primary (a new master, USR2).  adopt: fd
  * (taken on success) is the server for key, kept LINGER_MS for a worker
- * to ask for it; UV_EEXIST, UV_EINVAL (not a socket we could have made),
- * UV_ENOTSUP (TCP under reuseport).  servers: cb for each handable server
- * (not reuseport's), until cb returns non-zero; the count, or cb's
- * negative return.  release: accept no more (rr), unlink no path.
- * pending: connections accepted and not yet taken by a worker.
+ * to ask for it; UV_EEXIST, UV_ENOTSOCK, UV_EINVAL (not a socket we
+ * could have made), UV_ENOTSUP (TCP under reuseport).  servers: cb for
+ * each handable server (not reuseport's), until cb returns non-zero; the
+ * count, or cb's negative return.  release: accept no more (rr), unlink
+ * no path.  pending: connections accepted and not yet taken by a worker.
  */
 int cp__cluster_adopt(struct cp__cluster *cl, const char *key, int fd);
 int cp__cluster_servers(struct cp__cluster *cl,

@@ -332,7 +332,10 @@ usr2-timeout)
 	python3 "$src/notify.py" "$tmp/notify" "$tmp/notes" &
 	notifier=$!
 	wait_master '^bound$' 1 "$tmp/notes"
-	NOTIFY_SOCKET=$tmp/notify childproc-fork -n 2 --ready-timeout 5s \
+	# --ready-timeout: long enough for node to start at load 30 (or
+	# under ASan), which good code must (the initial workers, the last
+	# upgrade); the never-ready upgrade waits it out.
+	NOTIFY_SOCKET=$tmp/notify childproc-fork -n 2 --ready-timeout 30s \
 	    --grace 2s --control "$tmp/ctl" "$tmp/app.js" cluster \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
@@ -348,9 +351,9 @@ usr2-timeout)
 	wait_master 'SIGUSR2: starting a new master, pid [0-9]+' 1 "$tmp/err"
 	new=$(sed -nE 's/.*SIGUSR2: starting a new master, pid ([0-9]+).*/\1/p' "$tmp/err")
 	other=$new
-	wait_master "SIGUSR2: new master pid $new was not ready within 5000ms \\(--ready-timeout\\); stopping it, this one goes on serving" \
+	wait_master "SIGUSR2: new master pid $new was not ready within 30000ms \\(--ready-timeout\\); stopping it, this one goes on serving" \
 	    1 "$tmp/err"
-	wait_master "^$master STATUS=upgrade failed: new master pid $new was not ready within 5000ms\$" \
+	wait_master "^$master STATUS=upgrade failed: new master pid $new was not ready within 30000ms\$" \
 	    1 "$tmp/notes"
 	# Gone and reaped (no zombie), and its workers with it.
 	gone() { [ ! -e "/proc/$1" ]; }
