@@ -867,6 +867,20 @@ server_add(struct server *s, struct cp__cluster_worker *cw)
 	return 0;
 }
 
+/* A server with its socket: its handles made, and in cl's list. */
+static void
+server_link(struct cp__cluster *cl, struct server *s)
+{
+	uv_timer_init(cl->loop, &s->timer);
+	s->timer.data = s;
+	if (s->rr && uv_poll_init_socket(cl->loop, &s->poll, s->fd) == 0) {
+		s->poll.data = s;
+		s->poll_init = true;
+	}
+	s->next = cl->servers;
+	cl->servers = s;
+}
+
 static int
 server_new(struct cp__cluster *cl, const char *key, json_t *m,
     struct server **sp)
@@ -924,14 +938,7 @@ server_new(struct cp__cluster *cl, const char *key, json_t *m,
 		free(s);
 		return r;
 	}
-	uv_timer_init(cl->loop, &s->timer);
-	s->timer.data = s;
-	if (s->rr && uv_poll_init_socket(cl->loop, &s->poll, s->fd) == 0) {
-		s->poll.data = s;
-		s->poll_init = true;
-	}
-	s->next = cl->servers;
-	cl->servers = s;
+	server_link(cl, s);
 	*sp = s;
 	return 0;
 }
@@ -1115,14 +1122,7 @@ cp__cluster_adopt(struct cp__cluster *cl, const char *key, int fd)
 	}
 	s->rr = cl->sched == CP_SCHED_RR && s->kind != S_UDP;
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
-	uv_timer_init(cl->loop, &s->timer);
-	s->timer.data = s;
-	if (s->rr && uv_poll_init_socket(cl->loop, &s->poll, s->fd) == 0) {
-		s->poll.data = s;
-		s->poll_init = true;
-	}
-	s->next = cl->servers;
-	cl->servers = s;
+	server_link(cl, s);
 	s->lingering = true;
 	uv_timer_start(&s->timer, timer_cb, LINGER_MS, 0);
 	return 0;

@@ -68,11 +68,19 @@ if (mode === 'listen') {
 	let i = 0;
 	const next = () => {
 		if (i === 200) {
+			// Leave once both streams are written: the channel kept us
+			// up, and a cluster worker exits at once when it goes,
+			// dropping what a slow reader left queued.
+			let left = 2;
+			const done = () => {
+				if (--left === 0)
+					process.disconnect();
+			};
 			process.stdout.write('y'.repeat(100000) + '\n');
 			process.stderr.write(Buffer.concat([Buffer.from('bad '),
-			    Buffer.from([0xff, 0xfe]), Buffer.from(` utf-8 ${slot}\n`)]));
-			// Leave once it is written: the channel kept us up.
-			process.stdout.write(`tail ${slot}`, () => process.disconnect());
+			    Buffer.from([0xff, 0xfe]), Buffer.from(` utf-8 ${slot}\n`)]),
+			    done);
+			process.stdout.write(`tail ${slot}`, done);
 			return;
 		}
 		const n = i++;
