@@ -194,18 +194,85 @@ no_failures() {
 	    [ "$(json "$1" 'r.ok')" -gt 0 ] || fail "failed requests: $(cut -c 1-400 "$1")"
 }
 
+# serving PATTERN: once the master says it listens (a line matching
+# PATTERN) and its 2 workers are ready: $addr, $old (their pids), and a
+# steady load ($bg, into $tmp/load).
+serving() {
+	wait_master "$1" 1 "$tmp/err"
+	addr=$(sed -nE 's/.*listening on ([^ ]*) .*/\1/p' "$tmp/err" | head -n 1)
+	wait_pool "1 2"
+	old=$(started)
+	"$loadgen" -c 4 "$addr" >"$tmp/load" &
+	bg=$!
+}
+
+# upgrade_to SLOTS: USR2 to $master; the new master ($new, $other) is
+# ready, the old one exits 0, its workers ($old) leave gracefully, and
+# status shows SLOTS ready, every worker ($neww) the new master's child.
+upgrade_to() {
+	kill -USR2 "$master"
+	wait_master 'SIGUSR2: new master pid [0-9]+ is ready; stopping the old workers' \
+	    1 "$tmp/err"
+	new=$(sed -nE 's/.*SIGUSR2: new master pid ([0-9]+) is ready.*/\1/p' \
+	    "$tmp/err" | tail -n 1)
+	other=$new
+	rc=0
+	wait "$master" || rc=$?
+	[ $rc -eq 0 ] || fail "the old master exited with $rc"
+	master=
+	old_left "$old"
+	wait_pool "$1"
+	[ "$(json "$tmp/st" 'r.pid')" = "$new" ] || fail "status: $(cat "$tmp/st")"
+	neww=$(json "$tmp/st" 'r.workers.map(w => w.pid).join(" ")')
+	for p in $neww; do
+		[ "$(ppid_of "$p")" = "$new" ] || fail "worker $p is not the new master's"
+	done
+}
+
+# old_left PIDS: each old worker left gracefully (exit 0) and is gone.
+old_left() {
+	for p in $1; do
+		grep -qE "worker [0-9]+ pid $p exited with code 0\$" "$tmp/err" ||
+		    fail "old worker $p did not leave gracefully"
+		wait_for dead "$p" || fail "old worker $p still runs"
+	done
+}
+
+# load_done: stops the load client, which must have seen no failure.
+load_done() {
+	kill -TERM "$bg"
+	wait "$bg" || fail "the load client failed"
+	bg=
+	no_failures "$tmp/load"
+	cut -c 1-300 "$tmp/load"
+}
+
+# new_answered PIDS: some of PIDS (the new workers) answered the load.
+new_answered() {
+	n=0
+	for p in $1; do
+		n=$((n + $(json "$tmp/load" "r.pids['$p'] || 0")))
+	done
+	[ $n -gt 0 ] || fail "no answer from the new workers: $(cut -c 1-300 "$tmp/load")"
+}
+
+# stop_new PIDS: TERM to the new master ($new); it and its workers go.
+stop_new() {
+	kill -TERM "$new"
+	wait_for dead "$new" || fail "the new master did not stop"
+	other=
+	for p in $1; do
+		wait_for dead "$p" || fail "new worker $p still runs"
+	done
+}
+
 case $case in
 usr2)
 	cp "$app" "$tmp/app.js"
 	childproc-fork -n 2 --control "$tmp/ctl" --listen 127.0.0.1:0 \
 	    "$tmp/app.js" listen </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on ' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
-	wait_pool "1 2"
-	old=$(started)
-	"$loadgen" -c 4 "$addr" >"$tmp/load" &
-	bg=$!
+	serving 'listening on '
 	# 1. The new code exits at once: the new master's workers never get
 	# ready, it ends, and the old master goes on.
 	echo 'process.exit(3)' >"$tmp/app.js"
@@ -216,41 +283,13 @@ usr2)
 	[ "$(json "$tmp/st" 'r.pid')" = "$master" ] || fail "status: $(cat "$tmp/st")"
 	# 2. Good code: the new master takes over.
 	cp "$app" "$tmp/app.js"
-	kill -USR2 "$master"
-	wait_master 'SIGUSR2: new master pid [0-9]+ is ready; stopping the old workers' \
-	    1 "$tmp/err"
-	new=$(sed -nE 's/.*SIGUSR2: new master pid ([0-9]+) is ready.*/\1/p' "$tmp/err")
-	other=$new
-	rc=0
-	wait "$master" || rc=$?
-	[ $rc -eq 0 ] || fail "the old master exited with $rc"
-	master=
-	for p in $old; do
-		grep -qE "worker [12] pid $p exited with code 0\$" "$tmp/err" ||
-		    fail "old worker $p did not leave gracefully"
-		wait_for dead "$p" || fail "old worker $p still runs"
-	done
-	wait_pool "1 2"
-	[ "$(json "$tmp/st" 'r.pid')" = "$new" ] || fail "status: $(cat "$tmp/st")"
-	for p in $(json "$tmp/st" 'r.workers.map(w => w.pid).join(" ")'); do
-		[ "$(ppid_of "$p")" = "$new" ] || fail "worker $p is not the new master's"
-	done
+	upgrade_to "1 2"
 	sleep 1
-	kill -TERM "$bg"
-	wait "$bg" || fail "the load client failed"
-	bg=
-	no_failures "$tmp/load"
-	cut -c 1-300 "$tmp/load"
+	load_done
 	# The new master's workers answered too (the load ran on a second
 	# after they were all ready and the old ones had left).
-	n=0
-	for p in $(json "$tmp/st" 'r.workers.map(w => w.pid).join(" ")'); do
-		n=$((n + $(json "$tmp/load" "r.pids['$p'] || 0")))
-	done
-	[ $n -gt 0 ] || fail "no answer from the new workers: $(cut -c 1-300 "$tmp/load")"
-	kill -TERM "$new"
-	wait_for dead "$new" || fail "the new master did not stop"
-	other=
+	new_answered "$neww"
+	stop_new "$neww"
 	wait_master "SIGTERM: stopping 2 workers" 1 "$tmp/err"
 	[ ! -e "$tmp/ctl" ] || fail "the control socket was left behind"
 	# Not our child: its exit status is lost to us, but not what ASan says.
@@ -268,28 +307,11 @@ usr2-cluster-rr|usr2-cluster-none)
 	    "$tmp/app.js" cluster </dev/null >"$tmp/out" 2>"$tmp/stderr" \
 	    3>"$tmp/err" &
 	master=$!
-	wait_master "listening on .* \\(tcp, $sched\\)\$" 1 "$tmp/err"
-	addr=$(sed -nE 's/.*listening on ([^ ]*) .*/\1/p' "$tmp/err" | head -n 1)
-	wait_pool "1 2"
+	serving "listening on .* \\(tcp, $sched\\)\$"
 	kill -TTIN "$master"
 	wait_pool "1 2 3"
 	old=$(started)
-	"$loadgen" -c 4 "$addr" >"$tmp/load" &
-	bg=$!
-	kill -USR2 "$master"
-	wait_master 'SIGUSR2: new master pid [0-9]+ is ready; stopping the old workers' \
-	    1 "$tmp/err"
-	new=$(sed -nE 's/.*SIGUSR2: new master pid ([0-9]+) is ready.*/\1/p' "$tmp/err")
-	other=$new
-	rc=0
-	wait "$master" || rc=$?
-	[ $rc -eq 0 ] || fail "the old master exited with $rc"
-	master=
-	for p in $old; do
-		grep -qE "worker [123] pid $p exited with code 0\$" "$tmp/err" ||
-		    fail "old worker $p did not leave gracefully"
-		wait_for dead "$p" || fail "old worker $p still runs"
-	done
+	upgrade_to "1 2 3"
 	# The old master's socket, not a new one: one bind in all.
 	grep -qE "^3 workers, as the old master had \\(-n 2\\)\$" "$tmp/err" ||
 	    fail "the new master did not keep the 3 workers"
@@ -297,31 +319,12 @@ usr2-cluster-rr|usr2-cluster-none)
 	    "$tmp/err" || fail "the new master did not take $addr over"
 	[ "$(count_lines '^listening on .*\(tcp, ' "$tmp/err")" -eq 1 ] ||
 	    fail "a server was bound anew"
-	wait_pool "1 2 3"
-	[ "$(json "$tmp/st" 'r.pid')" = "$new" ] || fail "status: $(cat "$tmp/st")"
-	neww=$(json "$tmp/st" 'r.workers.map(w => w.pid).join(" ")')
-	for p in $neww; do
-		[ "$(ppid_of "$p")" = "$new" ] || fail "worker $p is not the new master's"
-	done
 	sleep 1
-	kill -TERM "$bg"
-	wait "$bg" || fail "the load client failed"
-	bg=
-	no_failures "$tmp/load"
-	cut -c 1-300 "$tmp/load"
-	n=0
-	for p in $neww; do
-		n=$((n + $(json "$tmp/load" "r.pids['$p'] || 0")))
-	done
-	[ $n -gt 0 ] || fail "no answer from the new workers: $(cut -c 1-300 "$tmp/load")"
-	kill -TERM "$new"
-	wait_for dead "$new" || fail "the new master did not stop"
-	other=
+	load_done
+	new_answered "$neww"
+	stop_new "$neww"
 	# The new master wrote on the --status-fd it inherited.
 	wait_master "SIGTERM: stopping 3 workers" 1 "$tmp/err"
-	for p in $neww; do
-		wait_for dead "$p" || fail "new worker $p still runs"
-	done
 	[ ! -e "$tmp/ctl" ] || fail "the control socket was left behind"
 	[ ! -s "$tmp/stderr" ] || fail "stderr: $(head -c 300 "$tmp/stderr")"
 	[ "$(count_lines 'killed by|exited with code [1-9]' "$tmp/err")" -eq 0 ] ||
@@ -339,12 +342,7 @@ usr2-timeout)
 	    --grace 2s --control "$tmp/ctl" "$tmp/app.js" cluster \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on .* \(tcp, rr\)$' 1 "$tmp/err"
-	addr=$(sed -nE 's/.*listening on ([^ ]*) .*/\1/p' "$tmp/err" | head -n 1)
-	wait_pool "1 2"
-	old=$(started)
-	"$loadgen" -c 4 "$addr" >"$tmp/load" &
-	bg=$!
+	serving 'listening on .* \(tcp, rr\)$'
 	# Workers that never listen: never ready.
 	echo 'setInterval(() => {}, 1000);' >"$tmp/app.js"
 	kill -USR2 "$master"
@@ -371,30 +369,10 @@ usr2-timeout)
 	    fail "the old workers do not serve: $(cat "$tmp/st")"
 	# Good code again: this upgrade works.
 	cp "$app" "$tmp/app.js"
-	kill -USR2 "$master"
-	wait_master 'SIGUSR2: new master pid [0-9]+ is ready; stopping the old workers' \
-	    1 "$tmp/err"
-	new=$(sed -nE 's/.*SIGUSR2: new master pid ([0-9]+) is ready.*/\1/p' "$tmp/err")
-	other=$new
-	rc=0
-	wait "$master" || rc=$?
-	[ $rc -eq 0 ] || fail "the old master exited with $rc"
-	master=
-	wait_pool "1 2"
-	[ "$(json "$tmp/st" 'r.pid')" = "$new" ] || fail "status: $(cat "$tmp/st")"
-	neww=$(json "$tmp/st" 'r.workers.map(w => w.pid).join(" ")')
+	upgrade_to "1 2"
 	sleep 1
-	kill -TERM "$bg"
-	wait "$bg" || fail "the load client failed"
-	bg=
-	no_failures "$tmp/load"
-	cut -c 1-300 "$tmp/load"
-	kill -TERM "$new"
-	wait_for dead "$new" || fail "the new master did not stop"
-	other=
-	for p in $neww; do
-		wait_for dead "$p" || fail "new worker $p still runs"
-	done
+	load_done
+	stop_new "$neww"
 	! grep -q 'Sanitizer\|runtime error' "$tmp/err" || fail "sanitizer report"
 	;;
 prefix|prefix-json)
