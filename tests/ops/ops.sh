@@ -269,8 +269,9 @@ stop_new() {
 case $case in
 usr2)
 	cp "$app" "$tmp/app.js"
-	childproc-fork -n 2 --control "$tmp/ctl" --listen 127.0.0.1:0 \
-	    "$tmp/app.js" listen </dev/null >"$tmp/out" 2>"$tmp/err" &
+	childproc-fork -n 2 --grace 30s --control "$tmp/ctl" \
+	    --listen 127.0.0.1:0 "$tmp/app.js" listen </dev/null >"$tmp/out" \
+	    2>"$tmp/err" &
 	master=$!
 	serving 'listening on '
 	# 1. The new code exits at once: the new master's workers never get
@@ -303,9 +304,11 @@ usr2-cluster-rr|usr2-cluster-none)
 	cp "$app" "$tmp/app.js"
 	# Status lines on fd 3, into $tmp/err (the helpers read it); the
 	# masters' stderr must stay empty.
-	childproc-fork -n 2 --sched "$sched" --control "$tmp/ctl" --status-fd 3 \
-	    "$tmp/app.js" cluster </dev/null >"$tmp/out" 2>"$tmp/stderr" \
-	    3>"$tmp/err" &
+	# --grace 30s: a worker leaving gracefully may be slow at load 30
+	# under ASan, and must not be killed for it.
+	childproc-fork -n 2 --sched "$sched" --grace 30s --control "$tmp/ctl" \
+	    --status-fd 3 "$tmp/app.js" cluster </dev/null >"$tmp/out" \
+	    2>"$tmp/stderr" 3>"$tmp/err" &
 	master=$!
 	serving "listening on .* \\(tcp, $sched\\)\$"
 	kill -TTIN "$master"
@@ -337,9 +340,10 @@ usr2-timeout)
 	wait_master '^bound$' 1 "$tmp/notes"
 	# --ready-timeout: long enough for node to start at load 30 (or
 	# under ASan), which good code must (the initial workers, the last
-	# upgrade); the never-ready upgrade waits it out.
+	# upgrade); the never-ready upgrade waits it out.  --grace: long
+	# enough for the old workers to leave gracefully at the end.
 	NOTIFY_SOCKET=$tmp/notify childproc-fork -n 2 --ready-timeout 30s \
-	    --grace 2s --control "$tmp/ctl" "$tmp/app.js" cluster \
+	    --grace 20s --control "$tmp/ctl" "$tmp/app.js" cluster \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
 	serving 'listening on .* \(tcp, rr\)$'
