@@ -359,7 +359,9 @@ usr2-timeout)
 	    1 "$tmp/notes"
 	# Gone and reaped (no zombie), and its workers with it.
 	gone() { [ ! -e "/proc/$1" ]; }
-	wait_for gone "$new" || fail "the new master $new is still there: $(state "$new")"
+	# It has --grace (20s) to stop its workers, then SIGKILL.
+	wait_seconds=60 wait_for gone "$new" ||
+	    fail "the new master $new is still there: $(state "$new")"
 	other=
 	for p in $(started); do
 		case " $old " in *" $p "*) continue ;; esac
