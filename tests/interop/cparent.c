@@ -18,6 +18,7 @@
 
 #include "childproc.h"
 #include "test.h"
+#include "nodechild.h"
 
 /* The child's stdio entries (cp_spawn_options points to them). */
 static struct cp_stdio stdio_[64];
@@ -71,12 +72,8 @@ struct t {
 static void
 check_failed(struct t *t, int line, const char *what)
 {
-	fprintf(stderr, "cparent %s: line %d: check failed: %s\n", t->sc->name,
-	    line, what);
-	if (t->failed++ == 0 && t->child != NULL && !t->exited) {
-		/* Do not wait for an exchange that went wrong. */
-		cp_child_kill(t->child, SIGKILL);
-	}
+	node_check_failed("cparent", t->sc->name, &t->failed, t->child,
+	    t->exited, line, what);
 }
 
 static void
@@ -770,14 +767,11 @@ static void
 on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 {
 	struct t *t = data;
-	json_t *u;
 
 	log_event(t, 'm');
 	t->nmsg++;
-	if ((u = json_object_get(m->value, "uncaught")) != NULL) {
-		fprintf(stderr, "cparent %s: node child: %s\n", t->sc->name,
-		    json_string_value(u));
-		CHECK(t, u == NULL);
+	if (node_uncaught("cparent", t->sc->name, m)) {
+		CHECK(t, !"an uncaught exception in the child");
 		return;
 	}
 	if (t->sc->message == NULL) {
@@ -874,7 +868,7 @@ main(int argc, char *argv[])
 	const struct scenario *sc = NULL;
 	struct t t = { 0 };
 	char *args[4];
-	int fd, r;
+	int r;
 
 	if (argc == 2) {
 		CASE_FIND(scenarios, argv[1]);	/* --list */
@@ -891,14 +885,8 @@ main(int argc, char *argv[])
 	args[1] = (char *)sc->js_case;
 	args[2] = (char *)sc->js_arg;
 	args[3] = NULL;
-	o.file = argv[1];
-	o.args = args;
-	o.stdio = stdio_;
-	o.stdio_count = sc->ipc_fd ? sc->ipc_fd + 1 : 4;
-	for (fd = 0; fd < o.stdio_count; fd++) {
-		stdio_[fd].type = fd < 3 ? CP_STDIO_INHERIT : CP_STDIO_IGNORE;
-	}
-	stdio_[o.stdio_count - 1].type = CP_STDIO_IPC;
+	node_child_options(&o, stdio_, argv[1], args, CP_STDIO_INHERIT,
+	    sc->ipc_fd ? sc->ipc_fd : 3);
 	if (sc->capture_stdout) {
 		stdio_[1].type = CP_STDIO_PIPE;
 	}
@@ -947,11 +935,5 @@ main(int argc, char *argv[])
 	}
 	free(t.out);
 	json_decref(t.sent);
-	if (t.failed) {
-		fprintf(stderr, "cparent %s: FAILED (%d checks)\n", sc->name,
-		    t.failed);
-		return 1;
-	}
-	printf("cparent %s: ok (%ld messages)\n", sc->name, t.nmsg);
-	return 0;
+	return node_case_result("cparent", sc->name, t.failed, t.nmsg);
 }
