@@ -340,10 +340,7 @@ case_send_epipe(void)
 }
 
 /* Each line is a test, edges-misc-NAME (tests/lib/test.h, CASE). */
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} cases[] = {
+static const struct test_case cases[] = {
 	CASE("listen-port", case_listen_port)
 	CASE("open-listening", case_open_listening)
 	CASE("open-unconnected", case_open_unconnected)
@@ -356,13 +353,10 @@ static const struct {
 int
 main(int argc, char *argv[])
 {
-	const __typeof__(cases[0]) *c;
+	const struct test_case *c;
 
-	if (argc != 2)
+	if (argc != 2 || (c = RUN_CASE(cases, argv[1])) == NULL)
 		return 2;
-	if ((c = CASE_FIND(cases, argv[1])) == NULL)
-		return 2;
-	c->fn();
 	if (failed) {
 		fprintf(stderr, "misc %s: FAILED\n", c->name);
 		return 1;

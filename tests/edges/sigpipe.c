@@ -226,10 +226,7 @@ case_slowdown(void)
 }
 
 /* Each line is a test, edges-sigpipe-NAME (tests/lib/test.h, CASE). */
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} cases[] = {
+static const struct test_case cases[] = {
 	CASE("epipe", case_epipe)
 	CASE("channel", case_channel)
 	CASE("sync", case_sync)
@@ -239,14 +236,11 @@ static const struct {
 int
 main(int argc, char *argv[])
 {
-	const __typeof__(cases[0]) *c;
+	const struct test_case *c;
 
-	if (argc != 2)
+	signal(SIGPIPE, SIG_DFL);	/* a C program that never touched it */
+	if (argc != 2 || (c = RUN_CASE(cases, argv[1])) == NULL)
 		return 2;
-	if ((c = CASE_FIND(cases, argv[1])) == NULL)
-		return 2;
-	signal(SIGPIPE, SIG_DFL);
-	c->fn();
 	if (failed) {
 		fprintf(stderr, "sigpipe %s: FAILED (%d checks)\n", c->name,
 		    failed);
