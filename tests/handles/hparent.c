@@ -375,7 +375,7 @@ release_fds(struct t *t)
 	CHECK(t, setrlimit(RLIMIT_NOFILE, &t->saved_rl) == 0);
 }
 
-/* ---- 13 handle-in: each kind C -> node, then used on the Node side ------- */
+/* ---- handle-in: each kind C -> node, then used on the Node side ---------- */
 
 static const char *const in_kinds[] = {
 	"server-tcp", "server-unix", "socket-tcp", "socket-unix", "dgram",
@@ -639,7 +639,7 @@ refuse_end(struct t *t)
 	CHECK(t, t->nmsg == 1);
 }
 
-/* ---- 14 handle-out: each kind node -> C, in order, and used here -------- */
+/* ---- handle-out: each kind node -> C, in order, and used here ----------- */
 
 enum { OUT_M1 = 1, OUT_AFTER = 2, OUT_M3 = 4, OUT_RET = 8, OUT_KEEP = 16,
 	OUT_SOCK = 32, OUT_DGRAM = 64, OUT_NATIVE = 128, OUT_ALL = 255 };
@@ -715,7 +715,7 @@ out_message(struct t *t, const struct cp_message *m)
 	}
 }
 
-/* ---- 15 fd-coalescing: three lines and one fd in one read ---------------- */
+/* ---- fd-coalescing: three lines and one fd in one read ------------------- */
 
 static void
 coalesce_message(struct t *t, const struct cp_message *m)
@@ -758,7 +758,7 @@ coalesce_message(struct t *t, const struct cp_message *m)
 	CHECK(t, send_str(t, "end") == 0);
 }
 
-/* ---- 16 nack-retransmit: Node's sender against our receiver ------------- */
+/* ---- nack-retransmit: Node's sender against our receiver ---------------- */
 
 static void
 nack_message(struct t *t, const struct cp_message *m)
@@ -824,7 +824,7 @@ nack_end(struct t *t)
 	CHECK(t, t->n == 1 ? t->seen == 0 : t->seen == 1);
 }
 
-/* ---- 17 missing-fd: a NODE_HANDLE line without its fd -------------------- */
+/* ---- missing-fd: a NODE_HANDLE line without its fd ----------------------- */
 
 static void
 missing_start(struct t *t)
@@ -861,7 +861,7 @@ missing_end(struct t *t)
 	CHECK(t, t->nerr == 1);
 }
 
-/* ---- 22 deferred-disconnect: disconnect() right behind a handle ---------- */
+/* ---- deferred-disconnect: disconnect() right behind a handle ------------- */
 
 static void
 ddisc_message(struct t *t, const struct cp_message *m)
@@ -1044,7 +1044,7 @@ unread_end(struct t *t)
 	CHECK(t, t->nmsg == 4);
 }
 
-/* ---- 25 cluster-primary: a Node cluster worker with a C primary --------- */
+/* ---- cluster-primary: a Node cluster worker with a C primary ------------ */
 
 static void
 cluster_send(struct t *t, json_t *v, int fd)

@@ -136,7 +136,7 @@ check_hello(struct t *t, const struct cp_message *m, int fd)
 	CHECK(t, json_integer_value(json_object_get(h, "channel_fd")) == fd);
 }
 
-/* ---- 1 parent-basic, 4 fd-number ---------------------------------------- */
+/* ---- parent-basic, fd-number -------------------------------------------- */
 
 static void
 basic_start(struct t *t)
@@ -158,7 +158,7 @@ basic_message(struct t *t, const struct cp_message *m)
 	hang_up(t);
 }
 
-/* ---- 5 chunking-in: one write of 100 lines, then a line byte by byte ---- */
+/* ---- chunking-in: one write of 100 lines, then a line byte by byte ------ */
 
 static const char slow_line[] = "{\"emoji\":\"\xf0\x9f\x98\x80\"}\n";
 
@@ -219,7 +219,7 @@ chunkin_end(struct t *t)
 	CHECK(t, t->nmsg == 102);
 }
 
-/* ---- 5, 6 chunking-out: the C reader reassembles what Node writes ------- */
+/* ---- chunking-out: the C reader reassembles what Node writes ------------ */
 
 static void
 chunkout_message(struct t *t, const struct cp_message *m)
@@ -251,7 +251,7 @@ chunkout_end(struct t *t)
 	CHECK(t, t->nmsg == 100 + 1 + 1 + 10000 + 1);
 }
 
-/* ---- 7 unicode, 10 encoder safety --------------------------------------- */
+/* ---- unicode, encoder safety -------------------------------------------- */
 
 /* What we send as text, and what Node's JSON.stringify echoes. */
 static const char *const unicode_lines[][2] = {
@@ -371,7 +371,7 @@ unicode_end(struct t *t)
 	CHECK(t, t->nmsg == (long)N_UNICODE + 3);
 }
 
-/* ---- 8 top-level values ------------------------------------------------- */
+/* ---- top-level values --------------------------------------------------- */
 
 static const char *const values_out[] = {
 	"null", "\"s\"", "42", "true", "[1]",
@@ -421,7 +421,7 @@ values_end(struct t *t)
 	CHECK(t, t->nmsg == 12);
 }
 
-/* ---- 9 tolerance: Node writes "undefined\n" ----------------------------- */
+/* ---- tolerance: Node writes "undefined\n" ------------------------------- */
 
 static void
 undefined_error(struct t *t, int err, const char *line, size_t len)
@@ -445,7 +445,7 @@ undefined_end(struct t *t)
 	CHECK(t, t->nerr == 1 && t->nmsg == 1);
 }
 
-/* ---- 11 keep-alive ------------------------------------------------------ */
+/* ---- keep-alive --------------------------------------------------------- */
 
 static void
 late_cb(uv_timer_t *h)
@@ -477,7 +477,7 @@ alive_alone_end(struct t *t)
 	CHECK(t, t->nmsg == 0);
 }
 
-/* ---- 12 pending queue --------------------------------------------------- */
+/* ---- pending queue ------------------------------------------------------ */
 
 static void
 pending_start(struct t *t)
@@ -493,7 +493,7 @@ pending_message(struct t *t, const struct cp_message *m)
 	hang_up(t);
 }
 
-/* ---- 19 disconnect by C ------------------------------------------------- */
+/* ---- disconnect by C ---------------------------------------------------- */
 
 static void
 disc_c_start(struct t *t)
@@ -514,7 +514,7 @@ disc_c_end(struct t *t)
 	CHECK(t, t->outlen == strlen(want) && memcmp(t->out, want, t->outlen) == 0);
 }
 
-/* ---- 20 disconnect by Node, 21 send after disconnect -------------------- */
+/* ---- disconnect by Node, send after disconnect -------------------------- */
 
 static void
 bye_message(struct t *t, const struct cp_message *m)
@@ -592,7 +592,7 @@ epipe_cb_end(struct t *t)
 	}
 }
 
-/* ---- 23 exit right after send ------------------------------------------- */
+/* ---- exit right after send ---------------------------------------------- */
 
 static void
 exitsend_message(struct t *t, const struct cp_message *m)
@@ -611,7 +611,7 @@ exitsend_end(struct t *t)
 	CHECK(t, t->nmsg == 1 && t->nerr == 0);
 }
 
-/* ---- 24 backpressure with a slow reader --------------------------------- */
+/* ---- backpressure with a slow reader ------------------------------------ */
 
 static void
 bp_message(struct t *t, const struct cp_message *m)
@@ -896,7 +896,7 @@ main(int argc, char *argv[])
 	}
 	if (sc->stale_env) {
 		/*
-		 * 26: values a Node child would die of.  The library replaces
+		 * Values a Node child would die of.  The library replaces
 		 * them (glibc's getenv would pick the first copy), and it
 		 * refuses a serialization Node does not know.
 		 */

@@ -1,9 +1,10 @@
 // parent.js CASE HCHILD - a Node parent of the C child hchild.c, for the
 // handle tests in the child role.  Exits 0 if every check passed.
 //   echo        each kind of handle to the C child and back, then used
-//   socketlist  section 3.4 / case 18: a server-accepted socket sent to the
-//               C child; server.getConnections() and server.close(cb) must
-//               complete through its NODE_SOCKET_* answers
+//   socketlist  a server-accepted socket sent to the C child;
+//               server.getConnections() and server.close(cb) must complete
+//               through its NODE_SOCKET_* answers (childproc-ipc(7),
+//               Internal messages)
 'use strict';
 const assert = require('assert');
 const dgram = require('dgram');
