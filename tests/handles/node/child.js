@@ -5,6 +5,7 @@
 const dgram = require('dgram');
 const fs = require('fs');
 const net = require('net');
+const { readLine } = require('../../lib/lib.js');
 
 const kase = process.argv[2];
 const arg = process.argv[3];
@@ -29,20 +30,6 @@ function tcpPair(cb) {
 	let client;
 	srv.listen(0, '127.0.0.1', () => {
 		client = net.connect(srv.address().port, '127.0.0.1');
-	});
-}
-
-// Reads one line from a socket, then calls cb with it.
-function readLine(sock, cb) {
-	let buf = '';
-	sock.setEncoding('utf8');
-	sock.on('data', function onData(d) {
-		buf += d;
-		const i = buf.indexOf('\n');
-		if (i >= 0) {
-			sock.removeListener('data', onData);
-			cb(buf.slice(0, i));
-		}
 	});
 }
 

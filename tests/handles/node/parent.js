@@ -9,6 +9,7 @@
 const assert = require('assert');
 const dgram = require('dgram');
 const net = require('net');
+const { readLine } = require('../../lib/lib.js');
 const { spawn } = require('child_process');
 
 const [kase, hchild] = process.argv.slice(2);
@@ -29,20 +30,6 @@ child.on('exit', (code, sig) => {
 		fail(new Error('the C child exited too early'));
 	console.log(`parent.js ${kase}: ok`);
 });
-
-// Reads one line from a socket.
-function readLine(sock, cb) {
-	let buf = '';
-	sock.setEncoding('utf8');
-	sock.on('data', function onData(d) {
-		buf += d;
-		const i = buf.indexOf('\n');
-		if (i >= 0) {
-			sock.removeListener('data', onData);
-			cb(buf.slice(0, i));
-		}
-	});
-}
 
 // A connected TCP pair on loopback: cb(accepted, client).
 function tcpPair(cb) {
