@@ -51,6 +51,11 @@
 #   v6only      listen({host: '::', ipv6Only: true}) leaves IPv4 free: a
 #               server on 127.0.0.1 at the same port; both workers share
 #               both sockets
+#   deno        (SCHED rr) Deno workers share and serve an http port;
+#               (none) refused at the start, as Deno would never accept
+#   bun         Bun workers: named in a warning; their http servers bind
+#               their own port (a fixed one is shared by SO_REUSEPORT) and
+#               serve; a net server gets a status line, not a silence
 #   orphan      the master SIGKILLed with workers that would live on
 #               (SIGTERM ignored, no 'disconnect' handler, a timer): gone
 #
@@ -76,6 +81,14 @@ case $nodev in
 	;;
 esac
 case $case in
+deno | bun)
+	rt=${CP_NODE_VERSIONS:-${HOME:-/root}/.cache/childproc/npm}/node_modules
+	if [ $case = deno ]; then rt=$rt/deno/deno; else rt=$rt/bun/bin/bun; fi
+	if [ ! -x "$rt" ]; then
+		echo "$case is not installed (run .ci/setup)"
+		exit 77
+	fi
+	;;
 express | fastify)
 	if [ ! -d "$src/app/node_modules/$case" ]; then
 		echo "$case is not installed in $src/app (run .ci/setup)"
@@ -688,6 +701,45 @@ v6only)
 	    fail "not two sockets on $p"
 	get "http://[::1]:$p/" >/dev/null
 	get "http://127.0.0.1:$p/" >/dev/null
+	stop
+	;;
+
+deno)
+	# Deno runs CommonJS from a .cjs file.
+	cp "$app" "$tmp/app.cjs"
+	if [ "$sched" = none ]; then
+		rc=0
+		childproc-fork -n 2 --sched none --exec-path "$rt" --exec-arg run \
+		    "$tmp/app.cjs" http </dev/null >"$tmp/out" 2>"$tmp/err" || rc=$?
+		[ $rc -eq 125 ] || fail "--sched none with Deno: $rc"
+		grep -q 'Deno workers never accept on a listening socket handed to them (--sched none): use --sched rr' \
+		    "$tmp/err" || fail "no reason given"
+		[ ! -s "$tmp/out" ] || fail "output: $(cat "$tmp/out")"
+	else
+		start -n 2 --exec-path "$rt" --exec-arg run --exec-arg -A \
+		    "$tmp/app.cjs" http
+		p=$(port)
+		wait_for '^W[12] listening ' 2 "$tmp/err"
+		served_by_both "$p" 4
+		stop
+		[ "$(count '^worker [12] pid [0-9]+ exited with code 0$' "$tmp/status")" -eq 2 ] ||
+		    fail "not every worker exited 0"
+	fi
+	;;
+
+bun)
+	p=$(free_port)
+	start -n 2 --grace=1s --exec-path "$rt" "$app" http "$p"
+	wait_for '^W[12] listening ' 2 "$tmp/err"
+	wait_for '^childproc-fork: worker [12] runs Bun, ' 2 "$tmp/err"
+	[ "$(count 'not JSON' "$tmp/err")" -eq 0 ] || fail "tagged lines reported as junk"
+	served_by_both "$p" 4
+	stop
+	[ "$(count '^worker [12] pid [0-9]+ killed by SIGKILL$' "$tmp/status")" -eq 2 ] ||
+	    fail "not every worker was killed after --grace"
+	rm -f "$tmp/in"
+	start -n 1 --grace=1s --exec-path "$rt" "$app" echo
+	wait_for '^worker 1: cannot listen on 127\.0\.0\.1:0: Bun takes no socket from a primary that is not Bun' 1
 	stop
 	;;
 
