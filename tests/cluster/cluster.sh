@@ -28,26 +28,26 @@
 #               with --restart always); process.exit(3): restarted
 #   stop        TERM: every worker gets the disconnect, exits 0; master 0
 #   sigkill     the primary SIGKILLed: no worker outlives it
-#   kill        cluster.worker.kill(): exits 0, not restarted (spec 29)
-#   throw       a worker throwing at the top exits 1 (spec 31)
+#   kill        cluster.worker.kill(): exits 0, not restarted
+#   throw       a worker throwing at the top exits 1
 #   unixopts    listen({path: relative, readableAll, writableAll}): mode
-#               0777, served, gone after the stop (spec 12)
+#               0777, served, gone after the stop
 #   nonblock    every socket a worker gets is O_NONBLOCK: the shared
 #               listener (none) and each connection (rr); node 18 hangs on
-#               a blocking one (spec 10)
+#               a blocking one
 #   eacces      a privileged port without CAP_NET_BIND_SERVICE: "bind
-#               EACCES 127.0.0.1:P" in the worker (spec 18)
+#               EACCES 127.0.0.1:P" in the worker
 #   twice       one worker listens twice on one port: the second gets
-#               bind EADDRINUSE, the first serves, nobody crashes (spec 20)
+#               bind EADDRINUSE, the first serves, nobody crashes
 #   maxconn     maxConnections = 1 and a held connection: rr holds the
 #               second client (no spinning) until the first ends; none
-#               drops it in the worker, as Node's does (spec 22)
+#               drops it in the worker, as Node's does
 #   drain       TERM while a client holds a connection: the listener goes
 #               at once, the client is still served, the worker exits 0
-#               once it ends (spec 26)
+#               once it ends
 #   inflight    the only worker SIGKILLed with a connection handed to it
 #               and unanswered (it was stopped): the replacement serves
-#               it (spec 46; rr, where connections are handed over)
+#               it (rr, where connections are handed over)
 #   v6only      listen({host: '::', ipv6Only: true}) leaves IPv4 free: a
 #               server on 127.0.0.1 at the same port; both workers share
 #               both sockets
