@@ -270,10 +270,14 @@ write_some(struct cp_channel *ch, struct wentry *w)
 	return n;
 }
 
+/*
+ * Every accepted send gets its callback, after a close too (UV_ECANCELED),
+ * as libuv's write requests do: close_cb comes after all of them.
+ */
 static void
 call_back(struct cp_channel *ch, struct wentry *w, int status)
 {
-	if (w->cb != NULL && !ch->free_on_close)
+	if (w->cb != NULL)
 		w->cb(ch, status, w->arg);
 }
 
@@ -1082,8 +1086,8 @@ on_line(void *arg, int err, char *line, size_t len)
 	json_t *v;
 	int r;
 
-	if (ch->free_on_close)
-		return;
+	if (ch->cancelled)
+		return;		/* closed by the program: no more events */
 	if (err != 0) {
 		if (ch->ev->on_error != NULL)
 			ch->ev->on_error(ch, err, line, len, ch->data);
@@ -1264,6 +1268,7 @@ cp__channel_start(struct cp_channel *ch, uv_loop_t *loop, int fd)
 	int r, fl;
 
 	ch->fd = fd;
+	ch->loop = loop;
 	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return CP_ERR(errno);
@@ -1298,10 +1303,22 @@ cp_channel_disconnect(struct cp_channel *ch)
 
 /* ---- closing ----------------------------------------------------------- */
 
+/* The last callback: close_cb, once cp_channel_close asked for it. */
+static void
+call_close_cb(struct cp_channel *ch)
+{
+	cp_channel_close_cb cb = ch->close_cb;
+
+	ch->close_cb = NULL;
+	if (cb != NULL)
+		cb(ch, ch->data);	/* may free ch */
+}
+
 static void
 finish_close(struct cp_channel *ch)
 {
 	struct keyed_socket *k;
+	struct cp_child *owner = ch->child;
 	size_t i;
 
 	if (ch->fd >= 0)
@@ -1327,22 +1344,24 @@ finish_close(struct cp_channel *ch)
 	cp_frame_release(&ch->frame);
 	cp__channel_serial_release(ch);
 	cp_buf_release(&ch->scratch);
-	if (!ch->disconnected && !ch->free_on_close) {
+	if (!ch->disconnected && !ch->cancelled) {
 		ch->disconnected = true;
 		if (ch->ev->on_disconnect != NULL)
 			ch->ev->on_disconnect(ch, ch->end_err, ch->data);
 	}
 	/*
-	 * Only now: a cp_channel_close from the callbacks above must not
-	 * free ch under us; it sets free_on_close and we free it here.
+	 * Only now: a cp_channel_close from the callbacks above finds the
+	 * channel closing and leaves its close_cb to us.
 	 */
 	ch->closed = true;
-	if (ch->child != NULL) {
-		cp__child_channel_closed(ch->child);
+	if (ch->free_self) {
+		free(ch);
 		return;
 	}
-	if (ch->free_on_close)
-		free(ch);
+	if (ch->close_called)
+		call_close_cb(ch);	/* ch may be gone now */
+	if (owner != NULL)
+		cp__child_channel_closed(owner);
 }
 
 void
@@ -1351,22 +1370,59 @@ cp__channel_shut(struct cp_channel *ch)
 	ch->cancelled = true;
 	if (ch->opened)
 		start_close(ch, 0);
-	else
+	else if (!ch->closed)
 		finish_close(ch);
 }
 
+/* A close asked for after the channel had closed by itself. */
+static void
+late_closed(uv_handle_t *h)
+{
+	struct cp_channel *ch = h->data;
+	struct cp_child *owner = ch->child;
+
+	call_close_cb(ch);		/* ch may be gone now */
+	if (owner != NULL)
+		cp__child_release(owner);
+}
+
 void
-cp_channel_close(struct cp_channel *ch)
+cp_channel_close(struct cp_channel *ch, cp_channel_close_cb close_cb)
+{
+	if (ch == NULL || ch->close_called)
+		return;
+	ch->close_called = true;
+	ch->close_cb = close_cb;
+	ch->cancelled = true;
+	if (!ch->closed) {
+		/* finish_close calls close_cb once every handle is closed. */
+		if (ch->opened)
+			start_close(ch, 0);
+		else
+			finish_close(ch);
+		return;
+	}
+	/*
+	 * Closed already (the peer went, on_disconnect ran): close_cb still
+	 * comes from the loop, never from inside this call.  The timer is
+	 * only there to be closed; a child waits for it.
+	 */
+	uv_timer_init(ch->loop, &ch->sock_timer);
+	ch->sock_timer.data = ch;
+	if (ch->child != NULL)
+		cp__child_hold(ch->child);
+	uv_close((uv_handle_t *)&ch->sock_timer, late_closed);
+}
+
+void
+cp_channel_free(struct cp_channel *ch)
 {
 	if (ch == NULL)
 		return;
-	if (ch->closed) {
-		free(ch);
-		return;
-	}
-	ch->free_on_close = true;
-	ch->cancelled = true;
-	start_close(ch, 0);
+	/* A child's channel: the child must not free it again. */
+	if (ch->child != NULL)
+		cp__child_forget_channel(ch->child, ch);
+	free(ch);
 }
 
 /* ---- child role -------------------------------------------------------- */
@@ -1418,7 +1474,7 @@ cp_channel_open_fd(uv_loop_t *loop, int fd, const struct cp_channel_events *ev,
 	cp__channel_serial_release(ch);
 			free(ch);
 		} else {
-			ch->free_on_close = true;	/* no callback: freed on close */
+			ch->free_self = true;	/* no callback: freed on close */
 			ch->fd = -1;			/* the caller keeps fd */
 		}
 		return r;

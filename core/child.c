@@ -173,6 +173,25 @@ cp__child_channel_closed(struct cp_child *c)
 	maybe_close(c);
 }
 
+void
+cp__child_hold(struct cp_child *c)
+{
+	c->handles++;
+}
+
+void
+cp__child_release(struct cp_child *c)
+{
+	handle_done(c);
+}
+
+void
+cp__child_forget_channel(struct cp_child *c, struct cp_channel *ch)
+{
+	if (c->channel == ch)
+		c->channel = NULL;
+}
+
 static void
 grace_cb(uv_timer_t *t)
 {

@@ -258,7 +258,8 @@ CP_API const char *cp_channel_serialization(const struct cp_channel *ch);
  * cp_channel_set_serialization).
  * *ev is copied (it need not outlive the call); data is kept.
  * fd ownership as cp_channel_open_fd: the channel takes the inherited fd
- * on success (cp_channel_close closes it); on failure it is left open.
+ * on success (it is closed when the channel closes); on failure it is
+ * left open.
  */
 CP_API int cp_channel_open_env(uv_loop_t *loop,
     const struct cp_channel_events *ev, void *data, struct cp_channel **chp);
@@ -266,20 +267,37 @@ CP_API int cp_channel_open_env(uv_loop_t *loop,
 /*
  * As cp_channel_open_env, with the fd given (NODE_CHANNEL_FD is left
  * alone).  Takes ownership of fd on success: the channel makes it
- * non-blocking and close-on-exec and closes it in cp_channel_close.  On
- * failure fd is still the caller's, open.
+ * non-blocking and close-on-exec and closes it when it closes (the peer
+ * went, or cp_channel_close).  On failure fd is still the caller's, open.
  */
 CP_API int cp_channel_open_fd(uv_loop_t *loop, int fd,
     const struct cp_channel_events *ev, void *data, struct cp_channel **chp);
 
+/* Called once a closed channel has released every handle and fd. */
+typedef void (*cp_channel_close_cb)(struct cp_channel *ch, void *data);
+
 /*
- * Frees a channel opened with cp_channel_open_*: closes it at once if it
- * is still open (queued writes are cancelled and their callbacks get
- * UV_ECANCELED; use cp_channel_disconnect first to flush).  The memory is
- * released after the loop has run the close; no callback runs after this
- * call.  ch may be NULL.
+ * Closes the channel at once, as uv_close: nothing more is read or
+ * written (use cp_channel_disconnect first to flush what is queued), no
+ * event of the channel runs any more, and every send still queued or
+ * awaiting its ACK gets its callback with UV_ECANCELED.  Then close_cb
+ * (may be NULL) runs, from the loop, never inside this call: the last
+ * callback of the channel.  Idempotent (a second call changes nothing);
+ * safe from any callback of the channel.  A channel the peer closed
+ * (on_disconnect ran) must be closed too, to call cp_channel_free.
+ *
+ * A child's channel (cp_child_channel) follows the same rule: closing it
+ * leaves the child running (its stdio and exit go on), and if
+ * cp_channel_free is not called for it, cp_child_free releases it.
  */
-CP_API void cp_channel_close(struct cp_channel *ch);
+CP_API void cp_channel_close(struct cp_channel *ch,
+    cp_channel_close_cb close_cb);
+/*
+ * Releases the memory: in or after close_cb only (with a NULL close_cb,
+ * once the loop has run the close, e.g. after uv_run returned).  ch may
+ * be NULL.
+ */
+CP_API void cp_channel_free(struct cp_channel *ch);
 
 /* The data pointer given at open or spawn. */
 CP_API void *cp_channel_data(const struct cp_channel *ch);
@@ -318,7 +336,7 @@ typedef void (*cp_line_cb)(struct cp_reader *r, int err, char *line,
 /*
  * Reads fd line by line on loop: a pipe, socket or tty through libuv
  * streams, a regular file through the thread pool.  fd is borrowed: the
- * reader never closes it; keep it open until cp_reader_close.  max_line 0
+ * reader never closes it; keep it open until close_cb.  max_line 0
  * means CP_MAX_MESSAGE_DEFAULT.
  */
 CP_API int cp_reader_open(uv_loop_t *loop, int fd, size_t max_line,
@@ -326,8 +344,17 @@ CP_API int cp_reader_open(uv_loop_t *loop, int fd, size_t max_line,
 /* Stops and resumes the callbacks (flow control). */
 CP_API void cp_reader_pause(struct cp_reader *r);
 CP_API void cp_reader_resume(struct cp_reader *r);
-/* Stops for good; freed once the loop has run the close.  r may be NULL. */
-CP_API void cp_reader_close(struct cp_reader *r);
+
+typedef void (*cp_reader_close_cb)(struct cp_reader *r, void *data);
+/*
+ * Stops for good: no line callback runs after this call (a read in
+ * flight is cancelled); close_cb (may be NULL) runs from the loop once
+ * the reader's handle is closed, the last callback.  Idempotent; safe
+ * from the line callback.  r may be NULL.
+ */
+CP_API void cp_reader_close(struct cp_reader *r, cp_reader_close_cb close_cb);
+/* Releases the memory: in or after close_cb only.  r may be NULL. */
+CP_API void cp_reader_free(struct cp_reader *r);
 
 /* ------------------------------------------------------------------ */
 /* Child processes (spawn, fork)                                       */

@@ -30,6 +30,8 @@ struct cp_rxfds {
 
 struct cp_channel {
 	uv_poll_t poll;
+	uv_loop_t *loop;
+	cp_channel_close_cb close_cb;
 	const struct cp_channel_events *ev;	/* &ev_copy */
 	struct cp_channel_events ev_copy;	/* the caller's need not outlive us */
 	void *data;
@@ -60,7 +62,8 @@ struct cp_channel {
 	bool disconnecting;		/* cp_channel_disconnect called */
 	bool closing;			/* uv_close called */
 	bool closed;			/* close finished */
-	bool free_on_close;		/* cp_channel_close was called */
+	bool close_called;		/* cp_channel_close was called */
+	bool free_self;			/* failed open: freed once closed */
 	bool cancelled;			/* closed by us: queued sends ECANCELED */
 	bool disconnected;		/* on_disconnect delivered (or never) */
 	bool unref;
@@ -108,6 +111,11 @@ json_t *cp__channel_msg_in(const struct cp_channel *ch, const json_t *frame,
 
 /* Called by channel.c when the channel has closed (parent role). */
 void cp__child_channel_closed(struct cp_child *c);
+/* A handle of the channel's keeps c from closing until released. */
+void cp__child_hold(struct cp_child *c);
+void cp__child_release(struct cp_child *c);
+/* cp_channel_free of c's channel: c no longer frees it. */
+void cp__child_forget_channel(struct cp_child *c, struct cp_channel *ch);
 
 /*
  * Node's shell rule: [file, ...args].join(' '), no quoting.  A new

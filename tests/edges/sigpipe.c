@@ -148,8 +148,9 @@ case_channel(void)
 	/* A send to a closed peer: an error, not a signal. */
 	close(sv[1]);
 	CHECK(cp_channel_send(ch, json_true(), NULL, NULL) == UV_EPIPE);
-	cp_channel_close(ch);
+	cp_channel_close(ch, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
+	cp_channel_free(ch);
 	CHECK(uv_loop_close(&loop) == 0);
 	CHECK(sigpipe_default());
 }

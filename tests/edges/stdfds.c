@@ -154,7 +154,7 @@ on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 {
 	(void)data;
 	got_fd = m->fd;
-	cp_channel_close(ch);
+	cp_channel_close(ch, channel_free_cb);
 }
 
 static void

@@ -197,4 +197,24 @@ case_find_(const char *arg, const void *table, size_t size, size_t n,
 	return NULL;
 }
 
+#ifdef CHILDPROC_H
+/*
+ * close_cb for cp_channel_close and cp_reader_close that only frees the
+ * object (childproc(3), "Object model": free in or after close_cb).
+ */
+static inline void
+channel_free_cb(struct cp_channel *ch, void *data)
+{
+	(void)data;
+	cp_channel_free(ch);
+}
+
+static inline void
+reader_free_cb(struct cp_reader *r, void *data)
+{
+	(void)data;
+	cp_reader_free(r);
+}
+#endif
+
 #endif /* CP_TEST_H */

@@ -181,8 +181,9 @@ c_ping_cb(struct cp_channel *ch, int st, void *arg)
 	CHECK(st == 0);
 	c_pinged++;
 	if (c_pinged == 2) {
-		cp_channel_close(ch);
-		cp_channel_close(*(struct cp_channel **)cp_channel_data(ch));
+		cp_channel_close(ch, NULL);
+		cp_channel_close(*(struct cp_channel **)cp_channel_data(ch),
+		    NULL);
 	}
 }
 
@@ -201,6 +202,8 @@ c_peer(void)
 	CHECK(cp_channel_ping(a, c_ping_cb, NULL) == 0);
 	CHECK(cp_channel_ping(a, c_ping_cb, NULL) == 0);
 	uv_run(&loop, UV_RUN_DEFAULT);
+	cp_channel_free(a);
+	cp_channel_free(b);
 	CHECK(uv_loop_close(&loop) == 0);
 	CHECK(c_pinged == 2);
 	CHECK(c_errors == 0);
