@@ -208,8 +208,9 @@ main(int argc, char *argv[])
 		cmd_print_json(cp_exec_result_json(run.r));
 	}
 	status = cmd_result_status(run.r, run.cwd, run.file, co.json);
-	cp_exec_free(x);
+	cp_exec_close(x, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
+	cp_exec_free(x);
 	uv_loop_close(&loop);
 	cmd_release_common(&co);
 	return cmd_finish(status);

@@ -5,6 +5,14 @@
  * fail return 0 or a negative UV_E* code.  When a function that takes a
  * callback fails, the callback is never called.  Messages are jansson
  * values; who owns each reference is said at each function.
+ *
+ * Every object (cp_child, cp_channel, cp_reader, cp_exec, cp_pool) has
+ * one lifecycle, as libuv handles do (childproc(3), "Object model"):
+ * made by one call; cp_X_close(obj, close_cb) starts closing it
+ * (idempotent, safe from any of its callbacks; no event runs after it,
+ * queued requests get UV_ECANCELED); close_cb runs exactly once, from the
+ * loop, when every process is reaped and every handle and fd closed, and
+ * is the last callback; cp_X_free(obj) releases it, in or after close_cb.
  */
 #ifndef CHILDPROC_H
 #define CHILDPROC_H
@@ -439,9 +447,9 @@ struct cp_child_events {
 	void (*on_exit)(struct cp_child *c, int64_t exit_status, int term_signal,
 	    void *data);
 	/*
-	 * Everything is over: exited, every pipe at EOF, the channel closed and
-	 * every handle closed.  The last callback; cp_child_free may be called
-	 * here.
+	 * Node's 'close': the child exited, every pipe is at EOF and the
+	 * channel is closed.  The last event; close the child here (or later)
+	 * with cp_child_close.
 	 */
 	void (*on_close)(struct cp_child *c, void *data);
 	/* The timeout fired and kill_signal was sent (may be NULL). */
@@ -511,9 +519,21 @@ CP_API bool cp_child_timed_out(const struct cp_child *c);
 CP_API bool cp_child_killed(const struct cp_child *c);
 CP_API void *cp_child_data(const struct cp_child *c);
 
+typedef void (*cp_child_close_cb)(struct cp_child *c, void *data);
+
 /*
- * Frees the child.  Only after on_close (or inside it).
+ * Closes the child, as every object is closed (cp_pool_close): no event
+ * runs after this call (writes still queued get their callback with
+ * UV_ECANCELED, as do the channel's sends); close_cb (may be NULL) runs
+ * from the loop once the process is reaped and every pipe, the channel
+ * and every handle are closed: the last callback.  Idempotent; safe from
+ * any callback of the child.  A child still running is killed with
+ * SIGKILL (its process group with CP_SPAWN_KILL_TREE) and reaped first:
+ * no zombie and no fd outlives the object.  To stop it gently, use
+ * cp_child_kill and close it in on_exit or on_close.
  */
+CP_API void cp_child_close(struct cp_child *c, cp_child_close_cb close_cb);
+/* Releases the memory: in or after close_cb only.  c may be NULL. */
 CP_API void cp_child_free(struct cp_child *c);
 
 /*
@@ -702,10 +722,11 @@ struct cp_result {
 };
 
 /*
- * r belongs to x and lives until cp_exec_free(x), which may be called
- * here.
+ * The result, once: r belongs to x and lives until cp_exec_free(x).  Close
+ * x here (or later) with cp_exec_close.
  */
 typedef void (*cp_exec_cb)(struct cp_exec *x, struct cp_result *r, void *data);
+typedef void (*cp_exec_close_cb)(struct cp_exec *x, void *data);
 
 /*
  * Node's execFile(file, args, options, callback): runs o->spawn.file with
@@ -740,7 +761,19 @@ CP_API struct cp_child *cp_exec_child(const struct cp_exec *x);
  * or UV_ESRCH once it is gone.  Safe until the callback.
  */
 CP_API int cp_exec_kill(struct cp_exec *x, int signum);
-/* Frees x and its result.  Only in or after the callback; x may be NULL. */
+/*
+ * Closes x, as every object is closed (cp_pool_close): idempotent, safe
+ * from cb and on_output.  If cb has not run, the exec is cancelled, as
+ * Node's exec with an aborted options.signal: stdout and stderr are
+ * closed and the child is killed with SIGKILL (its process group with
+ * CP_SPAWN_KILL_TREE) and reaped; then cb runs with r->error UV_ECANCELED
+ * (unless an error came first; cp_result_message says "The operation was
+ * aborted", cp_exec_result_json code "ABORT_ERR"), r->killed set and the
+ * output read so far.  close_cb (may be NULL) runs after cb, from the
+ * loop, once every handle is closed: the last callback.
+ */
+CP_API void cp_exec_close(struct cp_exec *x, cp_exec_close_cb close_cb);
+/* Frees x and its result: in or after close_cb only.  x may be NULL. */
 CP_API void cp_exec_free(struct cp_exec *x);
 
 /*

@@ -110,7 +110,7 @@ probe_close(struct cp_child *c, void *data)
 {
 	(void)data;
 	child_closed = true;
-	cp_child_free(c);
+	cp_child_close(c, child_free_cb);
 }
 
 static void

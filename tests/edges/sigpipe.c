@@ -92,7 +92,7 @@ on_close(struct cp_child *c, void *data)
 	struct t *t = data;
 
 	t->closed = true;
-	cp_child_free(c);
+	cp_child_close(c, NULL);	/* freed once the loop is over */
 }
 
 static const struct cp_child_events events = {
@@ -111,6 +111,7 @@ run_child(struct t *t, const char *script)
 	o.args = args;
 	CHECK(cp_child_spawn(&t->loop, &o, &events, t, &t->c) == 0);
 	uv_run(&t->loop, UV_RUN_DEFAULT);
+	cp_child_free(t->c);
 	CHECK(t->closed);
 }
 
@@ -212,6 +213,7 @@ case_slowdown(void)
 	o.args = args;
 	CHECK(cp_child_spawn(&t.loop, &o, &ev, &t, &t.c) == 0);
 	uv_run(&t.loop, UV_RUN_DEFAULT);
+	cp_child_free(t.c);
 	CHECK(t.closed);
 	/* Accepted, with the advice to slow down. */
 	for (i = 0; i < 4; i++)

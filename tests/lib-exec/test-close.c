@@ -359,6 +359,440 @@ test_reader_twice(void)
 	close(p[1]);
 }
 
+
+/* ---- cp_child ------------------------------------------------------------ */
+
+/* pid was ours and is reaped: not a zombie, not running, not waitable. */
+static void
+assert_reaped(int pid)
+{
+	ASSERT(pid > 0);
+	ASSERT(waitpid(pid, NULL, WNOHANG) == -1 && errno == ECHILD);
+	ASSERT(kill(pid, 0) == -1 && errno == ESRCH);
+	ASSERT(!cp_child_pid_owned(pid));
+}
+
+static void
+child_closed(struct cp_child *c, void *data)
+{
+	ASSERT(data == &loop);
+	closes++;
+	cp_child_free(c);
+}
+
+static void
+child_closed_other(struct cp_child *c, void *data)
+{
+	(void)c;
+	(void)data;
+	ASSERT(!"only the first close_cb runs");
+}
+
+static void
+close_child(struct cp_child *c)
+{
+	cp_child_close(c, child_closed);
+	cp_child_close(c, child_closed_other);
+	ASSERT_EQ(closes, 0);		/* from the loop, not in the call */
+}
+
+static int data_events, exit_events, close_events;
+
+static void
+count_data(struct cp_child *c, int fd, const char *buf, size_t len,
+    void *data)
+{
+	(void)c;
+	(void)fd;
+	(void)buf;
+	(void)len;
+	(void)data;
+	event();
+	data_events++;
+}
+
+static void
+close_on_data(struct cp_child *c, int fd, const char *buf, size_t len,
+    void *data)
+{
+	count_data(c, fd, buf, len, data);
+	close_child(c);
+}
+
+static void
+count_exit(struct cp_child *c, int64_t status, int sig, void *data)
+{
+	(void)c;
+	(void)status;
+	(void)sig;
+	(void)data;
+	event();
+	exit_events++;
+}
+
+static void
+close_on_exit(struct cp_child *c, int64_t status, int sig, void *data)
+{
+	count_exit(c, status, sig, data);
+	close_child(c);
+}
+
+static void
+count_close(struct cp_child *c, void *data)
+{
+	(void)c;
+	(void)data;
+	event();
+	close_events++;
+}
+
+static void
+close_on_close(struct cp_child *c, void *data)
+{
+	count_close(c, data);
+	close_child(c);
+}
+
+static struct cp_child *
+spawn_sh(const char *script, const struct cp_child_events *ev,
+    const struct cp_stdio *stdio, int nstdio, unsigned int flags)
+{
+	char *args[] = { (char *)"-c", (char *)script, NULL };
+	struct cp_spawn_options o = CP_SPAWN_OPTIONS_INIT;
+	struct cp_child *c;
+
+	o.file = "sh";
+	o.args = args;
+	o.stdio = stdio;
+	o.stdio_count = nstdio;
+	o.flags = flags;
+	ASSERT(cp_child_spawn(&loop, &o, ev, &loop, &c) == 0);
+	return c;
+}
+
+/*
+ * Closed while it runs (and ignores SIGTERM): killed and reaped before
+ * close_cb; no event after the close, no fd left, no zombie.
+ */
+static void
+test_child_running(void)
+{
+	static const struct cp_child_events ev = {
+		.on_data = count_data,
+		.on_exit = count_exit,
+		.on_close = count_close,
+	};
+	struct cp_child *c;
+	int pid;
+
+	begin();
+	c = spawn_sh("trap '' TERM; while :; do sleep 1; done", &ev, NULL, 0,
+	    0);
+	pid = cp_child_pid(c);
+	close_child(c);
+	end(1, 0);
+	ASSERT_EQ(events, 0);
+	assert_reaped(pid);
+}
+
+/* Closed from on_data while it writes on: no on_data after it. */
+static void
+test_child_in_callback(void)
+{
+	static const struct cp_child_events ev = {
+		.on_data = close_on_data,
+		.on_exit = count_exit,
+		.on_close = count_close,
+	};
+	struct cp_child *c;
+	int pid;
+
+	begin();
+	c = spawn_sh("while :; do echo x; done", &ev, NULL, 0, 0);
+	pid = cp_child_pid(c);
+	end(1, 0);
+	ASSERT_EQ(data_events, 1);
+	ASSERT_EQ(exit_events + close_events, 0);
+	assert_reaped(pid);
+}
+
+/*
+ * The Node events of a child that ends by itself: exit, then close; a
+ * close from on_exit drops the on_close event, one from on_close is the
+ * usual end.
+ */
+static void
+test_child_events(void)
+{
+	static const struct cp_child_events in_exit = {
+		.on_exit = close_on_exit,
+		.on_close = count_close,
+	};
+	static const struct cp_child_events in_close = {
+		.on_exit = count_exit,
+		.on_close = close_on_close,
+	};
+	int pid;
+
+	begin();
+	pid = cp_child_pid(spawn_sh("exit 3", &in_exit, NULL, 0, 0));
+	end(1, 0);
+	ASSERT_EQ(exit_events, 1);
+	ASSERT_EQ(close_events, 0);
+	assert_reaped(pid);
+
+	closes = events = exit_events = 0;
+	begin();
+	pid = cp_child_pid(spawn_sh("echo out; echo err >&2", &in_close, NULL,
+	    0, 0));
+	end(1, 0);
+	ASSERT_EQ(exit_events, 1);
+	ASSERT_EQ(close_events, 1);
+	assert_reaped(pid);
+}
+
+static int child_channel_closes;
+
+static void
+child_channel_closed(struct cp_channel *ch, void *data)
+{
+	ASSERT(data == &loop);
+	ASSERT_EQ(closes, 0);		/* before the child's close_cb */
+	child_channel_closes++;
+	cp_channel_free(ch);
+}
+
+static void
+no_write(struct cp_child *c, int fd, int status, void *arg)
+{
+	(void)c;
+	(void)fd;
+	(void)arg;
+	ASSERT_EQ(closes, 0);
+	ASSERT(status == UV_ECANCELED || status == 0);
+	cancelled++;
+}
+
+/*
+ * A child with a channel and a stdin pipe, in its own process group with
+ * a grandchild: its channel closed first (freed in its close_cb), then
+ * the child, with sends and writes queued: every callback before
+ * close_cb, the child and the grandchild killed, nothing left.
+ */
+static void
+test_child_channel(void)
+{
+	static const struct cp_child_events ev = {
+		.on_data = count_data,
+		.on_exit = count_exit,
+		.on_close = count_close,
+	};
+	static const struct cp_stdio stdio[] = {
+		{ CP_STDIO_PIPE, -1 }, { CP_STDIO_IGNORE, -1 },
+		{ CP_STDIO_INHERIT, -1 }, { CP_STDIO_IPC, -1 },
+	};
+	struct cp_child *c;
+	struct cp_channel *ch;
+	int pid, i;
+
+	begin();
+	c = spawn_sh("sleep 1000 & wait", &ev, stdio, 4, CP_SPAWN_KILL_TREE);
+	pid = cp_child_pid(c);
+	ch = cp_child_channel(c);
+	ASSERT(ch != NULL);
+	for (i = 0; i < 4; i++) {
+		ASSERT(cp_channel_send(ch, json_true(), send_done, NULL) >= 0);
+		ASSERT(cp_child_write(c, 0, "x", 1, no_write, NULL) >= 0);
+	}
+	cp_channel_close(ch, child_channel_closed);
+	close_child(c);
+	end(1, 0);
+	ASSERT_EQ(child_channel_closes, 1);
+	ASSERT_EQ(cancelled, 8);
+	ASSERT_EQ(events, 0);
+	assert_reaped(pid);
+	/* The group is gone too: sleep was killed with it. */
+	for (i = 0; i < 1000 && kill(-pid, 0) == 0; i++)
+		usleep(10000);
+	ASSERT(kill(-pid, 0) == -1 && errno == ESRCH);
+}
+
+/* ---- cp_exec ------------------------------------------------------------- */
+
+static int results;
+static struct cp_result got;
+
+static void
+exec_closed(struct cp_exec *x, void *data)
+{
+	ASSERT(data == &loop);
+	ASSERT_EQ(results, 1);		/* after the result */
+	closes++;
+	cp_exec_free(x);
+}
+
+static void
+exec_closed_other(struct cp_exec *x, void *data)
+{
+	(void)x;
+	(void)data;
+	ASSERT(!"only the first close_cb runs");
+}
+
+static void
+close_exec(struct cp_exec *x)
+{
+	cp_exec_close(x, exec_closed);
+	cp_exec_close(x, exec_closed_other);
+	ASSERT_EQ(closes, 0);
+}
+
+/* Keeps what the result says (not its buffers, which are x's). */
+static void
+keep_result(struct cp_exec *x, struct cp_result *r, void *data)
+{
+	(void)x;
+	ASSERT(data == &loop);
+	event();
+	results++;
+	got = *r;
+	got.output = NULL;
+	got.output_count = 0;
+	got.file = got.cmd = NULL;
+	got.spawnargs = NULL;
+}
+
+static void
+close_in_result(struct cp_exec *x, struct cp_result *r, void *data)
+{
+	keep_result(x, r, data);
+	close_exec(x);
+}
+
+static void
+close_late_exec(uv_timer_t *t)
+{
+	close_exec(t->data);
+	close_timer(t);
+}
+
+static void
+close_after_result(struct cp_exec *x, struct cp_result *r, void *data)
+{
+	keep_result(x, r, data);
+	timer.data = x;
+	later(&timer, 1, close_late_exec);
+}
+
+static int
+close_on_output(struct cp_exec *x, int fd, const char *buf, size_t len,
+    void *data)
+{
+	(void)fd;
+	(void)buf;
+	(void)len;
+	(void)data;
+	ASSERT_EQ(results, 0);
+	close_exec(x);
+	return 0;
+}
+
+static struct cp_exec *
+exec_sh(const char *script, cp_exec_cb cb,
+    int (*on_output)(struct cp_exec *, int, const char *, size_t, void *),
+    bool capture)
+{
+	char *args[] = { (char *)"-c", (char *)script, NULL };
+	struct cp_exec_options o = CP_EXEC_OPTIONS_INIT;
+	struct cp_exec *x;
+
+	o.spawn.file = "sh";
+	o.spawn.args = args;
+	o.on_output = on_output;
+	if (capture)
+		ASSERT(cp_spawn_capture(&loop, &o, cb, &loop, &x) == 0);
+	else
+		ASSERT(cp_exec_file(&loop, &o, cb, &loop, &x) == 0);
+	return x;
+}
+
+/*
+ * Closed while the child runs (it ignores SIGTERM), from on_output and
+ * from outside: the result comes once, cancelled, then close_cb; the child
+ * is killed and reaped, nothing is left.
+ */
+static void
+test_exec_running(void)
+{
+	static const char script[] =
+	    "trap '' TERM; echo hi; while :; do sleep 1; done";
+	char *msg;
+	json_t *j;
+	struct cp_exec *x;
+	int mode;
+
+	for (mode = 0; mode < 3; mode++) {
+		closes = events = results = 0;
+		begin();
+		if (mode == 0) {
+			exec_sh(script, keep_result, close_on_output, false);
+		} else {
+			x = exec_sh(script, keep_result, NULL, mode == 2);
+			close_exec(x);
+		}
+		end(1, 0);
+		ASSERT_EQ(results, 1);
+		ASSERT_EQ(got.error, UV_ECANCELED);
+		ASSERT(got.killed);
+		ASSERT_EQ(got.signal, SIGKILL);
+		ASSERT_EQ(got.status, -1);
+		assert_reaped(got.pid);
+	}
+	/* Node's AbortError. */
+	got.sync = false;
+	got.file = got.cmd = (char *)"sh";
+	ASSERT(cp_result_message(&got, &msg) == 0);
+	ASSERT_STR_EQ(msg, "The operation was aborted");
+	free(msg);
+	j = cp_exec_result_json(&got);
+	ASSERT(j != NULL);
+	ASSERT(value_is(json_object_get(j, "error"),
+	    "{\"message\":\"The operation was aborted\",\"code\":\"ABORT_ERR\","
+	    "\"cmd\":\"sh\"}"));
+	json_decref(j);
+}
+
+/* Closed in the result callback, or after it: close_cb last, once. */
+static void
+test_exec_after_result(void)
+{
+	struct cp_exec_options o = CP_EXEC_OPTIONS_INIT;
+	struct cp_exec *x;
+
+	begin();
+	exec_sh("exit 0", close_in_result, NULL, false);
+	end(1, 0);
+	ASSERT_EQ(got.error, 0);
+	assert_reaped(got.pid);
+
+	closes = events = results = 0;
+	begin();
+	exec_sh("exit 2", close_after_result, NULL, false);
+	end(1, 0);
+	ASSERT_EQ(got.error, CP_EXEC_FAILED);
+	assert_reaped(got.pid);
+
+	/* A spawn error reported later keeps its code. */
+	closes = events = results = 0;
+	begin();
+	o.spawn.file = "no-such-command-xyz";
+	ASSERT(cp_exec_file(&loop, &o, keep_result, &loop, &x) == 0);
+	close_exec(x);
+	end(1, 0);
+	ASSERT_EQ(got.error, UV_ENOENT);
+	ASSERT_EQ(got.pid, 0);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -368,6 +802,12 @@ static const struct {
 	CASE("close-channel-after-peer", test_channel_after_peer)
 	CASE("close-reader-in-callback", test_reader_in_callback)
 	CASE("close-reader-twice", test_reader_twice)
+	CASE("close-child-running", test_child_running)
+	CASE("close-child-in-callback", test_child_in_callback)
+	CASE("close-child-events", test_child_events)
+	CASE("close-child-channel", test_child_channel)
+	CASE("close-exec-running", test_exec_running)
+	CASE("close-exec-after-result", test_exec_after_result)
 };
 
 int

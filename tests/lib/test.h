@@ -199,8 +199,8 @@ case_find_(const char *arg, const void *table, size_t size, size_t n,
 
 #ifdef CHILDPROC_H
 /*
- * close_cb for cp_channel_close and cp_reader_close that only frees the
- * object (childproc(3), "Object model": free in or after close_cb).
+ * close_cb for cp_channel_close, cp_reader_close, cp_child_close and
+ * cp_exec_close that only frees the object (childproc(3), "Object model": free in or after close_cb).
  */
 static inline void
 channel_free_cb(struct cp_channel *ch, void *data)
@@ -214,6 +214,20 @@ reader_free_cb(struct cp_reader *r, void *data)
 {
 	(void)data;
 	cp_reader_free(r);
+}
+
+static inline void
+child_free_cb(struct cp_child *c, void *data)
+{
+	(void)data;
+	cp_child_free(c);
+}
+
+static inline void
+exec_free_cb(struct cp_exec *x, void *data)
+{
+	(void)data;
+	cp_exec_free(x);
 }
 #endif
 

@@ -139,7 +139,7 @@ on_close(struct cp_child *c, void *data)
 {
 	struct t *t = data;
 
-	cp_child_free(c);
+	cp_child_close(c, NULL);	/* freed once the loop is over */
 	uv_close((uv_handle_t *)&t->watchdog, NULL);
 }
 
@@ -243,6 +243,7 @@ main(int argc, char *argv[])
 	t.ch = cp_child_channel(t.child);
 	start(&t);
 	uv_run(&t.loop, UV_RUN_DEFAULT);
+	cp_child_free(t.child);
 	CHECK(uv_loop_close(&t.loop) == 0);
 	if (t.listen_fd >= 0)
 		close(t.listen_fd);
