@@ -87,23 +87,32 @@ close_timer(uv_timer_t *t)
 	uv_close((uv_handle_t *)t, NULL);
 }
 
+/*
+ * The close_cbs of each object: counted, then the object freed, so that a
+ * callback after close_cb is a use after free; and a second close's
+ * close_cb, which must never run.
+ */
+#define CLOSE_CBS(obj, type, free_fn)					\
+static void								\
+obj##_closed(struct type *o, void *data)				\
+{									\
+	ASSERT(data == &loop);						\
+	closes++;							\
+	free_fn(o);							\
+}									\
+static void								\
+obj##_closed_other(struct type *o, void *data)				\
+{									\
+	(void)o;							\
+	(void)data;							\
+	ASSERT(!"only the first close_cb runs");			\
+}
+CLOSE_CBS(channel, cp_channel, cp_channel_free)
+CLOSE_CBS(reader, cp_reader, cp_reader_free)
+CLOSE_CBS(child, cp_child, cp_child_free)
+CLOSE_CBS(exec, cp_exec, cp_exec_free)
+
 /* ---- cp_channel --------------------------------------------------------- */
-
-static void
-channel_closed(struct cp_channel *ch, void *data)
-{
-	ASSERT(data == &loop);
-	closes++;
-	cp_channel_free(ch);
-}
-
-static void
-channel_closed_other(struct cp_channel *ch, void *data)
-{
-	(void)ch;
-	(void)data;
-	ASSERT(!"only the first close_cb runs");
-}
 
 /* Closes from on_message, twice: no message after, one close_cb. */
 static void
@@ -268,22 +277,6 @@ test_channel_after_peer(void)
 /* ---- cp_reader ---------------------------------------------------------- */
 
 static void
-reader_closed(struct cp_reader *r, void *data)
-{
-	ASSERT(data == &loop);
-	closes++;
-	cp_reader_free(r);
-}
-
-static void
-reader_closed_other(struct cp_reader *r, void *data)
-{
-	(void)r;
-	(void)data;
-	ASSERT(!"only the first close_cb runs");
-}
-
-static void
 close_on_line(struct cp_reader *r, int err, char *line, size_t len,
     void *data)
 {
@@ -370,22 +363,6 @@ assert_reaped(int pid)
 	ASSERT(waitpid(pid, NULL, WNOHANG) == -1 && errno == ECHILD);
 	ASSERT(kill(pid, 0) == -1 && errno == ESRCH);
 	ASSERT(!cp_child_pid_owned(pid));
-}
-
-static void
-child_closed(struct cp_child *c, void *data)
-{
-	ASSERT(data == &loop);
-	closes++;
-	cp_child_free(c);
-}
-
-static void
-child_closed_other(struct cp_child *c, void *data)
-{
-	(void)c;
-	(void)data;
-	ASSERT(!"only the first close_cb runs");
 }
 
 static void
@@ -621,23 +598,6 @@ test_child_channel(void)
 
 static int results;
 static struct cp_result got;
-
-static void
-exec_closed(struct cp_exec *x, void *data)
-{
-	ASSERT(data == &loop);
-	ASSERT_EQ(results, 1);		/* after the result */
-	closes++;
-	cp_exec_free(x);
-}
-
-static void
-exec_closed_other(struct cp_exec *x, void *data)
-{
-	(void)x;
-	(void)data;
-	ASSERT(!"only the first close_cb runs");
-}
 
 static void
 close_exec(struct cp_exec *x)

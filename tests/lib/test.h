@@ -199,36 +199,21 @@ case_find_(const char *arg, const void *table, size_t size, size_t n,
 
 #ifdef CHILDPROC_H
 /*
- * close_cb for cp_channel_close, cp_reader_close, cp_child_close and
- * cp_exec_close that only frees the object (childproc(3), "Object model": free in or after close_cb).
+ * close_cbs that only free the object (childproc(3), "Object model": free
+ * in or after close_cb): channel_free_cb, reader_free_cb, child_free_cb
+ * and exec_free_cb, for cp_channel_close ... cp_exec_close.
  */
-static inline void
-channel_free_cb(struct cp_channel *ch, void *data)
-{
-	(void)data;
-	cp_channel_free(ch);
+#define CP_TEST_FREE_CB_(name, type, free_fn)				\
+static inline void							\
+name(struct type *obj, void *data)					\
+{									\
+	(void)data;							\
+	free_fn(obj);							\
 }
-
-static inline void
-reader_free_cb(struct cp_reader *r, void *data)
-{
-	(void)data;
-	cp_reader_free(r);
-}
-
-static inline void
-child_free_cb(struct cp_child *c, void *data)
-{
-	(void)data;
-	cp_child_free(c);
-}
-
-static inline void
-exec_free_cb(struct cp_exec *x, void *data)
-{
-	(void)data;
-	cp_exec_free(x);
-}
+CP_TEST_FREE_CB_(channel_free_cb, cp_channel, cp_channel_free)
+CP_TEST_FREE_CB_(reader_free_cb, cp_reader, cp_reader_free)
+CP_TEST_FREE_CB_(child_free_cb, cp_child, cp_child_free)
+CP_TEST_FREE_CB_(exec_free_cb, cp_exec, cp_exec_free)
 #endif
 
 #endif /* CP_TEST_H */
