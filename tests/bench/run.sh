@@ -178,6 +178,7 @@ med() {
 }
 
 load0=$(cut -d ' ' -f 1-3 /proc/loadavg)
+commit=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)
 echo "run.sh: $runs run(s) of each; medians; load average $load0" >&2
 
 # ---- 1, 2: messages per second ------------------------------------------
@@ -682,5 +683,5 @@ fi
 node "$here/report.js" "$rows" "$outdir" \
 	"tests/bench/run.sh -r $runs$([ "$quick" = 1 ] && echo ' -q')$([ "$sections" = "$all_sections" ] || echo " -s $sections")" \
 	"$runs" "$load0" "$(cut -d ' ' -f 1-3 /proc/loadavg)" \
-	"$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	"$commit"
 echo "run.sh: wrote $outdir/results.md and $outdir/results.json" >&2
