@@ -135,11 +135,11 @@ main(int argc, char *argv[])
 		fprintf(stderr, "bench-handles: loopback: %s\n", cp_strerror(r));
 		return 1;
 	}
-	if (bench_run_echo("bench-handles", argv + optind, NULL, &events,
-	    &b.c) != 0)
-		return 1;
+	r = bench_run_echo("bench-handles", argv + optind, NULL, &events, &b.c);
 	close(b.fd);
 	close(afd);
+	if (r != 0)
+		return 1;
 	if (b.failed || b.acked != b.count || b.c.exit_status != 0 ||
 	    b.c.term_signal != 0) {
 		fprintf(stderr, "bench-handles: %ld of %ld handles acked, child "

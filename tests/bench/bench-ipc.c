@@ -170,7 +170,7 @@ main(int argc, char *argv[])
 	const char *serialization = NULL;
 	char *payload;
 	double secs;
-	int c;
+	int c, r;
 
 	if (argc < 2)
 		usage();
@@ -221,10 +221,13 @@ main(int argc, char *argv[])
 	    (b.times = calloc((size_t)b.count, sizeof(*b.times))) == NULL)
 		return 1;
 
-	if (bench_run_echo("bench-ipc", argv + optind, serialization, &events,
-	    &b.c) != 0)
-		return 1;
+	r = bench_run_echo("bench-ipc", argv + optind, serialization, &events,
+	    &b.c);
 	json_decref(b.msg);
+	if (r != 0) {
+		free(b.times);
+		return 1;
+	}
 
 	if (!b.failed && b.received != b.count)
 		fail(&b, "the child went away before every reply came back");
