@@ -34,9 +34,11 @@ while getopts r:qo:s: opt; do
 	esac
 done
 
-# want SECTION: whether -s asked for it.
+# want SECTION: whether -s asked for it (and, if so, it is the section
+# running now, which a report of a run cut short names).
+section=
 want() {
-	case ",$sections," in *",$1,"*) return 0 ;; esac
+	case ",$sections," in *",$1,"*) section=$1; return 0 ;; esac
 	return 1
 }
 
@@ -63,7 +65,18 @@ cmd=$build/cmd
 export PATH="$cmd:$PATH"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cp-bench.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+finished=0
+# At exit, even by INT or TERM or a failed run: the cluster section's
+# server stops, and a run cut short still reports the rows it measured
+# (saying so in the command line of results.md and results.json).
+finish() {
+	! declare -F stop_server >/dev/null || stop_server
+	if [ "$finished" = 0 ] && [ -s "$tmp/rows.tsv" ]; then
+		report "cut short during section $section"
+	fi
+	rm -rf "$tmp"
+}
+trap finish EXIT
 trap 'exit 130' INT TERM
 
 # ---- helpers -------------------------------------------------------------
@@ -123,6 +136,13 @@ meets() {
 
 rows=$tmp/rows.tsv
 : >"$rows"
+# report [NOTE]: results.md and results.json from the rows so far (report.js).
+report() {
+	node "$here/report.js" "$rows" "$outdir" \
+	    "tests/bench/run.sh -r $runs$([ "$quick" = 1 ] && echo ' -q')$([ "$sections" = "$all_sections" ] || echo " -s $sections")${1:+ ($1)}" \
+	    "$runs" "$load0" "$(cut -d ' ' -f 1-3 /proc/loadavg)" "$commit"
+	echo "run.sh: wrote $outdir/results.md and $outdir/results.json${1:+ ($1)}" >&2
+}
 row() {
 	local name=$1 a=$2 b=$3 unit=$4 better=$5 target=${6:-} r=${7:-} met=
 	[ -n "$r" ] || r=$(ratio "$a" "$b")
@@ -512,7 +532,6 @@ if want cluster; then
 		fi
 		server=
 	}
-	trap 'stop_server; rm -rf "$tmp"' EXIT
 
 	# start CONFIG: the server in the background; sets server and addr,
 	# and returns once every worker is ready and a short warm-up has run.
@@ -680,8 +699,6 @@ if want handles; then
 fi
 
 # ---- results.md and results.json -------------------------------------------
-node "$here/report.js" "$rows" "$outdir" \
-	"tests/bench/run.sh -r $runs$([ "$quick" = 1 ] && echo ' -q')$([ "$sections" = "$all_sections" ] || echo " -s $sections")" \
-	"$runs" "$load0" "$(cut -d ' ' -f 1-3 /proc/loadavg)" \
-	"$commit"
-echo "run.sh: wrote $outdir/results.md and $outdir/results.json" >&2
+finished=1
+report
+
