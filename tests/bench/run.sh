@@ -571,7 +571,6 @@ if want cluster; then
 	    fork-shared fork-reuseport"
 	rconfigs=$(printf '%s\n' $configs | tac)
 	declare -A rps p99 rss hwm skew
-	declare -A rr_of	# per-run ratios, by row
 	# run_config C: one measure of configuration C.
 	run_config() {
 		local c=$1 bad
@@ -599,74 +598,57 @@ if want cluster; then
 		    "spread $(json "$tmp/spread" 'Object.values(r.pids)')" >&2
 	}
 	last() { echo "${1##* }"; }
-	# within KEY FIGURE A B: appends FIGURE[A] / FIGURE[B] of this run to
-	# the per-run ratios of KEY.
-	within() {
+	# crow NAME FIGURE A B UNIT BETTER [TARGET]: the row of configuration
+	# A against B: the medians of FIGURE (rps, p99, ...: one value per
+	# run) and the median of the ratios A/B taken within each run.
+	crow() {
 		local -n f_=$2
-		rr_of[$1]="${rr_of[$1]:-} $(ratio "$(last "${f_[$3]}")" \
-		    "$(last "${f_[$4]}")")"
+		local -a va=(${f_[$3]}) vb=(${f_[$4]})
+		local k rs=
+		for ((k = 0; k < ${#va[@]}; k++)); do
+			rs="$rs $(ratio "${va[k]}" "${vb[k]}")"
+		done
+		row "$1" "$(median "${va[@]}")" "$(median "${vb[@]}")" "$5" "$6" \
+		    "${7:-}" "$(median $rs)"
 	}
 	for ((i = 0; i < runs; i++)); do
 		if ((i % 2 == 0)); then order=$configs; else order=$rconfigs; fi
 		for c in $order; do
 			run_config "$c"
 		done
-		within rr rps cfork-rr cluster-rr
-		within none rps cfork-none cluster-none
-		within rp rps cfork-reuseport cluster-rr
-		within p99rr p99 cfork-rr cluster-rr
-		within p99none p99 cfork-none cluster-none
-		within p99rp p99 cfork-reuseport cluster-rr
-		within shared rps fork-shared cluster-rr
-		within sharednone rps fork-shared cluster-none
-		within frp rps fork-reuseport cluster-rr
 	done
-	m() { median $1; }
-	row "HTTP req/s, app.js: childproc-fork -n 4 (rr) vs cluster rr" \
-		"$(m "${rps[cfork-rr]}")" "$(m "${rps[cluster-rr]}")" req/s \
-		higher ">= 1.1" "$(m "${rr_of[rr]}")"
-	row "HTTP req/s, app.js: childproc-fork -n 4 --sched none vs cluster none" \
-		"$(m "${rps[cfork-none]}")" "$(m "${rps[cluster-none]}")" req/s \
-		higher ">= 1.0" "$(m "${rr_of[none]}")"
-	row "HTTP req/s, app.js: childproc-fork -n 4 --sched reuseport vs cluster rr" \
-		"$(m "${rps[cfork-reuseport]}")" "$(m "${rps[cluster-rr]}")" \
-		req/s higher ">= 1.4" "$(m "${rr_of[rp]}")"
-	row "HTTP p99 latency, app.js: childproc-fork rr vs cluster rr" \
-		"$(m "${p99[cfork-rr]}")" "$(m "${p99[cluster-rr]}")" ms lower \
-		"<= 1.0" "$(m "${rr_of[p99rr]}")"
-	row "HTTP p99 latency, app.js: childproc-fork none vs cluster none" \
-		"$(m "${p99[cfork-none]}")" "$(m "${p99[cluster-none]}")" ms \
-		lower "<= 1.0" "$(m "${rr_of[p99none]}")"
-	row "HTTP p99 latency, app.js: childproc-fork reuseport vs cluster rr" \
-		"$(m "${p99[cfork-reuseport]}")" "$(m "${p99[cluster-rr]}")" ms \
-		lower "<= 1.0" "$(m "${rr_of[p99rp]}")"
-	row "primary RSS after the load, app.js: childproc-fork rr vs cluster rr" \
-		"$(m "${rss[cfork-rr]}")" "$(m "${rss[cluster-rr]}")" KiB lower \
-		"C < 4096"
-	row "primary peak RSS, app.js: childproc-fork rr vs cluster rr" \
-		"$(m "${hwm[cfork-rr]}")" "$(m "${hwm[cluster-rr]}")" KiB lower \
-		"C < 4096"
-	row "HTTP req/s, childproc-fork --listen (shared) vs cluster round-robin" \
-		"$(m "${rps[fork-shared]}")" "$(m "${rps[cluster-rr]}")" req/s \
-		higher ">= 1.1" "$(m "${rr_of[shared]}")"
-	row "HTTP req/s, childproc-fork --listen (shared) vs cluster SCHED_NONE" \
-		"$(m "${rps[fork-shared]}")" "$(m "${rps[cluster-none]}")" req/s \
-		higher ">= 0.9" "$(m "${rr_of[sharednone]}")"
-	row "HTTP req/s, childproc-fork --balance reuseport vs cluster round-robin" \
-		"$(m "${rps[fork-reuseport]}")" "$(m "${rps[cluster-rr]}")" req/s \
-		higher "" "$(m "${rr_of[frp]}")"
-	row "master RSS after the load, --listen (4 workers) vs cluster primary (rr)" \
-		"$(m "${rss[fork-shared]}")" "$(m "${rss[cluster-rr]}")" KiB lower \
-		"C < 4096"
-	row "busiest/idlest worker, app.js: childproc-fork rr vs cluster rr" \
-		"$(m "${skew[cfork-rr]}")" "$(m "${skew[cluster-rr]}")" x lower
-	row "busiest/idlest worker, app.js: childproc-fork none vs cluster none" \
-		"$(m "${skew[cfork-none]}")" "$(m "${skew[cluster-none]}")" x lower
-	row "busiest/idlest worker, childproc-fork --listen shared vs cluster none" \
-		"$(m "${skew[fork-shared]}")" "$(m "${skew[cluster-none]}")" x lower
-	row "busiest/idlest worker, childproc-fork reuseport vs cluster rr" \
-		"$(m "${skew[cfork-reuseport]}")" "$(m "${skew[cluster-rr]}")" x \
-		lower
+	crow "HTTP req/s, app.js: childproc-fork -n 4 (rr) vs cluster rr" \
+		rps cfork-rr cluster-rr req/s higher ">= 1.1"
+	crow "HTTP req/s, app.js: childproc-fork -n 4 --sched none vs cluster none" \
+		rps cfork-none cluster-none req/s higher ">= 1.0"
+	crow "HTTP req/s, app.js: childproc-fork -n 4 --sched reuseport vs cluster rr" \
+		rps cfork-reuseport cluster-rr req/s higher ">= 1.4"
+	crow "HTTP p99 latency, app.js: childproc-fork rr vs cluster rr" \
+		p99 cfork-rr cluster-rr ms lower "<= 1.0"
+	crow "HTTP p99 latency, app.js: childproc-fork none vs cluster none" \
+		p99 cfork-none cluster-none ms lower "<= 1.0"
+	crow "HTTP p99 latency, app.js: childproc-fork reuseport vs cluster rr" \
+		p99 cfork-reuseport cluster-rr ms lower "<= 1.0"
+	crow "primary RSS after the load, app.js: childproc-fork rr vs cluster rr" \
+		rss cfork-rr cluster-rr KiB lower "C < 4096"
+	crow "primary peak RSS, app.js: childproc-fork rr vs cluster rr" \
+		hwm cfork-rr cluster-rr KiB lower "C < 4096"
+	crow "HTTP req/s, childproc-fork --listen (shared) vs cluster round-robin" \
+		rps fork-shared cluster-rr req/s higher ">= 1.1"
+	crow "HTTP req/s, childproc-fork --listen (shared) vs cluster SCHED_NONE" \
+		rps fork-shared cluster-none req/s higher ">= 0.9"
+	crow "HTTP req/s, childproc-fork --balance reuseport vs cluster round-robin" \
+		rps fork-reuseport cluster-rr req/s higher
+	crow "master RSS after the load, --listen (4 workers) vs cluster primary (rr)" \
+		rss fork-shared cluster-rr KiB lower "C < 4096"
+	crow "busiest/idlest worker, app.js: childproc-fork rr vs cluster rr" \
+		skew cfork-rr cluster-rr x lower
+	crow "busiest/idlest worker, app.js: childproc-fork none vs cluster none" \
+		skew cfork-none cluster-none x lower
+	crow "busiest/idlest worker, childproc-fork --listen shared vs cluster none" \
+		skew fork-shared cluster-none x lower
+	crow "busiest/idlest worker, childproc-fork reuseport vs cluster rr" \
+		skew cfork-reuseport cluster-rr x lower
 fi
 
 # ---- 9: handle passing rate ------------------------------------------------
