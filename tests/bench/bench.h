@@ -38,7 +38,7 @@ bench_on_close(struct cp_child *c, void *data)
 	struct bench_child *bc = data;
 
 	bc->ch = NULL;
-	cp_child_free(c);
+	cp_child_close(c, NULL);	/* freed once the loop is over */
 }
 
 /*
@@ -84,6 +84,7 @@ bench_run_echo(const char *prog, char **argv, const char *serialization,
 		cp_channel_disconnect(bc->ch);
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
+	cp_child_free(child);
 	uv_loop_close(&loop);
 	return 0;
 }
