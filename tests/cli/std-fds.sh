@@ -42,10 +42,17 @@ t "spawn --input <&-" 0 'abc' '' -- \
     sh -c "childproc-spawn --input abc cat <&-"
 
 if command -v node > /dev/null; then
-	t "fork <&-: runs, stdin at EOF" 0 '"hi"\n' '' -- \
-	    sh -c "childproc-fork hi.js <&-"
-	t "fork >&-: exit 0" 0 '' '' -- \
-	    sh -c "childproc-fork hi.js >&-"
+	# fork FDS: childproc-fork hi.js with the redirections FDS.  Its stdin
+	# is at EOF at once, so once node has taken 2 s to start (a loaded
+	# machine) the bridge says it is waiting for the child: that notice is
+	# right and is taken out; anything else on stderr fails the case.
+	fork() {
+		echo "childproc-fork hi.js $1 2> fork.err; s=\$?;" \
+		    "grep -v '^childproc-fork: standard input has ended' fork.err >&2;" \
+		    "exit \$s"
+	}
+	t "fork <&-: runs, stdin at EOF" 0 '"hi"\n' '' -- sh -c "$(fork '<&-')"
+	t "fork >&-: exit 0" 0 '' '' -- sh -c "$(fork '>&-')"
 	t "fork 2>&-: exit 0" 0 '"hi"\n' '' -- \
 	    sh -c "childproc-fork hi.js 2>&-"
 fi
