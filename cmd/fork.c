@@ -361,15 +361,9 @@ main(int argc, char *argv[])
 	cmd_init("childproc-fork", argv);
 	f.argv = argv;			/* USR2 runs a new master with it */
 	f.status_fd = -1;
-	cmd_getopt_init(&g, option_tables);
+	cmd_getopt_init(&g, option_tables, &co, usage);
 	while ((ch = cmd_getopt(&g, argc, argv)) != -1) {
-		if (cmd_common_option(&co, ch, optarg))
-			continue;
 		switch (ch) {
-		case 'h':
-			usage(stdout);
-			cmd_getopt_free(&g);
-			return cmd_finish(0);
 		case OPT_EXEC_PATH:
 			exec_path = optarg;
 			break;
@@ -523,7 +517,6 @@ main(int argc, char *argv[])
 			cmd_usage_error();
 		}
 	}
-	cmd_getopt_free(&g);
 	argc -= optind;
 	argv += optind;
 	if (ctl != NULL) {

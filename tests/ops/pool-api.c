@@ -22,13 +22,19 @@
 #include <unistd.h>
 
 #include "childproc.h"
+#include "test.h"
 
 #define N 2
 
 static int failed;
 
-#define CHECK(c) do { if (!(c)) { failed = 1; fprintf(stderr, \
-    "pool-api.c:%d: check failed: %s\n", __LINE__, #c); } } while (0)
+static void
+check_failed(void *ctx, int line, const char *what)
+{
+	(void)ctx;
+	fprintf(stderr, "pool-api.c:%d: check failed: %s\n", line, what);
+	failed = 1;
+}
 
 static const char script[] =
     "read mode < \"$1\"\n"
@@ -60,7 +66,7 @@ set_mode(struct t *t, const char *mode)
 {
 	FILE *fp = fopen(t->modefile, "w");
 
-	CHECK(fp != NULL);
+	CHECK(NULL, fp != NULL);
 	if (fp == NULL)
 		return;
 	fprintf(fp, "%s\n", mode);
@@ -128,10 +134,10 @@ next_cb(uv_timer_t *h)
 	save_pids(t);
 	set_mode(t, modes[t->phase]);
 	t->replace_failed = t->roll_failed = 0;
-	CHECK(cp_pool_restart(t->pool) == 0);
+	CHECK(NULL, cp_pool_restart(t->pool) == 0);
 	/* A second one is queued behind it. */
 	if (t->phase == 1)
-		CHECK(cp_pool_restart(t->pool) == 1);
+		CHECK(NULL, cp_pool_restart(t->pool) == 1);
 }
 
 static void
@@ -156,29 +162,30 @@ on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
 		t->replace_failed++;
 		t->fail_err = e->err;
 		t->fail_status = (int)e->exit_status;
-		CHECK(e->slot == 0);
-		CHECK(e->worker != NULL && cp_worker_pid(e->worker) != t->pids[0]);
+		CHECK(NULL, e->slot == 0);
+		CHECK(NULL, e->worker != NULL &&
+		    cp_worker_pid(e->worker) != t->pids[0]);
 		break;
 	case CP_POOL_ROLL_FAILED:
 		t->roll_failed++;
-		CHECK(e->slot == 0);
-		CHECK(t->replace_failed >= 1);
-		CHECK(same_pids(t));
+		CHECK(NULL, e->slot == 0);
+		CHECK(NULL, t->replace_failed >= 1);
+		CHECK(NULL, same_pids(t));
 		if (t->phase == 1)
-			CHECK(t->fail_err == 0 && t->fail_status == 1);
+			CHECK(NULL, t->fail_err == 0 && t->fail_status == 1);
 		else if (t->phase == 2)
-			CHECK(t->fail_err == UV_ETIMEDOUT);
+			CHECK(NULL, t->fail_err == UV_ETIMEDOUT);
 		else
-			CHECK(!"a roll onto good code failed");
+			CHECK(NULL, !"a roll onto good code failed");
 		/* Phase 1 queued another roll: it fails the same way. */
 		if (t->phase != 1 || t->roll_failed == 2)
 			uv_timer_start(&t->next, next_cb, 0, 0);
 		break;
 	case CP_POOL_ROLL_DONE:
 		t->roll_done++;
-		CHECK(t->phase == 3);
+		CHECK(NULL, t->phase == 3);
 		for (i = 0; i < N; i++)
-			CHECK(cp_pool_worker(t->pool, i) != NULL &&
+			CHECK(NULL, cp_pool_worker(t->pool, i) != NULL &&
 			    cp_worker_pid(cp_pool_worker(t->pool, i)) != t->pids[i] &&
 			    cp_worker_state(cp_pool_worker(t->pool, i)) ==
 			    CP_WORKER_READY);
@@ -186,7 +193,7 @@ on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
 		break;
 	case CP_POOL_GIVE_UP:
 	case CP_POOL_SPAWN_ERROR:
-		CHECK(!"give-up or spawn error");
+		CHECK(NULL, !"give-up or spawn error");
 		break;
 	default:
 		break;
@@ -211,11 +218,11 @@ check_notsup(uv_loop_t *loop, struct cp_pool_options *o)
 	struct cp_pool *p = NULL;
 
 	x.max_connections = 10;
-	CHECK(cp_pool_create(loop, &x, NULL, NULL, &p) == UV_ENOTSUP);
+	CHECK(NULL, cp_pool_create(loop, &x, NULL, NULL, &p) == UV_ENOTSUP);
 	x.flags |= CP_POOL_CLUSTER;
 	x.sched = CP_SCHED_NONE;
-	CHECK(cp_pool_create(loop, &x, NULL, NULL, &p) == UV_ENOTSUP);
-	CHECK(p == NULL);
+	CHECK(NULL, cp_pool_create(loop, &x, NULL, NULL, &p) == UV_ENOTSUP);
+	CHECK(NULL, p == NULL);
 }
 
 int
@@ -248,18 +255,18 @@ main(int argc, char **argv)
 	o.ready_timeout_ms = 5000;
 	o.grace_ms = 10000;
 	check_notsup(&t.loop, &o);
-	CHECK(cp_pool_create(&t.loop, &o, &ev, &t, &t.pool) == 0);
+	CHECK(NULL, cp_pool_create(&t.loop, &o, &ev, &t, &t.pool) == 0);
 	uv_timer_init(&t.loop, &t.next);
 	uv_timer_init(&t.loop, &t.watchdog);
 	t.next.data = t.watchdog.data = &t;
 	uv_timer_start(&t.watchdog, watchdog_cb, 120000, 0);
-	CHECK(cp_pool_start(t.pool) == 0);
+	CHECK(NULL, cp_pool_start(t.pool) == 0);
 	uv_run(&t.loop, UV_RUN_DEFAULT);
-	CHECK(t.closed);
-	CHECK(t.phase == 3 && t.roll_done == 1);
-	CHECK(t.old_exited_0 == N);
+	CHECK(NULL, t.closed);
+	CHECK(NULL, t.phase == 3 && t.roll_done == 1);
+	CHECK(NULL, t.old_exited_0 == N);
 	cp_pool_free(t.pool);
-	CHECK(uv_loop_close(&t.loop) == 0);
+	CHECK(NULL, uv_loop_close(&t.loop) == 0);
 	unlink(file);
 	rmdir(dir);
 	if (failed == 0)
