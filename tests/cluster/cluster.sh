@@ -426,7 +426,7 @@ sigkill)
 	;;
 
 kill)
-	# Spec case 29: cluster.worker.kill() exits 0 for good, not restarted.
+	# As in Node: cluster.worker.kill() exits 0 for good, not restarted.
 	start -n 1 --restart always "$app" http
 	wait_for '^W1 listening ' 1 "$tmp/err"
 	send '{"do":"kill"}'
@@ -441,7 +441,7 @@ kill)
 	;;
 
 throw)
-	# Spec case 31: a worker that throws at the top exits 1.
+	# As in Node: a worker that throws at the top exits 1.
 	start -n 1 "$app" throw
 	wait_for '^worker 1 pid [0-9]+ exited with code 1$' 1
 	grep -q 'thrown at the top' "$tmp/err" || fail "no error on stderr"

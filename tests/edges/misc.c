@@ -339,37 +339,28 @@ case_send_epipe(void)
 	CHECK(NULL, uv_loop_close(&loop) == 0);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} cases[] = {
-	{ "listen-port", case_listen_port },
-	{ "open-listening", case_open_listening },
-	{ "open-unconnected", case_open_unconnected },
-	{ "kill-probe", case_kill_probe },
-	{ "unknown-handle", case_unknown_handle },
-	{ "send-epipe", case_send_epipe },
-	{ "take-fd", case_take_fd },
+/* Each line is a test, edges-misc-NAME (tests/lib/test.h, CASE). */
+static const struct test_case cases[] = {
+	CASE("listen-port", case_listen_port)
+	CASE("open-listening", case_open_listening)
+	CASE("open-unconnected", case_open_unconnected)
+	CASE("kill-probe", case_kill_probe)
+	CASE("unknown-handle", case_unknown_handle)
+	CASE("send-epipe", case_send_epipe)
+	CASE("take-fd", case_take_fd)
 };
 
 int
 main(int argc, char *argv[])
 {
-	size_t i;
+	const struct test_case *c;
 
-	if (argc != 2)
+	if (argc != 2 || (c = RUN_CASE(cases, argv[1])) == NULL)
 		return 2;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (strcmp(cases[i].name, argv[1]) == 0) {
-			cases[i].fn();
-			if (failed) {
-				fprintf(stderr, "misc %s: FAILED\n", argv[1]);
-				return 1;
-			}
-			printf("misc %s: ok\n", argv[1]);
-			return 0;
-		}
+	if (failed) {
+		fprintf(stderr, "misc %s: FAILED\n", c->name);
+		return 1;
 	}
-	fprintf(stderr, "misc: unknown case %s\n", argv[1]);
-	return 2;
+	printf("misc %s: ok\n", c->name);
+	return 0;
 }

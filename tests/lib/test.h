@@ -168,6 +168,26 @@ value_is(const json_t *v, const char *want)
 #define CASE(...) { __VA_ARGS__ },
 
 /*
+ * The case table of a driver whose cases are plain functions, and what its
+ * main does with it: RUN_CASE(table, arg) runs the case named arg (with
+ * arg NULL or "--list", lists them and exits, as CASE_FIND) and gives its
+ * entry, or NULL when there is none.
+ */
+struct test_case {
+	const char *name;
+	void (*fn)(void);
+};
+
+static inline const struct test_case *
+case_run_(const struct test_case *c)
+{
+	if (c != NULL)
+		c->fn();
+	return c;
+}
+#define RUN_CASE(table, arg) case_run_(CASE_FIND(table, arg))
+
+/*
  * CASE_FIND(table, arg): the entry of table named arg, or NULL (after
  * saying so on stderr).  With arg "--list", prints every name and exits 0.
  */

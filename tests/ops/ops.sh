@@ -92,24 +92,11 @@ fail_lines=30
 
 cleanup() {
 	local rc=$?
-	if [ -n "$master" ] && kill -0 "$master" 2>/dev/null; then
-		kill -QUIT "$master" 2>/dev/null || true
-		wait "$master" 2>/dev/null || true
-	fi
-	if [ -n "$other" ] && kill -0 "$other" 2>/dev/null; then
-		kill -QUIT "$other" 2>/dev/null || true
-	fi
-	if [ -n "$inner" ] && kill -0 "$inner" 2>/dev/null; then
-		kill -KILL "$inner" 2>/dev/null || true
-	fi
-	if [ -n "$bg" ] && kill -0 "$bg" 2>/dev/null; then
-		kill -TERM "$bg"
-		wait "$bg" 2>/dev/null || true
-	fi
-	if [ -n "$notifier" ] && kill -0 "$notifier" 2>/dev/null; then
-		kill -TERM "$notifier"
-		wait "$notifier" 2>/dev/null || true
-	fi
+	end_bg QUIT "$master"
+	end_bg QUIT "$other"
+	end_bg KILL "$inner"
+	end_bg TERM "$bg"
+	end_bg TERM "$notifier"
 	rm -rf "$tmp"
 	exit $rc
 }
@@ -170,6 +157,35 @@ wait_pool() {
 	wait_for pool_is "$1" || fail "status never showed slots '$1' ready: $(cat "$tmp/st")"
 }
 
+# listening [PATTERN]: waits for the master's "listening on HOST:PORT
+# (...)" line in $tmp/err (one that matches PATTERN, if given) and sets
+# addr to HOST:PORT.
+listening() {
+	wait_master "${1:-listening on }" 1 "$tmp/err"
+	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+}
+
+# load_end: stops the load client in $bg (TERM), which must exit 0, and
+# shows the start of its report ($tmp/load).
+load_end() {
+	kill -TERM "$bg"
+	wait "$bg" || fail "the load client failed"
+	bg=
+	cut -c 1-300 "$tmp/load"
+}
+
+# load_200: 200 requests to $addr, 4 at a time, must all be answered
+# (the report in $tmp/load2).
+load_200() {
+	"$loadgen" -c 4 -n 200 "$addr" >"$tmp/load2" || fail "load failed"
+	[ "$(json "$tmp/load2" 'r.ok')" -eq 200 ] || fail "load: $(cat "$tmp/load2")"
+}
+
+# answered FILE: the pids that answered in the load report FILE.
+answered() {
+	json "$1" 'Object.keys(r.pids).join(" ")'
+}
+
 # no_failures FILE: the load client's report shows answers and no failure.
 no_failures() {
 	[ "$(json "$1" 'r.refused + r.reset + r.timeout + r.other')" = 0 ] &&
@@ -182,8 +198,7 @@ usr2)
 	childproc-fork -n 2 --control "$tmp/ctl" --listen 127.0.0.1:0 \
 	    "$tmp/app.js" listen </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on ' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	listening
 	wait_pool "1 2"
 	old=$(started)
 	"$loadgen" -c 4 "$addr" >"$tmp/load" &
@@ -218,11 +233,8 @@ usr2)
 		[ "$(ppid_of "$p")" = "$new" ] || fail "worker $p is not the new master's"
 	done
 	sleep 1
-	kill -TERM "$bg"
-	wait "$bg" || fail "the load client failed"
-	bg=
+	load_end
 	no_failures "$tmp/load"
-	cut -c 1-300 "$tmp/load"
 	# The new master's workers answered too (the load ran on a second
 	# after they were all ready and the old ones had left).
 	n=0
@@ -327,8 +339,7 @@ connections)
 	childproc-fork -n 2 --control "$tmp/ctl" --sched rr "$app" cluster \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on .*, rr\)$' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	listening 'listening on .*, rr\)$'
 	wait_pool "1 2"
 	[ "$(json "$tmp/st" 'r.workers.map(w => w.connections).join(" ")')" = "0 0" ] ||
 	    fail "connections before any: $(cat "$tmp/st")"
@@ -357,8 +368,7 @@ connections)
 	childproc-fork -n 2 --control "$tmp/ctl" --sched none "$app" cluster \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on .*, none\)$' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	listening 'listening on .*, none\)$'
 	wait_pool "1 2"
 	"$loadgen" -c 4 -n 40 "$addr" >"$tmp/load" || fail "load failed"
 	ctl status
@@ -380,8 +390,7 @@ scale)
 			    </dev/null >"$tmp/out" 2>"$tmp/err" &
 		fi
 		master=$!
-		wait_master 'listening on ' 1 "$tmp/err"
-		addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+		listening
 		wait_pool "1 2"
 		"$loadgen" -c 4 "$addr" >"$tmp/load" &
 		bg=$!
@@ -425,12 +434,9 @@ scale)
 		[ "$(json "$tmp/st" 'r.workers.map(w => w.restarts).join(" ")')" = "0 0" ] ||
 		    fail "restarts: $(cat "$tmp/st")"
 		# Every worker that answered the load was one of ours.
-		kill -TERM "$bg"
-		wait "$bg" || fail "the load client failed"
-		bg=
+		load_end
 		no_failures "$tmp/load"
-		cut -c 1-300 "$tmp/load"
-		for p in $(json "$tmp/load" 'Object.keys(r.pids).join(" ")'); do
+		for p in $(answered "$tmp/load"); do
 			grep -qE "worker [1-4] pid $p started\$" "$tmp/err" ||
 			    fail "pid $p answered but is not a worker"
 		done
@@ -446,8 +452,7 @@ heartbeat)
 	childproc-fork -n 2 --heartbeat 1s --listen 127.0.0.1:0 "$app" listen \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on ' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	listening
 	wait_master 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
 	# Busy but alive: 3 s of load, no false alarm.
 	"$loadgen" -c 8 -t 3 "$addr" >"$tmp/load" || fail "load failed"
@@ -477,21 +482,17 @@ heartbeat)
 	wait_master 'worker [0-9]+ pid [0-9]+ started' 3 "$tmp/err"
 	wait "$blocker" || true
 	sleep 1
-	kill -TERM "$bg"
-	wait "$bg" || fail "the load client failed"
-	bg=
+	load_end
 	# Only requests the blocked worker had taken may fail (curl's own and
 	# those in its backlog share); the pool kept answering.
 	[ "$(json "$tmp/load" 'r.ok')" -gt 20 ] || fail "load: $(cat "$tmp/load")"
-	cut -c 1-300 "$tmp/load"
 	stop_master
 	;;
 max-memory)
 	childproc-fork -n 2 --max-memory 150M --listen 127.0.0.1:0 "$app" listen \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on ' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	listening
 	wait_master 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
 	# Connection: close and one connection each: the same worker may or
 	# may not answer; grow whichever answers until one is over.
@@ -527,8 +528,7 @@ control)
 	childproc-fork --control "$tmp/ctl" -n 2 --listen 127.0.0.1:0 \
 	    "$app" listen </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on ' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	listening
 	# Ready, not only started: status says "ready" only once they settled.
 	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 2 "$tmp/err"
 	[ "$(stat -c %a "$tmp/ctl")" = 600 ] ||
@@ -558,7 +558,7 @@ $(cat "$tmp/other" "$tmp/other.err")"
 	# Under a shared socket the kernel may give every connection to one
 	# worker, so each pid that answered must be in status, not both.
 	st_pids=" $(json "$tmp/st" 'r.workers.map(w => w.pid).join(" ")') "
-	for p in $(json "$tmp/load" 'Object.keys(r.pids).join(" ")'); do
+	for p in $(answered "$tmp/load"); do
 		case $st_pids in
 		*" $p "*) ;;
 		*) fail "pid $p answered but is not in status: $(cat "$tmp/st")" ;;
@@ -756,8 +756,7 @@ max-requests)
 	    --control "$tmp/ctl" "$src/node/roll.js" "$tmp/mode" \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on ' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	listening
 	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 2 "$tmp/err"
 	# Counted by the master: status says how many each worker took.
 	"$loadgen" -c 2 -n 20 "$addr" >"$tmp/load" || fail "load failed"
@@ -775,12 +774,8 @@ max-requests)
 	bg=$!
 	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 6 "$tmp/err"
 	wait_master 'exited with code 0$' 4 "$tmp/err"
-	kill -TERM "$bg"
-	wait "$bg" || fail "the load client failed"
-	bg=
-	cut -c 1-300 "$tmp/load"
-	[ "$(json "$tmp/load" 'r.refused + r.reset + r.timeout + r.other')" -eq 0 ] ||
-	    fail "failed requests: $(cat "$tmp/load")"
+	load_end
+	no_failures "$tmp/load"
 	[ "$(json "$tmp/load" 'Object.keys(r.pids).length')" -ge 4 ] ||
 	    fail "not replaced: $(cat "$tmp/load")"
 	# Each at its own limit, 100 to 150, once each.
@@ -850,8 +845,7 @@ roll | roll-listen)
 	    --ready-timeout 15s --grace 3s --control "$tmp/ctl" "$@" \
 	    "$src/node/roll.js" "$tmp/mode" </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on ' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	listening
 	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 2 "$tmp/err"
 	old=$(started)
 	"$loadgen" -c 4 "$addr" >"$tmp/load" &
@@ -883,9 +877,8 @@ roll | roll-listen)
 	for p in $old; do
 		alive "$p" || fail "old worker $p is gone"
 	done
-	"$loadgen" -c 4 -n 200 "$addr" >"$tmp/load2" || fail "load failed"
-	[ "$(json "$tmp/load2" 'r.ok')" -eq 200 ] || fail "load: $(cat "$tmp/load2")"
-	for p in $(json "$tmp/load2" 'Object.keys(r.pids).join(" ")'); do
+	load_200
+	for p in $(answered "$tmp/load2"); do
 		case " $old " in
 		*" $p "*) ;;
 		*) fail "pid $p answered, not an old worker ($old)" ;;
@@ -907,16 +900,10 @@ roll | roll-listen)
 		wait_master "^childproc-fork: worker [12] pid $p exited with code 0\$" \
 		    1 "$tmp/err"
 	done
-	kill -TERM "$bg"
-	wait "$bg" || fail "the load client failed"
-	bg=
-	cut -c 1-300 "$tmp/load"
-	[ "$(json "$tmp/load" 'r.refused + r.reset + r.timeout + r.other')" -eq 0 ] ||
-	    fail "failed requests: $(cat "$tmp/load")"
-	[ "$(json "$tmp/load" 'r.ok')" -gt 0 ] || fail "load: $(cat "$tmp/load")"
-	"$loadgen" -c 4 -n 200 "$addr" >"$tmp/load2" || fail "load failed"
-	[ "$(json "$tmp/load2" 'r.ok')" -eq 200 ] || fail "load: $(cat "$tmp/load2")"
-	for p in $(json "$tmp/load2" 'Object.keys(r.pids).join(" ")'); do
+	load_end
+	no_failures "$tmp/load"
+	load_200
+	for p in $(answered "$tmp/load2"); do
 		case " $old " in
 		*" $p "*) fail "old worker $p still answers" ;;
 		esac

@@ -19,6 +19,7 @@
 
 #include "childproc.h"
 #include "test.h"
+#include "nodechild.h"
 
 /* The child's stdio entries (cp_spawn_options points to them). */
 static struct cp_stdio stdio_[4];
@@ -227,14 +228,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	c_peer();
-	o.file = argv[1];
-	o.args = args;
-	o.stdio = stdio_;
-	o.stdio_count = 4;
-	stdio_[0].type = CP_STDIO_IGNORE;
-	stdio_[1].type = CP_STDIO_INHERIT;
-	stdio_[2].type = CP_STDIO_INHERIT;
-	stdio_[3].type = CP_STDIO_IPC;
+	node_child_options(&o, stdio_, argv[1], args, CP_STDIO_IGNORE, 3);
 	uv_loop_init(&t.loop);
 	uv_timer_init(&t.loop, &t.watchdog);
 	t.watchdog.data = &t;
