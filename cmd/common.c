@@ -1018,8 +1018,9 @@ cmd_run_end(struct cmd_run *run, struct cp_exec *x, uv_loop_t *loop,
 	int status;
 
 	status = cmd_result_status(run->r, run->cwd, run->file, co->json);
+	cp_exec_close(x, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);	/* the close */
 	cp_exec_free(x);
-	uv_run(loop, UV_RUN_DEFAULT);	/* its handles' close callbacks */
 	uv_loop_close(loop);
 	cmd_release_common(co);
 	return cmd_finish(status);

@@ -605,6 +605,16 @@ main(int argc, char *argv[])
 			    &po.sched);
 	}
 	/*
+	 * Deno (2.9) takes the listening socket of --sched none or reuseport,
+	 * says it listens, and never accepts on it: clients would hang.
+	 */
+	if ((po.flags & CP_POOL_CLUSTER) && po.sched != CP_SCHED_RR &&
+	    strncmp(strrchr(exec_path, '/') != NULL ? strrchr(exec_path, '/') +
+	    1 : exec_path, "deno", 4) == 0)
+		cmd_die("Deno workers never accept on a listening socket handed "
+		    "to them (--sched %s): use --sched rr",
+		    po.sched == CP_SCHED_NONE ? "none" : "reuseport");
+	/*
 	 * Only the rr primary hands out, and so counts, connections: with a
 	 * shared socket the workers accept them and the count would be 0.
 	 */

@@ -194,11 +194,53 @@ spawn_failed(struct fork *f, const struct cp_pool_event *e)
 		f->status_code = st;
 }
 
+/*
+ * A line tagged with 0x02: Bun's cluster messages (cluster-protocol.md
+ * 12.2).  Bun cannot take a socket from a primary that is not Bun, nor
+ * reads our untagged replies, so say once what that means, and make its
+ * listen() that will never complete an error here rather than a silence.
+ */
+static bool
+bun_line(struct fork *f, const struct cp_pool_event *e)
+{
+	json_t *m;
+	const char *act, *addr;
+	json_int_t port;
+
+	if (e->len < 2 || e->line[0] != '\x02' ||
+	    (m = json_loadb(e->line + 1, e->len - 1, 0, NULL)) == NULL)
+		return false;
+	act = json_string_value(json_object_get(m, "act"));
+	if (act != NULL && strcmp(act, "online") == 0)
+		fork_warn(f, "worker %d runs Bun, whose cluster messages are "
+		    "its own: it gets no socket from us (its http servers bind "
+		    "their own; see childproc-fork(1), Bun and Deno workers)",
+		    e->slot + 1);
+	else if (act != NULL && strcmp(act, "queryServer") == 0) {
+		addr = json_string_value(json_object_get(m, "address"));
+		port = json_integer_value(json_object_get(m, "port"));
+		if (port >= 0)
+			fork_status(f, "worker %d: cannot listen on %s:%lld: Bun "
+			    "takes no socket from a primary that is not Bun (its "
+			    "listen() never completes)", e->slot + 1,
+			    addr != NULL ? addr : "::", (long long)port);
+		else
+			fork_status(f, "worker %d: cannot listen on %s: Bun takes "
+			    "no socket from a primary that is not Bun (its "
+			    "listen() never completes)", e->slot + 1,
+			    addr != NULL ? addr : "?");
+	}
+	json_decref(m);
+	return true;
+}
+
 static void
 ipc_error(struct fork *f, const struct cp_pool_event *e)
 {
 	int n = e->slot + 1;
 
+	if (e->err == UV_EPROTO && bun_line(f, e))
+		return;
 	if (e->err == UV_EMSGSIZE)
 		fork_warn(f, "worker %d sent a message of %zu bytes, over "
 		    "--max-message; skipped", n, e->len);

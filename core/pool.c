@@ -597,9 +597,8 @@ on_exit_(struct cp_child *c, int64_t code, int sig, void *data)
 }
 
 static void
-worker_freed(uv_handle_t *h)
+worker_release(struct cp_worker *w)
 {
-	struct cp_worker *w = h->data;
 	struct cp_pool *p = w->pool;
 
 	if (--w->handles > 0)
@@ -610,12 +609,26 @@ worker_freed(uv_handle_t *h)
 }
 
 static void
+worker_freed(uv_handle_t *h)
+{
+	worker_release(h->data);
+}
+
+/* The child's close_cb: the worker waits for it as for its handles. */
+static void
+child_closed(struct cp_child *c, void *data)
+{
+	cp_child_free(c);
+	worker_release(data);
+}
+
+static void
 on_close(struct cp_child *c, void *data)
 {
 	struct cp_worker *w = data;
 	struct cp_pool *p = w->pool;
 
-	cp_child_free(c);
+	cp_child_close(c, child_closed);
 	w->child = NULL;
 	if (w->prev != NULL)
 		w->prev->next = w->next;
@@ -807,7 +820,7 @@ spawn_worker(struct cp_pool *p, int slot, bool cand)
 		goto fail;
 	uv_timer_init(p->loop, &w->grace);
 	uv_timer_init(p->loop, &w->ready_t);
-	w->handles = 2;
+	w->handles = 3;		/* grace, ready_t and the child */
 	if (p->o.max_connections > 0)
 		w->conns_max = p->o.max_connections +
 		    jitter(p->o.max_connections_jitter);

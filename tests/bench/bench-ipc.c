@@ -167,7 +167,7 @@ on_close(struct cp_child *c, void *data)
 	struct bench *b = data;
 
 	b->ch = NULL;
-	cp_child_free(c);
+	cp_child_close(c, NULL);	/* freed once the loop is over */
 }
 
 static const struct cp_child_events events = {
@@ -295,6 +295,7 @@ main(int argc, char *argv[])
 		}
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
+	cp_child_free(child);
 	uv_loop_close(&loop);
 	json_decref(b.msg);
 

@@ -47,7 +47,7 @@ static void
 on_close(struct cp_child *c, void *data)
 {
 	(void)data;
-	cp_child_free(c);
+	cp_child_close(c, NULL);	/* freed once the loop is over */
 }
 
 static const struct cp_child_events events = {
@@ -140,6 +140,7 @@ run_lib(uv_loop_t *loop, char **argv, bool pipes)
 		return -1;
 	}
 	uv_run(loop, UV_RUN_DEFAULT);
+	cp_child_free(c);
 	return child_failed ? -1 : 0;
 }
 

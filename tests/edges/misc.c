@@ -110,7 +110,7 @@ probe_close(struct cp_child *c, void *data)
 {
 	(void)data;
 	child_closed = true;
-	cp_child_free(c);
+	cp_child_close(c, child_free_cb);
 }
 
 static void
@@ -191,7 +191,7 @@ count_error(struct cp_channel *ch, int err, const char *line, size_t len,
 	(void)len;
 	nerr++;
 	last_err = err;
-	cp_channel_close(ch);
+	cp_channel_close(ch, channel_free_cb);
 }
 
 static bool
@@ -258,7 +258,7 @@ take_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 	/* m is const: it is not changed; a second take gets nothing. */
 	CHECK(NULL, taken_fd == taken_num && m->fd == taken_num);
 	CHECK(NULL, cp_message_take_fd(m) == -1);
-	cp_channel_close(ch);
+	cp_channel_close(ch, channel_free_cb);
 }
 
 static void
@@ -308,7 +308,7 @@ on_disc(struct cp_channel *ch, int err, void *data)
 {
 	(void)err;
 	(void)data;
-	cp_channel_close(ch);
+	cp_channel_close(ch, channel_free_cb);
 }
 
 static void

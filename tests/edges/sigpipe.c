@@ -93,7 +93,7 @@ on_close(struct cp_child *c, void *data)
 	struct t *t = data;
 
 	t->closed = true;
-	cp_child_free(c);
+	cp_child_close(c, NULL);	/* freed once the loop is over */
 }
 
 static const struct cp_child_events events = {
@@ -112,6 +112,7 @@ run_child(struct t *t, const char *script)
 	o.args = args;
 	CHECK(NULL, cp_child_spawn(&t->loop, &o, &events, t, &t->c) == 0);
 	uv_run(&t->loop, UV_RUN_DEFAULT);
+	cp_child_free(t->c);
 	CHECK(NULL, t->closed);
 }
 
@@ -150,8 +151,9 @@ case_channel(void)
 	/* A send to a closed peer: an error, not a signal. */
 	close(sv[1]);
 	CHECK(NULL, cp_channel_send(ch, json_true(), NULL, NULL) == UV_EPIPE);
-	cp_channel_close(ch);
+	cp_channel_close(ch, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
+	cp_channel_free(ch);
 	CHECK(NULL, uv_loop_close(&loop) == 0);
 	CHECK(NULL, sigpipe_default());
 }
@@ -213,6 +215,7 @@ case_slowdown(void)
 	o.args = args;
 	CHECK(NULL, cp_child_spawn(&t.loop, &o, &ev, &t, &t.c) == 0);
 	uv_run(&t.loop, UV_RUN_DEFAULT);
+	cp_child_free(t.c);
 	CHECK(NULL, t.closed);
 	/* Accepted, with the advice to slow down. */
 	for (i = 0; i < 4; i++)

@@ -134,7 +134,7 @@ on_disconnect(struct cp_channel *ch, int err, void *data)
 {
 	(void)data;
 	CHECK(mode, err == 0);
-	cp_channel_close(ch);
+	cp_channel_close(ch, channel_free_cb);
 }
 
 static const struct cp_channel_events events = {

@@ -1244,7 +1244,7 @@ on_close(struct cp_child *c, void *data)
 {
 	struct t *t = data;
 
-	cp_child_free(c);
+	cp_child_close(c, child_free_cb);
 	t->child = NULL;
 	uv_close((uv_handle_t *)&t->watchdog, NULL);
 	uv_close((uv_handle_t *)&t->timer, NULL);

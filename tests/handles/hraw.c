@@ -1009,7 +1009,7 @@ stop(struct t *t)
 {
 	uv_timer_stop(&t->tick);
 	uv_timer_stop(&t->watchdog);
-	cp_channel_close(t->ch);
+	cp_channel_close(t->ch, channel_free_cb);
 	t->ch = NULL;
 	uv_close((uv_handle_t *)&t->tick, NULL);
 	uv_close((uv_handle_t *)&t->watchdog, NULL);

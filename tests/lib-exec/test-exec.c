@@ -48,7 +48,7 @@ async_cb(struct cp_exec *x, struct cp_result *r, void *data)
 	a->copy.output = NULL;	/* r->output belongs to x */
 	a->copy.file = a->copy.cmd = NULL;
 	a->copy.spawnargs = NULL;
-	cp_exec_free(x);
+	cp_exec_close(x, exec_free_cb);
 }
 
 static char *

@@ -182,7 +182,7 @@ static void
 lib_close(struct cp_child *c, void *data)
 {
 	(void)data;
-	cp_child_free(c);
+	cp_child_close(c, child_free_cb);
 }
 
 static void

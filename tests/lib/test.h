@@ -217,4 +217,23 @@ case_find_(const char *arg, const void *table, size_t size, size_t n,
 	return NULL;
 }
 
+#ifdef CHILDPROC_H
+/*
+ * close_cbs that only free the object (childproc(3), "Object model": free
+ * in or after close_cb): channel_free_cb, reader_free_cb, child_free_cb
+ * and exec_free_cb, for cp_channel_close ... cp_exec_close.
+ */
+#define CP_TEST_FREE_CB_(name, type, free_fn)				\
+static inline void							\
+name(struct type *obj, void *data)					\
+{									\
+	(void)data;							\
+	free_fn(obj);							\
+}
+CP_TEST_FREE_CB_(channel_free_cb, cp_channel, cp_channel_free)
+CP_TEST_FREE_CB_(reader_free_cb, cp_reader, cp_reader_free)
+CP_TEST_FREE_CB_(child_free_cb, cp_child, cp_child_free)
+CP_TEST_FREE_CB_(exec_free_cb, cp_exec, cp_exec_free)
+#endif
+
 #endif /* CP_TEST_H */

@@ -147,7 +147,7 @@ on_close(struct cp_child *c, void *data)
 {
 	struct t *t = data;
 
-	cp_child_free(c);
+	cp_child_close(c, NULL);	/* freed once the loop is over */
 	uv_close((uv_handle_t *)&t->watchdog, NULL);
 }
 
@@ -189,8 +189,9 @@ c_ping_cb(struct cp_channel *ch, int st, void *arg)
 	CHECK(NULL, st == 0);
 	c_pinged++;
 	if (c_pinged == 2) {
-		cp_channel_close(ch);
-		cp_channel_close(*(struct cp_channel **)cp_channel_data(ch));
+		cp_channel_close(ch, NULL);
+		cp_channel_close(*(struct cp_channel **)cp_channel_data(ch),
+		    NULL);
 	}
 }
 
@@ -210,6 +211,8 @@ c_peer(void)
 	CHECK(NULL, cp_channel_ping(a, c_ping_cb, NULL) == 0);
 	CHECK(NULL, cp_channel_ping(a, c_ping_cb, NULL) == 0);
 	uv_run(&loop, UV_RUN_DEFAULT);
+	cp_channel_free(a);
+	cp_channel_free(b);
 	CHECK(NULL, uv_loop_close(&loop) == 0);
 	CHECK(NULL, c_pinged == 2);
 	CHECK(NULL, c_errors == 0);
@@ -242,6 +245,7 @@ main(int argc, char *argv[])
 	t.ch = cp_child_channel(t.child);
 	start(&t);
 	uv_run(&t.loop, UV_RUN_DEFAULT);
+	cp_child_free(t.child);
 	CHECK(NULL, uv_loop_close(&t.loop) == 0);
 	if (t.listen_fd >= 0)
 		close(t.listen_fd);
