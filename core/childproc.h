@@ -1125,6 +1125,45 @@ CP_API void cp_pool_close(struct cp_pool *p, cp_pool_close_cb close_cb);
 /* Frees the pool: in or after close_cb only.  p may be NULL. */
 CP_API void cp_pool_free(struct cp_pool *p);
 
+/*
+ * Handing a cluster's servers to another pool, as a new master takes
+ * them over from the old one (childproc-fork's USR2) so that clients
+ * meet no refused or dropped connection.
+ *
+ * cp_pool_servers calls cb(key, fd, arg) for each server the pool has
+ * open that can be handed over (every one but TCP under
+ * CP_SCHED_REUSEPORT, whose sockets are per slot): key is the
+ * queryServer key it answers, fd its socket, both borrowed (the pool
+ * closes fd; a process given it keeps its own copy).  It stops when cb
+ * returns non-zero.  Returns how many cb was called for and returned 0
+ * for, or cb's return if negative; 0 without CP_POOL_CLUSTER.
+ *
+ * cp_pool_adopt_server, on the new pool (after cp_pool_create): fd, a
+ * listening TCP or Unix stream socket or a bound UDP socket, is the
+ * server for key, as if the pool had opened it: a worker asking for key
+ * gets it instead of a socket bound anew (which would fail with
+ * EADDRINUSE).  Takes ownership of fd when it returns 0 (it is made
+ * close-on-exec); one no worker asks for within 60 seconds is closed,
+ * as a server whose workers left.  Returns 0, UV_ENOTSOCK, UV_EINVAL (no
+ * CP_POOL_CLUSTER, not such a socket, an unnamed Unix one), UV_EEXIST
+ * (key has a server), UV_ENOTSUP (TCP under CP_SCHED_REUSEPORT),
+ * UV_ECANCELED once the pool is stopping, UV_ENOMEM; on error fd stays
+ * the caller's.
+ *
+ * cp_pool_release_servers, on the old pool once the new one serves: the
+ * pool accepts no more connections (CP_SCHED_RR; they wait in the
+ * kernel for the new owner) and unlinks no Unix path when its servers
+ * close.  The connections it accepted already still go to its workers:
+ * cp_pool_pending counts those not yet taken by one; stop the workers
+ * once it is 0.
+ */
+typedef int (*cp_pool_server_cb)(const char *key, int fd, void *arg);
+CP_API int cp_pool_servers(struct cp_pool *p, cp_pool_server_cb cb,
+    void *arg);
+CP_API int cp_pool_adopt_server(struct cp_pool *p, const char *key, int fd);
+CP_API void cp_pool_release_servers(struct cp_pool *p);
+CP_API int cp_pool_pending(const struct cp_pool *p);
+
 /* The number of slots in use (workers, or as cp_pool_scale set it). */
 CP_API int cp_pool_size(const struct cp_pool *p);
 /* The worker in slot (0-based), or NULL when the slot is empty. */

@@ -1280,6 +1280,35 @@ cp_pool_free(struct cp_pool *p)
 }
 
 int
+cp_pool_adopt_server(struct cp_pool *p, const char *key, int fd)
+{
+	if (p->cluster == NULL)
+		return UV_EINVAL;
+	if (cp__pool_closing(p))
+		return UV_ECANCELED;
+	return cp__cluster_adopt(p->cluster, key, fd);
+}
+
+int
+cp_pool_servers(struct cp_pool *p, cp_pool_server_cb cb, void *arg)
+{
+	return p->cluster != NULL ? cp__cluster_servers(p->cluster, cb, arg) : 0;
+}
+
+void
+cp_pool_release_servers(struct cp_pool *p)
+{
+	if (p->cluster != NULL)
+		cp__cluster_release(p->cluster);
+}
+
+int
+cp_pool_pending(const struct cp_pool *p)
+{
+	return p->cluster != NULL ? cp__cluster_pending(p->cluster) : 0;
+}
+
+int
 cp_pool_size(const struct cp_pool *p)
 {
 	return p->nslots;

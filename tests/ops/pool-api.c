@@ -13,12 +13,19 @@
  *    UV_ETIMEDOUT, CP_POOL_ROLL_FAILED; the workers are kept again.
  * 3. A roll onto "good": CP_POOL_ROLL_DONE, every worker new, the old
  *    ones gone gracefully (exit 0 once their channel closed).
- * Also: max_connections without the rr cluster is UV_ENOTSUP.
+ * Also: max_connections without the rr cluster is UV_ENOTSUP; handing
+ * servers over (cp_pool_adopt_server, cp_pool_servers): an adopted
+ * socket is listed under its key, taken (closed with the pool), refused
+ * without the cluster, twice, for a pipe, for TCP under reuseport.
  * Exits 0 if every check passed, 1 otherwise.
  */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "childproc.h"
@@ -225,6 +232,123 @@ check_notsup(uv_loop_t *loop, struct cp_pool_options *o)
 	CHECK(NULL, p == NULL);
 }
 
+static void
+sub_closed(struct cp_pool *p, void *data)
+{
+	(void)p;
+	*(bool *)data = true;
+}
+
+/* A listening TCP socket on 127.0.0.1, port chosen by the kernel. */
+static int
+tcp_listener(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	    listen(fd, 16) != 0) {
+		perror("pool-api: listener");
+		exit(1);
+	}
+	return fd;
+}
+
+struct listed {
+	int n, fd;
+	char key[64];
+};
+
+static int
+list_cb(const char *key, int fd, void *arg)
+{
+	struct listed *l = arg;
+
+	l->n++;
+	l->fd = fd;
+	snprintf(l->key, sizeof(l->key), "%s", key);
+	return 0;
+}
+
+/* A pool made with x, checked by fn, then closed and freed. */
+static void
+with_pool(uv_loop_t *loop, const struct cp_pool_options *x,
+    void (*fn)(struct cp_pool *))
+{
+	struct cp_pool *p = NULL;
+	bool closed = false;
+
+	CHECK(NULL, cp_pool_create(loop, x, NULL, &closed, &p) == 0);
+	if (p == NULL)
+		return;
+	fn(p);
+	cp_pool_close(p, sub_closed);
+	uv_run(loop, UV_RUN_DEFAULT);
+	CHECK(NULL, closed);
+	cp_pool_free(p);
+}
+
+static void
+adopt_plain(struct cp_pool *p)
+{
+	int fd = tcp_listener();
+
+	CHECK(NULL, cp_pool_adopt_server(p, "127.0.0.1:0:4:-1:0", fd) == UV_EINVAL);
+	CHECK(NULL, cp_pool_servers(p, list_cb, &(struct listed){ 0 }) == 0);
+	CHECK(NULL, cp_pool_pending(p) == 0);
+	CHECK(NULL, fcntl(fd, F_GETFD) >= 0);		/* still ours */
+	close(fd);
+}
+
+static int adopted_fd = -1;
+
+static void
+adopt_rr(struct cp_pool *p)
+{
+	struct listed l = { 0 };
+	int fd = tcp_listener(), other = tcp_listener(), pp[2];
+
+	CHECK(NULL, cp_pool_adopt_server(p, "127.0.0.1:0:4:-1:0", fd) == 0);
+	CHECK(NULL, cp_pool_adopt_server(p, "127.0.0.1:0:4:-1:0", other) ==
+	    UV_EEXIST);
+	CHECK(NULL, pipe(pp) == 0);
+	CHECK(NULL, cp_pool_adopt_server(p, "pipe", pp[0]) == UV_ENOTSOCK);
+	CHECK(NULL, cp_pool_servers(p, list_cb, &l) == 1);
+	CHECK(NULL, l.n == 1 && l.fd == fd &&
+	    strcmp(l.key, "127.0.0.1:0:4:-1:0") == 0);
+	cp_pool_release_servers(p);
+	CHECK(NULL, cp_pool_pending(p) == 0);
+	close(other);
+	close(pp[0]);
+	close(pp[1]);
+	adopted_fd = fd;
+}
+
+static void
+adopt_reuseport(struct cp_pool *p)
+{
+	int fd = tcp_listener();
+
+	CHECK(NULL, cp_pool_adopt_server(p, "127.0.0.1:0:4:-1:0", fd) == UV_ENOTSUP);
+	close(fd);
+}
+
+static void
+check_adopt(uv_loop_t *loop, const struct cp_pool_options *o)
+{
+	struct cp_pool_options x = *o;
+
+	with_pool(loop, &x, adopt_plain);
+	x.flags |= CP_POOL_CLUSTER;
+	x.sched = CP_SCHED_RR;
+	with_pool(loop, &x, adopt_rr);
+	/* Taken: the pool closed it with its server. */
+	CHECK(NULL, adopted_fd >= 0 && fcntl(adopted_fd, F_GETFD) < 0);
+	x.sched = CP_SCHED_REUSEPORT;
+	with_pool(loop, &x, adopt_reuseport);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -255,6 +379,7 @@ main(int argc, char **argv)
 	o.ready_timeout_ms = 5000;
 	o.grace_ms = 10000;
 	check_notsup(&t.loop, &o);
+	check_adopt(&t.loop, &o);
 	CHECK(NULL, cp_pool_create(&t.loop, &o, &ev, &t, &t.pool) == 0);
 	uv_timer_init(&t.loop, &t.next);
 	uv_timer_init(&t.loop, &t.watchdog);
