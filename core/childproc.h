@@ -581,6 +581,8 @@ CP_API int cp_encoding_parse(const char *name, enum cp_encoding *enc);
 CP_API const char *cp_encoding_name(enum cp_encoding enc);
 /*
  * Buffer.from(s, enc): the bytes a string (len bytes of UTF-8) stands for.
+ * Invalid UTF-8 reads as U+FFFD (one per maximal invalid subpart, as
+ * Node's decoder), a lone surrogate in WTF-8 as that code unit.
  * *out is malloc'd and NUL-terminated.  UV_EINVAL for CP_ENC_BUFFER (Node:
  * "Unknown encoding: buffer"), UV_ENOMEM.
  */

@@ -48,153 +48,6 @@ cp_encoding_name(enum cp_encoding enc)
 
 /* ---- text out ----------------------------------------------------------- */
 
-/* Appends code point c (a lone surrogate too: WTF-8) at o; returns the end. */
-static char *
-put_utf8(char *o, uint32_t c)
-{
-	if (c < 0x80) {
-		*o++ = (char)c;
-	} else if (c < 0x800) {
-		*o++ = (char)(0xC0 | (c >> 6));
-		*o++ = (char)(0x80 | (c & 0x3F));
-	} else if (c < 0x10000) {
-		*o++ = (char)(0xE0 | (c >> 12));
-		*o++ = (char)(0x80 | ((c >> 6) & 0x3F));
-		*o++ = (char)(0x80 | (c & 0x3F));
-	} else {
-		*o++ = (char)(0xF0 | (c >> 18));
-		*o++ = (char)(0x80 | ((c >> 12) & 0x3F));
-		*o++ = (char)(0x80 | ((c >> 6) & 0x3F));
-		*o++ = (char)(0x80 | (c & 0x3F));
-	}
-	return o;
-}
-
-#define REPLACEMENT 0xFFFD
-
-static void
-utf8_reset(struct cp__decoder *d)
-{
-	d->cp = 0;
-	d->need = d->seen = 0;
-	d->lo = 0x80;
-	d->hi = 0xBF;
-}
-
-/*
- * The WHATWG UTF-8 decoder (V8's, so Node's): each maximal invalid
- * subpart becomes one U+FFFD, and a sequence cut at the end of a chunk
- * waits for the next one.
- */
-static int
-utf8_write(struct cp__decoder *d, const unsigned char *p, size_t n,
-    struct cp_buf *out)
-{
-	const unsigned char *end = p + n;
-	char *o;
-	unsigned char b;
-	int r;
-
-	if ((r = cp_buf_grow(out, 3 * n + 4)) != 0)
-		return r;
-	o = out->data + out->len;
-	while (p < end) {
-		if (d->need == 0) {
-			/* The common case: find a run of ASCII, copy it at once. */
-			const unsigned char *q = p;
-			uint64_t w;
-
-			while (end - q >= 8) {
-				memcpy(&w, q, 8);
-				if (w & 0x8080808080808080ULL)
-					break;
-				q += 8;
-			}
-			while (q < end && *q < 0x80)
-				q++;
-			memcpy(o, p, (size_t)(q - p));
-			o += q - p;
-			p = q;
-			if (p == end)
-				break;
-			b = *p++;
-			if (b >= 0xC2 && b <= 0xDF) {
-				d->need = 1;
-				d->cp = b & 0x1F;
-			} else if (b >= 0xE0 && b <= 0xEF) {
-				if (b == 0xE0)
-					d->lo = 0xA0;
-				else if (b == 0xED)
-					d->hi = 0x9F;
-				d->need = 2;
-				d->cp = b & 0x0F;
-			} else if (b >= 0xF0 && b <= 0xF4) {
-				if (b == 0xF0)
-					d->lo = 0x90;
-				else if (b == 0xF4)
-					d->hi = 0x8F;
-				d->need = 3;
-				d->cp = b & 0x07;
-			} else {
-				o = put_utf8(o, REPLACEMENT);
-			}
-			continue;
-		}
-		b = *p;
-		if (b < d->lo || b > d->hi) {
-			/* Not a continuation: U+FFFD, and read b afresh. */
-			utf8_reset(d);
-			o = put_utf8(o, REPLACEMENT);
-			continue;
-		}
-		p++;
-		d->lo = 0x80;
-		d->hi = 0xBF;
-		d->cp = (d->cp << 6) | (b & 0x3F);
-		if (++d->seen == d->need) {
-			o = put_utf8(o, d->cp);
-			utf8_reset(d);
-		}
-	}
-	out->len = (size_t)(o - out->data);
-	out->data[out->len] = '\0';
-	return 0;
-}
-
-/* UTF-16LE units to text; pairs join, lone surrogates stay (WTF-8). */
-static int
-utf16_text(const unsigned char *p, size_t n, struct cp_buf *out)
-{
-	size_t i;
-	uint32_t u, v;
-	char *o;
-	int r;
-
-	if ((r = cp_buf_grow(out, n * 2 + 4)) != 0)
-		return r;
-	o = out->data + out->len;
-	for (i = 0; i + 1 < n; i += 2) {
-		u = p[i] | (uint32_t)p[i + 1] << 8;
-		if (u >= 0xD800 && u <= 0xDBFF && i + 3 < n) {
-			v = p[i + 2] | (uint32_t)p[i + 3] << 8;
-			if (v >= 0xDC00 && v <= 0xDFFF) {
-				u = 0x10000 + ((u - 0xD800) << 10) + (v - 0xDC00);
-				i += 2;
-			}
-		}
-		o = put_utf8(o, u);
-	}
-	out->len = (size_t)(o - out->data);
-	out->data[out->len] = '\0';
-	return 0;
-}
-
-static bool
-high_surrogate_at(const unsigned char *p)
-{
-	return (p[1] & 0xFC) == 0xD8;
-}
-
 /*
  * Node's StringDecoder for utf16le: an odd byte waits for its partner, and
  * a high surrogate at the end of an even chunk waits for its low half (not
@@ -218,10 +71,10 @@ utf16_write(struct cp__decoder *d, const unsigned char *p, size_t n,
 		n -= take;
 		if (d->nheld % 2 == 1)
 			return 0;
-		if (d->nheld == 2 && high_surrogate_at(d->held))
+		if (d->nheld == 2 && cp_utf16le_is_high(d->held))
 			continue;	/* now wait for the low half */
 		if (d->nheld == 2 || d->nheld == 4) {
-			if ((r = utf16_text(d->held, (size_t)d->nheld, out)) != 0)
+			if ((r = cp_utf16le_to_wtf8(d->held, (size_t)d->nheld, out)) != 0)
 				return r;
 			d->nheld = 0;
 		}
@@ -231,11 +84,11 @@ utf16_write(struct cp__decoder *d, const unsigned char *p, size_t n,
 	body = n;
 	if (n % 2 == 1)
 		body = n - 1;
-	else if (high_surrogate_at(p + n - 2))
+	else if (cp_utf16le_is_high(p + n - 2))
 		body = n - 2;
 	memcpy(d->held, p + body, n - body);
 	d->nheld = (int)(n - body);
-	return utf16_text(p, body, out);
+	return cp_utf16le_to_wtf8(p, body, out);
 }
 
 static const char b64chars[] =
@@ -325,7 +178,7 @@ bytes_text(enum cp_encoding enc, const unsigned char *p, size_t n,
 			*o++ = hex[p[i] >> 4];
 			*o++ = hex[p[i] & 15];
 		} else {
-			o = put_utf8(o, enc == CP_ENC_ASCII ? p[i] & 0x7F : p[i]);
+			o += cp_utf8_put(o, enc == CP_ENC_ASCII ? p[i] & 0x7F : p[i]);
 		}
 	}
 	out->len = (size_t)(o - out->data);
@@ -338,7 +191,7 @@ cp__decoder_init(struct cp__decoder *d, enum cp_encoding enc)
 {
 	memset(d, 0, sizeof(*d));
 	d->enc = enc;
-	utf8_reset(d);
+	cp_utf8_decoder_init(&d->utf8);
 }
 
 int
@@ -356,7 +209,7 @@ cp__decoder_write(struct cp__decoder *d, const unsigned char *buf, size_t len,
 	case CP_ENC_HEX:
 		return bytes_text(d->enc, buf, len, out);
 	default:
-		return utf8_write(d, buf, len, out);
+		return cp_utf8_decoder_write(&d->utf8, buf, len, out);
 	}
 }
 
@@ -368,7 +221,7 @@ cp__decoder_end(struct cp__decoder *d, struct cp_buf *out)
 	switch (d->enc) {
 	case CP_ENC_UTF16LE:
 		/* A held high surrogate comes out alone; an odd byte is lost. */
-		r = utf16_text(d->held, (size_t)(d->nheld - d->nheld % 2), out);
+		r = cp_utf16le_to_wtf8(d->held, (size_t)(d->nheld - d->nheld % 2), out);
 		break;
 	case CP_ENC_BASE64:
 	case CP_ENC_BASE64URL:
@@ -379,12 +232,7 @@ cp__decoder_end(struct cp__decoder *d, struct cp_buf *out)
 	case CP_ENC_HEX:
 		break;
 	default:
-		if (d->need > 0 && (r = cp_buf_grow(out, 4)) == 0) {
-			out->len = (size_t)(put_utf8(out->data + out->len,
-			    REPLACEMENT) - out->data);
-			out->data[out->len] = '\0';
-		}
-		utf8_reset(d);
+		r = cp_utf8_decoder_end(&d->utf8, out);
 		break;
 	}
 	d->nheld = 0;
@@ -418,45 +266,6 @@ cp_encoding_to_string(enum cp_encoding enc, const char *buf, size_t len,
 
 /* ---- text in ------------------------------------------------------------ */
 
-/* The next code point of UTF-8 text (bad bytes read as U+FFFD). */
-static uint32_t
-next_cp(const unsigned char **pp, const unsigned char *end)
-{
-	const unsigned char *p = *pp;
-	uint32_t c = *p++;
-	int n = 0, i;
-
-	if (c >= 0xF0 && c <= 0xF4)
-		n = 3, c &= 0x07;
-	else if (c >= 0xE0)
-		n = 2, c &= 0x0F;
-	else if (c >= 0xC0)
-		n = 1, c &= 0x1F;
-	else if (c >= 0x80)
-		c = REPLACEMENT;
-	for (i = 0; i < n; i++) {
-		if (p == end || (*p & 0xC0) != 0x80) {
-			*pp = p;
-			return REPLACEMENT;
-		}
-		c = (c << 6) | (*p++ & 0x3F);
-	}
-	*pp = p;
-	return c;
-}
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int
 b64val(unsigned char c)
 {
@@ -478,46 +287,47 @@ cp_encoding_from_string(enum cp_encoding enc, const char *s, size_t len,
     char **out, size_t *outlen)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-	unsigned char *o, *buf;
+	struct cp_buf b = CP_BUF_INIT;
+	unsigned char *o;
 	uint32_t c, acc = 0;
-	int bits = 0, h, l, v;
+	uint16_t u[2];
+	int bits = 0, h, l, v, i, n, r;
 
 	*out = NULL;
 	*outlen = 0;
 	if (enc == CP_ENC_BUFFER)
 		return UV_EINVAL;
-	/* utf16le needs at most 2 bytes per byte of UTF-8; the rest fewer. */
-	if ((buf = malloc(2 * len + 1)) == NULL)
-		return UV_ENOMEM;
-	o = buf;
+	if (enc == CP_ENC_UTF16LE) {
+		/* As a JavaScript string holds the text (WTF-8: lone units). */
+		if ((r = cp_buf_grow(&b, 0)) != 0 ||
+		    (r = cp_wtf8_to_utf16le(s, len, &b)) != 0) {
+			cp_buf_release(&b);
+			return r;
+		}
+		*out = b.data;
+		*outlen = b.len;
+		return 0;
+	}
+	/* The rest need at most a byte per byte. */
+	if ((r = cp_buf_grow(&b, len)) != 0)
+		return r;
+	o = (unsigned char *)b.data;
 	switch (enc) {
-	case CP_ENC_UTF16LE:
 	case CP_ENC_LATIN1:
 	case CP_ENC_ASCII:
+		/* The low byte of each UTF-16 unit, as Node writes them. */
 		while (p < end) {
-			c = next_cp(&p, end);
-			if (c >= 0x10000) {
-				/* Two UTF-16 units, as a JavaScript string holds it. */
-				uint32_t hi = 0xD800 + ((c - 0x10000) >> 10);
-				uint32_t lo = 0xDC00 + ((c - 0x10000) & 0x3FF);
-
-				if (enc == CP_ENC_UTF16LE) {
-					*o++ = hi & 0xFF, *o++ = hi >> 8;
-					*o++ = lo & 0xFF, *o++ = lo >> 8;
-				} else {
-					*o++ = hi & 0xFF, *o++ = lo & 0xFF;
-				}
-			} else if (enc == CP_ENC_UTF16LE) {
-				*o++ = c & 0xFF, *o++ = (c >> 8) & 0xFF;
-			} else {
-				*o++ = c & 0xFF;
-			}
+			p += cp_wtf8_get(p, (size_t)(end - p), &c);
+			n = cp_utf16_units(c, u);
+			for (i = 0; i < n; i++)
+				*o++ = u[i] & 0xFF;
 		}
 		break;
 	case CP_ENC_HEX:
 		/* Pairs of hex digits up to the first that is not one. */
 		for (; end - p >= 2; p += 2) {
-			if ((h = hexval(p[0])) < 0 || (l = hexval(p[1])) < 0)
+			if ((h = cp_hex_digit(p[0])) < 0 ||
+			    (l = cp_hex_digit(p[1])) < 0)
 				break;
 			*o++ = (unsigned char)(h << 4 | l);
 		}
@@ -542,8 +352,8 @@ cp_encoding_from_string(enum cp_encoding enc, const char *s, size_t len,
 		break;
 	}
 	*o = '\0';
-	*out = (char *)buf;
-	*outlen = (size_t)(o - buf);
+	*out = b.data;
+	*outlen = (size_t)(o - (unsigned char *)b.data);
 	return 0;
 }
 
@@ -586,18 +396,16 @@ cp__text_cut(char *text, size_t len, uint64_t units)
 {
 	unsigned char *p = (unsigned char *)text;
 	size_t i = 0, n;
-	uint32_t c, hi;
+	uint16_t u[2];
+	uint32_t c;
 
 	while (i < len && units > 0) {
 		n = p[i] >= 0xF0 ? 4 : p[i] >= 0xE0 ? 3 : p[i] >= 0xC0 ? 2 : 1;
 		if (n == 4 && units == 1) {
 			/* Half of a pair: keep the high surrogate alone. */
-			c = (uint32_t)(p[i] & 0x07) << 18 |
-			    (uint32_t)(p[i + 1] & 0x3F) << 12 |
-			    (uint32_t)(p[i + 2] & 0x3F) << 6 | (p[i + 3] & 0x3F);
-			hi = 0xD800 + ((c - 0x10000) >> 10);
-			put_utf8(text + i, hi);
-			return i + 3;
+			cp_utf8_get(p + i, len - i, &c);
+			cp_utf16_units(c, u);
+			return i + cp_utf8_put(text + i, u[0]);
 		}
 		units -= (n == 4) ? 2 : 1;
 		i += n;

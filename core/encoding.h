@@ -3,6 +3,7 @@
 #define CP_CORE_ENCODING_H
 
 #include "internal.h"
+#include "../proto/utf8.h"
 
 /*
  * Node's StringDecoder: bytes in, text (UTF-8, WTF-8 for lone surrogates)
@@ -13,10 +14,7 @@ struct cp__decoder {
 	enum cp_encoding enc;
 	unsigned char held[4];
 	int nheld;
-	/* utf8: the WHATWG decoder's state */
-	uint32_t cp;
-	int need, seen;
-	unsigned char lo, hi;
+	struct cp_utf8_decoder utf8;
 };
 
 void cp__decoder_init(struct cp__decoder *d, enum cp_encoding enc);

@@ -4,6 +4,13 @@
 #include <string.h>
 
 #include "internal.h"
+#include "../proto/error.h"
+
+/* proto/ has no libuv: its codes must be libuv's, as they reach callers. */
+_Static_assert(CP_PROTO_EINVAL == UV_EINVAL, "CP_PROTO_EINVAL");
+_Static_assert(CP_PROTO_EMSGSIZE == UV_EMSGSIZE, "CP_PROTO_EMSGSIZE");
+_Static_assert(CP_PROTO_ENOMEM == UV_ENOMEM, "CP_PROTO_ENOMEM");
+_Static_assert(CP_PROTO_EPROTO == UV_EPROTO, "CP_PROTO_EPROTO");
 
 unsigned int
 cp_version(void)

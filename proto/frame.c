@@ -2,8 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uv.h>
-
 #include "frame.h"
 
 /* Oversized lines keep this much of their head, for the error report. */
@@ -57,7 +55,7 @@ cp_frame_reserve(struct cp_frame *f, size_t want, char **bufp, size_t *lenp)
 		while (ncap < need)
 			ncap *= 2;
 		if ((nbuf = realloc(f->buf, ncap)) == NULL)
-			return UV_ENOMEM;
+			return CP_PROTO_ENOMEM;
 		f->buf = nbuf;
 		f->cap = ncap;
 	}
@@ -104,7 +102,7 @@ cp_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb, void *arg)
 				return;
 			}
 			f->skipped += (size_t)(nl - p);
-			emit(f, UV_EMSGSIZE, f->buf + f->start, scan - f->start,
+			emit(f, CP_PROTO_EMSGSIZE, f->buf + f->start, scan - f->start,
 			    f->skipped, cb, arg);
 			f->skipped = 0;
 		} else if (nl == NULL) {
@@ -116,7 +114,7 @@ cp_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb, void *arg)
 		} else {
 			linelen = (size_t)(nl - (f->buf + f->start));
 			if (linelen > f->max)
-				emit(f, UV_EMSGSIZE, f->buf + f->start,
+				emit(f, CP_PROTO_EMSGSIZE, f->buf + f->start,
 				    MIN(SKIP_KEEP, linelen), linelen, cb, arg);
 			else
 				emit(f, 0, f->buf + f->start, linelen, linelen,

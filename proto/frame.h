@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
+
 /* Node's V8 cannot hold a longer line (MAX_STRING_LENGTH is ~512 Mi units). */
 #define CP_FRAME_DEFAULT_MAX ((size_t)512 * 1024 * 1024)
 
@@ -12,7 +14,7 @@
  * Called once per complete line, without its '\n' and without one '\r'
  * before it.  line is writable and valid only during the call; a NUL is
  * stored at line[len] so the line may be used as a C string.  err is 0, or
- * UV_EMSGSIZE for a line longer than the maximum, in which case line holds
+ * CP_PROTO_EMSGSIZE for a line longer than the maximum, in which case line holds
  * only the first bytes of it (len is the full length seen).
  */
 typedef void (*cp_frame_line_cb)(void *arg, int err, char *line, size_t len);
@@ -41,7 +43,7 @@ void cp_frame_release(struct cp_frame *f);
 
 /*
  * Returns space for at least want bytes at the end of the buffer (read(2)
- * straight into it, then call cp_frame_commit).  Returns 0 or UV_ENOMEM.
+ * straight into it, then call cp_frame_commit).  Returns 0 or CP_PROTO_ENOMEM.
  */
 int cp_frame_reserve(struct cp_frame *f, size_t want, char **bufp, size_t *lenp);
 
@@ -52,7 +54,7 @@ int cp_frame_reserve(struct cp_frame *f, size_t want, char **bufp, size_t *lenp)
  */
 void cp_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb, void *arg);
 
-/* Copies len bytes in and calls cb per complete line.  Returns 0 or UV_ENOMEM. */
+/* Copies len bytes in and calls cb per complete line.  Returns 0 or CP_PROTO_ENOMEM. */
 int cp_frame_feed(struct cp_frame *f, const char *data, size_t len,
     cp_frame_line_cb cb, void *arg);
 

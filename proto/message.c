@@ -5,142 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uv.h>
-
+#include "error.h"
 #include "message.h"
+#include "utf8.h"
 
-
-int
-cp_buf_grow(struct cp_buf *b, size_t extra)
-{
-	size_t ncap;
-	char *p;
-
-	if (b->cap - b->len > extra)
-		return 0;
-	ncap = b->cap ? b->cap : 256;
-	while (ncap - b->len <= extra) {
-		if (ncap > SIZE_MAX / 2)
-			return UV_ENOMEM;
-		ncap *= 2;
-	}
-	if ((p = realloc(b->data, ncap)) == NULL)
-		return UV_ENOMEM;
-	b->data = p;
-	b->cap = ncap;
-	return 0;
-}
-
-int
-cp_buf_add(struct cp_buf *b, const void *data, size_t len)
-{
-	int r;
-
-	if ((r = cp_buf_grow(b, len)) != 0)
-		return r;
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-void
-cp_buf_release(struct cp_buf *b)
-{
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
-
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *p, size_t left)
-{
-	unsigned c = p[0];
-	size_t n, i;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2, cp = c & 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3, cp = c & 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (left < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3F);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-		return 0;
-	return n;
-}
-
-/*
- * Bytes one U+FFFD replaces at p, where utf8_seq found no valid sequence:
- * the longest start of a valid sequence, at least 1 ("maximal subpart").
- * Node's StringDecoder counts this way: E2 82 41 reads as U+FFFD "A".
- */
-static size_t
-utf8_bad_len(const unsigned char *p, size_t left)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-	size_t n, i;
-
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4;
-	else
-		return 1;
-	/* The second byte's range excludes overlongs, surrogates, > U+10FFFF. */
-	if (c == 0xE0)
-		lo = 0xA0;
-	else if (c == 0xED)
-		hi = 0x9F;
-	else if (c == 0xF0)
-		lo = 0x90;
-	else if (c == 0xF4)
-		hi = 0x8F;
-	for (i = 1; i < n && i < left; i++) {
-		if (p[i] < lo || p[i] > hi)
-			break;
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	return i;
-}
-
-static int
-hex4(const char *p, unsigned *v)
-{
-	unsigned x = 0;
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		char c = p[i];
-		x <<= 4;
-		if (c >= '0' && c <= '9')
-			x |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			x |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			x |= (unsigned)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	*v = x;
-	return 0;
-}
 
 /* ---- the reader: JSON.parse's grammar, straight into jansson values ---- */
 
@@ -153,7 +21,7 @@ struct parser {
 	int depth;
 	json_error_t *err;
 	struct cp_buf sb;		/* strings with escapes or bad UTF-8 */
-	bool nomem;			/* an allocation failed: UV_ENOMEM */
+	bool nomem;			/* an allocation failed: CP_PROTO_ENOMEM */
 };
 
 static json_t *parse_value(struct parser *ps);
@@ -222,28 +90,8 @@ static int
 add_utf8(struct parser *ps, uint32_t cp)
 {
 	char u[4];
-	size_t n;
 
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | cp >> 6);
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | cp >> 12);
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		u[0] = (char)(0xF0 | cp >> 18);
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	return sb_add(ps, u, n);
+	return sb_add(ps, u, cp_utf8_put(u, cp));
 }
 
 /*
@@ -259,6 +107,7 @@ parse_string(struct parser *ps, const char **sp, size_t *lenp)
 	const unsigned char *p = ps->p + 1, *run, *end = ps->end;
 	bool slow = false;
 	unsigned v, w;
+	uint32_t u;
 	size_t n;
 	char c;
 
@@ -281,7 +130,8 @@ parse_string(struct parser *ps, const char **sp, size_t *lenp)
 			return -1;
 		}
 		if (*p >= 0x80) {
-			if ((n = utf8_seq(p, (size_t)(end - p))) > 0) {
+			n = cp_utf8_get(p, (size_t)(end - p), &u);
+			if (u != CP_UTF8_BAD) {
 				p += n;
 				continue;
 			}
@@ -290,9 +140,9 @@ parse_string(struct parser *ps, const char **sp, size_t *lenp)
 				ps->sb.len = 0;
 			}
 			if (sb_add(ps, run, (size_t)(p - run)) != 0 ||
-			    sb_add(ps, "\xEF\xBF\xBD", 3) != 0)
+			    add_utf8(ps, CP_UTF8_REPLACEMENT) != 0)
 				return -1;
-			p += utf8_bad_len(p, (size_t)(end - p));
+			p += n;
 			run = p;
 			continue;
 		}
@@ -315,11 +165,11 @@ parse_string(struct parser *ps, const char **sp, size_t *lenp)
 		case 'r': c = '\r'; break;
 		case 't': c = '\t'; break;
 		case 'u':
-			if (end - p < 6 || hex4((const char *)p + 2, &v) != 0)
+			if (end - p < 6 || cp_hex4((const char *)p + 2, &v) != 0)
 				goto bad_escape;
 			if (v >= 0xD800 && v <= 0xDBFF && end - p >= 12 &&
 			    p[6] == '\\' && p[7] == 'u' &&
-			    hex4((const char *)p + 8, &w) == 0 &&
+			    cp_hex4((const char *)p + 8, &w) == 0 &&
 			    w >= 0xDC00 && w <= 0xDFFF) {
 				if (add_utf8(ps, 0x10000 + ((v - 0xD800) << 10) +
 				    (w - 0xDC00)) != 0)
@@ -598,7 +448,7 @@ cp_msg_decode(const char *line, size_t len, json_t **valuep, json_error_t *error
 	}
 	cp_buf_release(&ps.sb);
 	if (v == NULL)
-		return ps.nomem ? UV_ENOMEM : UV_EPROTO;
+		return ps.nomem ? CP_PROTO_ENOMEM : CP_PROTO_EPROTO;
 	*valuep = v;
 	return 0;
 }
@@ -744,8 +594,7 @@ cp_msg_format_number(double d, char *buf)
 static int
 encode_string(const char *s, size_t len, struct cp_buf *out)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0;
+	size_t i, run = 0, n;
 	uint32_t cp;
 	char esc[6];
 	int r;
@@ -755,32 +604,25 @@ encode_string(const char *s, size_t len, struct cp_buf *out)
 	out->data[out->len++] = '"';
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		const char *rep = NULL;
+		const char *rep = esc;
 		size_t replen = 2;
 
 		if (c >= 0x20 && c != '"' && c != '\\' && c != 0xED)
 			continue;
+		n = 1;
 		switch (c) {
 		case 0xED:
 			/*
-			 * A lone surrogate (ED A0..BF xx, WTF-8: never valid
-			 * UTF-8) is written "\udxxx", as JSON.stringify does.
+			 * A lone surrogate (WTF-8: never valid UTF-8) is
+			 * written "\udxxx", as JSON.stringify does.
 			 */
-			if (len - i < 3 || (unsigned char)s[i + 1] < 0xA0)
+			n = cp_wtf8_get((const unsigned char *)s + i, len - i,
+			    &cp);
+			if (cp < 0xD800 || cp > 0xDFFF)
 				continue;
-			cp = 0xD000 | (uint32_t)(s[i + 1] & 0x3F) << 6 |
-			    (uint32_t)(s[i + 2] & 0x3F);
-			esc[0] = '\\'; esc[1] = 'u';
-			esc[2] = hex[cp >> 12]; esc[3] = hex[(cp >> 8) & 15];
-			esc[4] = hex[(cp >> 4) & 15]; esc[5] = hex[cp & 15];
-			rep = esc;
+			cp_utf16_escape(esc, cp);
 			replen = 6;
-			if ((r = cp_buf_add(out, s + run, i - run)) != 0 ||
-			    (r = cp_buf_add(out, rep, replen)) != 0)
-				return r;
-			i += 2;
-			run = i + 1;
-			continue;
+			break;
 		case '"': rep = "\\\""; break;
 		case '\\': rep = "\\\\"; break;
 		case '\b': rep = "\\b"; break;
@@ -789,14 +631,13 @@ encode_string(const char *s, size_t len, struct cp_buf *out)
 		case '\r': rep = "\\r"; break;
 		case '\t': rep = "\\t"; break;
 		default:
-			esc[0] = '\\'; esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-			esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
-			rep = esc;
+			cp_utf16_escape(esc, c);
 			replen = 6;
 		}
 		if ((r = cp_buf_add(out, s + run, i - run)) != 0 ||
 		    (r = cp_buf_add(out, rep, replen)) != 0)
 			return r;
+		i += n - 1;
 		run = i + 1;
 	}
 	if ((r = cp_buf_add(out, s + run, len - run)) != 0)
@@ -815,7 +656,7 @@ encode_value(const json_t *v, struct cp_buf *out, int depth)
 	int r;
 
 	if (depth > 10000)
-		return UV_EINVAL;
+		return CP_PROTO_EINVAL;
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 		if ((r = cp_buf_add(out, "{", 1)) != 0)
@@ -861,7 +702,7 @@ encode_value(const json_t *v, struct cp_buf *out, int depth)
 	case JSON_NULL:
 		return cp_buf_add(out, "null", 4);
 	}
-	return UV_EINVAL;
+	return CP_PROTO_EINVAL;
 }
 
 int
@@ -871,7 +712,7 @@ cp_msg_encode(const json_t *value, struct cp_buf *out)
 	int r;
 
 	if (value == NULL)
-		return UV_EINVAL;
+		return CP_PROTO_EINVAL;
 	if ((r = encode_value(value, out, 0)) != 0 ||
 	    (r = cp_buf_add(out, "\n", 1)) != 0) {
 		out->len = mark;

@@ -7,18 +7,8 @@
 
 #include <jansson.h>
 
-/* A growable byte buffer (git's strbuf, reduced). */
-struct cp_buf {
-	char *data;
-	size_t len;
-	size_t cap;
-};
-
-#define CP_BUF_INIT { NULL, 0, 0 }
-
-int cp_buf_grow(struct cp_buf *b, size_t extra);
-int cp_buf_add(struct cp_buf *b, const void *data, size_t len);
-void cp_buf_release(struct cp_buf *b);
+#include "buf.h"
+#include "error.h"
 
 /*
  * Decodes one line (without its newline) into *valuep, a new reference,
@@ -36,8 +26,8 @@ void cp_buf_release(struct cp_buf *b);
  *   - a number past DBL_MAX (1e400, Infinity for Node) reads as null,
  *     which is what JSON.stringify would make of it;
  *   - nesting deeper than 10000 is refused (the encoder's limit too).
- * Returns 0, UV_EPROTO when the line is not exactly one JSON value
- * (an empty line, "undefined", two values ...), or UV_ENOMEM when an
+ * Returns 0, CP_PROTO_EPROTO when the line is not exactly one JSON value
+ * (an empty line, "undefined", two values ...), or CP_PROTO_ENOMEM when an
  * allocation failed (never a value cut short), with error filled if not
  * NULL.
  */
@@ -49,14 +39,14 @@ int cp_msg_decode(const char *line, size_t len, json_t **valuep,
  * in insertion order, control characters escaped as JSON.stringify does
  * (\b \f \n \r \t, else \u00xx), lone surrogates (WTF-8) as \udxxx,
  * U+2028/U+2029 and other non-ASCII raw,
- * numbers in ECMAScript's shortest round-trip form.  Returns 0, UV_ENOMEM,
- * or UV_EINVAL for a value JSON cannot carry.
+ * numbers in ECMAScript's shortest round-trip form.  Returns 0, CP_PROTO_ENOMEM,
+ * or CP_PROTO_EINVAL for a value JSON cannot carry.
  */
 int cp_msg_encode(const json_t *value, struct cp_buf *out);
 
 /*
  * Checks that line is one JSON value (see cp_msg_decode) without keeping
- * it.  Returns 0, UV_EPROTO or UV_ENOMEM.
+ * it.  Returns 0, CP_PROTO_EPROTO or CP_PROTO_ENOMEM.
  */
 int cp_msg_validate(const char *line, size_t len, json_error_t *error);
 

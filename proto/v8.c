@@ -15,9 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uv.h>
-
 #include "frame.h"
+#include "utf8.h"
 #include "v8.h"
 
 #define TIME_CLIP 8.64e15
@@ -82,84 +81,6 @@ set_error(json_error_t *error, size_t pos, const char *fmt, ...)
 	va_start(ap, fmt);
 	set_errorv(error, pos, fmt, ap);
 	va_end(ap);
-}
-
-/* Appends code point c as UTF-8. */
-static int
-put_utf8(struct cp_buf *b, uint32_t c)
-{
-	char s[4];
-	size_t n;
-
-	if (c < 0x80) {
-		s[0] = (char)c;
-		n = 1;
-	} else if (c < 0x800) {
-		s[0] = (char)(0xc0 | c >> 6);
-		s[1] = (char)(0x80 | (c & 0x3f));
-		n = 2;
-	} else if (c < 0x10000) {
-		s[0] = (char)(0xe0 | c >> 12);
-		s[1] = (char)(0x80 | (c >> 6 & 0x3f));
-		s[2] = (char)(0x80 | (c & 0x3f));
-		n = 3;
-	} else {
-		s[0] = (char)(0xf0 | c >> 18);
-		s[1] = (char)(0x80 | (c >> 12 & 0x3f));
-		s[2] = (char)(0x80 | (c >> 6 & 0x3f));
-		s[3] = (char)(0x80 | (c & 0x3f));
-		n = 4;
-	}
-	return cp_buf_add(b, s, n);
-}
-
-/*
- * Decodes one UTF-8 sequence at p (left > 0 bytes).  Returns its length
- * and stores the code point, or for an invalid sequence returns the
- * length of its maximal valid prefix (at least 1) and stores U+FFFD, as
- * V8's and the WHATWG decoder do.
- */
-static size_t
-get_utf8(const unsigned char *p, size_t left, uint32_t *cp)
-{
-	unsigned char c = p[0];
-	uint32_t v;
-	size_t n, i;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	*cp = 0xfffd;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		v = c & 0x0f;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		v = c & 0x07;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 1;
-	for (i = 1; i < n; i++) {
-		if (i >= left || p[i] < lo || p[i] > hi)
-			return i;
-		v = v << 6 | (p[i] & 0x3f);
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	*cp = v;
-	return n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -360,48 +281,61 @@ make_number(double x)
 	return json_real(x);
 }
 
-/* Strings: Latin-1, UTF-16LE or UTF-8 bytes -> a UTF-8 jansson string. */
+/*
+ * Appends the text of a string's bytes: Latin-1 ('"'), UTF-16LE ('c': a
+ * lone surrogate stays, in WTF-8, as Node's string holds it) or UTF-8
+ * ('S': invalid bytes are U+FFFD, as V8 reads them).  0 or CP_PROTO_ENOMEM.
+ */
+static int
+add_text(struct cp_buf *b, unsigned char tag, const unsigned char *s,
+    uint32_t n)
+{
+	uint32_t i, c;
+	size_t k;
+	int r = 0;
+
+	if (tag == 'c')
+		return cp_utf16le_to_wtf8(s, n, b);
+	for (i = 0; i < n && r == 0; i += (uint32_t)k) {
+		if (tag == '"') {
+			c = s[i];
+			k = 1;
+		} else {
+			k = cp_utf8_get_lossy(s + i, n - i, &c);
+		}
+		r = cp_utf8_add(b, c);
+	}
+	return r;
+}
+
 static json_t *
 make_string(struct dec *d, unsigned char tag, const unsigned char *s,
     uint32_t n)
 {
 	struct cp_buf b = CP_BUF_INIT;
 	json_t *v;
-	uint32_t i, c, c2;
-	size_t k;
-	int r = 0;
 
-	if (tag == '"') {
-		for (i = 0; i < n && r == 0; i++)
-			r = put_utf8(&b, s[i]);
-	} else if (tag == 'c') {
-		for (i = 0; i + 1 < n && r == 0; i += 2) {
-			c = s[i] | (uint32_t)s[i + 1] << 8;
-			if (c >= 0xd800 && c <= 0xdbff && i + 3 < n) {
-				c2 = s[i + 2] | (uint32_t)s[i + 3] << 8;
-				if (c2 >= 0xdc00 && c2 <= 0xdfff) {
-					c = 0x10000 + ((c - 0xd800) << 10) +
-					    (c2 - 0xdc00);
-					i += 2;
-				}
-			}
-			if (c >= 0xd800 && c <= 0xdfff)
-				c = 0xfffd;	/* a lone surrogate */
-			r = put_utf8(&b, c);
-		}
-	} else {
-		for (i = 0; i < n && r == 0; i += (uint32_t)k) {
-			k = get_utf8(s + i, n - i, &c);
-			r = put_utf8(&b, c);
-		}
-	}
-	if (r != 0) {
+	if (add_text(&b, tag, s, n) != 0) {
 		cp_buf_release(&b);
 		return oom(d, NULL);
 	}
 	v = json_stringn_nocheck(b.data ? b.data : "", b.len);
 	cp_buf_release(&b);
 	return v ? v : oom(d, NULL);
+}
+
+/* The bytes of a string after its tag. */
+static bool
+read_text(struct dec *d, unsigned char tag, const unsigned char **sp,
+    uint32_t *np)
+{
+	if (!read_varint(d, np) || !read_raw(d, *np, sp))
+		return false;
+	if (tag == 'c' && (*np & 1)) {
+		fail(d, "bad two-byte string: odd byte length");
+		return false;
+	}
+	return true;
 }
 
 /* The string after a string tag already read. */
@@ -411,10 +345,8 @@ read_string_body(struct dec *d, unsigned char tag)
 	const unsigned char *s;
 	uint32_t n;
 
-	if (!read_varint(d, &n) || !read_raw(d, n, &s))
+	if (!read_text(d, tag, &s, &n))
 		return NULL;
-	if (tag == 'c' && (n & 1))
-		return fail(d, "bad two-byte string: odd byte length");
 	return make_string(d, tag, s, n);
 }
 
@@ -539,9 +471,7 @@ read_key(struct dec *d, struct cp_buf *key)
 {
 	unsigned char tag;
 	const unsigned char *s;
-	uint32_t n, i;
-	size_t k;
-	uint32_t c;
+	uint32_t n;
 	double x;
 	char num[40];
 	int r = 0;
@@ -553,29 +483,9 @@ read_key(struct dec *d, struct cp_buf *key)
 	case '"':
 	case 'c':
 	case 'S':
-		if (!read_varint(d, &n) || !read_raw(d, n, &s))
+		if (!read_text(d, tag, &s, &n))
 			return false;
-		if (tag == 'c' && (n & 1)) {
-			fail(d, "bad two-byte string: odd byte length");
-			return false;
-		}
-		if (tag == '"') {
-			for (i = 0; i < n && r == 0; i++)
-				r = put_utf8(key, s[i]);
-		} else if (tag == 'S') {
-			for (i = 0; i < n && r == 0; i += (uint32_t)k) {
-				k = get_utf8(s + i, n - i, &c);
-				r = put_utf8(key, c);
-			}
-		} else {
-			json_t *v = make_string(d, tag, s, n);
-
-			if (v == NULL)
-				return false;
-			r = cp_buf_add(key, json_string_value(v),
-			    json_string_length(v));
-			json_decref(v);
-		}
+		r = add_text(key, tag, s, n);
 		break;
 	case 'I':
 		if (!read_varint(d, &n))
@@ -1301,18 +1211,18 @@ cp_v8_decode(const void *data, size_t len, unsigned flags, json_t **valuep,
 	*valuep = NULL;
 	if (len == 0 || d.start[0] != 0xff) {
 		set_error(error, 0, "no header: not V8 serialization");
-		return UV_EPROTO;
+		return CP_PROTO_EPROTO;
 	}
 	d.p++;
 	if (!read_varint(&d, &d.version))
-		return UV_EPROTO;
+		return CP_PROTO_EPROTO;
 	if (d.version < 13) {
 		set_error(error, 1, "unsupported format version (before 13)");
-		return UV_EPROTO;
+		return CP_PROTO_EPROTO;
 	}
 	if ((d.hole = tagged("$hole", json_null())) == NULL) {
 		set_error(error, 0, "out of memory");
-		return UV_EPROTO;
+		return CP_PROTO_EPROTO;
 	}
 	if (peek_tag(&d) < 0)
 		fail(&d, "truncated: no value after the header");
@@ -1321,7 +1231,7 @@ cp_v8_decode(const void *data, size_t len, unsigned flags, json_t **valuep,
 	json_decref(d.hole);
 	free(d.ids);
 	if (v == NULL)
-		return UV_EPROTO;
+		return CP_PROTO_EPROTO;
 	*valuep = v;
 	return 0;
 }
@@ -1364,7 +1274,7 @@ static int
 put(struct enc *e, const void *p, size_t n)
 {
 	if (cp_buf_add(e->out, p, n) != 0)
-		return efail(e, UV_ENOMEM, "out of memory");
+		return efail(e, CP_PROTO_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -1436,28 +1346,13 @@ take_id(struct enc *e, bool pending, uint32_t *idp)
 	if (e->next_id >= e->cap) {
 		cap = e->cap ? e->cap * 2 : 64;
 		if ((n = realloc(e->pending, cap)) == NULL)
-			return efail(e, UV_ENOMEM, "out of memory");
+			return efail(e, CP_PROTO_ENOMEM, "out of memory");
 		e->pending = n;
 		e->cap = cap;
 	}
 	e->pending[e->next_id] = pending;
 	*idp = e->next_id++;
 	return 0;
-}
-
-/*
- * As get_utf8, but a lone surrogate kept in WTF-8 (ED A0..BF xx, from a
- * json-mode "\ud800", proto/message.h) is that code unit: V8 sends it.
- */
-static size_t
-get_wtf8(const unsigned char *p, size_t left, uint32_t *cp)
-{
-	if (left >= 3 && p[0] == 0xed && p[1] >= 0xa0 && p[1] <= 0xbf &&
-	    p[2] >= 0x80 && p[2] <= 0xbf) {
-		*cp = 0xd000 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
-		return 3;
-	}
-	return get_utf8(p, left, cp);
 }
 
 /* A UTF-8 string as V8 writes it: Latin-1 if it can, else UTF-16LE. */
@@ -1469,11 +1364,10 @@ put_string(struct enc *e, const char *s, size_t len)
 	uint32_t c;
 	size_t i, k, pos;
 	bool wide = false;
-	unsigned char w[4];
 	int r;
 
 	for (i = 0; i < len; i += k) {
-		k = get_wtf8(p + i, len - i, &c);
+		k = cp_wtf8_get(p + i, len - i, &c);
 		if (c > 0xff) {
 			wide = true;
 			break;
@@ -1481,9 +1375,9 @@ put_string(struct enc *e, const char *s, size_t len)
 	}
 	if (!wide) {
 		if ((r = cp_buf_grow(&u, len + 1)) != 0)
-			return efail(e, UV_ENOMEM, "out of memory");
+			return efail(e, CP_PROTO_ENOMEM, "out of memory");
 		for (i = 0; i < len; i += k) {
-			k = get_wtf8(p + i, len - i, &c);
+			k = cp_wtf8_get(p + i, len - i, &c);
 			u.data[u.len++] = (char)c;
 		}
 		if ((r = put_byte(e, '"')) == 0 &&
@@ -1492,25 +1386,11 @@ put_string(struct enc *e, const char *s, size_t len)
 		cp_buf_release(&u);
 		return r;
 	}
-	for (i = 0, r = 0; i < len && r == 0; i += k) {
-		k = get_wtf8(p + i, len - i, &c);
-		if (c >= 0x10000) {
-			c -= 0x10000;
-			w[0] = (unsigned char)((0xd800 + (c >> 10)) & 0xff);
-			w[1] = (unsigned char)((0xd800 + (c >> 10)) >> 8);
-			w[2] = (unsigned char)((0xdc00 + (c & 0x3ff)) & 0xff);
-			w[3] = (unsigned char)((0xdc00 + (c & 0x3ff)) >> 8);
-			r = cp_buf_add(&u, w, 4);
-		} else {
-			w[0] = (unsigned char)(c & 0xff);
-			w[1] = (unsigned char)(c >> 8);
-			r = cp_buf_add(&u, w, 2);
-		}
-	}
-	if (r != 0) {
+	if (cp_wtf8_to_utf16le(s, len, &u) != 0) {
 		cp_buf_release(&u);
-		return efail(e, UV_ENOMEM, "out of memory");
+		return efail(e, CP_PROTO_ENOMEM, "out of memory");
 	}
+	r = 0;
 	/* As V8: pad so that the UTF-16 data starts at an even offset. */
 	pos = e->out->len - e->base;
 	if ((pos + 1 + varint_len(u.len)) & 1)
@@ -1600,7 +1480,7 @@ put_array(struct enc *e, const json_t *a, int depth)
 	int r;
 
 	if (n > 0xfffffffe)
-		return efail(e, UV_EINVAL, "array too long");
+		return efail(e, CP_PROTO_EINVAL, "array too long");
 	for (i = 0; i < n; i++)
 		if (is_tag(json_array_get(a, i), "$hole"))
 			holes++;
@@ -1645,17 +1525,17 @@ put_odd_array(struct enc *e, const json_t *o, int depth)
 
 	if (!json_is_object(o) || !json_is_integer(len) ||
 	    (l = json_integer_value(len)) < 0 || l > 0xffffffffLL)
-		return efail(e, UV_EINVAL,
+		return efail(e, CP_PROTO_EINVAL,
 		    "$array needs an object with an integer \"length\"");
 	for (it = json_object_iter((json_t *)o); it != NULL;
 	    it = json_object_iter_next((json_t *)o, it)) {
 		k = json_object_iter_key(it);
 		if (array_index(k, json_object_iter_key_len(it), &idx) &&
 		    idx >= l)
-			return efail(e, UV_EINVAL,
+			return efail(e, CP_PROTO_EINVAL,
 			    "$array: element %s past the length", k);
 		if (is_tag(json_object_iter_value(it), "$hole"))
-			return efail(e, UV_EINVAL,
+			return efail(e, CP_PROTO_EINVAL,
 			    "$array: $hole as a property");
 	}
 	if ((r = take_id(e, false, &id)) != 0 || (r = put_byte(e, 'a')) != 0 ||
@@ -1717,11 +1597,11 @@ get_bytes(struct enc *e, const json_t *s, const char *what, struct cp_buf *b)
 	if (!json_is_string(s) ||
 	    unbase64(json_string_value(s), json_string_length(s), b) != 0) {
 		cp_buf_release(b);
-		return efail(e, UV_EINVAL, "%s needs a base64 string", what);
+		return efail(e, CP_PROTO_EINVAL, "%s needs a base64 string", what);
 	}
 	if (b->len > 0xffffffffu) {
 		cp_buf_release(b);
-		return efail(e, UV_EINVAL, "%s too long", what);
+		return efail(e, CP_PROTO_EINVAL, "%s too long", what);
 	}
 	return 0;
 }
@@ -1737,7 +1617,7 @@ put_view(struct enc *e, unsigned t, const json_t *v)
 		return r;
 	if (b.len % view_types[t].size != 0) {
 		cp_buf_release(&b);
-		return efail(e, UV_EINVAL,
+		return efail(e, CP_PROTO_EINVAL,
 		    "%s: length not a multiple of its element size",
 		    view_types[t].tag);
 	}
@@ -1761,7 +1641,7 @@ put_arraybuffer(struct enc *e, const json_t *v)
 		data = json_array_get(v, 0);
 		max = json_array_get(v, 1);
 		if (json_array_size(v) != 2 || !json_is_integer(max))
-			return efail(e, UV_EINVAL, "$arraybuffer needs \"base64\""
+			return efail(e, CP_PROTO_EINVAL, "$arraybuffer needs \"base64\""
 			    " or [\"base64\", maxByteLength]");
 	}
 	if ((r = get_bytes(e, data, "$arraybuffer", &b)) != 0)
@@ -1769,7 +1649,7 @@ put_arraybuffer(struct enc *e, const json_t *v)
 	if (max != NULL && (json_integer_value(max) < (json_int_t)b.len ||
 	    json_integer_value(max) > 0xffffffffLL)) {
 		cp_buf_release(&b);
-		return efail(e, UV_EINVAL, "$arraybuffer: bad maxByteLength");
+		return efail(e, CP_PROTO_EINVAL, "$arraybuffer: bad maxByteLength");
 	}
 	if ((r = take_id(e, false, &id)) == 0 &&
 	    (r = put_byte(e, max ? '~' : 'B')) == 0 &&
@@ -1795,20 +1675,20 @@ put_bigint(struct enc *e, unsigned char tag, const json_t *v)
 	int r;
 
 	if (!json_is_string(v))
-		return efail(e, UV_EINVAL, "$bigint needs a decimal string");
+		return efail(e, CP_PROTO_EINVAL, "$bigint needs a decimal string");
 	if (len > 0 && s[0] == '-') {
 		neg = true;
 		s++;
 		len--;
 	}
 	if (len == 0 || len > CP_V8_MAX_BIGINT * 5 / 2)
-		return efail(e, UV_EINVAL, "$bigint: bad or too long number");
+		return efail(e, CP_PROTO_EINVAL, "$bigint: bad or too long number");
 	for (i = 0; i < len; i++)
 		if (s[i] < '0' || s[i] > '9')
-			return efail(e, UV_EINVAL,
+			return efail(e, CP_PROTO_EINVAL,
 			    "$bigint needs a decimal string");
 	if ((w = calloc(len / 9 + 2, sizeof(*w))) == NULL)
-		return efail(e, UV_ENOMEM, "out of memory");
+		return efail(e, CP_PROTO_ENOMEM, "out of memory");
 	for (i = 0; i < len; i++) {	/* w = w * 10 + digit */
 		carry = (unsigned)(s[i] - '0');
 		for (j = 0; j < nw; j++) {
@@ -1822,11 +1702,11 @@ put_bigint(struct enc *e, unsigned char tag, const json_t *v)
 	nbytes = (nw + 1) / 2 * 8;	/* whole 64-bit digits */
 	if (nbytes > CP_V8_MAX_BIGINT) {
 		free(w);
-		return efail(e, UV_EINVAL, "$bigint: too large");
+		return efail(e, CP_PROTO_EINVAL, "$bigint: too large");
 	}
 	if ((bytes = calloc(nbytes ? nbytes : 1, 1)) == NULL) {
 		free(w);
-		return efail(e, UV_ENOMEM, "out of memory");
+		return efail(e, CP_PROTO_ENOMEM, "out of memory");
 	}
 	for (j = 0; j < nw; j++)
 		for (i = 0; i < 4; i++)
@@ -1859,7 +1739,7 @@ put_special_number(struct enc *e, unsigned char tag, const json_t *v)
 		goto bad;
 	return put_double(e, tag, x);
 bad:
-	return efail(e, UV_EINVAL,
+	return efail(e, CP_PROTO_EINVAL,
 	    "$number needs \"NaN\", \"Infinity\", \"-Infinity\" or \"-0\"");
 }
 
@@ -1875,7 +1755,7 @@ put_date(struct enc *e, const json_t *v)
 	else if (json_is_number(v))
 		x = json_number_value(v);
 	else
-		return efail(e, UV_EINVAL, "$date needs a number or null");
+		return efail(e, CP_PROTO_EINVAL, "$date needs a number or null");
 	if (isnan(x) || fabs(x) > TIME_CLIP)
 		x = NAN;
 	else
@@ -1895,20 +1775,20 @@ put_regexp(struct enc *e, const json_t *v)
 
 	if (json_array_size(v) != 2 || !json_is_string(src) ||
 	    !json_is_string(fl))
-		return efail(e, UV_EINVAL,
+		return efail(e, CP_PROTO_EINVAL,
 		    "$regexp needs [\"source\", \"flags\"]");
 	for (f = json_string_value(fl); *f; f++) {
 		if (*f == 'l' || (p = strchr(regexp_flags, *f)) == NULL)
-			return efail(e, UV_EINVAL, "$regexp: bad flag '%s'",
+			return efail(e, CP_PROTO_EINVAL, "$regexp: bad flag '%s'",
 			    json_string_value(fl));
 		bit = 1u << (p - regexp_flags);
 		if (bits & bit)
-			return efail(e, UV_EINVAL, "$regexp: flag twice in "
+			return efail(e, CP_PROTO_EINVAL, "$regexp: flag twice in "
 			    "'%s'", json_string_value(fl));
 		bits |= bit;
 	}
 	if ((bits & 0x110) == 0x110)
-		return efail(e, UV_EINVAL, "$regexp: flags u and v together");
+		return efail(e, CP_PROTO_EINVAL, "$regexp: flags u and v together");
 	if ((r = take_id(e, false, &id)) != 0 || (r = put_byte(e, 'R')) != 0 ||
 	    (r = put_jstring(e, src)) != 0)
 		return r;
@@ -1924,7 +1804,7 @@ put_map(struct enc *e, const json_t *v, bool is_set, int depth)
 	int r;
 
 	if (!json_is_array(v))
-		return efail(e, UV_EINVAL, "%s needs an array",
+		return efail(e, CP_PROTO_EINVAL, "%s needs an array",
 		    is_set ? "$set" : "$map");
 	if ((r = take_id(e, false, &id)) != 0 ||
 	    (r = put_byte(e, is_set ? '\'' : ';')) != 0)
@@ -1937,7 +1817,7 @@ put_map(struct enc *e, const json_t *v, bool is_set, int depth)
 			continue;
 		}
 		if (!json_is_array(p) || json_array_size(p) != 2)
-			return efail(e, UV_EINVAL,
+			return efail(e, CP_PROTO_EINVAL,
 			    "$map needs [key, value] pairs");
 		if ((r = encode_value(e, json_array_get(p, 0), depth + 1)) ||
 		    (r = encode_value(e, json_array_get(p, 1), depth + 1)))
@@ -1969,7 +1849,7 @@ put_boxed(struct enc *e, const json_t *v)
 		    "$number"));
 	if (is_tag(v, "$bigint"))
 		return put_bigint(e, 'z', json_object_get(v, "$bigint"));
-	return efail(e, UV_EINVAL,
+	return efail(e, CP_PROTO_EINVAL,
 	    "$boxed needs a boolean, number, string or $bigint");
 }
 
@@ -1984,13 +1864,13 @@ put_error(struct enc *e, const json_t *v, int depth)
 	int r;
 
 	if (!json_is_object(v))
-		return efail(e, UV_EINVAL, "$error needs an object");
+		return efail(e, CP_PROTO_EINVAL, "$error needs an object");
 	for (it = json_object_iter((json_t *)v); it != NULL;
 	    it = json_object_iter_next((json_t *)v, it)) {
 		k = json_object_iter_key(it);
 		if (strcmp(k, "name") && strcmp(k, "message") &&
 		    strcmp(k, "stack") && strcmp(k, "cause"))
-			return efail(e, UV_EINVAL, "$error: unknown member "
+			return efail(e, CP_PROTO_EINVAL, "$error: unknown member "
 			    "\"%.60s\"", k);
 	}
 	name = json_object_get(v, "name");
@@ -1999,13 +1879,13 @@ put_error(struct enc *e, const json_t *v, int depth)
 	cause = json_object_get(v, "cause");
 	if ((name && !json_is_string(name)) || (msg && !json_is_string(msg)) ||
 	    (stack && !json_is_string(stack)))
-		return efail(e, UV_EINVAL,
+		return efail(e, CP_PROTO_EINVAL,
 		    "$error: name, message and stack must be strings");
 	for (i = 0; name && i < 6; i++)
 		if (strcmp(json_string_value(name), error_names[i]) == 0)
 			break;
 	if (name && i == 6 && strcmp(json_string_value(name), "Error") != 0)
-		return efail(e, UV_EINVAL, "$error: name \"%.60s\" is not one "
+		return efail(e, CP_PROTO_EINVAL, "$error: name \"%.60s\" is not one "
 		    "V8 can send (Error, EvalError, RangeError, ...)",
 		    json_string_value(name));
 	if ((r = take_id(e, true, &id)) != 0 || (r = put_byte(e, 'r')) != 0)
@@ -2036,9 +1916,9 @@ put_ref(struct enc *e, const json_t *v)
 
 	if (!json_is_integer(v) || (n = json_integer_value(v)) < 0 ||
 	    n >= e->next_id)
-		return efail(e, UV_EINVAL, "$ref: no such object before it");
+		return efail(e, CP_PROTO_EINVAL, "$ref: no such object before it");
 	if (e->pending[n])
-		return efail(e, UV_EINVAL,
+		return efail(e, CP_PROTO_EINVAL,
 		    "$ref: an Error cannot refer to itself");
 	if ((r = put_byte(e, '^')) != 0)
 		return r;
@@ -2076,15 +1956,15 @@ put_tagged(struct enc *e, const char *tag, const json_t *v, int depth)
 		return put_odd_array(e, v, depth);
 	if (strcmp(tag, "$object") == 0) {
 		if (!json_is_object(v))
-			return efail(e, UV_EINVAL, "$object needs an object");
+			return efail(e, CP_PROTO_EINVAL, "$object needs an object");
 		return put_object(e, v, depth);
 	}
 	for (t = 0; t < NVIEWS; t++)
 		if (strcmp(tag, view_types[t].tag) == 0)
 			return put_view(e, t, v);
 	if (strcmp(tag, "$hole") == 0)
-		return efail(e, UV_EINVAL, "$hole outside an array");
-	return efail(e, UV_EINVAL, "unknown tag \"%.60s\" (write a plain "
+		return efail(e, CP_PROTO_EINVAL, "$hole outside an array");
+	return efail(e, CP_PROTO_EINVAL, "unknown tag \"%.60s\" (write a plain "
 	    "object with one '$' member as {\"$object\":{...}})", tag);
 }
 
@@ -2096,7 +1976,7 @@ encode_value(struct enc *e, const json_t *v, int depth)
 
 	if (depth > CP_V8_MAX_DEPTH &&
 	    (json_is_array(v) || json_is_object(v)))
-		return efail(e, UV_EINVAL, "nested too deeply");
+		return efail(e, CP_PROTO_EINVAL, "nested too deeply");
 	switch (json_typeof(v)) {
 	case JSON_NULL:
 		return put_byte(e, '0');
@@ -2109,7 +1989,7 @@ encode_value(struct enc *e, const json_t *v, int depth)
 	case JSON_REAL:
 		x = json_real_value(v);
 		if (isnan(x) || isinf(x))
-			return efail(e, UV_EINVAL, "a real that is not finite");
+			return efail(e, CP_PROTO_EINVAL, "a real that is not finite");
 		return put_number(e, x);
 	case JSON_STRING:
 		return put_jstring(e, v);
@@ -2124,7 +2004,7 @@ encode_value(struct enc *e, const json_t *v, int depth)
 		}
 		return put_object(e, v, depth);
 	}
-	return efail(e, UV_EINVAL, "not a JSON value");
+	return efail(e, CP_PROTO_EINVAL, "not a JSON value");
 }
 
 int
@@ -2142,7 +2022,7 @@ cp_v8_encode(const json_t *value, unsigned flags, struct cp_buf *out,
 	e.error = error;
 	if (value == NULL) {
 		set_error(error, 0, "no value");
-		return UV_EINVAL;
+		return CP_PROTO_EINVAL;
 	}
 	if ((r = put_byte(&e, 0xff)) == 0 &&
 	    (r = put_varint(&e, CP_V8_VERSION)) == 0)
@@ -2171,7 +2051,7 @@ cp_v8_encode_frame(const json_t *value, struct cp_buf *out,
 	if (n > CP_V8_MAX_FRAME) {
 		out->len = old;
 		set_error(error, 0, "message too long for one frame");
-		return UV_EMSGSIZE;
+		return CP_PROTO_EMSGSIZE;
 	}
 	p = (unsigned char *)out->data + old;
 	p[0] = (unsigned char)(n >> 24);
@@ -2222,7 +2102,7 @@ cp_v8_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb,
 		if (len > max) {
 			f->start += 4;
 			f->skipped = len;
-			cb(arg, UV_EMSGSIZE, (char *)"", len);
+			cb(arg, CP_PROTO_EMSGSIZE, (char *)"", len);
 			continue;
 		}
 		if (have - 4 < len)

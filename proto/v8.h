@@ -68,10 +68,11 @@
  * Decodes one serialized value (header 0xFF <version> then the value) of
  * len bytes into *valuep (a new reference) in the JSON form above.  Bytes
  * after the value are ignored, as Node does; nothing is read past len.
- * Returns 0, or UV_EPROTO for a malformed or unsupported input (bad tag,
+ * Returns 0, or CP_PROTO_EPROTO for a malformed or unsupported input (bad tag,
  * truncated, too deep, a back-reference to nothing ...) with error->text
  * and error->position (byte offset) filled if error is not NULL.
- * Lone surrogates in strings become U+FFFD; duplicate Map keys or Set
+ * A lone surrogate in a string is kept in WTF-8 (proto/utf8.h), as
+ * cp_msg_decode keeps "\ud800"; duplicate Map keys or Set
  * values (which Node never writes) are kept.
  */
 int cp_v8_decode(const void *data, size_t len, unsigned flags,
@@ -79,7 +80,7 @@ int cp_v8_decode(const void *data, size_t len, unsigned flags,
 
 /*
  * Appends the header and the serialization of value (in the JSON form)
- * to out.  Returns 0, UV_ENOMEM, or UV_EINVAL for a value that is not
+ * to out.  Returns 0, CP_PROTO_ENOMEM, or CP_PROTO_EINVAL for a value that is not
  * valid in the JSON form (unknown '$' tag, bad base64, forward $ref ...)
  * with error->text filled if error is not NULL.  A lone surrogate kept
  * in WTF-8 (as cp_msg_decode keeps "\ud800") is written as that code unit.
@@ -89,7 +90,7 @@ int cp_v8_encode(const json_t *value, unsigned flags, struct cp_buf *out,
 
 /*
  * Appends one channel frame: a 4-byte big-endian length, then what
- * cp_v8_encode writes (channel host objects).  UV_EMSGSIZE for a frame
+ * cp_v8_encode writes (channel host objects).  CP_PROTO_EMSGSIZE for a frame
  * longer than CP_V8_MAX_FRAME (out is then left as it was).
  */
 int cp_v8_encode_frame(const json_t *value, struct cp_buf *out,
@@ -104,14 +105,14 @@ int cp_v8_encode_frame(const json_t *value, struct cp_buf *out,
  * cb is called once per complete frame with its payload (without the
  * length, not NUL-terminated), valid only during the call; f->line_off is
  * then the stream offset of the frame's first byte (its length), and
- * between commits that of the incomplete frame.  err is 0, or UV_EMSGSIZE
+ * between commits that of the incomplete frame.  err is 0, or CP_PROTO_EMSGSIZE
  * for a frame longer than f->max (at most 4 GiB - 1): the callback gets ""
  * and the announced length, and the payload is skipped unread.
  */
 void cp_v8_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb,
     void *arg);
 
-/* Copies len bytes in and calls cb per complete frame.  0 or UV_ENOMEM. */
+/* Copies len bytes in and calls cb per complete frame.  0 or CP_PROTO_ENOMEM. */
 int cp_v8_frame_feed(struct cp_frame *f, const void *data, size_t len,
     cp_frame_line_cb cb, void *arg);
 

@@ -3,7 +3,7 @@
  * the json codec together, as the channel uses them.
  *
  * Input: byte 0 picks the maximum line length (a small one half of the
- * time, to reach UV_EMSGSIZE), bytes 1-4 seed the split of the rest into
+ * time, to reach CP_PROTO_EMSGSIZE), bytes 1-4 seed the split of the rest into
  * reads.  Checks:
  *   - the framer gives the same lines whatever the split, as a plain
  *     split of the whole input on '\n' does;
@@ -17,8 +17,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <uv.h>
 
 #include "test.h"
 #include "frame.h"
@@ -93,12 +91,12 @@ check_codec(const char *line, size_t len)
 	r = cp_msg_decode(line, len, &v, NULL);
 	ASSERT_EQ(cp_msg_validate(line, len, NULL), r);
 	if (r != 0) {
-		ASSERT_EQ(r, UV_EPROTO);
+		ASSERT_EQ(r, CP_PROTO_EPROTO);
 		ASSERT(v == NULL);
 		return;
 	}
 	r = cp_msg_encode(v, &e1);
-	if (r == UV_EINVAL) {	/* nested too deep to encode: refused whole */
+	if (r == CP_PROTO_EINVAL) {	/* nested too deep to encode: refused whole */
 		ASSERT_UEQ(e1.len, 0);
 		json_decref(v);
 		return;
@@ -138,7 +136,7 @@ on_line(void *arg, int err, char *line, size_t len)
 	ls->ref_off += raw + 1;
 	ls->n++;
 	if (raw > ls->max) {
-		ASSERT_EQ(err, UV_EMSGSIZE);
+		ASSERT_EQ(err, CP_PROTO_EMSGSIZE);
 		ASSERT_UEQ(len, raw);
 		return;
 	}

@@ -16,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uv.h>
-
 #include "test.h"
 #include "message.h"
 #include "v8.h"
@@ -34,7 +32,7 @@ check_value(const uint8_t *p, size_t n, unsigned flags)
 
 	r = cp_v8_decode(p, n, flags, &v, &err);
 	if (r != 0) {
-		ASSERT_EQ(r, UV_EPROTO);
+		ASSERT_EQ(r, CP_PROTO_EPROTO);
 		ASSERT(v == NULL);
 		ASSERT(err.text[0] != '\0');
 		return;

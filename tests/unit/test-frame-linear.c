@@ -14,8 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <uv.h>
-
 #include "test.h"
 #include "frame.h"
 

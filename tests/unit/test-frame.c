@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uv.h>
-
 #include "test.h"
 #include "frame.h"
 #include "message.h"
@@ -71,7 +69,7 @@ on_line(void *arg, int err, char *line, size_t len)
 		ASSERT_EQ(line[len], '\0');
 		recs_add(rs, 0, line, len, len);
 	} else {
-		ASSERT_EQ(err, UV_EMSGSIZE);
+		ASSERT_EQ(err, CP_PROTO_EMSGSIZE);
 		/* Only the head is there; it ends at the NUL the framer adds. */
 		recs_add(rs, err, line, strnlen(line, len), len);
 	}
@@ -92,7 +90,7 @@ reference(const char *data, size_t len, size_t max, struct recs *rs)
 	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		n = (size_t)(nl - p);
 		if (n > max)
-			recs_add(rs, UV_EMSGSIZE, p, n, n);
+			recs_add(rs, CP_PROTO_EMSGSIZE, p, n, n);
 		else if (n > 0 && p[n - 1] == '\r')
 			recs_add(rs, 0, p, n - 1, n - 1);
 		else
@@ -389,7 +387,7 @@ frame_default_max(void)
 }
 
 /*
- * A line of exactly max bytes passes; one more byte is UV_EMSGSIZE with
+ * A line of exactly max bytes passes; one more byte is CP_PROTO_EMSGSIZE with
  * the full length, whether it arrives in one read or many; the next line
  * is read normally.
  */
@@ -419,7 +417,7 @@ frame_line_too_long(void)
 			ASSERT_EQ(rs.v[0].err, 0);
 			ASSERT_STR_EQ(rs.v[0].data, "12345678");
 		}
-		ASSERT_EQ(rs.v[b].err, UV_EMSGSIZE);
+		ASSERT_EQ(rs.v[b].err, CP_PROTO_EMSGSIZE);
 		ASSERT_UEQ(rs.v[b].len, want_len[i]);
 		ASSERT(rs.v[b].dlen > 0);
 		ASSERT_MEM_EQ(rs.v[b].data, rs.v[b].dlen, "123456789012345",
@@ -456,7 +454,7 @@ frame_oversized_line_not_buffered(void)
 	ASSERT_UEQ(rs.n, 0);
 	ASSERT_EQ(cp_frame_feed(&f, "\n[1]\n", 5, on_line, &rs), 0);
 	ASSERT_UEQ(rs.n, 2);
-	ASSERT_EQ(rs.v[0].err, UV_EMSGSIZE);
+	ASSERT_EQ(rs.v[0].err, CP_PROTO_EMSGSIZE);
 	ASSERT_UEQ(rs.v[0].len, total);
 	ASSERT_EQ(rs.v[1].err, 0);
 	ASSERT_STR_EQ(rs.v[1].data, "[1]");

@@ -1,10 +1,10 @@
 /*
  * tests/unit/test-message-nomem.c - the json codec when memory runs out
  * (issue 7, defect 7): every allocation of a decode is made to fail in
- * turn.  A decode either gives the whole value or UV_ENOMEM with no value
+ * turn.  A decode either gives the whole value or CP_PROTO_ENOMEM with no value
  * and "out of memory": never a value cut short (parse_string used to drop
  * what cp_buf_add returned and deliver a truncated string) and never
- * UV_EPROTO, which would call a good line bad.
+ * CP_PROTO_EPROTO, which would call a good line bad.
  *
  * proto/'s own malloc and realloc are wrapped at link time (see
  * meson.build); jansson's allocations come through json_set_alloc_funcs.
@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <uv.h>
 
 #include "test.h"
 #include "message.h"
@@ -92,19 +90,19 @@ decode_under_failures(const char *line, size_t len)
 			json_decref(v);
 			continue;
 		}
-		if (r != UV_ENOMEM) {
+		if (r != CP_PROTO_ENOMEM) {
 			fprintf(stderr, "allocation %lu failing gave %d (%s) on ",
 			    n, r, e.text);
 			cp_test_dump_(line, len);
 			fputc('\n', stderr);
 		}
-		ASSERT_EQ(r, UV_ENOMEM);
+		ASSERT_EQ(r, CP_PROTO_ENOMEM);
 		ASSERT(v == NULL);
 		ASSERT_STR_EQ(e.text, "out of memory");
 		ASSERT_EQ(cp_msg_validate(line, len, NULL), 0);
 		fail_at = n;
 		count = 0;
-		ASSERT_EQ(cp_msg_validate(line, len, NULL), UV_ENOMEM);
+		ASSERT_EQ(cp_msg_validate(line, len, NULL), CP_PROTO_ENOMEM);
 		fail_at = 0;
 		nomem++;
 	}
@@ -162,7 +160,7 @@ nomem_encode(void)
 			break;
 		}
 		/* Nothing half-written after what was there. */
-		ASSERT_EQ(r, UV_ENOMEM);
+		ASSERT_EQ(r, CP_PROTO_ENOMEM);
 		ASSERT_MEM_EQ(b.data, b.len, "kept", 4);
 		cp_buf_release(&b);
 		nomem++;

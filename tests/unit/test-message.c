@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uv.h>
-
 #include "test.h"
 #include "message.h"
 #include "v8.h"
@@ -43,7 +41,7 @@ decode_fails(const char *line, size_t len)
 	json_t *v = (json_t *)&v;	/* must be reset to NULL */
 
 	memset(&e, 0, sizeof(e));
-	if (cp_msg_decode(line, len, &v, &e) != UV_EPROTO) {
+	if (cp_msg_decode(line, len, &v, &e) != CP_PROTO_EPROTO) {
 		fprintf(stderr, "decoded, but JSON.parse throws on:\n  ");
 		cp_test_dump_(line, len);
 		fputc('\n', stderr);
@@ -51,8 +49,8 @@ decode_fails(const char *line, size_t len)
 	}
 	ASSERT(v == NULL);
 	ASSERT(e.text[0] != '\0');	/* says why */
-	ASSERT_EQ(cp_msg_decode(line, len, &v, NULL), UV_EPROTO);
-	ASSERT_EQ(cp_msg_validate(line, len, NULL), UV_EPROTO);
+	ASSERT_EQ(cp_msg_decode(line, len, &v, NULL), CP_PROTO_EPROTO);
+	ASSERT_EQ(cp_msg_validate(line, len, NULL), CP_PROTO_EPROTO);
 }
 
 /* The encoding of v, checked to be one line, without its '\n'. */
@@ -425,9 +423,9 @@ msg_validate(void)
 	ASSERT_EQ(cp_msg_validate(S("{\"a\":1}"), &e), 0);
 	ASSERT_EQ(cp_msg_validate(S("\"\\ud800\""), NULL), 0);
 	ASSERT_EQ(cp_msg_validate(S("\"\xff\""), NULL), 0);
-	ASSERT_EQ(cp_msg_validate(S("undefined"), &e), UV_EPROTO);
+	ASSERT_EQ(cp_msg_validate(S("undefined"), &e), CP_PROTO_EPROTO);
 	ASSERT(strlen(e.text) > 0);
-	ASSERT_EQ(cp_msg_validate(S("{\"a\":1}{}"), NULL), UV_EPROTO);
+	ASSERT_EQ(cp_msg_validate(S("{\"a\":1}{}"), NULL), CP_PROTO_EPROTO);
 }
 
 /*
@@ -608,7 +606,7 @@ msg_encode_appends_or_leaves_alone(void)
 	ASSERT_MEM_EQ(b.data, b.len, "x\n7\n7\n", 6);
 	ASSERT_EQ(b.data[b.len], '\0');
 
-	ASSERT_EQ(cp_msg_encode(NULL, &b), UV_EINVAL);
+	ASSERT_EQ(cp_msg_encode(NULL, &b), CP_PROTO_EINVAL);
 	ASSERT_UEQ(b.len, 6);
 
 	/* Too deep to encode: refused, nothing appended. */
@@ -618,7 +616,7 @@ msg_encode_appends_or_leaves_alone(void)
 		ASSERT_EQ(json_array_append_new(outer, inner), 0);
 		inner = outer;
 	}
-	ASSERT_EQ(cp_msg_encode(inner, &b), UV_EINVAL);
+	ASSERT_EQ(cp_msg_encode(inner, &b), CP_PROTO_EINVAL);
 	ASSERT_UEQ(b.len, 6);
 	json_decref(inner);
 	cp_buf_release(&b);

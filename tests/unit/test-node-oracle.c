@@ -17,8 +17,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <uv.h>
-
 #include "test.h"
 #include "message.h"
 
@@ -116,12 +114,12 @@ check_parse(const char *hex, size_t hexlen, const char *want, size_t wantlen,
 	}
 	r = cp_msg_decode(in.data ? in.data : "", in.len, &v, &e);
 	if (wantlen == 1 && want[0] == '!') {
-		if (r != UV_EPROTO) {
+		if (r != CP_PROTO_EPROTO) {
 			fprintf(stderr, "record %zu: JSON.parse throws, we read:\n  ",
 			    recno);
 			cp_test_dump_(in.data, in.len);
 			fputc('\n', stderr);
-			ASSERT_EQ(r, UV_EPROTO);
+			ASSERT_EQ(r, CP_PROTO_EPROTO);
 		}
 	} else {
 		if (r != 0) {

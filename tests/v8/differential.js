@@ -16,7 +16,7 @@ const assert = require('assert');
 const { spawnSync } = require('child_process');
 
 const tool = process.argv[2];
-const { wellFormed, toForm, same, fixed, randomValue, setSeed } = require('./values.js');
+const { toForm, same, fixed, randomValue, setSeed } = require('./values.js');
 setSeed(Number(process.argv[3] || 12345));
 
 // Node's channel serializer (lib/internal/child_process/serialization.js),

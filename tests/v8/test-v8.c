@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uv.h>
-
 #include "test.h"
 #include "message.h"
 #include "v8.h"
@@ -32,7 +30,7 @@ on_frame(void *arg, int err, char *data, size_t len)
 	ASSERT(g->n < 16);
 	g->offs[g->n] = g->f->line_off;
 	if (err != 0) {
-		ASSERT_EQ(err, UV_EMSGSIZE);
+		ASSERT_EQ(err, CP_PROTO_EMSGSIZE);
 		ASSERT(data != NULL && data[0] == 0);
 		g->errs++;
 	} else if (len < 64)
@@ -119,7 +117,7 @@ expect_error(const uint8_t *p, size_t n, const char *what)
 	json_error_t err;
 	json_t *v = (json_t *)1;
 
-	ASSERT_EQ(cp_v8_decode(p, n, 0, &v, &err), UV_EPROTO);
+	ASSERT_EQ(cp_v8_decode(p, n, 0, &v, &err), CP_PROTO_EPROTO);
 	ASSERT(v == NULL);
 	if (what != NULL && strstr(err.text, what) == NULL)
 		CP_FAIL_("error \"%s\", expected \"%s\"", err.text, what);

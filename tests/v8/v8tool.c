@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <uv.h>
-
 #include "message.h"
 #include "v8.h"
 
