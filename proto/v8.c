@@ -2068,7 +2068,7 @@ cp_v8_encode_frame(const json_t *value, struct cp_buf *out,
 static uint64_t
 head_off(const struct cp_frame *f)
 {
-	return f->total - (f->len - f->start);
+	return f->total - (f->buf.len - f->start);
 }
 
 void
@@ -2081,10 +2081,10 @@ cp_v8_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb,
 	char *frame;
 
 	max = f->max < 0xffffffffu ? f->max : 0xffffffffu;
-	f->len += n;
+	f->buf.len += n;
 	f->total += n;
 	for (;;) {
-		have = f->len - f->start;
+		have = f->buf.len - f->start;
 		if (f->skipped > 0) {	/* the rest of an oversized frame */
 			drop = have < f->skipped ? have : f->skipped;
 			f->start += drop;
@@ -2095,7 +2095,7 @@ cp_v8_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb,
 		}
 		if (have < 4)
 			break;
-		p = (const unsigned char *)f->buf + f->start;
+		p = (const unsigned char *)f->buf.data + f->start;
 		len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 		    (uint32_t)p[2] << 8 | p[3];
 		f->line_off = head_off(f);
@@ -2107,13 +2107,13 @@ cp_v8_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb,
 		}
 		if (have - 4 < len)
 			break;
-		frame = f->buf + f->start + 4;
+		frame = f->buf.data + f->start + 4;
 		f->start += 4 + (size_t)len;
 		cb(arg, 0, frame, len);
 	}
 	f->line_off = head_off(f);
-	if (f->start == f->len)
-		f->start = f->len = 0;
+	if (f->start == f->buf.len)
+		f->start = f->buf.len = 0;
 }
 
 int
