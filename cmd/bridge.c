@@ -311,11 +311,18 @@ restart_idle(struct fork *f)
 		uv_timer_start(&f->idle, idle_cb, f->idle_ms, 0);
 }
 
+static void
+input_closed(struct cp_reader *r, void *data)
+{
+	(void)data;
+	cp_reader_free(r);	/* nothing of the bridge waits for it */
+}
+
 void
 bridge_close_input(struct fork *f)
 {
 	f->input_done = true;
-	cp_reader_close(f->in);
+	cp_reader_close(f->in, input_closed);
 	f->in = NULL;
 }
 

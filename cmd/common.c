@@ -56,7 +56,8 @@ is_short(int val)
 }
 
 void
-cmd_getopt_init(struct cmd_getopt *g, const struct cmd_option *const *tables)
+cmd_getopt_init(struct cmd_getopt *g, const struct cmd_option *const *tables,
+    struct cmd_common *co, void (*usage)(FILE *))
 {
 	const struct cmd_option *o;
 	size_t n = 0, i = 0, j, k = 0;
@@ -69,6 +70,8 @@ cmd_getopt_init(struct cmd_getopt *g, const struct cmd_option *const *tables)
 	g->shortopts = p = calloc(3 * n + 2, 1);
 	if (g->longopts == NULL || g->shortopts == NULL)
 		cmd_die("out of memory");
+	g->co = co;
+	g->usage = usage;
 	p[k++] = '+';
 	for (j = 0; tables[j] != NULL; j++) {
 		for (o = tables[j]; o->name != NULL; o++, i++) {
@@ -86,19 +89,42 @@ cmd_getopt_init(struct cmd_getopt *g, const struct cmd_option *const *tables)
 	}
 }
 
-int
-cmd_getopt(struct cmd_getopt *g, int argc, char **argv)
-{
-	return getopt_long(argc, argv, g->shortopts, g->longopts, NULL);
-}
-
-void
-cmd_getopt_free(struct cmd_getopt *g)
+static void
+getopt_free(struct cmd_getopt *g)
 {
 	free(g->longopts);
 	free(g->shortopts);
 	g->longopts = NULL;
 	g->shortopts = NULL;
+}
+
+int
+cmd_getopt(struct cmd_getopt *g, int argc, char **argv)
+{
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, g->shortopts, g->longopts,
+	    NULL)) != -1) {
+		if (cmd_common_option(g->co, ch, optarg))
+			continue;
+		if (ch == 'h') {
+			g->usage(stdout);
+			getopt_free(g);
+			exit(cmd_finish(0));
+		}
+		if (ch == '?' || ch == ':')
+			cmd_usage_error();	/* getopt has said why */
+		return ch;
+	}
+	getopt_free(g);
+	return -1;
+}
+
+void
+cmd_print_tables(FILE *fp, const struct cmd_option *const *tables)
+{
+	for (; *tables != NULL; tables++)
+		cmd_print_options(fp, *tables);
 }
 
 #define HELP_COLUMN 29
@@ -971,6 +997,33 @@ cmd_run_done(struct cp_exec *x, struct cp_result *r, void *data)
 	(void)x;
 	cmd_stop_forwarding();
 	run->r = r;
+}
+
+void
+cmd_run_init(struct cmd_run *run, uv_loop_t *loop,
+    const struct cp_spawn_options *so)
+{
+	int r;
+
+	if ((r = uv_loop_init(loop)) != 0)
+		cmd_die("cannot start the event loop: %s", cp_strerror(r));
+	run->cwd = so->cwd;
+	run->file = so->shell != NULL ? so->shell : so->file;
+}
+
+int
+cmd_run_end(struct cmd_run *run, struct cp_exec *x, uv_loop_t *loop,
+    struct cmd_common *co)
+{
+	int status;
+
+	status = cmd_result_status(run->r, run->cwd, run->file, co->json);
+	cp_exec_close(x, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);	/* the close */
+	cp_exec_free(x);
+	uv_loop_close(loop);
+	cmd_release_common(co);
+	return cmd_finish(status);
 }
 
 enum cp_encoding

@@ -55,17 +55,31 @@ extern const struct cmd_option cmd_process_options[];
 /* Options of the commands that capture output (spawn, exec, execfile). */
 extern const struct cmd_option cmd_output_options[];
 
-/* getopt_long's arguments, built from tables. */
+struct cmd_common;
+
+/* getopt_long's arguments, built from tables, and what every command does. */
 struct cmd_getopt {
 	struct option *longopts;
 	char *shortopts;	/* "+" and the letters: options end at the command */
+	struct cmd_common *co;	/* where the common options go */
+	void (*usage)(FILE *);	/* --help's text */
 };
 
-/* tables: NULL-terminated.  Dies if out of memory. */
-void cmd_getopt_init(struct cmd_getopt *g, const struct cmd_option *const *tables);
-/* getopt_long over argv with g; -1 at the end. */
+/*
+ * tables: NULL-terminated; the common options among them are recorded in
+ * co, and --help prints usage.  Dies if out of memory.
+ */
+void cmd_getopt_init(struct cmd_getopt *g, const struct cmd_option *const *tables,
+    struct cmd_common *co, void (*usage)(FILE *));
+/*
+ * The next of the command's own options in argv (its val; optarg holds its
+ * argument), or -1 at the end, g freed then.  The common options are taken
+ * on the way (cmd_common_option), --help prints usage and exits 0, and an
+ * unknown option or a missing argument exits 125 with a hint.
+ */
 int cmd_getopt(struct cmd_getopt *g, int argc, char **argv);
-void cmd_getopt_free(struct cmd_getopt *g);
+/* Prints every table in --help's form, in order. */
+void cmd_print_tables(FILE *fp, const struct cmd_option *const *tables);
 /* Prints a table as --help lists it ("  -C, --cwd=DIR   run the child in DIR"). */
 void cmd_print_options(FILE *fp, const struct cmd_option *t);
 
@@ -206,6 +220,18 @@ struct cmd_run {
 
 /* The done callback of cp_exec_file and cp_spawn_capture; data is a cmd_run. */
 void cmd_run_done(struct cp_exec *x, struct cp_result *r, void *data);
+/*
+ * Starts loop and notes in run what Node's errors name: so's cwd and the
+ * program (the shell, if any).  Dies if the loop cannot start.
+ */
+void cmd_run_init(struct cmd_run *run, uv_loop_t *loop,
+    const struct cp_spawn_options *so);
+/*
+ * Ends a run that has finished: its exit status (cmd_result_status) for
+ * returning from main, x freed, loop closed and co released.
+ */
+int cmd_run_end(struct cmd_run *run, struct cp_exec *x, uv_loop_t *loop,
+    struct cmd_common *co);
 /*
  * Fills o from the capturing options (maxBuffer; the encoding, which dies
  * "Unknown encoding: X" as Node does) and checks that file is not empty.

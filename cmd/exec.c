@@ -54,15 +54,6 @@ parse_stdin(const char *arg)
 }
 
 static void
-print_tables(FILE *fp)
-{
-	const struct cmd_option *const *t;
-
-	for (t = option_tables; *t != NULL; t++)
-		cmd_print_options(fp, *t);
-}
-
-static void
 usage(FILE *fp)
 {
 	fprintf(fp,
@@ -82,7 +73,7 @@ usage(FILE *fp)
 "\n"
 "Options:\n",
 	    cmd_name);
-	print_tables(fp);
+	cmd_print_tables(fp, option_tables);
 	fprintf(fp,
 "\n"
 "Exit status: the child's, 128+N after signal N, 124 on timeout, 125 on\n"
@@ -106,22 +97,13 @@ main(int argc, char *argv[])
 
 	cmd_init(NAME, argv);
 	cp_exec_options_init(&o);
-	cmd_getopt_init(&g, option_tables);
+	cmd_getopt_init(&g, option_tables, &co, usage);
 	while ((ch = cmd_getopt(&g, argc, argv)) != -1) {
-		if (cmd_common_option(&co, ch, optarg))
-			continue;
-		if (ch == OPT_STDIN) {
+		if (ch == OPT_STDIN)
 			o.flags = parse_stdin(optarg);
-			continue;
-		}
-		if (ch == 'h') {
-			usage(stdout);
-			cmd_getopt_free(&g);
-			return cmd_finish(0);
-		}
-		cmd_usage_error();
+		else
+			cmd_usage_error();
 	}
-	cmd_getopt_free(&g);
 	argc -= optind;
 	argv += optind;
 #ifdef CMD_EXECFILE
@@ -180,10 +162,7 @@ main(int argc, char *argv[])
 	if (!co.json)
 		o.on_output = write_out;
 
-	if ((r = uv_loop_init(&loop)) != 0)
-		cmd_die("cannot start the event loop: %s", cp_strerror(r));
-	run.cwd = o.spawn.cwd;
-	run.file = o.spawn.shell != NULL ? o.spawn.shell : o.spawn.file;
+	cmd_run_init(&run, &loop, &o.spawn);
 	r = cp_exec_file(&loop, &o, cmd_run_done, &run, &x);
 	cmd_free_env(env);
 	if (r != 0) {
@@ -207,10 +186,5 @@ main(int argc, char *argv[])
 	if (co.json) {
 		cmd_print_json(cp_exec_result_json(run.r));
 	}
-	status = cmd_result_status(run.r, run.cwd, run.file, co.json);
-	cp_exec_free(x);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	uv_loop_close(&loop);
-	cmd_release_common(&co);
-	return cmd_finish(status);
+	return cmd_run_end(&run, x, &loop, &co);
 }

@@ -75,7 +75,7 @@ static const struct cmd_option master_options[] = {
 	{ "status-fd", required_argument, OPT_STATUS_FD, "N", "write status lines to fd N instead of stderr" },
 	{ "control", required_argument, OPT_CONTROL, "PATH", "answer status, reload and stop on the unix\nsocket PATH (mode 0600)" },
 	{ "ctl", required_argument, OPT_CTL, "PATH [COMMAND]", "send COMMAND (default status) to the master\nat PATH and print its answer" },
-	{ "status-format", required_argument, OPT_STATUS_FORMAT, "FMT", "text or json: the master's status lines\n(default text), --ctl's output (default: a\ntable on a terminal)" },
+	{ "status-format", required_argument, OPT_STATUS_FORMAT, "FMT", "text or json: the master's status lines\nand --prefix lines (default text), --ctl's output (default: a\ntable on a terminal)" },
 	{ "heartbeat", required_argument, OPT_HEARTBEAT, "DURATION", "SIGKILL and replace a worker whose event loop\nleaves a ping unanswered for DURATION" },
 	{ "max-memory", required_argument, OPT_MAX_MEMORY, "SIZE", "replace a worker whose RSS grows over SIZE" },
 	{ "max-requests", required_argument, OPT_MAX_REQUESTS, "N", "replace a worker once it has taken N connections\n(cluster mode, --sched rr)" },
@@ -361,15 +361,10 @@ main(int argc, char *argv[])
 	cmd_init("childproc-fork", argv);
 	f.argv = argv;			/* USR2 runs a new master with it */
 	f.status_fd = -1;
-	cmd_getopt_init(&g, option_tables);
+	f.up_pidfd = -1;
+	cmd_getopt_init(&g, option_tables, &co, usage);
 	while ((ch = cmd_getopt(&g, argc, argv)) != -1) {
-		if (cmd_common_option(&co, ch, optarg))
-			continue;
 		switch (ch) {
-		case 'h':
-			usage(stdout);
-			cmd_getopt_free(&g);
-			return cmd_finish(0);
 		case OPT_EXEC_PATH:
 			exec_path = optarg;
 			break;
@@ -465,10 +460,14 @@ main(int argc, char *argv[])
 			balance_set = true;
 			break;
 		case OPT_STATUS_FD:
-			fd = (int)strtol(optarg, NULL, 10);
-			if (fd < 0 || fcntl(fd, F_GETFD) < 0 ||
-			    (f.status_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
+			/* After USR2: the old master's, passed on. */
+			j = fork_upgrade_status_fd(fd = (int)strtol(optarg,
+			    NULL, 10));
+			if (j < 0 || fcntl(j, F_GETFD) < 0 ||
+			    (f.status_fd = fcntl(j, F_DUPFD_CLOEXEC, 3)) < 0)
 				cmd_die("--status-fd: '%s' is not an open fd", optarg);
+			if (j != fd)
+				close(j);
 			break;
 		case OPT_CONTROL:
 			control = optarg;
@@ -523,7 +522,6 @@ main(int argc, char *argv[])
 			cmd_usage_error();
 		}
 	}
-	cmd_getopt_free(&g);
 	argc -= optind;
 	argv += optind;
 	if (ctl != NULL) {
@@ -612,6 +610,16 @@ main(int argc, char *argv[])
 			    &po.sched);
 	}
 	/*
+	 * Deno (2.9) takes the listening socket of --sched none or reuseport,
+	 * says it listens, and never accepts on it: clients would hang.
+	 */
+	if ((po.flags & CP_POOL_CLUSTER) && po.sched != CP_SCHED_RR &&
+	    strncmp(strrchr(exec_path, '/') != NULL ? strrchr(exec_path, '/') +
+	    1 : exec_path, "deno", 4) == 0)
+		cmd_die("Deno workers never accept on a listening socket handed "
+		    "to them (--sched %s): use --sched rr",
+		    po.sched == CP_SCHED_NONE ? "none" : "reuseport");
+	/*
 	 * Only the rr primary hands out, and so counts, connections: with a
 	 * shared socket the workers accept them and the count would be 0.
 	 */
@@ -644,6 +652,13 @@ main(int argc, char *argv[])
 		    po.listen_count, addr, sizeof(addr));
 		po.listen_fds = listen_fds;
 	}
+	/* After USR2: as many workers as the old master had (TTIN, scale). */
+	if (f.up_workers > 0 && f.up_workers != nworkers &&
+	    f.up_workers <= f.max_workers &&
+	    !(po.flags & CP_POOL_LISTEN_PER_SLOT))
+		po.workers = f.up_workers;
+	f.cluster = (po.flags & CP_POOL_CLUSTER) != 0;
+	f.grace_ms = po.grace_ms;
 	f.control = control;
 	f.listen_fds = listen_fds;
 	f.nlisten = po.listen_count;
@@ -662,6 +677,11 @@ main(int argc, char *argv[])
 		cmd_die("--control '%s': %s", control, r == UV_EADDRINUSE ?
 		    "a master is running there already" : r == UV_EEXIST ?
 		    "a file that is not a socket is in the way" : cp_strerror(r));
+	if (po.workers != nworkers)
+		fork_status(&f, "%d workers, as the old master had (-n %d)",
+		    po.workers, nworkers);
+	if (f.adopt != NULL)
+		fork_upgrade_adopt(&f);
 	if (inherited) {
 		for (j = 0; j < po.listen_count; j++) {
 			cmd_sock_addr(listen_fds[j], addr, sizeof(addr));

@@ -69,6 +69,20 @@ struct fork {
 	bool handed_over;		/* it is ready: we leave */
 	bool up_child;			/* we are a new master: up_fd is ours */
 	int up_fd;			/* the pipe to the old master */
+	int up_pidfd;			/* the new master's, or -1 */
+	uv_poll_t up_exit;		/* on up_pidfd: it has exited */
+	bool up_exit_on;
+	uv_timer_t up_timer;		/* its --ready-timeout, then --grace */
+	bool up_timer_on;
+	bool up_gave_up;		/* it was not ready in time: stopped */
+	int up_closing;			/* up, up_exit, up_timer being closed */
+	uint64_t grace_ms;		/* for the new master we stop */
+	uv_timer_t drain;		/* handed over: our accepted connections */
+	bool drain_on;
+	uint64_t drain_start;
+	bool cluster;			/* a cluster primary: servers on demand */
+	json_t *adopt;			/* a new master's: [[key, fd], ...] */
+	int up_workers;			/* a new master's: the old one's count */
 	struct fork_out *outs;		/* their line buffers, per worker */
 	/* systemd and PID 1 (cmd/systemd.c, cmd/init.c) */
 	bool activated;			/* the listening sockets came from systemd */
@@ -92,6 +106,8 @@ struct fork {
 struct fork_out {
 	struct fork_out *next;
 	int slot;
+	int pid;
+	bool json;			/* --status-format json: JSON lines */
 	char *buf[2];
 	size_t len[2], cap[2];
 	bool ended[2];
@@ -139,6 +155,12 @@ int fork_scale(struct fork *f, int n, const char *says, const char **why);
  * from our environment), or 0 when we were not started by one.
  */
 int fork_upgrade_inherit(struct fork *f, int **fdsp);
+/* USR2, cluster mode: the new master's pool takes the old one's servers. */
+void fork_upgrade_adopt(struct fork *f);
+/* --status-fd's descriptor, or the one the old master wrote to. */
+int fork_upgrade_status_fd(int fd);
+/* The pool is over: the upgrade's timers are closed. */
+void fork_upgrade_end(struct fork *f);
 /* --prefix: writes what is left of every worker's lines, frees them. */
 void fork_out_flush_all(struct fork *f);
 /* --heartbeat and --max-memory: checks the ready workers periodically. */

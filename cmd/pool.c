@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,21 +42,43 @@ write_all(int fd, const char *buf, size_t len)
  * with "slot" and "pid" when the message is about a worker ("worker N pid
  * P ..." or "worker N ..."), and "signal" when it is about a signal.
  */
+/* Now, UTC, to the millisecond: "2026-12-01T03:08:55.123Z". */
 static void
-status_json(int fd, const char *level, const char *msg)
+json_time(char *when, size_t size)
 {
 	struct timespec ts;
 	struct tm tm;
-	char when[40], sig[16];
-	int slot = 0, pid = 0, k = 0;
-	json_t *o;
-	char *s;
 	size_t len;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	len = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + len, sizeof(when) - len, ".%03ldZ", ts.tv_nsec / 1000000);
+	len = strftime(when, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + len, size - len, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+/* One JSON object as a line, in one write. */
+static void
+write_json_line(int fd, json_t *o)
+{
+	char *s;
+	size_t len;
+
+	if ((s = json_dumps(o, JSON_COMPACT)) != NULL) {
+		len = strlen(s);
+		s[len] = '\n';		/* over the NUL: one write for the line */
+		write_all(fd, s, len + 1);
+		free(s);
+	}
+}
+
+static void
+status_json(int fd, const char *level, const char *msg)
+{
+	char when[40], sig[16];
+	int slot = 0, pid = 0, k = 0;
+	json_t *o;
+
+	json_time(when, sizeof(when));
 	o = json_pack("{s:s, s:s, s:i, s:s}", "time", when, "level", level,
 	    "master", (int)getpid(), "message", msg);
 	if (o == NULL)
@@ -72,12 +95,7 @@ status_json(int fd, const char *level, const char *msg)
 		snprintf(name, sizeof(name), "SIG%s", sig);
 		json_object_set_new(o, "signal", json_string(name));
 	}
-	if ((s = json_dumps(o, JSON_COMPACT)) != NULL) {
-		len = strlen(s);
-		s[len] = '\n';		/* over the NUL: one write for the line */
-		write_all(fd, s, len + 1);
-		free(s);
-	}
+	write_json_line(fd, o);
 	json_decref(o);
 }
 
@@ -194,11 +212,53 @@ spawn_failed(struct fork *f, const struct cp_pool_event *e)
 		f->status_code = st;
 }
 
+/*
+ * A line tagged with 0x02: Bun's cluster messages (cluster-protocol.md
+ * 12.2).  Bun cannot take a socket from a primary that is not Bun, nor
+ * reads our untagged replies, so say once what that means, and make its
+ * listen() that will never complete an error here rather than a silence.
+ */
+static bool
+bun_line(struct fork *f, const struct cp_pool_event *e)
+{
+	json_t *m;
+	const char *act, *addr;
+	json_int_t port;
+
+	if (e->len < 2 || e->line[0] != '\x02' ||
+	    (m = json_loadb(e->line + 1, e->len - 1, 0, NULL)) == NULL)
+		return false;
+	act = json_string_value(json_object_get(m, "act"));
+	if (act != NULL && strcmp(act, "online") == 0)
+		fork_warn(f, "worker %d runs Bun, whose cluster messages are "
+		    "its own: it gets no socket from us (its http servers bind "
+		    "their own; see childproc-fork(1), Bun and Deno workers)",
+		    e->slot + 1);
+	else if (act != NULL && strcmp(act, "queryServer") == 0) {
+		addr = json_string_value(json_object_get(m, "address"));
+		port = json_integer_value(json_object_get(m, "port"));
+		if (port >= 0)
+			fork_status(f, "worker %d: cannot listen on %s:%lld: Bun "
+			    "takes no socket from a primary that is not Bun (its "
+			    "listen() never completes)", e->slot + 1,
+			    addr != NULL ? addr : "::", (long long)port);
+		else
+			fork_status(f, "worker %d: cannot listen on %s: Bun takes "
+			    "no socket from a primary that is not Bun (its "
+			    "listen() never completes)", e->slot + 1,
+			    addr != NULL ? addr : "?");
+	}
+	json_decref(m);
+	return true;
+}
+
 static void
 ipc_error(struct fork *f, const struct cp_pool_event *e)
 {
 	int n = e->slot + 1;
 
+	if (e->err == UV_EPROTO && bun_line(f, e))
+		return;
 	if (e->err == UV_EMSGSIZE)
 		fork_warn(f, "worker %d sent a message of %zu bytes, over "
 		    "--max-message; skipped", n, e->len);
@@ -277,10 +337,7 @@ pool_empty(struct fork *f)
 	if (f->done)
 		return;
 	f->done = true;
-	if (f->up_open) {
-		f->up_open = false;
-		uv_close((uv_handle_t *)&f->up, NULL);
-	}
+	fork_upgrade_end(f);
 	fork_signals_stop(f);
 	fork_watch_stop(f);
 	bridge_close(f);
@@ -401,12 +458,41 @@ on_message(struct cp_pool *p, struct cp_worker *w, const struct cp_message *m,
 
 #define OUT_LINE_MAX 65536	/* a longer line is cut into lines this long */
 
+/*
+ * --status-format json: {"time","master","slot","pid","stream","message"},
+ * the text as Node's toString() reads it (bad UTF-8 is U+FFFD).
+ */
+static bool
+out_json(struct fork_out *o, int i, const char *text, size_t len)
+{
+	char when[40], *u;
+	size_t ulen;
+	json_t *j;
+
+	if (cp_encoding_to_string(CP_ENC_UTF8, text, len, &u, &ulen) != 0)
+		return false;
+	json_time(when, sizeof(when));
+	j = json_pack("{s:s, s:i, s:i, s:i, s:s, s:s%}", "time", when,
+	    "master", (int)getpid(), "slot", o->slot + 1, "pid", o->pid,
+	    "stream", i == 0 ? "stdout" : "stderr", "message", u, ulen);
+	free(u);
+	if (j == NULL)
+		return false;
+	write_json_line(STDERR_FILENO, j);
+	json_decref(j);
+	return true;
+}
+
 /* One whole line "[SLOT] text\n" in one write, so that none splices. */
 static void
-out_line(struct fork_out *o, const char *text, size_t len)
+out_line(struct fork_out *o, int i, const char *text, size_t len)
 {
 	char pre[24], *line;
-	int np = snprintf(pre, sizeof(pre), "[%d] ", o->slot + 1);
+	int np;
+
+	if (o->json && out_json(o, i, text, len))
+		return;
+	np = snprintf(pre, sizeof(pre), "[%d] ", o->slot + 1);
 
 	if ((line = malloc((size_t)np + len + 1)) == NULL) {
 		write_all(STDERR_FILENO, text, len);	/* whole, if not tagged */
@@ -445,6 +531,8 @@ out_of(struct fork *f, struct cp_worker *w)
 	if ((o = calloc(1, sizeof(*o))) == NULL)
 		return NULL;
 	o->slot = cp_worker_slot(w);
+	o->pid = cp_worker_pid(w);
+	o->json = f->status_json;
 	o->next = f->outs;
 	f->outs = o;
 	cp_worker_set_data(w, o);
@@ -486,7 +574,7 @@ out_add(struct fork_out *o, int i, const char *buf, size_t len)
 		nl = memchr(buf, '\n', len);
 		n = nl != NULL ? (size_t)(nl - buf) : len;
 		if (o->len[i] == 0 && nl != NULL && n <= OUT_LINE_MAX) {
-			out_line(o, buf, n);		/* whole: no copy */
+			out_line(o, i, buf, n);		/* whole: no copy */
 			buf += n + 1;
 			len -= n + 1;
 			continue;
@@ -496,11 +584,11 @@ out_add(struct fork_out *o, int i, const char *buf, size_t len)
 		if (!out_keep(o, i, buf, take)) {
 			/* Out of memory: what we have, then this, as lines. */
 			if (o->len[i] > 0)
-				out_line(o, o->buf[i], o->len[i]);
-			out_line(o, buf, take);
+				out_line(o, i, o->buf[i], o->len[i]);
+			out_line(o, i, buf, take);
 			o->len[i] = 0;
 		} else if (ends || o->len[i] == OUT_LINE_MAX) {
-			out_line(o, o->buf[i], o->len[i]);
+			out_line(o, i, o->buf[i], o->len[i]);
 			o->len[i] = 0;
 		}
 		buf += take + (ends ? 1 : 0);
@@ -513,7 +601,7 @@ static void
 out_end(struct fork *f, struct fork_out *o, int i)
 {
 	if (o->len[i] > 0)
-		out_line(o, o->buf[i], o->len[i]);
+		out_line(o, i, o->buf[i], o->len[i]);
 	o->len[i] = 0;
 	o->ended[i] = true;
 	if (o->ended[0] && o->ended[1])
@@ -641,6 +729,9 @@ fork_scale(struct fork *f, int n, const char *says, const char **why)
 
 #define UP_FDS "CHILDPROC_UPGRADE_FDS"
 #define UP_PIPE "CHILDPROC_UPGRADE_PIPE"
+#define UP_SERVERS "CHILDPROC_UPGRADE_SERVERS"
+#define UP_WORKERS "CHILDPROC_UPGRADE_WORKERS"
+#define UP_STATUS "CHILDPROC_UPGRADE_STATUS_FD"
 
 /* A new master: once all its workers are ready, the old one may go. */
 static void
@@ -651,6 +742,44 @@ upgrade_ready(struct fork *f)
 	f->up_child = false;
 	write_all(f->up_fd, "ready\n", 6);
 	close(f->up_fd);
+}
+
+/* An inherited fd number from the environment, or -1 if the variable is bad. */
+static int
+env_fd(const char *s)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v < 3 || v > INT_MAX || fcntl((int)v, F_GETFD) < 0)
+		return -1;
+	return (int)v;
+}
+
+/* UP_SERVERS: [[KEY, FD], ...], the old cluster's servers (fork.c adopts). */
+static void
+inherit_servers(struct fork *f, const char *s)
+{
+	json_error_t je;
+	json_t *a, *e;
+	size_t i;
+	int fd;
+
+	if ((a = json_loads(s, 0, &je)) == NULL || !json_is_array(a))
+		cmd_die("%s: not a JSON array: %s", UP_SERVERS, s);
+	json_array_foreach(a, i, e) {
+		if (!json_is_array(e) || json_array_size(e) != 2 ||
+		    !json_is_string(json_array_get(e, 0)) ||
+		    !json_is_integer(json_array_get(e, 1)) ||
+		    (fd = (int)json_integer_value(json_array_get(e, 1))) < 3 ||
+		    fcntl(fd, F_GETFD) < 0)
+			cmd_die("%s: bad entry %zu in %s", UP_SERVERS, i, s);
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	f->adopt = a;
 }
 
 int
@@ -664,10 +793,8 @@ fork_upgrade_inherit(struct fork *f, int **fdsp)
 	*fdsp = NULL;
 	if (s == NULL || pp == NULL)
 		return 0;
-	v = strtol(pp, &end, 10);
-	if (*pp == '\0' || *end != '\0' || v < 3 || fcntl((int)v, F_GETFD) < 0)
+	if ((f->up_fd = env_fd(pp)) < 0)
 		cmd_die("%s: '%s' is not an open fd", UP_PIPE, pp);
-	f->up_fd = (int)v;
 	f->up_child = true;
 	fcntl(f->up_fd, F_SETFD, FD_CLOEXEC);
 	while (*s != '\0') {
@@ -684,11 +811,60 @@ fork_upgrade_inherit(struct fork *f, int **fdsp)
 		fds[n++] = fd;
 		s = *end == ',' ? end + 1 : end;
 	}
+	if ((s = getenv(UP_SERVERS)) != NULL)
+		inherit_servers(f, s);
+	if ((s = getenv(UP_WORKERS)) != NULL &&
+	    (v = strtol(s, &end, 10)) > 0 && *end == '\0' && v <= INT_MAX)
+		f->up_workers = (int)v;
 	/* Ours, not our workers'. */
 	unsetenv(UP_FDS);
 	unsetenv(UP_PIPE);
+	unsetenv(UP_SERVERS);
+	unsetenv(UP_WORKERS);
 	*fdsp = fds;
 	return n;
+}
+
+/*
+ * --status-fd N in a new master: N was the old master's, and is closed on
+ * exec; the old master passes the descriptor it writes to instead.
+ */
+int
+fork_upgrade_status_fd(int fd)
+{
+	int up = env_fd(getenv(UP_STATUS));
+
+	unsetenv(UP_STATUS);
+	if (up < 0)
+		return fd;
+	fcntl(up, F_SETFD, FD_CLOEXEC);
+	return up;
+}
+
+void
+fork_upgrade_adopt(struct fork *f)
+{
+	char a[300];
+	size_t i;
+	json_t *e;
+	int fd, r;
+
+	json_array_foreach(f->adopt, i, e) {
+		fd = (int)json_integer_value(json_array_get(e, 1));
+		if ((r = cp_pool_adopt_server(f->pool, json_string_value(
+		    json_array_get(e, 0)), fd)) != 0) {
+			fork_warn(f, "cannot take the old master's fd %d: %s", fd,
+			    cp_strerror(r));
+			close(fd);
+			continue;
+		}
+		if (cmd_sock_addr(fd, a, sizeof(a)) != 0)
+			snprintf(a, sizeof(a), "a datagram socket");
+		fork_status(f, "listening on %s (from the old master, fd %d)", a,
+		    fd);
+	}
+	json_decref(f->adopt);
+	f->adopt = NULL;
 }
 
 /* The control socket is ours again (the new master left it). */
@@ -715,79 +891,243 @@ up_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 static void
+up_closed(uv_handle_t *h)
+{
+	struct fork *f = h->data;
+
+	f->up_closing--;
+}
+
+/* Closes an upgrade handle if on: a new USR2 waits until all are closed. */
+static void
+up_close(struct fork *f, uv_handle_t *h, bool *on)
+{
+	if (!*on)
+		return;
+	*on = false;
+	f->up_closing++;
+	uv_close(h, up_closed);
+}
+
+static void
+up_signal(struct fork *f, int signum)
+{
+	if (f->up_pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, f->up_pidfd, signum, NULL, 0);
+	else if (f->up_pid > 0)
+		kill(f->up_pid, signum);	/* our child, not reaped before EOF */
+}
+
+/* We are done with the new master: stopped, failed or in our place. */
+static void
+up_end(struct fork *f)
+{
+	up_close(f, (uv_handle_t *)&f->up_timer, &f->up_timer_on);
+	up_close(f, (uv_handle_t *)&f->up_exit, &f->up_exit_on);
+	if (f->up_pidfd >= 0) {
+		close(f->up_pidfd);
+		f->up_pidfd = -1;
+	}
+	if (!f->handed_over)
+		f->up_pid = 0;
+}
+
+/* A new master we stopped has exited (the reaper reaps it). */
+static void
+up_gone(struct fork *f)
+{
+	int pid = f->up_pid;
+
+	up_end(f);
+	control_back(f);
+	fork_status(f, "SIGUSR2: new master pid %d is gone; this one goes on "
+	    "serving", pid);
+}
+
+/* Its pidfd is readable: it exited. */
+static void
+up_exit_cb(uv_poll_t *h, int status, int events)
+{
+	struct fork *f = h->data;
+
+	(void)status;
+	(void)events;
+	/* Readable for good: once is enough. */
+	up_close(f, (uv_handle_t *)&f->up_exit, &f->up_exit_on);
+	if (f->up_gave_up && !f->handed_over)
+		up_gone(f);
+	/* Otherwise its pipe's end says what happened. */
+}
+
+/* Handed over: our accepted connections reach our workers, then they go. */
+static void
+drain_cb(uv_timer_t *t)
+{
+	struct fork *f = t->data;
+
+	if (cp_pool_pending(f->pool) > 0 &&
+	    uv_now(f->loop) - f->drain_start < f->grace_ms)
+		return;
+	f->drain_on = false;
+	uv_close((uv_handle_t *)&f->drain, NULL);
+	cp_pool_stop(f->pool, false);
+}
+
+static void
 up_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
 	struct fork *f = st->data;
 	int pid = f->up_pid;
 
-	if (nread > 0 && !f->handed_over && memmem(buf->base, (size_t)nread,
-	    "ready", 5) != NULL) {
+	if (nread > 0 && !f->handed_over && !f->up_gave_up &&
+	    memmem(buf->base, (size_t)nread, "ready", 5) != NULL) {
 		/* Its workers serve: ours leave, and so do we. */
 		f->handed_over = true;
+		up_end(f);
 		fork_status(f, "SIGUSR2: new master pid %d is ready; stopping "
 		    "the old workers", pid);
 		cmd_sd_notify("MAINPID=%d\nSTATUS=upgraded: master pid %d", pid,
 		    pid);
 		f->stopping = true;
 		bridge_close_input(f);
-		cp_pool_stop(f->pool, false);
+		/* The new master accepts from now on; ours take what we have. */
+		cp_pool_release_servers(f->pool);
+		f->drain_start = uv_now(f->loop);
+		uv_timer_init(f->loop, &f->drain);
+		f->drain.data = f;
+		f->drain_on = true;
+		uv_timer_start(&f->drain, drain_cb, 0, 10);
 		return;
 	}
 	if (nread >= 0)
 		return;
-	f->up_open = false;
-	uv_close((uv_handle_t *)&f->up, NULL);
-	f->up_pid = 0;
+	up_close(f, (uv_handle_t *)&f->up, &f->up_open);
 	if (f->handed_over)
 		return;
+	if (f->up_gave_up) {
+		/* Said when we stopped it; up_exit_cb says when it is gone. */
+		if (!f->up_exit_on && f->up_pid != 0)
+			up_gone(f);
+		return;
+	}
+	up_end(f);
 	control_back(f);
 	fork_status(f, "SIGUSR2: new master pid %d ended before it was ready; "
 	    "this one goes on serving", pid);
+	cmd_sd_notify("STATUS=upgrade failed: new master pid %d ended before "
+	    "it was ready", pid);
+}
+
+/* --ready-timeout for the new master: stop it (TERM), then SIGKILL. */
+static void
+up_timeout(uv_timer_t *t)
+{
+	struct fork *f = t->data;
+
+	if (f->up_gave_up) {
+		/* Still there after its --grace: up_exit_cb follows. */
+		up_signal(f, SIGKILL);
+		return;
+	}
+	f->up_gave_up = true;
+	fork_status(f, "SIGUSR2: new master pid %d was not ready within %llums "
+	    "(--ready-timeout); stopping it, this one goes on serving",
+	    f->up_pid, (unsigned long long)f->ready_timeout_ms);
+	cmd_sd_notify("STATUS=upgrade failed: new master pid %d was not ready "
+	    "within %llums", f->up_pid, (unsigned long long)f->ready_timeout_ms);
+	up_signal(f, SIGTERM);
+	/* Its own workers get its --grace: a second more for it to go. */
+	uv_timer_start(&f->up_timer, up_timeout, f->grace_ms + 1000, 0);
+}
+
+static int
+up_server(const char *key, int fd, void *arg)
+{
+	json_t *a = arg;
+
+	return json_array_append_new(a, json_pack("[s, i]", key, fd)) != 0 ?
+	    UV_ENOMEM : 0;
+}
+
+/* NAME=VALUE, allocated, or NULL. */
+static char *
+env_var(const char *name, const char *value)
+{
+	size_t n = strlen(name) + strlen(value) + 2;
+	char *s = malloc(n);
+
+	if (s != NULL)
+		snprintf(s, n, "%s=%s", name, value);
+	return s;
 }
 
 static void
 upgrade(struct fork *f)
 {
-	char **env, fdlist[256], pipev[48];
-	size_t n = 0, i, len = 0;
-	int p[2], pid, j;
+	char **env, fdlist[256], num[32], *servers = NULL;
+	size_t n = 0, i, len = 0, nours;
+	int p[2] = { -1, -1 }, pid, j, nsrv = 0, *srv = NULL;
+	json_t *a = NULL, *e;
 
 	if (f->stopping || cp_pool_stopping(f->pool))
 		return;
-	if (f->nlisten == 0) {
+	if (f->nlisten == 0 && !f->cluster) {
 		fork_status(f, "SIGUSR2: ignored: no socket of ours to hand a new "
-		    "master (cluster mode opens its servers on demand; use "
-		    "--listen or systemd's sockets)");
+		    "master (--no-cluster without --listen)");
 		return;
 	}
-	if (f->up_pid != 0) {
-		fork_status(f, "SIGUSR2: ignored: new master pid %d is starting",
-		    f->up_pid);
+	if (f->up_pid != 0 || f->up_closing > 0) {
+		fork_status(f, "SIGUSR2: ignored: new master pid %d is %s",
+		    f->up_pid, f->up_gave_up ? "being stopped" : "starting");
 		return;
 	}
 	fdlist[0] = '\0';
 	for (j = 0; j < f->nlisten; j++)
 		len += (size_t)snprintf(fdlist + len, sizeof(fdlist) - len,
 		    "%s%d", j > 0 ? "," : "", f->listen_fds[j]);
+	/* Cluster mode: the servers opened so far, with their keys. */
+	if (f->cluster && ((a = json_array()) == NULL ||
+	    cp_pool_servers(f->pool, up_server, a) < 0 ||
+	    (servers = json_dumps(a, JSON_COMPACT)) == NULL ||
+	    (srv = calloc(json_array_size(a) + 1, sizeof(*srv))) == NULL)) {
+		fork_status(f, "SIGUSR2: cannot start a new master: out of memory");
+		goto out;
+	}
+	json_array_foreach(a, i, e)
+		srv[nsrv++] = (int)json_integer_value(json_array_get(e, 1));
 	if (len >= sizeof(fdlist) || pipe2(p, O_CLOEXEC) != 0) {
 		fork_status(f, "SIGUSR2: cannot start a new master: %s",
 		    len >= sizeof(fdlist) ? "too many sockets" : strerror(errno));
-		return;
+		goto out;
 	}
 	while (environ[n] != NULL)
 		n++;
-	if ((env = calloc(n + 5, sizeof(*env))) == NULL) {
-		close(p[0]);
-		close(p[1]);
-		return;
-	}
+	if ((env = calloc(n + 9, sizeof(*env))) == NULL)
+		goto out;
 	for (i = 0; i < n; i++)
 		env[i] = environ[i];
-	snprintf(pipev, sizeof(pipev), UP_PIPE "=%d", p[1]);
-	env[n++] = pipev;
-	env[n] = malloc(strlen(fdlist) + sizeof(UP_FDS) + 1);
-	if (env[n] != NULL)
-		sprintf(env[n++], UP_FDS "=%s", fdlist);
+	nours = n;
+	snprintf(num, sizeof(num), "%d", p[1]);
+	env[n++] = env_var(UP_PIPE, num);
+	env[n++] = env_var(UP_FDS, fdlist);
+	if (servers != NULL)
+		env[n++] = env_var(UP_SERVERS, servers);
+	/* As many workers as we have now (TTIN, TTOU, scale), not -n. */
+	snprintf(num, sizeof(num), "%d", cp_pool_size(f->pool));
+	env[n++] = env_var(UP_WORKERS, num);
+	if (f->status_fd >= 0) {
+		snprintf(num, sizeof(num), "%d", f->status_fd);
+		env[n++] = env_var(UP_STATUS, num);
+	}
+	for (i = nours; i < n; i++)
+		if (env[i] == NULL) {
+			fork_status(f, "SIGUSR2: cannot start a new master: out "
+			    "of memory");
+			for (i = nours; i < n; i++)
+				free(env[i]);
+			free(env);
+			goto out;
+		}
 	n += (size_t)cmd_sd_child_env(env + n);
 	env[n] = NULL;
 	/* The new master takes the control socket's path over. */
@@ -801,30 +1141,72 @@ upgrade(struct fork *f)
 			fcntl(j, F_SETFD, 0);
 		for (j = 0; j < f->nlisten; j++)
 			fcntl(f->listen_fds[j], F_SETFD, 0);
+		for (j = 0; j < nsrv; j++)
+			fcntl(srv[j], F_SETFD, 0);
+		if (f->status_fd >= 0)
+			fcntl(f->status_fd, F_SETFD, 0);
 		fcntl(p[1], F_SETFD, 0);
 		/* By name, as we were started: the binary may be a new one. */
 		execvpe(f->argv[0], f->argv, env);
 		_exit(127);
 	}
-	for (i = n; i-- > 0 && env[i] != pipev; )
-		free(env[i]);		/* ours: UP_FDS and systemd's */
+	for (i = nours; i < n; i++)
+		free(env[i]);		/* ours: UP_* and systemd's */
 	free(env);
-	close(p[1]);
 	if (pid < 0) {
-		close(p[0]);
 		fork_status(f, "SIGUSR2: cannot start a new master: %s",
 		    strerror(errno));
 		control_back(f);
-		return;
+		goto out;
 	}
+	close(p[1]);
+	p[1] = -1;
 	f->up_pid = pid;
+	f->up_gave_up = false;
+	if ((f->up_pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) >= 0) {
+		fcntl(f->up_pidfd, F_SETFD, FD_CLOEXEC);
+		if (uv_poll_init(f->loop, &f->up_exit, f->up_pidfd) == 0) {
+			f->up_exit.data = f;
+			f->up_exit_on = true;
+			uv_poll_start(&f->up_exit, UV_READABLE, up_exit_cb);
+		}
+	}
 	uv_pipe_init(f->loop, &f->up, 0);
 	f->up.data = f;
 	uv_pipe_open(&f->up, p[0]);
+	p[0] = -1;
 	f->up_open = true;
 	uv_unref((uv_handle_t *)&f->up);
 	uv_read_start((uv_stream_t *)&f->up, up_alloc, up_read);
-	fork_status(f, "SIGUSR2: starting a new master, pid %d", pid);
+	if (f->ready_timeout_ms > 0) {
+		uv_timer_init(f->loop, &f->up_timer);
+		f->up_timer.data = f;
+		f->up_timer_on = true;
+		uv_timer_start(&f->up_timer, up_timeout, f->ready_timeout_ms, 0);
+	}
+	fork_status(f, "SIGUSR2: starting a new master, pid %d (%d worker%s, "
+	    "%d socket%s)", pid, cp_pool_size(f->pool),
+	    cp_pool_size(f->pool) == 1 ? "" : "s", f->nlisten + nsrv,
+	    f->nlisten + nsrv == 1 ? "" : "s");
+out:
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	json_decref(a);
+	free(servers);
+	free(srv);
+}
+
+void
+fork_upgrade_end(struct fork *f)
+{
+	up_close(f, (uv_handle_t *)&f->up, &f->up_open);
+	up_end(f);
+	if (f->drain_on) {
+		f->drain_on = false;
+		uv_close((uv_handle_t *)&f->drain, NULL);
+	}
 }
 
 /* TTIN: one worker more; TTOU: one less, the highest slot, never the last. */

@@ -21,8 +21,7 @@ usage(FILE *fp)
 "Node's spawnSync result, is printed on stdout.\n"
 "\n"
 "Options:\n", cmd_name);
-	cmd_print_options(fp, cmd_process_options);
-	cmd_print_options(fp, cmd_output_options);
+	cmd_print_tables(fp, option_tables);
 	fprintf(fp,
 "\n"
 "Exit status: the child's, 128+N after signal N, 124 on timeout, 125 on\n"
@@ -54,22 +53,13 @@ main(int argc, char *argv[])
 	uv_loop_t loop;
 	char **env, *input = NULL;
 	size_t input_len = 0;
-	int ch, r, fd, status;
+	int r, fd;
 
 	cmd_init("childproc-spawn", argv);
 	cp_exec_options_init(&o);
-	cmd_getopt_init(&g, option_tables);
-	while ((ch = cmd_getopt(&g, argc, argv)) != -1) {
-		if (cmd_common_option(&co, ch, optarg))
-			continue;
-		if (ch == 'h') {
-			usage(stdout);
-			cmd_getopt_free(&g);
-			return cmd_finish(0);
-		}
-		cmd_usage_error();
-	}
-	cmd_getopt_free(&g);
+	cmd_getopt_init(&g, option_tables, &co, usage);
+	if (cmd_getopt(&g, argc, argv) != -1)
+		cmd_usage_error();	/* none of its own */
 	argc -= optind;
 	argv += optind;
 	if (argc < 1) {
@@ -141,10 +131,7 @@ main(int argc, char *argv[])
 		}
 	}
 
-	if ((r = uv_loop_init(&loop)) != 0)
-		cmd_die("cannot start the event loop: %s", cp_strerror(r));
-	run.cwd = o.spawn.cwd;
-	run.file = o.spawn.shell != NULL ? o.spawn.shell : o.spawn.file;
+	cmd_run_init(&run, &loop, &o.spawn);
 	r = cp_spawn_capture(&loop, &o, cmd_run_done, &run, &x);
 	cmd_free_env(env);
 	free(input);
@@ -164,10 +151,5 @@ main(int argc, char *argv[])
 			cmd_write_output(STDERR_FILENO, &run.r->output[2]);
 		}
 	}
-	status = cmd_result_status(run.r, run.cwd, run.file, co.json);
-	cp_exec_free(x);
-	uv_run(&loop, UV_RUN_DEFAULT);
-	uv_loop_close(&loop);
-	cmd_release_common(&co);
-	return cmd_finish(status);
+	return cmd_run_end(&run, x, &loop, &co);
 }

@@ -115,7 +115,7 @@ cp_channel_data(const struct cp_channel *ch)
 bool
 cp_channel_connected(const struct cp_channel *ch)
 {
-	return ch->connected;
+	return CH_HAS(ch, CH_CONNECTED);
 }
 
 size_t
@@ -129,7 +129,8 @@ cp_channel_unread(const struct cp_channel *ch)
 {
 	int n = 0;
 
-	if (!ch->opened || ch->closing || ioctl(ch->fd, SIOCOUTQ, &n) != 0 || n < 0)
+	if (!CH_HAS(ch, CH_OPENED) || CH_HAS(ch, CH_CLOSING) ||
+	    ioctl(ch->fd, SIOCOUTQ, &n) != 0 || n < 0)
 		return 0;
 	return (size_t)n;
 }
@@ -137,17 +138,17 @@ cp_channel_unread(const struct cp_channel *ch)
 void
 cp_channel_ref(struct cp_channel *ch)
 {
-	ch->unref = false;
-	if (ch->opened && !ch->closing)
+	CH_CLEAR(ch, CH_UNREF);
+	if (CH_HAS(ch, CH_OPENED) && !CH_HAS(ch, CH_CLOSING))
 		uv_ref((uv_handle_t *)&ch->poll);
 }
 
 void
 cp_channel_unref(struct cp_channel *ch)
 {
-	ch->unref = true;
+	CH_SET(ch, CH_UNREF);
 	/* Not while writes are queued: update_poll unrefs once they are done. */
-	if (ch->opened && !ch->closing && ch->wq == NULL)
+	if (CH_HAS(ch, CH_OPENED) && !CH_HAS(ch, CH_CLOSING) && ch->wq == NULL)
 		uv_unref((uv_handle_t *)&ch->poll);
 }
 
@@ -160,7 +161,7 @@ cp_channel_set_max_message(struct cp_channel *ch, size_t max)
 int
 cp_channel_fd(const struct cp_channel *ch)
 {
-	return ch->opened && !ch->closing ? ch->fd : -1;
+	return CH_HAS(ch, CH_OPENED) && !CH_HAS(ch, CH_CLOSING) ? ch->fd : -1;
 }
 
 int
@@ -270,10 +271,14 @@ write_some(struct cp_channel *ch, struct wentry *w)
 	return n;
 }
 
+/*
+ * Every accepted send gets its callback, after a close too (UV_ECANCELED),
+ * as libuv's write requests do: close_cb comes after all of them.
+ */
 static void
 call_back(struct cp_channel *ch, struct wentry *w, int status)
 {
-	if (w->cb != NULL && !ch->free_on_close)
+	if (w->cb != NULL)
 		w->cb(ch, status, w->arg);
 }
 
@@ -288,7 +293,7 @@ flush_queue(struct cp_channel *ch, bool may_call_back)
 	struct wentry *w;
 	ssize_t n;
 
-	while (head_ready(ch) && !ch->closing) {
+	while (head_ready(ch) && !CH_HAS(ch, CH_CLOSING)) {
 		w = ch->wq;
 		if (w->cb != NULL && !may_call_back)
 			break;
@@ -346,23 +351,23 @@ handle_closed(uv_handle_t *h)
 static void
 start_close(struct cp_channel *ch, int err)
 {
-	if (ch->closing)
+	if (CH_HAS(ch, CH_CLOSING))
 		return;
-	if (ch->gathering) {
+	if (CH_HAS(ch, CH_GATHERING)) {
 		/* Closed from a callback: write what would have gone at once. */
-		ch->gathering = false;
+		CH_CLEAR(ch, CH_GATHERING);
 		flush_queue(ch, false);
 	}
-	ch->closing = true;
-	ch->connected = false;
+	CH_SET(ch, CH_CLOSING);
+	CH_CLEAR(ch, CH_CONNECTED);
 	if (err != 0 && ch->end_err == 0)
 		ch->end_err = err;
 	/*
 	 * The channel is finished (and may be freed) once both handles are
 	 * closed, whatever order the loop closes them in.
 	 */
-	if (ch->sock_timer_on) {
-		ch->sock_timer_on = false;
+	if (CH_HAS(ch, CH_SOCK_TIMER)) {
+		CH_CLEAR(ch, CH_SOCK_TIMER);
 		ch->closes++;
 		uv_close((uv_handle_t *)&ch->sock_timer, handle_closed);
 	}
@@ -374,7 +379,8 @@ static void
 maybe_finish_disconnect(struct cp_channel *ch)
 {
 	/* Node defers a disconnect while a handle awaits its ACK; so do we. */
-	if (!ch->connected && ch->disconnecting && !ch->closing &&
+	if ((ch->flags & (CH_CONNECTED | CH_DISCONNECTING | CH_CLOSING)) ==
+	    CH_DISCONNECTING &&
 	    ch->wq == NULL && ch->inflight == NULL)
 		start_close(ch, 0);
 }
@@ -382,15 +388,15 @@ maybe_finish_disconnect(struct cp_channel *ch)
 static void
 update_poll(struct cp_channel *ch)
 {
-	int events = ch->paused ? 0 : UV_READABLE;
+	int events = CH_HAS(ch, CH_PAUSED) ? 0 : UV_READABLE;
 
-	if (ch->closing)
+	if (CH_HAS(ch, CH_CLOSING))
 		return;
 	/*
 	 * Node: a write in progress keeps even an unref'd channel alive, so
 	 * the loop cannot end with messages still queued.
 	 */
-	if (ch->unref) {
+	if (CH_HAS(ch, CH_UNREF)) {
 		if (ch->wq != NULL) {
 			uv_ref((uv_handle_t *)&ch->poll);
 		} else {
@@ -411,27 +417,27 @@ update_poll(struct cp_channel *ch)
 void
 cp_channel_pause(struct cp_channel *ch)
 {
-	if (ch->paused)
+	if (CH_HAS(ch, CH_PAUSED))
 		return;
-	ch->paused = true;
-	if (ch->opened && !ch->closing)
+	CH_SET(ch, CH_PAUSED);
+	if (CH_HAS(ch, CH_OPENED) && !CH_HAS(ch, CH_CLOSING))
 		update_poll(ch);
 }
 
 void
 cp_channel_resume(struct cp_channel *ch)
 {
-	if (!ch->paused)
+	if (!CH_HAS(ch, CH_PAUSED))
 		return;
-	ch->paused = false;
-	if (ch->opened && !ch->closing)
+	CH_CLEAR(ch, CH_PAUSED);
+	if (CH_HAS(ch, CH_OPENED) && !CH_HAS(ch, CH_CLOSING))
 		update_poll(ch);
 }
 
 bool
 cp_channel_paused(const struct cp_channel *ch)
 {
-	return ch->paused;
+	return CH_HAS(ch, CH_PAUSED);
 }
 
 /* Queues a complete line (copied); fd (>= 0) is ours and goes with it. */
@@ -502,10 +508,12 @@ write_line(struct cp_channel *ch, const char *data, size_t len, bool priority,
 	 * Nothing queued and nobody to call back: try the socket at once, so
 	 * most messages cost one write(2) and no allocation.
 	 */
-	if (cb == NULL && ch->wq == NULL && !(ch->gathering && ch->batch_begun) &&
+	if (cb == NULL && ch->wq == NULL &&
+	    !(CH_HAS(ch, CH_GATHERING) && CH_HAS(ch, CH_BATCH_BEGUN)) &&
 	    (priority || ch->inflight == NULL)) {
 		/* While reading, the first reply still goes at once. */
-		ch->batch_begun = ch->gathering;
+		if (CH_HAS(ch, CH_GATHERING))
+			CH_SET(ch, CH_BATCH_BEGUN);
 		memset(&w0, 0, sizeof(w0));
 		w0.buf = (char *)data;
 		w0.len = len;
@@ -517,7 +525,7 @@ write_line(struct cp_channel *ch, const char *data, size_t len, bool priority,
 			if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				r = CP_ERR(errno);
 				if (r == UV_EPIPE || r == UV_ECONNRESET)
-					ch->connected = false;
+					CH_CLEAR(ch, CH_CONNECTED);
 				return r;
 			}
 			n = 0;
@@ -538,7 +546,7 @@ write_line(struct cp_channel *ch, const char *data, size_t len, bool priority,
 	}
 	if (r != 0)
 		return r;
-	if (ch->gathering) {
+	if (CH_HAS(ch, CH_GATHERING)) {
 		/* A batch is full once a line needs an entry of its own. */
 		if (ch->wq != ch->wq_tail)
 			flush_queue(ch, false);
@@ -554,7 +562,7 @@ cp_channel_send(struct cp_channel *ch, const json_t *value, cp_send_cb cb,
 {
 	int r;
 
-	if (!ch->connected)
+	if (!CH_HAS(ch, CH_CONNECTED))
 		return UV_EPIPE;
 	ch->scratch.len = 0;
 	if ((r = cp__channel_encode(ch, value, &ch->scratch)) != 0)
@@ -573,11 +581,11 @@ cp_channel_send_line(struct cp_channel *ch, const char *line, size_t len,
 	char *copy;
 	int r;
 
-	if (!ch->connected)
+	if (!CH_HAS(ch, CH_CONNECTED))
 		return UV_EPIPE;
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
-	if (ch->advanced)	/* the JSON form of a value, sent as V8's */
+	if (CH_HAS(ch, CH_ADVANCED))	/* the JSON form of a value, sent as V8's */
 		return cp__channel_send_text(ch, line, len, error, cb, arg);
 	if ((r = cp_msg_validate(line, len, error)) != 0)
 		return r;
@@ -599,7 +607,7 @@ send_internal(struct cp_channel *ch, const char *cmd, const char *key,
 {
 	json_t *v;
 
-	if (ch->closing)
+	if (CH_HAS(ch, CH_CLOSING))
 		return;
 	v = json_pack("{s:s}", "cmd", cmd);
 	if (v == NULL)
@@ -693,7 +701,7 @@ cp_channel_send_handle(struct cp_channel *ch, const json_t *msg,
 	struct wentry *w;
 	int r, dfd, fl;
 
-	if (!ch->connected)
+	if (!CH_HAS(ch, CH_CONNECTED))
 		return UV_EPIPE;
 	if (msg == NULL)
 		return UV_EINVAL;	/* Node: ERR_MISSING_ARGS */
@@ -734,7 +742,7 @@ cp_channel_ping(struct cp_channel *ch, cp_send_cb cb, void *arg)
 	struct wentry *w;
 	int r;
 
-	if (!ch->connected)
+	if (!CH_HAS(ch, CH_CONNECTED))
 		return UV_EPIPE;
 	if ((r = enqueue(ch, line, sizeof(line) - 1, -1, false, cb, arg,
 	    &w)) != 0)
@@ -869,7 +877,7 @@ check_sockets(struct cp_channel *ch)
 		}
 	}
 	ch->n_notify = o;
-	if (o == 0 && ch->sock_timer_on)
+	if (o == 0 && CH_HAS(ch, CH_SOCK_TIMER))
 		uv_timer_stop(&ch->sock_timer);
 	update_poll(ch);
 }
@@ -907,11 +915,11 @@ notify_close(struct cp_channel *ch, const char *key)
 	if ((n[ch->n_notify] = strdup(key)) == NULL)
 		return;
 	ch->n_notify++;
-	if (!ch->sock_timer_on) {
+	if (!CH_HAS(ch, CH_SOCK_TIMER)) {
 		uv_timer_init(ch->poll.loop, &ch->sock_timer);
 		ch->sock_timer.data = ch;
 		uv_unref((uv_handle_t *)&ch->sock_timer);
-		ch->sock_timer_on = true;
+		CH_SET(ch, CH_SOCK_TIMER);
 	}
 	uv_timer_start(&ch->sock_timer, sock_timer_cb, SOCKET_POLL_MS,
 	    SOCKET_POLL_MS);
@@ -1082,8 +1090,8 @@ on_line(void *arg, int err, char *line, size_t len)
 	json_t *v;
 	int r;
 
-	if (ch->free_on_close)
-		return;
+	if (CH_HAS(ch, CH_CANCELLED))
+		return;		/* closed by the program: no more events */
 	if (err != 0) {
 		if (ch->ev->on_error != NULL)
 			ch->ev->on_error(ch, err, line, len, ch->data);
@@ -1159,7 +1167,8 @@ read_some(struct cp_channel *ch)
 	ssize_t n;
 	int i, r;
 
-	for (i = 0; i < READS_PER_TURN && !ch->closing && !ch->paused; i++) {
+	for (i = 0; i < READS_PER_TURN &&
+	    !(ch->flags & (CH_CLOSING | CH_PAUSED)); i++) {
 		if ((r = cp_frame_reserve(&ch->frame, READ_CHUNK, &p, &room)) != 0)
 			return r;
 		memset(&mh, 0, sizeof(mh));
@@ -1189,9 +1198,9 @@ read_some(struct cp_channel *ch)
 		cp__channel_commit(ch, (size_t)n, on_line);
 		drop_stray_fds(ch);
 		/* Replies to this chunk go out before the next read. */
-		if (ch->gathering && !ch->closing)
+		if (CH_HAS(ch, CH_GATHERING) && !CH_HAS(ch, CH_CLOSING))
 			flush_queue(ch, false);
-		ch->batch_begun = false;
+		CH_CLEAR(ch, CH_BATCH_BEGUN);
 		/*
 		 * A short read drained the socket: the poll says when more
 		 * comes (it is level-triggered), so no recvmsg for EAGAIN.
@@ -1208,7 +1217,7 @@ poll_cb(uv_poll_t *h, int status, int events)
 	struct cp_channel *ch = h->data;
 	int r;
 
-	if (ch->closing)
+	if (CH_HAS(ch, CH_CLOSING))
 		return;
 	if (status < 0) {
 		/*
@@ -1218,17 +1227,17 @@ poll_cb(uv_poll_t *h, int status, int events)
 		 * still here, so read it (the read then ends in the error);
 		 * update_poll restarts the handle if more is left.
 		 */
-		events = ch->paused ? 0 : UV_READABLE;
+		events = CH_HAS(ch, CH_PAUSED) ? 0 : UV_READABLE;
 		ch->events = 0;
 	}
-	if ((events & (UV_READABLE | UV_DISCONNECT)) && !ch->paused) {
+	if ((events & (UV_READABLE | UV_DISCONNECT)) && !CH_HAS(ch, CH_PAUSED)) {
 		/* What the callbacks send is gathered and written just after. */
-		ch->gathering = true;
-		ch->batch_begun = false;
+		CH_SET(ch, CH_GATHERING);
+		CH_CLEAR(ch, CH_BATCH_BEGUN);
 		r = read_some(ch);
-		ch->gathering = false;
+		CH_CLEAR(ch, CH_GATHERING);
 		if (r != 0) {
-			if (!ch->closing)
+			if (!CH_HAS(ch, CH_CLOSING))
 				flush_queue(ch, false);
 			/*
 			 * EOF or error: the peer is gone; a partial line is dropped.
@@ -1239,20 +1248,20 @@ poll_cb(uv_poll_t *h, int status, int events)
 			return;
 		}
 	}
-	if (!ch->closing && (r = flush_queue(ch, true)) != 0) {
+	if (!CH_HAS(ch, CH_CLOSING) && (r = flush_queue(ch, true)) != 0) {
 		if (r == UV_EPIPE || r == UV_ECONNRESET) {
 			/*
 			 * The peer closed; read what it sent before that.  Its EOF
 			 * comes next and closes the channel.
 			 */
-			ch->connected = false;
+			CH_CLEAR(ch, CH_CONNECTED);
 			fail_queue(ch, r);
 		} else {
 			start_close(ch, r);
 			return;
 		}
 	}
-	if (ch->closing)
+	if (CH_HAS(ch, CH_CLOSING))
 		return;
 	maybe_finish_disconnect(ch);
 	update_poll(ch);
@@ -1264,6 +1273,7 @@ cp__channel_start(struct cp_channel *ch, uv_loop_t *loop, int fd)
 	int r, fl;
 
 	ch->fd = fd;
+	ch->loop = loop;
 	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return CP_ERR(errno);
@@ -1271,14 +1281,14 @@ cp__channel_start(struct cp_channel *ch, uv_loop_t *loop, int fd)
 		return r;
 	ch->poll.data = ch;
 	ch->fd = fd;
-	ch->opened = true;
-	ch->connected = true;
+	CH_SET(ch, CH_OPENED);
+	CH_SET(ch, CH_CONNECTED);
 	ch->events = UV_READABLE;
 	if ((r = uv_poll_start(&ch->poll, UV_READABLE, poll_cb)) != 0) {
 		start_close(ch, r);
 		return r;
 	}
-	if (ch->unref)
+	if (CH_HAS(ch, CH_UNREF))
 		uv_unref((uv_handle_t *)&ch->poll);
 	return 0;
 }
@@ -1286,22 +1296,34 @@ cp__channel_start(struct cp_channel *ch, uv_loop_t *loop, int fd)
 int
 cp_channel_disconnect(struct cp_channel *ch)
 {
-	if (!ch->connected || ch->closing)
+	if (!CH_HAS(ch, CH_CONNECTED) || CH_HAS(ch, CH_CLOSING))
 		return UV_ENOTCONN;
-	ch->connected = false;
-	ch->disconnecting = true;
+	CH_CLEAR(ch, CH_CONNECTED);
+	CH_SET(ch, CH_DISCONNECTING);
 	maybe_finish_disconnect(ch);
-	if (!ch->closing)
+	if (!CH_HAS(ch, CH_CLOSING))
 		update_poll(ch);
 	return 0;
 }
 
 /* ---- closing ----------------------------------------------------------- */
 
+/* The last callback: close_cb, once cp_channel_close asked for it. */
+static void
+call_close_cb(struct cp_channel *ch)
+{
+	cp_channel_close_cb cb = ch->close_cb;
+
+	ch->close_cb = NULL;
+	if (cb != NULL)
+		cb(ch, ch->data);	/* may free ch */
+}
+
 static void
 finish_close(struct cp_channel *ch)
 {
 	struct keyed_socket *k;
+	struct cp_child *owner = ch->child;
 	size_t i;
 
 	if (ch->fd >= 0)
@@ -1312,7 +1334,7 @@ finish_close(struct cp_channel *ch)
 	 * peer (EOF, reset): it can never be written, EPIPE as for a send
 	 * made after.
 	 */
-	fail_queue(ch, ch->cancelled ? UV_ECANCELED : UV_EPIPE);
+	fail_queue(ch, CH_HAS(ch, CH_CANCELLED) ? UV_ECANCELED : UV_EPIPE);
 	close_all_fds(ch);
 	while ((k = ch->keyed) != NULL) {
 		ch->keyed = k->next;
@@ -1327,46 +1349,85 @@ finish_close(struct cp_channel *ch)
 	cp_frame_release(&ch->frame);
 	cp__channel_serial_release(ch);
 	cp_buf_release(&ch->scratch);
-	if (!ch->disconnected && !ch->free_on_close) {
-		ch->disconnected = true;
+	if (!CH_HAS(ch, CH_DISCONNECTED) && !CH_HAS(ch, CH_CANCELLED)) {
+		CH_SET(ch, CH_DISCONNECTED);
 		if (ch->ev->on_disconnect != NULL)
 			ch->ev->on_disconnect(ch, ch->end_err, ch->data);
 	}
 	/*
-	 * Only now: a cp_channel_close from the callbacks above must not
-	 * free ch under us; it sets free_on_close and we free it here.
+	 * Only now: a cp_channel_close from the callbacks above finds the
+	 * channel closing and leaves its close_cb to us.
 	 */
-	ch->closed = true;
-	if (ch->child != NULL) {
-		cp__child_channel_closed(ch->child);
+	CH_SET(ch, CH_CLOSED);
+	if (CH_HAS(ch, CH_FREE_SELF)) {
+		free(ch);
 		return;
 	}
-	if (ch->free_on_close)
-		free(ch);
+	if (CH_HAS(ch, CH_CLOSE_CALLED))
+		call_close_cb(ch);	/* ch may be gone now */
+	if (owner != NULL)
+		cp__child_channel_closed(owner);
 }
 
 void
 cp__channel_shut(struct cp_channel *ch)
 {
-	ch->cancelled = true;
-	if (ch->opened)
+	CH_SET(ch, CH_CANCELLED);
+	if (CH_HAS(ch, CH_OPENED))
 		start_close(ch, 0);
-	else
+	else if (!CH_HAS(ch, CH_CLOSED))
 		finish_close(ch);
 }
 
+/* A close asked for after the channel had closed by itself. */
+static void
+late_closed(uv_handle_t *h)
+{
+	struct cp_channel *ch = h->data;
+	struct cp_child *owner = ch->child;
+
+	call_close_cb(ch);		/* ch may be gone now */
+	if (owner != NULL)
+		cp__child_release(owner);
+}
+
 void
-cp_channel_close(struct cp_channel *ch)
+cp_channel_close(struct cp_channel *ch, cp_channel_close_cb close_cb)
+{
+	if (ch == NULL || CH_HAS(ch, CH_CLOSE_CALLED))
+		return;
+	CH_SET(ch, CH_CLOSE_CALLED);
+	ch->close_cb = close_cb;
+	CH_SET(ch, CH_CANCELLED);
+	if (!CH_HAS(ch, CH_CLOSED)) {
+		/* finish_close calls close_cb once every handle is closed. */
+		if (CH_HAS(ch, CH_OPENED))
+			start_close(ch, 0);
+		else
+			finish_close(ch);
+		return;
+	}
+	/*
+	 * Closed already (the peer went, on_disconnect ran): close_cb still
+	 * comes from the loop, never from inside this call.  The timer is
+	 * only there to be closed; a child waits for it.
+	 */
+	uv_timer_init(ch->loop, &ch->sock_timer);
+	ch->sock_timer.data = ch;
+	if (ch->child != NULL)
+		cp__child_hold(ch->child);
+	uv_close((uv_handle_t *)&ch->sock_timer, late_closed);
+}
+
+void
+cp_channel_free(struct cp_channel *ch)
 {
 	if (ch == NULL)
 		return;
-	if (ch->closed) {
-		free(ch);
-		return;
-	}
-	ch->free_on_close = true;
-	ch->cancelled = true;
-	start_close(ch, 0);
+	/* A child's channel: the child must not free it again. */
+	if (ch->child != NULL)
+		cp__child_forget_channel(ch->child, ch);
+	free(ch);
 }
 
 /* ---- child role -------------------------------------------------------- */
@@ -1413,12 +1474,12 @@ cp_channel_open_fd(uv_loop_t *loop, int fd, const struct cp_channel_events *ev,
 		return UV_ENOMEM;
 	cp__channel_init(ch, ev, data, 0);
 	if ((r = cp__channel_start(ch, loop, fd)) != 0) {
-		if (!ch->opened) {
+		if (!CH_HAS(ch, CH_OPENED)) {
 			cp_frame_release(&ch->frame);
 	cp__channel_serial_release(ch);
 			free(ch);
 		} else {
-			ch->free_on_close = true;	/* no callback: freed on close */
+			CH_SET(ch, CH_FREE_SELF);	/* freed once closed */
 			ch->fd = -1;			/* the caller keeps fd */
 		}
 		return r;

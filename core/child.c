@@ -34,6 +34,8 @@ struct cp_child {
 	int pidfd;
 	uv_timer_t timer;		/* timeout, then kill-after */
 	uv_timer_t grace;		/* exit waiting for the channel's EOF */
+	uv_timer_t closer;		/* cp_child_close: closed, to call back */
+	cp_child_close_cb close_cb;
 	struct cp_child_events ev;	/* copied: the caller's need not outlive us */
 	void *data;
 	struct cp_channel *channel;
@@ -49,7 +51,9 @@ struct cp_child {
 	bool failed;			/* spawn failed: no callback ever */
 	bool exited;
 	bool exit_delivered;
-	bool close_delivered;
+	bool close_delivered;		/* the on_close event */
+	bool closing;			/* cp_child_close was called */
+	bool close_done;		/* close_cb ran */
 	bool timed_out;
 	bool killed;
 	bool kill_tree;
@@ -130,6 +134,16 @@ close_timer(uv_timer_t *t, bool *on)
 static void
 maybe_close(struct cp_child *c)
 {
+	if (c->closing) {
+		/* Reaped, every handle closed: close_cb, the last callback. */
+		if (c->close_done || !c->exited || c->handles > 0 ||
+		    !c->channel_done)
+			return;
+		c->close_done = true;
+		if (c->close_cb != NULL)
+			c->close_cb(c, c->data);	/* may free c */
+		return;
+	}
 	if (c->close_delivered || !c->exit_delivered || c->handles > 0 ||
 	    !c->channel_done)
 		return;
@@ -143,8 +157,8 @@ deliver_exit(struct cp_child *c)
 {
 	int fd;
 
-	if (c->exit_delivered)
-		return;
+	if (c->exit_delivered || c->closing)
+		return;		/* after cp_child_close: no event */
 	c->exit_delivered = true;
 	close_timer(&c->grace, &c->grace_on);
 	/*
@@ -173,6 +187,25 @@ cp__child_channel_closed(struct cp_child *c)
 	maybe_close(c);
 }
 
+void
+cp__child_hold(struct cp_child *c)
+{
+	c->handles++;
+}
+
+void
+cp__child_release(struct cp_child *c)
+{
+	handle_done(c);
+}
+
+void
+cp__child_forget_channel(struct cp_child *c, struct cp_channel *ch)
+{
+	if (c->channel == ch)
+		c->channel = NULL;
+}
+
 static void
 grace_cb(uv_timer_t *t)
 {
@@ -199,6 +232,10 @@ child_exited(struct cp_child *c, int64_t exit_status, int term_signal)
 	c->exit_status = term_signal ? -1 : exit_status;
 	c->term_signal = term_signal;
 	close_timer(&c->timer, &c->timer_on);
+	if (c->closing) {
+		maybe_close(c);
+		return;
+	}
 	/* Messages first: read the channel to its EOF before reporting exit. */
 	if (!c->channel_done && uv_timer_init(c->loop, &c->grace) == 0) {
 		c->grace.data = c;
@@ -479,6 +516,46 @@ void *
 cp_child_data(const struct cp_child *c)
 {
 	return c->data;
+}
+
+void
+cp_child_close(struct cp_child *c, cp_child_close_cb close_cb)
+{
+	struct pipe_slot *p;
+	int fd;
+
+	if (c->closing)
+		return;
+	c->closing = true;
+	c->close_cb = close_cb;
+	/*
+	 * A child still running is killed (its process group with
+	 * CP_SPAWN_KILL_TREE) and reaped before close_cb: the object leaves
+	 * neither a zombie nor an fd behind.  SIGKILL, so that a child that
+	 * ignores or handles kill_signal cannot hold the close.
+	 */
+	if (!c->exited && send_signal(c, SIGKILL) == 0)
+		c->killed = true;
+	close_timer(&c->timer, &c->timer_on);
+	close_timer(&c->grace, &c->grace_on);
+	for (fd = 0; fd < CP__STDIO_MAX; fd++) {
+		if ((p = c->pipes[fd]) == NULL)
+			continue;
+		if (p->reading)
+			uv_read_stop((uv_stream_t *)&p->pipe);
+		p->reading = 0;
+		close_pipe(p);
+	}
+	if (!c->channel_done && c->channel != NULL)
+		cp__channel_shut(c->channel);
+	/*
+	 * One handle of our own, closed at once: close_cb then always comes
+	 * from the loop (never inside this call), after it and every other.
+	 */
+	uv_timer_init(c->loop, &c->closer);
+	c->closer.data = c;
+	c->handles++;
+	uv_close((uv_handle_t *)&c->closer, handle_closed);
 }
 
 void
@@ -811,7 +888,8 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 			}
 			cp__channel_init(c->channel, &c->ev.ipc, data,
 			    opts->max_message);
-			c->channel->advanced = advanced;
+			if (advanced)
+				CH_SET(c->channel, CH_ADVANCED);
 			c->channel->child = c;
 			/* Node: socketpair(AF_UNIX, SOCK_STREAM), made before the child. */
 			if ((r = stdio_socketpair(sv)) != 0)

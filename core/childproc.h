@@ -5,6 +5,14 @@
  * fail return 0 or a negative UV_E* code.  When a function that takes a
  * callback fails, the callback is never called.  Messages are jansson
  * values; who owns each reference is said at each function.
+ *
+ * Every object (cp_child, cp_channel, cp_reader, cp_exec, cp_pool) has
+ * one lifecycle, as libuv handles do (childproc(3), "Object model"):
+ * made by one call; cp_X_close(obj, close_cb) starts closing it
+ * (idempotent, safe from any of its callbacks; no event runs after it,
+ * queued requests get UV_ECANCELED); close_cb runs exactly once, from the
+ * loop, when every process is reaped and every handle and fd closed, and
+ * is the last callback; cp_X_free(obj) releases it, in or after close_cb.
  */
 #ifndef CHILDPROC_H
 #define CHILDPROC_H
@@ -258,7 +266,8 @@ CP_API const char *cp_channel_serialization(const struct cp_channel *ch);
  * cp_channel_set_serialization).
  * *ev is copied (it need not outlive the call); data is kept.
  * fd ownership as cp_channel_open_fd: the channel takes the inherited fd
- * on success (cp_channel_close closes it); on failure it is left open.
+ * on success (it is closed when the channel closes); on failure it is
+ * left open.
  */
 CP_API int cp_channel_open_env(uv_loop_t *loop,
     const struct cp_channel_events *ev, void *data, struct cp_channel **chp);
@@ -266,20 +275,37 @@ CP_API int cp_channel_open_env(uv_loop_t *loop,
 /*
  * As cp_channel_open_env, with the fd given (NODE_CHANNEL_FD is left
  * alone).  Takes ownership of fd on success: the channel makes it
- * non-blocking and close-on-exec and closes it in cp_channel_close.  On
- * failure fd is still the caller's, open.
+ * non-blocking and close-on-exec and closes it when it closes (the peer
+ * went, or cp_channel_close).  On failure fd is still the caller's, open.
  */
 CP_API int cp_channel_open_fd(uv_loop_t *loop, int fd,
     const struct cp_channel_events *ev, void *data, struct cp_channel **chp);
 
+/* Called once a closed channel has released every handle and fd. */
+typedef void (*cp_channel_close_cb)(struct cp_channel *ch, void *data);
+
 /*
- * Frees a channel opened with cp_channel_open_*: closes it at once if it
- * is still open (queued writes are cancelled and their callbacks get
- * UV_ECANCELED; use cp_channel_disconnect first to flush).  The memory is
- * released after the loop has run the close; no callback runs after this
- * call.  ch may be NULL.
+ * Closes the channel at once, as uv_close: nothing more is read or
+ * written (use cp_channel_disconnect first to flush what is queued), no
+ * event of the channel runs any more, and every send still queued or
+ * awaiting its ACK gets its callback with UV_ECANCELED.  Then close_cb
+ * (may be NULL) runs, from the loop, never inside this call: the last
+ * callback of the channel.  Idempotent (a second call changes nothing);
+ * safe from any callback of the channel.  A channel the peer closed
+ * (on_disconnect ran) must be closed too, to call cp_channel_free.
+ *
+ * A child's channel (cp_child_channel) follows the same rule: closing it
+ * leaves the child running (its stdio and exit go on), and if
+ * cp_channel_free is not called for it, cp_child_free releases it.
  */
-CP_API void cp_channel_close(struct cp_channel *ch);
+CP_API void cp_channel_close(struct cp_channel *ch,
+    cp_channel_close_cb close_cb);
+/*
+ * Releases the memory: in or after close_cb only (with a NULL close_cb,
+ * once the loop has run the close, e.g. after uv_run returned).  ch may
+ * be NULL.
+ */
+CP_API void cp_channel_free(struct cp_channel *ch);
 
 /* The data pointer given at open or spawn. */
 CP_API void *cp_channel_data(const struct cp_channel *ch);
@@ -318,7 +344,7 @@ typedef void (*cp_line_cb)(struct cp_reader *r, int err, char *line,
 /*
  * Reads fd line by line on loop: a pipe, socket or tty through libuv
  * streams, a regular file through the thread pool.  fd is borrowed: the
- * reader never closes it; keep it open until cp_reader_close.  max_line 0
+ * reader never closes it; keep it open until close_cb.  max_line 0
  * means CP_MAX_MESSAGE_DEFAULT.
  */
 CP_API int cp_reader_open(uv_loop_t *loop, int fd, size_t max_line,
@@ -326,8 +352,17 @@ CP_API int cp_reader_open(uv_loop_t *loop, int fd, size_t max_line,
 /* Stops and resumes the callbacks (flow control). */
 CP_API void cp_reader_pause(struct cp_reader *r);
 CP_API void cp_reader_resume(struct cp_reader *r);
-/* Stops for good; freed once the loop has run the close.  r may be NULL. */
-CP_API void cp_reader_close(struct cp_reader *r);
+
+typedef void (*cp_reader_close_cb)(struct cp_reader *r, void *data);
+/*
+ * Stops for good: no line callback runs after this call (a read in
+ * flight is cancelled); close_cb (may be NULL) runs from the loop once
+ * the reader's handle is closed, the last callback.  Idempotent; safe
+ * from the line callback.  r may be NULL.
+ */
+CP_API void cp_reader_close(struct cp_reader *r, cp_reader_close_cb close_cb);
+/* Releases the memory: in or after close_cb only.  r may be NULL. */
+CP_API void cp_reader_free(struct cp_reader *r);
 
 /* ------------------------------------------------------------------ */
 /* Child processes (spawn, fork)                                       */
@@ -412,9 +447,9 @@ struct cp_child_events {
 	void (*on_exit)(struct cp_child *c, int64_t exit_status, int term_signal,
 	    void *data);
 	/*
-	 * Everything is over: exited, every pipe at EOF, the channel closed and
-	 * every handle closed.  The last callback; cp_child_free may be called
-	 * here.
+	 * Node's 'close': the child exited, every pipe is at EOF and the
+	 * channel is closed.  The last event; close the child here (or later)
+	 * with cp_child_close.
 	 */
 	void (*on_close)(struct cp_child *c, void *data);
 	/* The timeout fired and kill_signal was sent (may be NULL). */
@@ -484,9 +519,21 @@ CP_API bool cp_child_timed_out(const struct cp_child *c);
 CP_API bool cp_child_killed(const struct cp_child *c);
 CP_API void *cp_child_data(const struct cp_child *c);
 
+typedef void (*cp_child_close_cb)(struct cp_child *c, void *data);
+
 /*
- * Frees the child.  Only after on_close (or inside it).
+ * Closes the child, as every object is closed (cp_pool_close): no event
+ * runs after this call (writes still queued get their callback with
+ * UV_ECANCELED, as do the channel's sends); close_cb (may be NULL) runs
+ * from the loop once the process is reaped and every pipe, the channel
+ * and every handle are closed: the last callback.  Idempotent; safe from
+ * any callback of the child.  A child still running is killed with
+ * SIGKILL (its process group with CP_SPAWN_KILL_TREE) and reaped first:
+ * no zombie and no fd outlives the object.  To stop it gently, use
+ * cp_child_kill and close it in on_exit or on_close.
  */
+CP_API void cp_child_close(struct cp_child *c, cp_child_close_cb close_cb);
+/* Releases the memory: in or after close_cb only.  c may be NULL. */
 CP_API void cp_child_free(struct cp_child *c);
 
 /*
@@ -677,10 +724,11 @@ struct cp_result {
 };
 
 /*
- * r belongs to x and lives until cp_exec_free(x), which may be called
- * here.
+ * The result, once: r belongs to x and lives until cp_exec_free(x).  Close
+ * x here (or later) with cp_exec_close.
  */
 typedef void (*cp_exec_cb)(struct cp_exec *x, struct cp_result *r, void *data);
+typedef void (*cp_exec_close_cb)(struct cp_exec *x, void *data);
 
 /*
  * Node's execFile(file, args, options, callback): runs o->spawn.file with
@@ -715,7 +763,19 @@ CP_API struct cp_child *cp_exec_child(const struct cp_exec *x);
  * or UV_ESRCH once it is gone.  Safe until the callback.
  */
 CP_API int cp_exec_kill(struct cp_exec *x, int signum);
-/* Frees x and its result.  Only in or after the callback; x may be NULL. */
+/*
+ * Closes x, as every object is closed (cp_pool_close): idempotent, safe
+ * from cb and on_output.  If cb has not run, the exec is cancelled, as
+ * Node's exec with an aborted options.signal: stdout and stderr are
+ * closed and the child is killed with SIGKILL (its process group with
+ * CP_SPAWN_KILL_TREE) and reaped; then cb runs with r->error UV_ECANCELED
+ * (unless an error came first; cp_result_message says "The operation was
+ * aborted", cp_exec_result_json code "ABORT_ERR"), r->killed set and the
+ * output read so far.  close_cb (may be NULL) runs after cb, from the
+ * loop, once every handle is closed: the last callback.
+ */
+CP_API void cp_exec_close(struct cp_exec *x, cp_exec_close_cb close_cb);
+/* Frees x and its result: in or after close_cb only.  x may be NULL. */
 CP_API void cp_exec_free(struct cp_exec *x);
 
 /*
@@ -1064,6 +1124,45 @@ CP_API int cp_pool_capacity(const struct cp_pool *p);
 CP_API void cp_pool_close(struct cp_pool *p, cp_pool_close_cb close_cb);
 /* Frees the pool: in or after close_cb only.  p may be NULL. */
 CP_API void cp_pool_free(struct cp_pool *p);
+
+/*
+ * Handing a cluster's servers to another pool, as a new master takes
+ * them over from the old one (childproc-fork's USR2) so that clients
+ * meet no refused or dropped connection.
+ *
+ * cp_pool_servers calls cb(key, fd, arg) for each server the pool has
+ * open that can be handed over (every one but TCP under
+ * CP_SCHED_REUSEPORT, whose sockets are per slot): key is the
+ * queryServer key it answers, fd its socket, both borrowed (the pool
+ * closes fd; a process given it keeps its own copy).  It stops when cb
+ * returns non-zero.  Returns how many cb was called for and returned 0
+ * for, or cb's return if negative; 0 without CP_POOL_CLUSTER.
+ *
+ * cp_pool_adopt_server, on the new pool (after cp_pool_create): fd, a
+ * listening TCP or Unix stream socket or a bound UDP socket, is the
+ * server for key, as if the pool had opened it: a worker asking for key
+ * gets it instead of a socket bound anew (which would fail with
+ * EADDRINUSE).  Takes ownership of fd when it returns 0 (it is made
+ * close-on-exec); one no worker asks for within 60 seconds is closed,
+ * as a server whose workers left.  Returns 0, UV_ENOTSOCK, UV_EINVAL (no
+ * CP_POOL_CLUSTER, not such a socket, an unnamed Unix one), UV_EEXIST
+ * (key has a server), UV_ENOTSUP (TCP under CP_SCHED_REUSEPORT),
+ * UV_ECANCELED once the pool is stopping, UV_ENOMEM; on error fd stays
+ * the caller's.
+ *
+ * cp_pool_release_servers, on the old pool once the new one serves: the
+ * pool accepts no more connections (CP_SCHED_RR; they wait in the
+ * kernel for the new owner) and unlinks no Unix path when its servers
+ * close.  The connections it accepted already still go to its workers:
+ * cp_pool_pending counts those not yet taken by one; stop the workers
+ * once it is 0.
+ */
+typedef int (*cp_pool_server_cb)(const char *key, int fd, void *arg);
+CP_API int cp_pool_servers(struct cp_pool *p, cp_pool_server_cb cb,
+    void *arg);
+CP_API int cp_pool_adopt_server(struct cp_pool *p, const char *key, int fd);
+CP_API void cp_pool_release_servers(struct cp_pool *p);
+CP_API int cp_pool_pending(const struct cp_pool *p);
 
 /* The number of slots in use (workers, or as cp_pool_scale set it). */
 CP_API int cp_pool_size(const struct cp_pool *p);

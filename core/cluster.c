@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -99,6 +100,7 @@ struct cp__cluster {
 	struct cp__cluster_worker *workers;
 	int closing_servers;
 	bool closing;
+	bool released;			/* handed over: we accept no more */
 	void (*done)(struct cp_pool *);
 };
 
@@ -503,7 +505,8 @@ update_poll(struct server *s)
 	bool want = false;
 	int i;
 
-	for (i = 0; i < s->nusers && s->rr && !s->closing && !want; i++)
+	for (i = 0; i < s->nusers && s->rr && !s->closing &&
+	    !s->cl->released && !want; i++)
 		want = serving(&s->users[i]);
 
 	if (!s->poll_init || want == s->polling)
@@ -864,6 +867,20 @@ server_add(struct server *s, struct cp__cluster_worker *cw)
 	return 0;
 }
 
+/* A server with its socket: its handles made, and in cl's list. */
+static void
+server_link(struct cp__cluster *cl, struct server *s)
+{
+	uv_timer_init(cl->loop, &s->timer);
+	s->timer.data = s;
+	if (s->rr && uv_poll_init_socket(cl->loop, &s->poll, s->fd) == 0) {
+		s->poll.data = s;
+		s->poll_init = true;
+	}
+	s->next = cl->servers;
+	cl->servers = s;
+}
+
 static int
 server_new(struct cp__cluster *cl, const char *key, json_t *m,
     struct server **sp)
@@ -921,14 +938,7 @@ server_new(struct cp__cluster *cl, const char *key, json_t *m,
 		free(s);
 		return r;
 	}
-	uv_timer_init(cl->loop, &s->timer);
-	s->timer.data = s;
-	if (s->rr && uv_poll_init_socket(cl->loop, &s->poll, s->fd) == 0) {
-		s->poll.data = s;
-		s->poll_init = true;
-	}
-	s->next = cl->servers;
-	cl->servers = s;
+	server_link(cl, s);
 	*sp = s;
 	return 0;
 }
@@ -1045,6 +1055,126 @@ query_server(struct cp__cluster *cl, struct cp__cluster_worker *cw, json_t *m)
 	    s->data != NULL ? s->data : data), fd,
 	    s->kind == S_UDP ? CP_HANDLE_DGRAM_NATIVE : CP_HANDLE_NET_NATIVE,
 	    NULL, NULL);
+}
+
+/* ---- handing servers over (a new master, USR2) ------------------------ */
+
+/*
+ * A socket another primary opened for key: a server no worker uses yet,
+ * lingering (LINGER_MS) until one asks for key, as a server its workers
+ * left does.  Its kind is the socket's own.
+ */
+int
+cp__cluster_adopt(struct cp__cluster *cl, const char *key, int fd)
+{
+	struct sockaddr_un *sun;
+	struct server *s;
+	int type, r = 0;
+	socklen_t len = sizeof(type);
+
+	if (key == NULL || fd < 0)
+		return UV_EINVAL;
+	if (find_server(cl, key) != NULL)
+		return UV_EEXIST;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+		return CP_ERR(errno);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return UV_ENOMEM;
+	s->cl = cl;
+	s->fd = fd;
+	s->backlog = 511;
+	s->retry_ms = RETRY_MIN_MS;
+	s->salen = sizeof(s->sa);
+	if (getsockname(fd, (struct sockaddr *)&s->sa, &s->salen) != 0)
+		r = CP_ERR(errno);
+	else if (type == SOCK_DGRAM && (s->sa.ss_family == AF_INET ||
+	    s->sa.ss_family == AF_INET6))
+		s->kind = S_UDP;
+	else if (type != SOCK_STREAM)
+		r = UV_EINVAL;
+	else if (s->sa.ss_family == AF_UNIX)
+		s->kind = S_UNIX;
+	else if (s->sa.ss_family == AF_INET || s->sa.ss_family == AF_INET6)
+		s->kind = S_TCP;
+	else
+		r = UV_EINVAL;
+	/* Reuseport binds a socket per slot: one not made so cannot be. */
+	if (r == 0 && s->kind == S_TCP && cl->sched == CP_SCHED_REUSEPORT)
+		r = UV_ENOTSUP;
+	if (r == 0 && s->kind == S_UNIX) {
+		sun = (struct sockaddr_un *)&s->sa;
+		if (s->salen <= offsetof(struct sockaddr_un, sun_path) ||
+		    sun->sun_path[0] == '\0')
+			r = UV_EINVAL;		/* unnamed or abstract */
+		else if ((s->path = strdup(sun->sun_path)) == NULL)
+			r = UV_ENOMEM;
+		else
+			snprintf(s->label, sizeof(s->label), "%s", s->path);
+	} else if (r == 0) {
+		sa_label(&s->sa, s->label, sizeof(s->label));
+	}
+	if (r == 0 && (s->key = strdup(key)) == NULL)
+		r = UV_ENOMEM;
+	if (r != 0) {
+		free(s->path);
+		free(s);
+		return r;		/* fd stays the caller's */
+	}
+	s->rr = cl->sched == CP_SCHED_RR && s->kind != S_UDP;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	server_link(cl, s);
+	s->lingering = true;
+	uv_timer_start(&s->timer, timer_cb, LINGER_MS, 0);
+	return 0;
+}
+
+int
+cp__cluster_servers(struct cp__cluster *cl, cp_pool_server_cb cb,
+    void *arg)
+{
+	struct server *s;
+	int n = 0, r;
+
+	for (s = cl->servers; s != NULL; s = s->next) {
+		if (s->closing || s->fd < 0 || s->reuseport)
+			continue;
+		if ((r = cb(s->key, s->fd, arg)) != 0)
+			return r < 0 ? r : n;
+		n++;
+	}
+	return n;
+}
+
+void
+cp__cluster_release(struct cp__cluster *cl)
+{
+	struct server *s;
+
+	cl->released = true;
+	for (s = cl->servers; s != NULL; s = s->next) {
+		if (s->closing)
+			continue;
+		update_poll(s);
+		/* The new owner of the path unlinks it, not us. */
+		free(s->path);
+		s->path = NULL;
+	}
+}
+
+int
+cp__cluster_pending(const struct cp__cluster *cl)
+{
+	const struct cp__cluster_worker *cw;
+	const struct server *s;
+	const struct conn *c;
+	int n = 0;
+
+	for (s = cl->servers; s != NULL; s = s->next)
+		for (c = s->pending; c != NULL; c = c->next)
+			n++;
+	for (cw = cl->workers; cw != NULL; cw = cw->next)
+		n += cw->ninflight;
+	return n;
 }
 
 /* ---- the pool's side ---------------------------------------------------- */

@@ -33,6 +33,20 @@ int cp__cluster_disconnect(struct cp__cluster *cl,
 /* cw's worker now takes connections (rr): hand it what waits. */
 void cp__cluster_worker_serving(struct cp__cluster *cl,
     struct cp__cluster_worker *cw);
+/*
+ * Handing servers to another primary (a new master, USR2).  adopt: fd
+ * (taken on success) is the server for key, kept LINGER_MS for a worker
+ * to ask for it; UV_EEXIST, UV_ENOTSOCK, UV_EINVAL (not a socket we
+ * could have made), UV_ENOTSUP (TCP under reuseport).  servers: cb for
+ * each handable server (not reuseport's), until cb returns non-zero; the
+ * count, or cb's negative return.  release: accept no more (rr), unlink
+ * no path.  pending: connections accepted and not yet taken by a worker.
+ */
+int cp__cluster_adopt(struct cp__cluster *cl, const char *key, int fd);
+int cp__cluster_servers(struct cp__cluster *cl,
+    cp_pool_server_cb cb, void *arg);
+void cp__cluster_release(struct cp__cluster *cl);
+int cp__cluster_pending(const struct cp__cluster *cl);
 /* Closes every server; done(p) once all are closed (maybe at once). */
 void cp__cluster_close(struct cp__cluster *cl, void (*done)(struct cp_pool *));
 void cp__cluster_free(struct cp__cluster *cl);

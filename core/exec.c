@@ -19,6 +19,10 @@
 
 enum mode { MODE_EXEC, MODE_SYNC };
 
+/* Node's AbortError, for an exec closed while it ran (cp_exec_close). */
+#define ABORTED "The operation was aborted"
+
+
 struct stream {
 	struct cp_buf buf;	/* bytes, or text in exec's string encodings */
 	struct cp__decoder dec;
@@ -31,6 +35,7 @@ struct cp_exec {
 	uv_loop_t *loop;
 	enum mode mode;
 	cp_exec_cb cb;
+	cp_exec_close_cb close_cb;
 	void *data;
 	int (*on_output)(struct cp_exec *, int, const char *, size_t, void *);
 	struct cp_child *child;
@@ -40,6 +45,8 @@ struct cp_exec {
 	int handles;		/* timer and in, until closed */
 	bool in_open;
 	bool finishing;
+	bool reported;		/* cb ran */
+	bool closing;		/* cp_exec_close was called */
 	bool exited;
 	bool sync_killed;
 	uint64_t max_buffer;
@@ -91,24 +98,37 @@ report(struct cp_exec *x)
 		memset(&x->s[fd].buf, 0, sizeof(x->s[fd].buf));
 	}
 	x->cb(x, r, x->data);
+	x->reported = true;	/* after: a close in cb is called back below */
+	/* Closed before or in cb: every handle is closed, close_cb is last. */
+	if (x->closing && x->close_cb != NULL)
+		x->close_cb(x, x->data);	/* may free x */
+}
+
+/* One of x's handles (the timer, stdin's writer, the child) is closed. */
+static void
+handle_done(struct cp_exec *x)
+{
+	if (--x->handles == 0 && x->finishing)
+		report(x);
 }
 
 static void
 handle_closed(uv_handle_t *h)
 {
-	struct cp_exec *x = h->data;
-
-	if (--x->handles == 0 && x->finishing)
-		report(x);
+	handle_done(h->data);
 }
 
 static void
 input_closed(struct cp__writer *w)
 {
-	struct cp_exec *x = w->owner;
+	handle_done(w->owner);
+}
 
-	if (--x->handles == 0 && x->finishing)
-		report(x);
+static void
+child_closed(struct cp_child *c, void *data)
+{
+	cp_child_free(c);
+	handle_done(data);
 }
 
 static void
@@ -418,7 +438,7 @@ on_close(struct cp_child *c, void *data)
 
 	if (cp_child_killed(c))
 		x->r.killed = true;
-	cp_child_free(c);
+	cp_child_close(c, child_closed);
 	x->child = NULL;
 	if (x->mode == MODE_EXEC) {
 		if (x->r.error == 0 && (x->r.status != 0 || x->r.signal != 0))
@@ -602,6 +622,7 @@ start(uv_loop_t *loop, const struct cp_exec_options *o, enum mode mode,
 		*xp = x;
 		return 0;
 	}
+	x->handles++;		/* the child, until its close_cb */
 	x->r.pid = cp_child_pid(x->child);
 	x->r.output_count = so.stdio_count;
 	if (fds[0] >= 0)
@@ -651,6 +672,51 @@ cp_exec_kill(struct cp_exec *x, int signum)
 	if (x->child == NULL)
 		return UV_ESRCH;
 	return cp_child_kill(x->child, signum);
+}
+
+/* A close asked for after cb: only close_cb is left to call. */
+static void
+late_closed(uv_handle_t *h)
+{
+	struct cp_exec *x = h->data;
+
+	if (x->close_cb != NULL)
+		x->close_cb(x, x->data);	/* may free x */
+}
+
+void
+cp_exec_close(struct cp_exec *x, cp_exec_close_cb close_cb)
+{
+	if (x->closing)
+		return;
+	x->closing = true;
+	x->close_cb = close_cb;
+	if (x->reported) {
+		/* From the loop, never inside this call. */
+		uv_timer_init(x->loop, &x->timer);
+		x->timer.data = x;
+		uv_close((uv_handle_t *)&x->timer, late_closed);
+		return;
+	}
+	if (x->finishing)
+		return;		/* report() calls close_cb after cb */
+	/*
+	 * Cancelled while running, as Node's exec with an aborted signal:
+	 * cb gets UV_ECANCELED ("The operation was aborted") unless an error
+	 * was set already, with the output so far.  The child is killed with
+	 * SIGKILL (so nothing can hold the close), as kill() would, stdout and
+	 * stderr closed first, and reaped before cb.
+	 */
+	set_error(x, UV_ECANCELED);
+	if (x->child == NULL)
+		return;		/* a spawn error, reported from the timer */
+	uv_timer_stop(&x->timer);	/* the timeout */
+	x->kill_signal = SIGKILL;
+	if (x->mode == MODE_EXEC)
+		exec_kill(x);
+	else
+		sync_kill(x);
+	cp_child_kill(x->child, SIGKILL);
 }
 
 void
@@ -724,6 +790,8 @@ run_sync(const struct cp_exec_options *o, const char *def_shell,
 			*out = x->r;
 			memset(&x->r, 0, sizeof(x->r));
 		}
+		cp_exec_close(x, NULL);
+		uv_run(&loop, UV_RUN_DEFAULT);
 		cp_exec_free(x);
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
@@ -807,6 +875,12 @@ result_message(const struct cp_result *r)
 	size_t tlen = 0;
 	int n;
 
+	if (r->error == UV_ECANCELED && r->pid != 0) {
+		/* cp_exec_close: Node's AbortError. */
+		if (cp_buf_add(&b, ABORTED, strlen(ABORTED)) != 0)
+			goto fail;
+		return b.data;
+	}
 	if (r->error < 0) {
 		/* ErrnoException: `${syscall} ${code}` */
 		if (cp_buf_add(&b, r->sync ? "spawnSync " : "spawn ",
@@ -966,7 +1040,10 @@ exec_error_json(const struct cp_result *r)
 		goto fail;
 	}
 	free(msg);
-	if (r->error < 0) {
+	if (r->error == UV_ECANCELED && r->pid != 0) {
+		if (set(e, "code", json_string("ABORT_ERR")) != 0)
+			goto fail;
+	} else if (r->error < 0) {
 		if (errno_props(e, r->error, "spawn", r->file, r->spawnargs) != 0)
 			goto fail;
 	} else if (r->error == CP_EXEC_MAXBUFFER) {

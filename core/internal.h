@@ -28,8 +28,40 @@ struct cp_rxfds {
 	int used;			/* fds[0..used) handed out */
 };
 
+/*
+ * The state of a channel (struct cp_channel's flags), one bit each rather
+ * than a dozen booleans.  The life of a channel: OPENED (poll handle
+ * made) and CONNECTED (sends accepted); DISCONNECTING (cp_channel_
+ * disconnect: not CONNECTED, closes once written); CLOSING (uv_close
+ * called) and CLOSED (every handle closed, fds released).
+ */
+enum {
+	CH_OPENED = 1u << 0,
+	CH_CONNECTED = 1u << 1,
+	CH_DISCONNECTING = 1u << 2,
+	CH_CLOSING = 1u << 3,
+	CH_CLOSED = 1u << 4,
+	CH_CLOSE_CALLED = 1u << 5,	/* cp_channel_close was called */
+	CH_FREE_SELF = 1u << 6,		/* failed open: freed once closed */
+	CH_CANCELLED = 1u << 7,		/* closed by us: no more events, queued
+					   sends UV_ECANCELED */
+	CH_DISCONNECTED = 1u << 8,	/* on_disconnect delivered (or never) */
+	CH_UNREF = 1u << 9,
+	CH_PAUSED = 1u << 10,		/* cp_channel_pause: not reading */
+	CH_GATHERING = 1u << 11,	/* reading: sends are written after */
+	CH_BATCH_BEGUN = 1u << 12,	/* a line went at once in this read */
+	CH_SOCK_TIMER = 1u << 13,	/* sock_timer is running */
+	CH_ADVANCED = 1u << 14,		/* V8 frames, not JSON lines (serial.c) */
+	CH_SENT_ANY = 1u << 15		/* a message was encoded to send */
+};
+#define CH_HAS(ch, f)	(((ch)->flags & (f)) != 0)
+#define CH_SET(ch, f)	((ch)->flags |= (f))
+#define CH_CLEAR(ch, f)	((ch)->flags &= ~(unsigned int)(f))
+
 struct cp_channel {
 	uv_poll_t poll;
+	uv_loop_t *loop;
+	cp_channel_close_cb close_cb;
 	const struct cp_channel_events *ev;	/* &ev_copy */
 	struct cp_channel_events ev_copy;	/* the caller's need not outlive us */
 	void *data;
@@ -53,23 +85,9 @@ struct cp_channel {
 	char **notify;			/* keys awaiting NODE_SOCKET_ALL_CLOSED */
 	size_t n_notify;
 	uv_timer_t sock_timer;
-	bool sock_timer_on;
+	unsigned int flags;		/* CH_* above: the state, one word */
 	int closes;			/* handles whose close is pending */
-	bool opened;			/* poll handle initialized */
-	bool connected;			/* sends accepted */
-	bool disconnecting;		/* cp_channel_disconnect called */
-	bool closing;			/* uv_close called */
-	bool closed;			/* close finished */
-	bool free_on_close;		/* cp_channel_close was called */
-	bool cancelled;			/* closed by us: queued sends ECANCELED */
-	bool disconnected;		/* on_disconnect delivered (or never) */
-	bool unref;
-	bool paused;			/* cp_channel_pause: not reading */
-	bool gathering;			/* reading: sends are written after */
-	bool batch_begun;		/* a line went at once in this read */
 	int end_err;			/* read error that ended the channel */
-	bool advanced;			/* V8 frames, not JSON lines (serial.c) */
-	bool sent_any;			/* a message was encoded to send */
 	struct cp_buf text;		/* advanced: a message's JSON form */
 };
 
@@ -108,6 +126,11 @@ json_t *cp__channel_msg_in(const struct cp_channel *ch, const json_t *frame,
 
 /* Called by channel.c when the channel has closed (parent role). */
 void cp__child_channel_closed(struct cp_child *c);
+/* A handle of the channel's keeps c from closing until released. */
+void cp__child_hold(struct cp_child *c);
+void cp__child_release(struct cp_child *c);
+/* cp_channel_free of c's channel: c no longer frees it. */
+void cp__child_forget_channel(struct cp_child *c, struct cp_channel *ch);
 
 /*
  * Node's shell rule: [file, ...args].join(' '), no quoting.  A new

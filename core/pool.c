@@ -597,9 +597,8 @@ on_exit_(struct cp_child *c, int64_t code, int sig, void *data)
 }
 
 static void
-worker_freed(uv_handle_t *h)
+worker_release(struct cp_worker *w)
 {
-	struct cp_worker *w = h->data;
 	struct cp_pool *p = w->pool;
 
 	if (--w->handles > 0)
@@ -610,12 +609,26 @@ worker_freed(uv_handle_t *h)
 }
 
 static void
+worker_freed(uv_handle_t *h)
+{
+	worker_release(h->data);
+}
+
+/* The child's close_cb: the worker waits for it as for its handles. */
+static void
+child_closed(struct cp_child *c, void *data)
+{
+	cp_child_free(c);
+	worker_release(data);
+}
+
+static void
 on_close(struct cp_child *c, void *data)
 {
 	struct cp_worker *w = data;
 	struct cp_pool *p = w->pool;
 
-	cp_child_free(c);
+	cp_child_close(c, child_closed);
 	w->child = NULL;
 	if (w->prev != NULL)
 		w->prev->next = w->next;
@@ -807,7 +820,7 @@ spawn_worker(struct cp_pool *p, int slot, bool cand)
 		goto fail;
 	uv_timer_init(p->loop, &w->grace);
 	uv_timer_init(p->loop, &w->ready_t);
-	w->handles = 2;
+	w->handles = 3;		/* grace, ready_t and the child */
 	if (p->o.max_connections > 0)
 		w->conns_max = p->o.max_connections +
 		    jitter(p->o.max_connections_jitter);
@@ -1264,6 +1277,35 @@ cp_pool_free(struct cp_pool *p)
 	free(p->restart_times);
 	free(p->listen_fds);
 	free(p);
+}
+
+int
+cp_pool_adopt_server(struct cp_pool *p, const char *key, int fd)
+{
+	if (p->cluster == NULL)
+		return UV_EINVAL;
+	if (cp__pool_closing(p))
+		return UV_ECANCELED;
+	return cp__cluster_adopt(p->cluster, key, fd);
+}
+
+int
+cp_pool_servers(struct cp_pool *p, cp_pool_server_cb cb, void *arg)
+{
+	return p->cluster != NULL ? cp__cluster_servers(p->cluster, cb, arg) : 0;
+}
+
+void
+cp_pool_release_servers(struct cp_pool *p)
+{
+	if (p->cluster != NULL)
+		cp__cluster_release(p->cluster);
+}
+
+int
+cp_pool_pending(const struct cp_pool *p)
+{
+	return p->cluster != NULL ? cp__cluster_pending(p->cluster) : 0;
 }
 
 int

@@ -21,6 +21,7 @@ struct cp_reader {
 	uv_loop_t *loop;
 	struct cp_frame frame;
 	cp_line_cb cb;
+	cp_reader_close_cb close_cb;
 	void *data;
 	int fd;
 	bool is_file;
@@ -29,6 +30,7 @@ struct cp_reader {
 	bool done;			/* EOF or error delivered */
 	bool closing;
 	bool fs_busy;			/* an fs read is in flight */
+	bool handle_closed;		/* the uv handle's close has run */
 };
 
 static void file_read(struct cp_reader *r);
@@ -108,16 +110,24 @@ read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	finish(r, nread == UV_EOF ? UV_EOF : (int)nread);
 }
 
+/* Closed once the handle is and no fs read is in flight: close_cb, last. */
 static void
-close_cb(uv_handle_t *h)
+maybe_closed(struct cp_reader *r)
+{
+	if (!r->handle_closed || r->fs_busy)
+		return;
+	cp_frame_release(&r->frame);
+	if (r->close_cb != NULL)
+		r->close_cb(r, r->data);	/* may free r */
+}
+
+static void
+handle_closed(uv_handle_t *h)
 {
 	struct cp_reader *r = h->data;
 
-	r->h.handle.data = NULL;	/* closed */
-	if (!r->fs_busy) {
-		cp_frame_release(&r->frame);
-		free(r);
-	}
+	r->handle_closed = true;
+	maybe_closed(r);
 }
 
 static void
@@ -136,10 +146,7 @@ fs_cb(uv_fs_t *req)
 	}
 	r->fs_busy = false;
 	if (r->closing) {
-		if (r->h.handle.data == NULL) {
-			cp_frame_release(&r->frame);
-			free(r);
-		}
+		maybe_closed(r);
 		return;
 	}
 	if (n > 0 && !r->paused && !r->done)
@@ -255,12 +262,19 @@ cp_reader_resume(struct cp_reader *r)
 }
 
 void
-cp_reader_close(struct cp_reader *r)
+cp_reader_close(struct cp_reader *r, cp_reader_close_cb close_cb)
 {
 	if (r == NULL || r->closing)
 		return;
 	r->closing = true;
+	r->close_cb = close_cb;
 	if (r->fs_busy)
 		uv_cancel((uv_req_t *)&r->fsreq);
-	uv_close(&r->h.handle, close_cb);
+	uv_close(&r->h.handle, handle_closed);
+}
+
+void
+cp_reader_free(struct cp_reader *r)
+{
+	free(r);
 }

@@ -27,16 +27,20 @@ cp_channel_set_serialization(struct cp_channel *ch, const char *mode)
 	else
 		return UV_EINVAL;
 	/* A stream cannot change its framing once bytes went either way. */
-	if (adv != ch->advanced && (ch->frame.total > 0 || ch->sent_any))
+	if (adv != CH_HAS(ch, CH_ADVANCED) &&
+	    (ch->frame.total > 0 || CH_HAS(ch, CH_SENT_ANY)))
 		return UV_EBUSY;
-	ch->advanced = adv;
+	if (adv)
+		CH_SET(ch, CH_ADVANCED);
+	else
+		CH_CLEAR(ch, CH_ADVANCED);
 	return 0;
 }
 
 const char *
 cp_channel_serialization(const struct cp_channel *ch)
 {
-	return ch->advanced ? "advanced" : "json";
+	return CH_HAS(ch, CH_ADVANCED) ? "advanced" : "json";
 }
 
 int
@@ -45,17 +49,17 @@ cp__channel_encode(struct cp_channel *ch, const json_t *value,
 {
 	int r;
 
-	r = ch->advanced ? cp_v8_encode_frame(value, out, NULL) :
+	r = CH_HAS(ch, CH_ADVANCED) ? cp_v8_encode_frame(value, out, NULL) :
 	    cp_msg_encode(value, out);
 	if (r == 0)
-		ch->sent_any = true;	/* the framing is now fixed */
+		CH_SET(ch, CH_SENT_ANY);	/* the framing is now fixed */
 	return r;
 }
 
 void
 cp__channel_commit(struct cp_channel *ch, size_t n, cp_frame_line_cb cb)
 {
-	if (ch->advanced)
+	if (CH_HAS(ch, CH_ADVANCED))
 		cp_v8_frame_commit(&ch->frame, n, cb, ch);
 	else
 		cp_frame_commit(&ch->frame, n, cb, ch);
@@ -67,7 +71,7 @@ cp__channel_decode(struct cp_channel *ch, char **textp, size_t *lenp,
 {
 	int r;
 
-	if (!ch->advanced)
+	if (!CH_HAS(ch, CH_ADVANCED))
 		return cp_msg_decode(*textp, *lenp, valuep, NULL);
 	if ((r = cp_v8_decode(*textp, *lenp, 0, valuep, NULL)) != 0)
 		return r;
@@ -227,7 +231,7 @@ cp__channel_msg_out(const struct cp_channel *ch, const json_t *wrapper,
 {
 	size_t n = 0;
 
-	if (!ch->advanced)
+	if (!CH_HAS(ch, CH_ADVANCED))
 		return json_incref((json_t *)msg);
 	/* msg becomes wrapper's next member: the objects before it are its. */
 	count_before(wrapper, NULL, &n);
@@ -240,7 +244,8 @@ cp__channel_msg_in(const struct cp_channel *ch, const json_t *frame,
 {
 	size_t n = 0;
 
-	if (!ch->advanced || msg == NULL || !count_before(frame, msg, &n))
+	if (!CH_HAS(ch, CH_ADVANCED) || msg == NULL ||
+	    !count_before(frame, msg, &n))
 		return NULL;
 	return n == 0 ? NULL : rebase(msg, -(long long)n);
 }

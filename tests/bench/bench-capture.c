@@ -30,7 +30,7 @@ done(struct cp_exec *x, struct cp_result *r, void *data)
 		    secs, (double)r->output[1].len / 1e6 / secs);
 		*(int *)data = 0;
 	}
-	cp_exec_free(x);
+	cp_exec_close(x, NULL);	/* freed once the loop is over */
 }
 
 int
@@ -57,6 +57,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	uv_run(&loop, UV_RUN_DEFAULT);
+	cp_exec_free(x);
 	uv_loop_close(&loop);
 	return failed;
 }

@@ -49,7 +49,9 @@ main(void)
 	}
 	/* The loop ends once the parent has closed the channel. */
 	uv_run(&loop, UV_RUN_DEFAULT);
-	cp_channel_close(ch);
+	cp_channel_close(ch, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cp_channel_free(ch);
 	uv_loop_close(&loop);
 	return 0;
 }

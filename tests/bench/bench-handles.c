@@ -20,21 +20,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "childproc.h"
-
-/* The child's stdio entries (cp_spawn_options points to them). */
-static struct cp_stdio stdio_[64];
+#include "bench.h"
 
 struct bench {
+	struct bench_child c;	/* first: the events' data is both */
 	long count;
 	long sent;
 	long acked;
 	int fd;			/* the connected socket sent */
 	bool failed;
 	uint64_t t0, t1;
-	struct cp_channel *ch;
-	int64_t exit_status;
-	int term_signal;
 };
 
 static void
@@ -42,8 +37,8 @@ fail(struct bench *b, const char *what, int err)
 {
 	fprintf(stderr, "bench-handles: %s: %s\n", what, cp_strerror(err));
 	b->failed = true;
-	if (b->ch != NULL && cp_channel_connected(b->ch))
-		cp_channel_disconnect(b->ch);
+	if (b->c.ch != NULL && cp_channel_connected(b->c.ch))
+		cp_channel_disconnect(b->c.ch);
 }
 
 static void acked(struct cp_channel *ch, int status, void *arg);
@@ -54,7 +49,7 @@ send_next(struct bench *b)
 	json_t *h = json_string("h");
 	int r;
 
-	r = cp_channel_send_handle(b->ch, h, CP_HANDLE_NET_SOCKET, b->fd,
+	r = cp_channel_send_handle(b->c.ch, h, CP_HANDLE_NET_SOCKET, b->fd,
 	    CP_SEND_KEEP_OPEN, acked, b);
 	json_decref(h);
 	if (r < 0)
@@ -92,29 +87,10 @@ on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 	send_next(b);
 }
 
-static void
-on_exit_(struct cp_child *c, int64_t status, int sig, void *data)
-{
-	struct bench *b = data;
-
-	(void)c;
-	b->exit_status = status;
-	b->term_signal = sig;
-}
-
-static void
-on_close(struct cp_child *c, void *data)
-{
-	struct bench *b = data;
-
-	b->ch = NULL;
-	cp_child_free(c);
-}
-
 static const struct cp_child_events events = {
 	.ipc = { .on_message = on_message },
-	.on_exit = on_exit_,
-	.on_close = on_close,
+	.on_exit = bench_on_exit,
+	.on_close = bench_on_close,
 };
 
 /* A connected TCP socket on loopback: *cfd (sent) and *afd (its peer). */
@@ -145,10 +121,6 @@ int
 main(int argc, char *argv[])
 {
 	struct bench b = { .count = 1000 };
-	struct cp_spawn_options o = { 0 };
-	struct cp_child *child;
-	uv_loop_t loop;
-	json_t *w;
 	double secs;
 	int c, r, afd;
 
@@ -163,37 +135,16 @@ main(int argc, char *argv[])
 		fprintf(stderr, "bench-handles: loopback: %s\n", cp_strerror(r));
 		return 1;
 	}
-	o.file = argv[optind];
-	o.args = argv + optind + 1;
-	o.stdio = stdio_;
-	o.stdio_count = 4;
-	stdio_[0].type = CP_STDIO_IGNORE;
-	stdio_[1].type = CP_STDIO_INHERIT;
-	stdio_[2].type = CP_STDIO_INHERIT;
-	stdio_[3].type = CP_STDIO_IPC;
-	uv_loop_init(&loop);
-	if ((r = cp_child_spawn(&loop, &o, &events, &b, &child)) != 0) {
-		fprintf(stderr, "bench-handles: cannot run %s: %s\n", o.file,
-		    cp_strerror(r));
-		return 1;
-	}
-	b.ch = cp_child_channel(child);
-	w = json_pack("{s:i}", "seq", -1);
-	r = cp_channel_send(b.ch, w, NULL, NULL);
-	json_decref(w);
-	if (r < 0) {
-		fprintf(stderr, "bench-handles: send: %s\n", cp_strerror(r));
-		return 1;
-	}
-	uv_run(&loop, UV_RUN_DEFAULT);
-	uv_loop_close(&loop);
+	r = bench_run_echo("bench-handles", argv + optind, NULL, &events, &b.c);
 	close(b.fd);
 	close(afd);
-	if (b.failed || b.acked != b.count || b.exit_status != 0 ||
-	    b.term_signal != 0) {
+	if (r != 0)
+		return 1;
+	if (b.failed || b.acked != b.count || b.c.exit_status != 0 ||
+	    b.c.term_signal != 0) {
 		fprintf(stderr, "bench-handles: %ld of %ld handles acked, child "
 		    "exit %lld signal %d\n", b.acked, b.count,
-		    (long long)b.exit_status, b.term_signal);
+		    (long long)b.c.exit_status, b.c.term_signal);
 		return 1;
 	}
 	secs = (double)(b.t1 - b.t0) / 1e9;

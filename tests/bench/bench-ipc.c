@@ -19,14 +19,12 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "childproc.h"
-
-/* The child's stdio entries (cp_spawn_options points to them). */
-static struct cp_stdio stdio_[64];
+#include "bench.h"
 
 enum mode { THROUGHPUT, LATENCY, BIG };
 
 struct bench {
+	struct bench_child c;	/* first: the events' data is both */
 	enum mode mode;
 	long count;		/* messages, or repetitions for big */
 	long window;		/* messages in flight (throughput) */
@@ -42,9 +40,6 @@ struct bench {
 	double cpu0;		/* our CPU seconds at t0, then t0..t1 */
 	uint64_t sent_at;	/* latency, big: when the message in flight left */
 	uint64_t *times;	/* latency, big: one per message */
-	struct cp_channel *ch;
-	int64_t exit_status;
-	int term_signal;
 };
 
 static void
@@ -52,8 +47,8 @@ fail(struct bench *b, const char *what)
 {
 	fprintf(stderr, "bench-ipc: %s\n", what);
 	b->failed = true;
-	if (b->ch != NULL && cp_channel_connected(b->ch))
-		cp_channel_disconnect(b->ch);
+	if (b->c.ch != NULL && cp_channel_connected(b->c.ch))
+		cp_channel_disconnect(b->c.ch);
 }
 
 static void
@@ -64,7 +59,7 @@ send_next(struct bench *b)
 	json_integer_set(b->seq, b->sent);
 	if (b->mode != THROUGHPUT)
 		b->sent_at = uv_hrtime();
-	if ((r = cp_channel_send(b->ch, b->msg, NULL, NULL)) < 0) {
+	if ((r = cp_channel_send(b->c.ch, b->msg, NULL, NULL)) < 0) {
 		fprintf(stderr, "bench-ipc: send: %s\n", cp_strerror(r));
 		fail(b, "cannot send");
 		return;
@@ -133,7 +128,7 @@ on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 	if (b->received == b->count) {
 		b->t1 = now;
 		b->cpu0 = cpu_seconds() - b->cpu0;
-		cp_channel_disconnect(b->ch);
+		cp_channel_disconnect(b->c.ch);
 		return;
 	}
 	if (b->sent < b->count)
@@ -151,54 +146,14 @@ on_error(struct cp_channel *ch, int err, const char *line, size_t len,
 	fail(data, "the child sent a line that is not a message");
 }
 
-static void
-on_exit_(struct cp_child *c, int64_t status, int sig, void *data)
-{
-	struct bench *b = data;
-
-	(void)c;
-	b->exit_status = status;
-	b->term_signal = sig;
-}
-
-static void
-on_close(struct cp_child *c, void *data)
-{
-	struct bench *b = data;
-
-	b->ch = NULL;
-	cp_child_free(c);
-}
-
 static const struct cp_child_events events = {
 	.ipc = {
 		.on_message = on_message,
 		.on_error = on_error,
 	},
-	.on_exit = on_exit_,
-	.on_close = on_close,
+	.on_exit = bench_on_exit,
+	.on_close = bench_on_close,
 };
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The value at quantile q of n sorted values (nearest rank). */
-static uint64_t
-quantile(const uint64_t *v, long n, double q)
-{
-	long i = (long)(q * (double)n + 0.999999) - 1;
-
-	if (i < 0)
-		i = 0;
-	if (i >= n)
-		i = n - 1;
-	return v[i];
-}
 
 static void
 usage(void)
@@ -212,9 +167,7 @@ int
 main(int argc, char *argv[])
 {
 	struct bench b = { 0 };
-	struct cp_spawn_options o = { 0 };
-	struct cp_child *child;
-	uv_loop_t loop;
+	const char *serialization = NULL;
 	char *payload;
 	double secs;
 	int c, r;
@@ -245,7 +198,7 @@ main(int argc, char *argv[])
 			b.size = (size_t)atol(optarg);
 			break;
 		case 'S':
-			o.serialization = optarg;
+			serialization = optarg;
 			break;
 		default:
 			usage();
@@ -268,39 +221,17 @@ main(int argc, char *argv[])
 	    (b.times = calloc((size_t)b.count, sizeof(*b.times))) == NULL)
 		return 1;
 
-	o.file = argv[optind];
-	o.args = argv + optind + 1;
-	o.stdio = stdio_;
-	o.stdio_count = 4;
-	stdio_[0].type = CP_STDIO_IGNORE;
-	stdio_[1].type = CP_STDIO_INHERIT;
-	stdio_[2].type = CP_STDIO_INHERIT;
-	stdio_[3].type = CP_STDIO_IPC;
-	uv_loop_init(&loop);
-	if ((r = cp_child_spawn(&loop, &o, &events, &b, &child)) != 0) {
-		fprintf(stderr, "bench-ipc: cannot run %s: %s\n", o.file,
-		    cp_strerror(r));
+	r = bench_run_echo("bench-ipc", argv + optind, serialization, &events,
+	    &b.c);
+	json_decref(b.msg);
+	if (r != 0) {
+		free(b.times);
 		return 1;
 	}
-	b.ch = cp_child_channel(child);
-	/* Warm-up: a small message, so node's start-up is not timed. */
-	{
-		json_t *w = json_pack("{s:i}", "seq", -1);
-
-		r = cp_channel_send(b.ch, w, NULL, NULL);
-		json_decref(w);
-		if (r < 0) {
-			fprintf(stderr, "bench-ipc: send: %s\n", cp_strerror(r));
-			return 1;
-		}
-	}
-	uv_run(&loop, UV_RUN_DEFAULT);
-	uv_loop_close(&loop);
-	json_decref(b.msg);
 
 	if (!b.failed && b.received != b.count)
 		fail(&b, "the child went away before every reply came back");
-	if (!b.failed && (b.exit_status != 0 || b.term_signal != 0))
+	if (!b.failed && (b.c.exit_status != 0 || b.c.term_signal != 0))
 		fail(&b, "the child failed");
 	if (b.failed) {
 		free(b.times);
@@ -315,15 +246,13 @@ main(int argc, char *argv[])
 		    b.size);
 		break;
 	case LATENCY:
-		qsort(b.times, (size_t)b.count, sizeof(*b.times), cmp_u64);
 		printf("median_us=%.1f p99_us=%.1f count=%ld size=%zu\n",
-		    (double)quantile(b.times, b.count, 0.5) / 1e3,
-		    (double)quantile(b.times, b.count, 0.99) / 1e3,
+		    (double)bench_quantile(b.times, b.count, 0.5) / 1e3,
+		    (double)bench_quantile(b.times, b.count, 0.99) / 1e3,
 		    b.count, b.size);
 		break;
 	case BIG:
-		qsort(b.times, (size_t)b.count, sizeof(*b.times), cmp_u64);
-		secs = (double)quantile(b.times, b.count, 0.5) / 1e9;
+		secs = (double)bench_quantile(b.times, b.count, 0.5) / 1e9;
 		printf("seconds=%.3f mb_per_s=%.1f reps=%ld size=%zu\n", secs,
 		    2.0 * (double)b.size / 1e6 / secs, b.count, b.size);
 		break;

@@ -25,7 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "childproc.h"
+#include "bench.h"
 
 /* The child's stdio entries (cp_spawn_options points to them). */
 static struct cp_stdio stdio_[64];
@@ -47,21 +47,13 @@ static void
 on_close(struct cp_child *c, void *data)
 {
 	(void)data;
-	cp_child_free(c);
+	cp_child_close(c, NULL);	/* freed once the loop is over */
 }
 
 static const struct cp_child_events events = {
 	.on_exit = on_exit_,
 	.on_close = on_close,
 };
-
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static int
 run_posix(char **argv)
@@ -140,6 +132,7 @@ run_lib(uv_loop_t *loop, char **argv, bool pipes)
 		return -1;
 	}
 	uv_run(loop, UV_RUN_DEFAULT);
+	cp_child_free(c);
 	return child_failed ? -1 : 0;
 }
 
@@ -209,9 +202,8 @@ main(int argc, char *argv[])
 		sum += t[i];
 	}
 	uv_loop_close(&loop);
-	qsort(t, (size_t)n, sizeof(*t), cmp_u64);
 	printf("median_us=%.1f mean_us=%.1f count=%ld\n",
-	    (double)t[(n - 1) / 2] / 1e3, (double)sum / (double)n / 1e3, n);
+	    (double)bench_quantile(t, n, 0.5) / 1e3, (double)sum / (double)n / 1e3, n);
 	free(t);
 	free(heap);
 	return 0;

@@ -1,25 +1,19 @@
-// cluster.js N - Node's cluster: a primary forks N HTTP workers sharing one
-// port on 127.0.0.1, as childproc-fork -n N --listen does (the body of each
-// answer is the worker's pid, as tests/handles/node/worker.js answers).
-// The primary prints "listening on 127.0.0.1:PORT" once every worker
-// listens, and stops its workers on SIGTERM.  The scheduling policy is
-// cluster's default (round-robin) unless NODE_CLUSTER_SCHED_POLICY=none.
+// cluster.js N - Node's own answer, for comparison: a cluster primary with
+// N workers running app.js (the same file childproc-fork runs; the body is
+// the worker's pid).  The scheduling policy comes from the environment
+// (NODE_CLUSTER_SCHED_POLICY=rr, the default on Linux, or none).  Prints
+// "listening on 127.0.0.1:PORT" once every worker listens; TERM stops it.
 'use strict';
 const cluster = require('cluster');
-const http = require('http');
+const path = require('path');
 
-if (cluster.isPrimary) {
-  const n = Number(process.argv[2] || 4);
-  let listening = 0;
-  for (let i = 0; i < n; i++) cluster.fork();
-  cluster.on('listening', (w, addr) => {
-    if (++listening === n) console.log(`listening on 127.0.0.1:${addr.port}`);
-  });
-  process.on('SIGTERM', () => {
-    for (const w of Object.values(cluster.workers)) w.process.kill();
-    process.exit(0);
-  });
-} else {
-  http.createServer((req, res) => res.end(String(process.pid)))
-    .listen(0, '127.0.0.1');
-}
+const n = Number(process.argv[2] || 4);
+let listening = 0;
+cluster.setupPrimary({ exec: path.join(__dirname, 'app.js') });
+for (let i = 0; i < n; i++)
+	cluster.fork();
+cluster.on('listening', (w, a) => {
+	if (++listening === n)
+		console.log(`listening on 127.0.0.1:${a.port} (${cluster.schedulingPolicy === cluster.SCHED_RR ? 'rr' : 'none'})`);
+});
+process.on('SIGTERM', () => cluster.disconnect(() => process.exit(0)));

@@ -34,19 +34,21 @@ while getopts r:qo:s: opt; do
 	esac
 done
 
-# want SECTION: whether -s asked for it.
+# want SECTION: whether -s asked for it (and, if so, it is the section
+# running now, which a report of a run cut short names).
+section=
 want() {
-	case ",$sections," in *",$1,"*) return 0 ;; esac
+	case ",$sections," in *",$1,"*) section=$1; return 0 ;; esac
 	return 1
 }
 
 # Sizes: the issue's figures, or small ones for -q.
 if [ "$quick" = 1 ]; then
 	n_msgs=20000 n_lat=2000 n_bridge=20000 big=$((8 << 20)) n_spawn=200
-	exec_size=64M n_handles=500 http_secs=1 n_spread=800
+	exec_size=64M n_handles=500 http_secs=1
 else
 	n_msgs=100000 n_lat=20000 n_bridge=200000 big=$((64 << 20)) n_spawn=2000
-	exec_size=1G n_handles=5000 http_secs=5 n_spread=8000
+	exec_size=1G n_handles=5000 http_secs=5
 fi
 
 command -v node >/dev/null || { echo "run.sh: node is needed" >&2; exit 1; }
@@ -63,7 +65,18 @@ cmd=$build/cmd
 export PATH="$cmd:$PATH"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cp-bench.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+finished=0
+# At exit, even by INT or TERM or a failed run: the cluster section's
+# server stops, and a run cut short still reports the rows it measured
+# (saying so in the command line of results.md and results.json).
+finish() {
+	! declare -F stop_server >/dev/null || stop_server
+	if [ "$finished" = 0 ] && [ -s "$tmp/rows.tsv" ]; then
+		report "cut short during section $section"
+	fi
+	rm -rf "$tmp"
+}
+trap finish EXIT
 trap 'exit 130' INT TERM
 
 # ---- helpers -------------------------------------------------------------
@@ -123,6 +136,13 @@ meets() {
 
 rows=$tmp/rows.tsv
 : >"$rows"
+# report [NOTE]: results.md and results.json from the rows so far (report.js).
+report() {
+	node "$here/report.js" "$rows" "$outdir" \
+	    "tests/bench/run.sh -r $runs$([ "$quick" = 1 ] && echo ' -q')$([ "$sections" = "$all_sections" ] || echo " -s $sections")${1:+ ($1)}" \
+	    "$runs" "$load0" "$(cut -d ' ' -f 1-3 /proc/loadavg)" "$commit"
+	echo "run.sh: wrote $outdir/results.md and $outdir/results.json${1:+ ($1)}" >&2
+}
 row() {
 	local name=$1 a=$2 b=$3 unit=$4 better=$5 target=${6:-} r=${7:-} met=
 	[ -n "$r" ] || r=$(ratio "$a" "$b")
@@ -138,24 +158,33 @@ row() {
 	    "$target" "$met" >&2
 }
 
-# pair A-CMD :: B-CMD: runs both RUNS times, alternating which goes first,
-# and keeps their outputs in OUTA and OUTB for med.
-pair() {
+# alternate "A-FN [ARG...]" "B-FN [ARG...]": runs the shell function A-FN
+# (words split) and B-FN RUNS times each, alternating which goes first so
+# that load from elsewhere hits both alike, and keeps their outputs (lines
+# of KEY=VALUE words) in OUTA and OUTB for med.  A failing run stops run.sh.
+alternate() {
 	local i
+	OUTA=() OUTB=()
+	for ((i = 0; i < runs; i++)); do
+		if ((i % 2 == 0)); then
+			OUTA+=("$($1)")
+			OUTB+=("$($2)")
+		else
+			OUTB+=("$($2)")
+			OUTA+=("$($1)")
+		fi
+	done
+}
+
+# pair A-CMD :: B-CMD: alternate for two commands.
+pair() {
 	local -a ca=() cb=()
 	while [ "$1" != "::" ]; do ca+=("$1"); shift; done
 	shift
 	cb=("$@")
-	OUTA=() OUTB=()
-	for ((i = 0; i < runs; i++)); do
-		if ((i % 2 == 0)); then
-			OUTA+=("$(run "${ca[0]}" "${ca[@]}")")
-			OUTB+=("$(run "${cb[0]}" "${cb[@]}")")
-		else
-			OUTB+=("$(run "${cb[0]}" "${cb[@]}")")
-			OUTA+=("$(run "${ca[0]}" "${ca[@]}")")
-		fi
-	done
+	pair_a() { run "${ca[0]}" "${ca[@]}"; }
+	pair_b() { run "${cb[0]}" "${cb[@]}"; }
+	alternate pair_a pair_b
 }
 
 # med KEY: sets A and B to the medians of KEY in the last pair's outputs.
@@ -169,6 +198,7 @@ med() {
 }
 
 load0=$(cut -d ' ' -f 1-3 /proc/loadavg)
+commit=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)
 echo "run.sh: $runs run(s) of each; medians; load average $load0" >&2
 
 # ---- 1, 2: messages per second ------------------------------------------
@@ -285,16 +315,7 @@ if want bridge; then
 		echo "rate=$rate net=$net $o"
 	}
 
-	OUTA=() OUTB=()
-	for ((i = 0; i < runs; i++)); do
-		if ((i % 2 == 0)); then
-			OUTA+=("$(bridge_run a)")
-			OUTB+=("$(bridge_run b)")
-		else
-			OUTB+=("$(bridge_run b)")
-			OUTA+=("$(bridge_run a)")
-		fi
-	done
+	alternate "bridge_run a" "bridge_run b"
 	med rate
 	row "msgs/s end to end, childproc-fork vs node bridge.js" "$A" "$B" \
 		msgs/s higher ">= 0.9"
@@ -419,16 +440,7 @@ if want exec; then
 		fi
 	fi
 	for kind in $kinds; do
-		OUTA=() OUTB=()
-		for ((i = 0; i < runs; i++)); do
-			if ((i % 2 == 0)); then
-				OUTA+=("$(capture "$kind")")
-				OUTB+=("$(capture node)")
-			else
-				OUTB+=("$(capture node)")
-				OUTA+=("$(capture "$kind")")
-			fi
-		done
+		alternate "capture $kind" "capture node"
 		if [ "$kind" = cmd ]; then
 			what="childproc-execfile --max-buffer=Infinity"
 		else
@@ -480,16 +492,7 @@ if want stream && [ -x "$cmd/childproc-execfile" ]; then
 		    'BEGIN { printf "%.0f", n / w / 1e6 }') $o"
 	}
 	for dest in file pipe; do
-		OUTA=() OUTB=()
-		for ((i = 0; i < runs; i++)); do
-			if ((i % 2 == 0)); then
-				OUTA+=("$(stream cmd $dest)")
-				OUTB+=("$(stream sh $dest)")
-			else
-				OUTB+=("$(stream sh $dest)")
-				OUTA+=("$(stream cmd $dest)")
-			fi
-		done
+		alternate "stream cmd $dest" "stream sh $dest"
 		med mb_per_s
 		if [ $dest = file ]; then
 			what="childproc-execfile > file"
@@ -506,11 +509,17 @@ if want stream && [ -x "$cmd/childproc-execfile" ]; then
 	rm -f "$tmp/stream.out"
 fi
 
-# ---- 8: childproc-fork as a preforking master, against Node's cluster ------
-# Each run starts every configuration back to back, so that noise from the
-# rest of the machine hits them alike; req/s ratios are taken within a run,
-# then their median is reported.  The load client (tests/handles/loadgen,
-# C, epoll) is the same for all, with a new TCP connection per request.
+# ---- 8: childproc-fork as a cluster primary, against Node's cluster ---------
+# Issue 8: the SAME unmodified app (app.js: http.createServer().listen(0))
+# under `childproc-fork -n 4` (cluster mode, the default; --sched rr, none,
+# reuseport) and under Node's own cluster primary (cluster.js, rr and
+# none), plus childproc-fork's --listen mode with a worker written for it
+# (worker.js).  Each run starts every configuration back to back, pairs
+# side by side, and the next run goes through them in the reverse order
+# (ABBA...), so that noise from the rest of the machine hits both sides
+# alike; req/s and p99 ratios are taken within a run, then their median is
+# reported.  The load client (tests/handles/loadgen, C, epoll) is the same
+# for all, with a new TCP connection per request.
 if want cluster; then
 	worker=$src/tests/handles/node/worker.js
 	loadgen=$build/tests/handles/loadgen
@@ -523,21 +532,27 @@ if want cluster; then
 		fi
 		server=
 	}
-	trap 'stop_server; rm -rf "$tmp"' EXIT
 
 	# start CONFIG: the server in the background; sets server and addr,
 	# and returns once every worker is ready and a short warm-up has run.
 	start() {
 		: >"$tmp/status"
 		case $1 in
-		fork-*)
+		cfork-*)	# the unmodified app, childproc-fork its primary
+			childproc-fork -n 4 --sched "${1#cfork-}" --status-fd 3 \
+			    "$here/app.js" </dev/null >/dev/null 2>"$tmp/err" \
+			    3>"$tmp/status" &
+			server=$!
+			# Ready: all 4 listen (a worker is ready once it has).
+			wait_lines ' ready$' 4 "$tmp/status" "$server" ;;
+		fork-*)		# --listen: a worker written for it
 			childproc-fork -n 4 --balance "${1#fork-}" \
 			    --listen 127.0.0.1:0 --status-fd 3 "$worker" listen \
 			    </dev/null >/dev/null 2>"$tmp/err" 3>"$tmp/status" &
 			server=$!
 			# Ready: the server handle reached all 4 (each ACKed it).
 			wait_lines ' started$' 4 "$tmp/status" "$server" ;;
-		cluster-*)
+		cluster-*)	# the same app.js under Node's cluster primary
 			NODE_CLUSTER_SCHED_POLICY=${1#cluster-} \
 			    node "$here/cluster.js" 4 </dev/null >"$tmp/status" \
 			    2>"$tmp/err" &
@@ -552,56 +567,88 @@ if want cluster; then
 		awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 	}
 
-	configs="fork-shared fork-reuseport cluster-rr cluster-none"
-	declare -A rps rss hwm skew
-	r_rr="" r_none="" r_rp=""
-	for ((i = 0; i < runs; i++)); do
-		for c in $configs; do
-			start "$c"
-			"$loadgen" -c 16 -t "$http_secs" "$addr" >"$tmp/load"
-			bad=$(json "$tmp/load" 'r.refused + r.reset + r.timeout + r.other')
-			[ "$bad" -eq 0 ] || echo "run.sh: $c: $bad failed requests" >&2
-			rps[$c]="${rps[$c]:-} $(json "$tmp/load" 'Math.round(r.rps)')"
-			rss[$c]="${rss[$c]:-} $(kb "$server" VmRSS)"
-			hwm[$c]="${hwm[$c]:-} $(kb "$server" VmHWM)"
-			# How 4 workers share new connections, 8 in flight: the
-			# busiest worker's count over the idlest's (1 is even).
-			"$loadgen" -c 8 -n "$n_spread" "$addr" >"$tmp/spread"
-			skew[$c]="${skew[$c]:-} $(json "$tmp/spread" \
-			    'Object.keys(r.pids).length < 4 ? "inf" :
-			    (Math.max(...Object.values(r.pids)) /
-			    Math.min(...Object.values(r.pids))).toFixed(2)')"
-			stop_server
-			echo "run $i $c: $(json "$tmp/load" 'Math.round(r.rps)') req/s," \
-			    "spread $(json "$tmp/spread" 'Object.values(r.pids)')" >&2
+	configs="cfork-rr cluster-rr cfork-none cluster-none cfork-reuseport
+	    fork-shared fork-reuseport"
+	rconfigs=$(printf '%s\n' $configs | tac)
+	declare -A rps p99 rss hwm skew
+	# run_config C: one measure of configuration C.
+	run_config() {
+		local c=$1 bad
+		start "$c"
+		"$loadgen" -c 16 -t "$http_secs" "$addr" >"$tmp/load"
+		bad=$(json "$tmp/load" 'r.refused + r.reset + r.timeout + r.other')
+		[ "$bad" -eq 0 ] || echo "run.sh: $c: $bad failed requests" >&2
+		rps[$c]="${rps[$c]:-} $(json "$tmp/load" 'Math.round(r.rps)')"
+		p99[$c]="${p99[$c]:-} $(json "$tmp/load" 'r.p99_ms.toFixed(2)')"
+		rss[$c]="${rss[$c]:-} $(kb "$server" VmRSS)"
+		hwm[$c]="${hwm[$c]:-} $(kb "$server" VmHWM)"
+		# How 4 workers share new connections, 8 in flight: the
+		# busiest worker's count over the idlest's (1 is even).  For
+		# a time, not a count, so that a loaded machine cannot make
+		# the run endless.
+		"$loadgen" -c 8 -t "$http_secs" "$addr" >"$tmp/spread"
+		skew[$c]="${skew[$c]:-} $(json "$tmp/spread" \
+		    'Object.keys(r.pids).length < 4 ? "inf" :
+		    (Math.max(...Object.values(r.pids)) /
+		    Math.min(...Object.values(r.pids))).toFixed(2)')"
+		stop_server
+		echo "run $i $c: $(json "$tmp/load" 'Math.round(r.rps)') req/s," \
+		    "p99 $(json "$tmp/load" 'r.p99_ms.toFixed(2)') ms," \
+		    "rss $(last "${rss[$c]}") KiB," \
+		    "spread $(json "$tmp/spread" 'Object.values(r.pids)')" >&2
+	}
+	last() { echo "${1##* }"; }
+	# crow NAME FIGURE A B UNIT BETTER [TARGET]: the row of configuration
+	# A against B: the medians of FIGURE (rps, p99, ...: one value per
+	# run) and the median of the ratios A/B taken within each run.
+	crow() {
+		local -n f_=$2
+		local -a va=(${f_[$3]}) vb=(${f_[$4]})
+		local k rs=
+		for ((k = 0; k < ${#va[@]}; k++)); do
+			rs="$rs $(ratio "${va[k]}" "${vb[k]}")"
 		done
-		last() { echo "${1##* }"; }
-		a=$(last "${rps[fork-shared]}")
-		r_rr="$r_rr $(ratio "$a" "$(last "${rps[cluster-rr]}")")"
-		r_none="$r_none $(ratio "$a" "$(last "${rps[cluster-none]}")")"
-		r_rp="$r_rp $(ratio "$(last "${rps[fork-reuseport]}")" \
-		    "$(last "${rps[cluster-rr]}")")"
+		row "$1" "$(median "${va[@]}")" "$(median "${vb[@]}")" "$5" "$6" \
+		    "${7:-}" "$(median $rs)"
+	}
+	for ((i = 0; i < runs; i++)); do
+		if ((i % 2 == 0)); then order=$configs; else order=$rconfigs; fi
+		for c in $order; do
+			run_config "$c"
+		done
 	done
-	m() { median $1; }
-	row "HTTP req/s, childproc-fork --listen (shared) vs cluster round-robin" \
-		"$(m "${rps[fork-shared]}")" "$(m "${rps[cluster-rr]}")" req/s \
-		higher ">= 1.1" "$(m "$r_rr")"
-	row "HTTP req/s, childproc-fork --listen (shared) vs cluster SCHED_NONE" \
-		"$(m "${rps[fork-shared]}")" "$(m "${rps[cluster-none]}")" req/s \
-		higher ">= 0.9" "$(m "$r_none")"
-	row "HTTP req/s, childproc-fork --balance reuseport vs cluster round-robin" \
-		"$(m "${rps[fork-reuseport]}")" "$(m "${rps[cluster-rr]}")" req/s \
-		higher "" "$(m "$r_rp")"
-	row "master RSS after the load (4 workers) vs cluster primary (round-robin)" \
-		"$(m "${rss[fork-shared]}")" "$(m "${rss[cluster-rr]}")" KiB lower \
-		"C <= 4096"
-	row "master peak RSS (4 workers) vs cluster primary (round-robin)" \
-		"$(m "${hwm[fork-shared]}")" "$(m "${hwm[cluster-rr]}")" KiB lower \
-		"C <= 4096"
-	row "busiest/idlest worker, childproc-fork shared vs cluster SCHED_NONE" \
-		"$(m "${skew[fork-shared]}")" "$(m "${skew[cluster-none]}")" x lower
-	row "busiest/idlest worker, childproc-fork reuseport vs cluster round-robin" \
-		"$(m "${skew[fork-reuseport]}")" "$(m "${skew[cluster-rr]}")" x lower
+	crow "HTTP req/s, app.js: childproc-fork -n 4 (rr) vs cluster rr" \
+		rps cfork-rr cluster-rr req/s higher ">= 1.1"
+	crow "HTTP req/s, app.js: childproc-fork -n 4 --sched none vs cluster none" \
+		rps cfork-none cluster-none req/s higher ">= 1.0"
+	crow "HTTP req/s, app.js: childproc-fork -n 4 --sched reuseport vs cluster rr" \
+		rps cfork-reuseport cluster-rr req/s higher ">= 1.4"
+	crow "HTTP p99 latency, app.js: childproc-fork rr vs cluster rr" \
+		p99 cfork-rr cluster-rr ms lower "<= 1.0"
+	crow "HTTP p99 latency, app.js: childproc-fork none vs cluster none" \
+		p99 cfork-none cluster-none ms lower "<= 1.0"
+	crow "HTTP p99 latency, app.js: childproc-fork reuseport vs cluster rr" \
+		p99 cfork-reuseport cluster-rr ms lower "<= 1.0"
+	crow "primary RSS after the load, app.js: childproc-fork rr vs cluster rr" \
+		rss cfork-rr cluster-rr KiB lower "C < 4096"
+	crow "primary peak RSS, app.js: childproc-fork rr vs cluster rr" \
+		hwm cfork-rr cluster-rr KiB lower "C < 4096"
+	crow "HTTP req/s, childproc-fork --listen (shared) vs cluster round-robin" \
+		rps fork-shared cluster-rr req/s higher ">= 1.1"
+	crow "HTTP req/s, childproc-fork --listen (shared) vs cluster SCHED_NONE" \
+		rps fork-shared cluster-none req/s higher ">= 0.9"
+	crow "HTTP req/s, childproc-fork --balance reuseport vs cluster round-robin" \
+		rps fork-reuseport cluster-rr req/s higher
+	crow "master RSS after the load, --listen (4 workers) vs cluster primary (rr)" \
+		rss fork-shared cluster-rr KiB lower "C < 4096"
+	crow "busiest/idlest worker, app.js: childproc-fork rr vs cluster rr" \
+		skew cfork-rr cluster-rr x lower
+	crow "busiest/idlest worker, app.js: childproc-fork none vs cluster none" \
+		skew cfork-none cluster-none x lower
+	crow "busiest/idlest worker, childproc-fork --listen shared vs cluster none" \
+		skew fork-shared cluster-none x lower
+	crow "busiest/idlest worker, childproc-fork reuseport vs cluster rr" \
+		skew cfork-reuseport cluster-rr x lower
 fi
 
 # ---- 9: handle passing rate ------------------------------------------------
@@ -621,21 +668,21 @@ if want handles; then
 		run "$1" "$@" | sed -n 's/.*: \([0-9]*\)\/s$/\1/p'
 	}
 	child_js=$src/tests/handles/node/child.js
-	OUTA=() OUTB=()
-	for ((i = 0; i < runs; i++)); do
-		OUTA+=("handles_per_s=$(rate_of "$build/tests/handles/hparent" \
-		    "$(command -v node)" "$child_js" rate "$n_handles")")
-		OUTB+=("handles_per_s=$(rate_of node "$here/node-rate.js" \
-		    "$child_js" "$n_handles")")
-	done
+	rate_c() {
+		echo "handles_per_s=$(rate_of "$build/tests/handles/hparent" \
+		    "$(command -v node)" "$child_js" rate "$n_handles")"
+	}
+	rate_node() {
+		echo "handles_per_s=$(rate_of node "$here/node-rate.js" \
+		    "$child_js" "$n_handles")"
+	}
+	alternate rate_c rate_node
 	med handles_per_s
 	row "handles/s, one socket kept open, C -> node vs node -> node" \
 		"$A" "$B" handles/s higher
 fi
 
 # ---- results.md and results.json -------------------------------------------
-node "$here/report.js" "$rows" "$outdir" \
-	"tests/bench/run.sh -r $runs$([ "$quick" = 1 ] && echo ' -q')$([ "$sections" = "$all_sections" ] || echo " -s $sections")" \
-	"$runs" "$load0" "$(cut -d ' ' -f 1-3 /proc/loadavg)" \
-	"$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-echo "run.sh: wrote $outdir/results.md and $outdir/results.json" >&2
+finished=1
+report
+

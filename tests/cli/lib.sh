@@ -107,22 +107,29 @@ sanitizer_clean() {
 	! grep -Eq 'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:' "$1"
 }
 
+# check NAME STATUS STDOUT STDERR [WRONG]: the TAP line for the last run
+# ($status, $out, $err) against t's specs; WRONG is what the caller has
+# found wrong already.
+check() {
+	why=${5:-}
+	status_ok "$2" || why="$why status (want $2)"
+	match "$3" "$out" || why="$why stdout (want '$3')"
+	match "$4" "$err" || why="$why stderr (want '$4')"
+	sanitizer_clean "$err" || why="$why sanitizer report"
+	if [ -z "$why" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "wrong:$why" "$(show_run)"
+	fi
+}
+
 t() {
 	name=$1 want_status=$2 want_out=$3 want_err=$4
 	shift 4
 	[ "$1" = "--" ] || { echo "t $name: missing --" >&2; exit 99; }
 	shift
 	run "$@"
-	why=""
-	status_ok "$want_status" || why="$why status (want $want_status)"
-	match "$want_out" "$out" || why="$why stdout (want '$want_out')"
-	match "$want_err" "$err" || why="$why stderr (want '$want_err')"
-	sanitizer_clean "$err" || why="$why sanitizer report"
-	if [ -z "$why" ]; then
-		ok "$name"
-	else
-		not_ok "$name" "wrong:$why" "$(show_run)"
-	fi
+	check "$name" "$want_status" "$want_out" "$want_err"
 }
 
 # bad NAME WANT-STDERR ARGS...: refused with status 125, the stderr line

@@ -40,16 +40,7 @@ finish() {
 	set -e
 	out=$bgname.out
 	err=$bgname.err
-	why=$hung
-	status_ok "$2" || why="$why status (want $2)"
-	match "$3" "$out" || why="$why stdout (want '$3')"
-	match "$4" "$err" || why="$why stderr (want '$4')"
-	sanitizer_clean "$err" || why="$why sanitizer report"
-	if [ -z "$why" ]; then
-		ok "$1"
-	else
-		not_ok "$1" "wrong:$why" "$(show_run)"
-	fi
+	check "$1" "$2" "$3" "$4" "$hung"
 	out=$tmp/out
 	err=$tmp/err
 }
@@ -65,13 +56,19 @@ signal_when_ready() {
 	fi
 }
 
-# gc_gone NAME: the grandchild in gc.pid is (or soon is) gone.
-gc_gone() {
+# gc_read NAME: sets gc to the grandchild's pid (from gc.pid), or fails
+# test NAME and returns 1 when there is none.
+gc_read() {
 	if [ ! -s gc.pid ]; then
 		not_ok "$1" "no grandchild pid was written"
-		return
+		return 1
 	fi
 	gc=$(cat gc.pid)
+}
+
+# gc_gone NAME: the grandchild in gc.pid is (or soon is) gone.
+gc_gone() {
+	gc_read "$1" || return 0
 	if wait_for dead "$gc"; then
 		ok "$1 (pid $gc)"
 	else
@@ -82,11 +79,7 @@ gc_gone() {
 
 # gc_alive NAME: the grandchild in gc.pid is still running; then kills it.
 gc_alive() {
-	if [ ! -s gc.pid ]; then
-		not_ok "$1" "no grandchild pid was written"
-		return
-	fi
-	gc=$(cat gc.pid)
+	gc_read "$1" || return 0
 	cleanup_pids="$cleanup_pids $gc"
 	if alive "$gc"; then
 		ok "$1 (pid $gc)"

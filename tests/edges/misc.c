@@ -110,7 +110,7 @@ probe_close(struct cp_child *c, void *data)
 {
 	(void)data;
 	child_closed = true;
-	cp_child_free(c);
+	cp_child_close(c, child_free_cb);
 }
 
 static void
@@ -191,7 +191,7 @@ count_error(struct cp_channel *ch, int err, const char *line, size_t len,
 	(void)len;
 	nerr++;
 	last_err = err;
-	cp_channel_close(ch);
+	cp_channel_close(ch, channel_free_cb);
 }
 
 static bool
@@ -258,7 +258,7 @@ take_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 	/* m is const: it is not changed; a second take gets nothing. */
 	CHECK(NULL, taken_fd == taken_num && m->fd == taken_num);
 	CHECK(NULL, cp_message_take_fd(m) == -1);
-	cp_channel_close(ch);
+	cp_channel_close(ch, channel_free_cb);
 }
 
 static void
@@ -308,7 +308,7 @@ on_disc(struct cp_channel *ch, int err, void *data)
 {
 	(void)err;
 	(void)data;
-	cp_channel_close(ch);
+	cp_channel_close(ch, channel_free_cb);
 }
 
 static void
@@ -339,37 +339,28 @@ case_send_epipe(void)
 	CHECK(NULL, uv_loop_close(&loop) == 0);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} cases[] = {
-	{ "listen-port", case_listen_port },
-	{ "open-listening", case_open_listening },
-	{ "open-unconnected", case_open_unconnected },
-	{ "kill-probe", case_kill_probe },
-	{ "unknown-handle", case_unknown_handle },
-	{ "send-epipe", case_send_epipe },
-	{ "take-fd", case_take_fd },
+/* Each line is a test, edges-misc-NAME (tests/lib/test.h, CASE). */
+static const struct test_case cases[] = {
+	CASE("listen-port", case_listen_port)
+	CASE("open-listening", case_open_listening)
+	CASE("open-unconnected", case_open_unconnected)
+	CASE("kill-probe", case_kill_probe)
+	CASE("unknown-handle", case_unknown_handle)
+	CASE("send-epipe", case_send_epipe)
+	CASE("take-fd", case_take_fd)
 };
 
 int
 main(int argc, char *argv[])
 {
-	size_t i;
+	const struct test_case *c;
 
-	if (argc != 2)
+	if (argc != 2 || (c = RUN_CASE(cases, argv[1])) == NULL)
 		return 2;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (strcmp(cases[i].name, argv[1]) == 0) {
-			cases[i].fn();
-			if (failed) {
-				fprintf(stderr, "misc %s: FAILED\n", argv[1]);
-				return 1;
-			}
-			printf("misc %s: ok\n", argv[1]);
-			return 0;
-		}
+	if (failed) {
+		fprintf(stderr, "misc %s: FAILED\n", c->name);
+		return 1;
 	}
-	fprintf(stderr, "misc: unknown case %s\n", argv[1]);
-	return 2;
+	printf("misc %s: ok\n", c->name);
+	return 0;
 }

@@ -22,16 +22,17 @@
 #include <unistd.h>
 
 #include "childproc.h"
+#include "test.h"
 
 static int failed;
 
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		fprintf(stderr, "sigpipe: line %d: check failed: %s\n",	\
-		    __LINE__, #c);					\
-		failed++;						\
-	}								\
-} while (0)
+static void
+check_failed(void *ctx, int line, const char *what)
+{
+	(void)ctx;
+	fprintf(stderr, "sigpipe: line %d: check failed: %s\n", line, what);
+	failed++;
+}
 
 static bool
 sigpipe_default(void)
@@ -56,7 +57,7 @@ write_cb(struct cp_child *c, int fd, int status, void *arg)
 {
 	struct t *t = arg;
 
-	CHECK(fd == 0);
+	CHECK(NULL, fd == 0);
 	(void)c;
 	if (t->ncb < 64)
 		t->status[t->ncb] = status;
@@ -92,7 +93,7 @@ on_close(struct cp_child *c, void *data)
 	struct t *t = data;
 
 	t->closed = true;
-	cp_child_free(c);
+	cp_child_close(c, NULL);	/* freed once the loop is over */
 }
 
 static const struct cp_child_events events = {
@@ -109,9 +110,10 @@ run_child(struct t *t, const char *script)
 
 	o.file = "sh";
 	o.args = args;
-	CHECK(cp_child_spawn(&t->loop, &o, &events, t, &t->c) == 0);
+	CHECK(NULL, cp_child_spawn(&t->loop, &o, &events, t, &t->c) == 0);
 	uv_run(&t->loop, UV_RUN_DEFAULT);
-	CHECK(t->closed);
+	cp_child_free(t->c);
+	CHECK(NULL, t->closed);
 }
 
 static void
@@ -122,15 +124,15 @@ case_epipe(void)
 	uv_loop_init(&t.loop);
 	/* Close stdin, say so, and stay until our write has failed. */
 	run_child(&t, "exec 0<&-; echo closed; sleep 1");
-	CHECK(t.ready);
+	CHECK(NULL, t.ready);
 	/* Accepted (queued): the error goes to the callback. */
-	CHECK(t.ret == 0 || t.ret == 1 || t.ret == UV_EPIPE);
+	CHECK(NULL, t.ret == 0 || t.ret == 1 || t.ret == UV_EPIPE);
 	if (t.ret >= 0) {
-		CHECK(t.ncb == 1);
-		CHECK(t.status[0] == UV_EPIPE);
+		CHECK(NULL, t.ncb == 1);
+		CHECK(NULL, t.status[0] == UV_EPIPE);
 	}
-	CHECK(sigpipe_default());
-	CHECK(uv_loop_close(&t.loop) == 0);
+	CHECK(NULL, sigpipe_default());
+	CHECK(NULL, uv_loop_close(&t.loop) == 0);
 }
 
 static void
@@ -142,16 +144,18 @@ case_channel(void)
 	int sv[2];
 
 	uv_loop_init(&loop);
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-	CHECK(cp_channel_open_fd(&loop, sv[0], &ev, NULL, &ch) == 0);
-	CHECK(sigpipe_default());
+	CHECK(NULL, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sv) == 0);
+	CHECK(NULL, cp_channel_open_fd(&loop, sv[0], &ev, NULL, &ch) == 0);
+	CHECK(NULL, sigpipe_default());
 	/* A send to a closed peer: an error, not a signal. */
 	close(sv[1]);
-	CHECK(cp_channel_send(ch, json_true(), NULL, NULL) == UV_EPIPE);
-	cp_channel_close(ch);
+	CHECK(NULL, cp_channel_send(ch, json_true(), NULL, NULL) == UV_EPIPE);
+	cp_channel_close(ch, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
-	CHECK(uv_loop_close(&loop) == 0);
-	CHECK(sigpipe_default());
+	cp_channel_free(ch);
+	CHECK(NULL, uv_loop_close(&loop) == 0);
+	CHECK(NULL, sigpipe_default());
 }
 
 static void
@@ -167,12 +171,12 @@ case_sync(void)
 	o.spawn.args = args;
 	o.input = big;
 	o.input_len = sizeof(big);
-	CHECK(cp_spawn_sync(&o, &r) == 0);
+	CHECK(NULL, cp_spawn_sync(&o, &r) == 0);
 	/* Node's spawnSync: error EPIPE, status 0. */
-	CHECK(r.error == UV_EPIPE);
-	CHECK(r.status == 0);
+	CHECK(NULL, r.error == UV_EPIPE);
+	CHECK(NULL, r.status == 0);
 	cp_result_release(&r);
-	CHECK(sigpipe_default());
+	CHECK(NULL, sigpipe_default());
 }
 
 static void
@@ -209,41 +213,42 @@ case_slowdown(void)
 	uv_loop_init(&t.loop);
 	o.file = "sh";
 	o.args = args;
-	CHECK(cp_child_spawn(&t.loop, &o, &ev, &t, &t.c) == 0);
+	CHECK(NULL, cp_child_spawn(&t.loop, &o, &ev, &t, &t.c) == 0);
 	uv_run(&t.loop, UV_RUN_DEFAULT);
-	CHECK(t.closed);
+	cp_child_free(t.c);
+	CHECK(NULL, t.closed);
 	/* Accepted, with the advice to slow down. */
 	for (i = 0; i < 4; i++)
-		CHECK(t.status[32 + i] == 1);
+		CHECK(NULL, t.status[32 + i] == 1);
 	/* Nothing dropped silently: each write was answered, with EPIPE. */
-	CHECK(t.ncb == 4);
+	CHECK(NULL, t.ncb == 4);
 	for (i = 0; i < 4 && i < t.ncb; i++)
-		CHECK(t.status[i] == UV_EPIPE);
-	CHECK(uv_loop_close(&t.loop) == 0);
-	CHECK(sigpipe_default());
+		CHECK(NULL, t.status[i] == UV_EPIPE);
+	CHECK(NULL, uv_loop_close(&t.loop) == 0);
+	CHECK(NULL, sigpipe_default());
 }
+
+/* Each line is a test, edges-sigpipe-NAME (tests/lib/test.h, CASE). */
+static const struct test_case cases[] = {
+	CASE("epipe", case_epipe)
+	CASE("channel", case_channel)
+	CASE("sync", case_sync)
+	CASE("slowdown", case_slowdown)
+};
 
 int
 main(int argc, char *argv[])
 {
-	if (argc != 2)
-		return 2;
-	signal(SIGPIPE, SIG_DFL);
-	if (strcmp(argv[1], "epipe") == 0)
-		case_epipe();
-	else if (strcmp(argv[1], "channel") == 0)
-		case_channel();
-	else if (strcmp(argv[1], "sync") == 0)
-		case_sync();
-	else if (strcmp(argv[1], "slowdown") == 0)
-		case_slowdown();
-	else
+	const struct test_case *c;
+
+	signal(SIGPIPE, SIG_DFL);	/* a C program that never touched it */
+	if (argc != 2 || (c = RUN_CASE(cases, argv[1])) == NULL)
 		return 2;
 	if (failed) {
-		fprintf(stderr, "sigpipe %s: FAILED (%d checks)\n", argv[1],
+		fprintf(stderr, "sigpipe %s: FAILED (%d checks)\n", c->name,
 		    failed);
 		return 1;
 	}
-	printf("sigpipe %s: ok\n", argv[1]);
+	printf("sigpipe %s: ok\n", c->name);
 	return 0;
 }

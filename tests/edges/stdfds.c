@@ -69,7 +69,7 @@ on_close(struct cp_child *c, void *data)
 {
 	(void)data;
 	closed = true;
-	cp_child_free(c);
+	cp_child_close(c, child_free_cb);
 }
 
 static void
@@ -127,7 +127,7 @@ exec_cb(struct cp_exec *x, struct cp_result *r, void *data)
 	CHECK(report, r->output_count >= 2 && r->output[1].len == 4 &&
 	    memcmp(r->output[1].data, "exec", 4) == 0);
 	exec_done = true;
-	cp_exec_free(x);
+	cp_exec_close(x, exec_free_cb);
 }
 
 static void
@@ -154,7 +154,7 @@ on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 {
 	(void)data;
 	got_fd = m->fd;
-	cp_channel_close(ch);
+	cp_channel_close(ch, channel_free_cb);
 }
 
 static void

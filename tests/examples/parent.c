@@ -30,9 +30,16 @@ on_exit_(struct cp_child *c, int64_t exit_status, int term_signal, void *data)
 }
 
 static void
-on_close(struct cp_child *c, void *data)
+closed(struct cp_child *c, void *data)
 {
 	cp_child_free(c);
+}
+
+static void
+on_close(struct cp_child *c, void *data)
+{
+	/* Node's 'close': the child is done; close it, free it after. */
+	cp_child_close(c, closed);
 }
 
 int

@@ -10,9 +10,10 @@
  *	echo		send every handle back with its type and message (the
  *			fd is taken, sent, and our copy closed); "end" ends
  *	socketlist	keep every socket received with a key and say which
- *			key; "drop" closes them (section 3.4: Node's
+ *			key; "drop" closes them (Node's
  *			server.getConnections() and server.close(cb) wait
- *			for our NODE_SOCKET_* answers)
+ *			for our NODE_SOCKET_* answers: childproc-ipc(7),
+ *			Internal messages)
  *
  * Both say "ready" first, and exit 0 once the channel is closed and every
  * check passed.
@@ -133,7 +134,7 @@ on_disconnect(struct cp_channel *ch, int err, void *data)
 {
 	(void)data;
 	CHECK(mode, err == 0);
-	cp_channel_close(ch);
+	cp_channel_close(ch, channel_free_cb);
 }
 
 static const struct cp_channel_events events = {

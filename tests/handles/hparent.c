@@ -26,6 +26,7 @@
 
 #include "childproc.h"
 #include "test.h"
+#include "nodechild.h"
 
 /* The child's stdio entries (cp_spawn_options points to them). */
 static struct cp_stdio stdio_[64];
@@ -88,12 +89,8 @@ struct t {
 static void
 check_failed(struct t *t, int line, const char *what)
 {
-	fprintf(stderr, "hparent %s: line %d: check failed: %s\n", t->sc->name,
-	    line, what);
-	if (t->failed++ == 0 && t->child != NULL && !t->exited) {
-		/* Do not wait for an exchange that went wrong. */
-		cp_child_kill(t->child, SIGKILL);
-	}
+	node_check_failed("hparent", t->sc->name, &t->failed, t->child,
+	    t->exited, line, what);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -378,7 +375,7 @@ release_fds(struct t *t)
 	CHECK(t, setrlimit(RLIMIT_NOFILE, &t->saved_rl) == 0);
 }
 
-/* ---- 13 handle-in: each kind C -> node, then used on the Node side ------- */
+/* ---- handle-in: each kind C -> node, then used on the Node side ---------- */
 
 static const char *const in_kinds[] = {
 	"server-tcp", "server-unix", "socket-tcp", "socket-unix", "dgram",
@@ -642,7 +639,7 @@ refuse_end(struct t *t)
 	CHECK(t, t->nmsg == 1);
 }
 
-/* ---- 14 handle-out: each kind node -> C, in order, and used here -------- */
+/* ---- handle-out: each kind node -> C, in order, and used here ----------- */
 
 enum { OUT_M1 = 1, OUT_AFTER = 2, OUT_M3 = 4, OUT_RET = 8, OUT_KEEP = 16,
 	OUT_SOCK = 32, OUT_DGRAM = 64, OUT_NATIVE = 128, OUT_ALL = 255 };
@@ -718,7 +715,7 @@ out_message(struct t *t, const struct cp_message *m)
 	}
 }
 
-/* ---- 15 fd-coalescing: three lines and one fd in one read ---------------- */
+/* ---- fd-coalescing: three lines and one fd in one read ------------------- */
 
 static void
 coalesce_message(struct t *t, const struct cp_message *m)
@@ -761,7 +758,7 @@ coalesce_message(struct t *t, const struct cp_message *m)
 	CHECK(t, send_str(t, "end") == 0);
 }
 
-/* ---- 16 nack-retransmit: Node's sender against our receiver ------------- */
+/* ---- nack-retransmit: Node's sender against our receiver ---------------- */
 
 static void
 nack_message(struct t *t, const struct cp_message *m)
@@ -827,7 +824,7 @@ nack_end(struct t *t)
 	CHECK(t, t->n == 1 ? t->seen == 0 : t->seen == 1);
 }
 
-/* ---- 17 missing-fd: a NODE_HANDLE line without its fd -------------------- */
+/* ---- missing-fd: a NODE_HANDLE line without its fd ----------------------- */
 
 static void
 missing_start(struct t *t)
@@ -864,7 +861,7 @@ missing_end(struct t *t)
 	CHECK(t, t->nerr == 1);
 }
 
-/* ---- 22 deferred-disconnect: disconnect() right behind a handle ---------- */
+/* ---- deferred-disconnect: disconnect() right behind a handle ------------- */
 
 static void
 ddisc_message(struct t *t, const struct cp_message *m)
@@ -1047,7 +1044,7 @@ unread_end(struct t *t)
 	CHECK(t, t->nmsg == 4);
 }
 
-/* ---- 25 cluster-primary: a Node cluster worker with a C primary --------- */
+/* ---- cluster-primary: a Node cluster worker with a C primary ------------ */
 
 static void
 cluster_send(struct t *t, json_t *v, int fd)
@@ -1162,17 +1159,14 @@ static void
 on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 {
 	struct t *t = data;
-	const char *u;
 
 	t->nmsg++;
 	if (getenv("HPARENT_TRACE") != NULL) {
 		fprintf(stderr, "hparent: message %.*s (fd %d)\n", (int)m->len,
 		    m->line, m->fd);
 	}
-	if ((u = json_string_value(json_object_get(m->value, "uncaught"))) !=
-	    NULL) {
-		fprintf(stderr, "hparent %s: node child: %s\n", t->sc->name, u);
-		CHECK(t, u == NULL);
+	if (node_uncaught("hparent", t->sc->name, m)) {
+		CHECK(t, !"an uncaught exception in the child");
 		return;
 	}
 	if (t->sc->message == NULL) {
@@ -1250,7 +1244,7 @@ on_close(struct cp_child *c, void *data)
 {
 	struct t *t = data;
 
-	cp_child_free(c);
+	cp_child_close(c, child_free_cb);
 	t->child = NULL;
 	uv_close((uv_handle_t *)&t->watchdog, NULL);
 	uv_close((uv_handle_t *)&t->timer, NULL);
@@ -1309,14 +1303,7 @@ main(int argc, char *argv[])
 	args[1] = (char *)sc->js_case;
 	args[2] = nbuf;
 	args[3] = NULL;
-	o.file = argv[1];
-	o.args = args;
-	o.stdio = stdio_;
-	o.stdio_count = 4;
-	stdio_[0].type = CP_STDIO_IGNORE;
-	stdio_[1].type = CP_STDIO_INHERIT;
-	stdio_[2].type = CP_STDIO_INHERIT;
-	stdio_[3].type = CP_STDIO_IPC;
+	node_child_options(&o, stdio_, argv[1], args, CP_STDIO_IGNORE, 3);
 	if (sc->env != NULL) {
 		while (environ[ne] != NULL) {
 			ne++;
@@ -1371,11 +1358,5 @@ main(int argc, char *argv[])
 	if (t.tmpdir[0] != '\0') {
 		rmdir(t.tmpdir);
 	}
-	if (t.failed) {
-		fprintf(stderr, "hparent %s: FAILED (%d checks)\n", sc->name,
-		    t.failed);
-		return 1;
-	}
-	printf("hparent %s: ok (%ld messages)\n", sc->name, t.nmsg);
-	return 0;
+	return node_case_result("hparent", sc->name, t.failed, t.nmsg);
 }

@@ -530,7 +530,7 @@ flood_message(struct t *t, const struct cp_message *m)
 	t->nmsg++;
 }
 
-/* ---- 16 the net.Native-wrapped retransmission: unwrapped, ACKed once ----- */
+/* ---- the net.Native-wrapped retransmission: unwrapped, ACKed once -------- */
 
 static void
 unwrap_tick(struct t *t)
@@ -579,7 +579,7 @@ unwrap_message(struct t *t, const struct cp_message *m)
 	t->nmsg++;
 }
 
-/* ---- 16 our sender's retries on NACK ------------------------------------- */
+/* ---- our sender's retries on NACK ---------------------------------------- */
 
 /*
  * scenario "retry": a net.Socket NACKed three times, then ACKed;
@@ -708,7 +708,7 @@ inflight_tick(struct t *t)
 	}
 }
 
-/* ---- 17 a NODE_HANDLE without its fd: one NACK, no message -------------- */
+/* ---- a NODE_HANDLE without its fd: one NACK, no message ----------------- */
 
 static void
 missing_tick(struct t *t)
@@ -765,7 +765,7 @@ unasked_tick(struct t *t)
 }
 
 /*
- * ---- 22 our disconnect waits for the answer to the handle in flight -----
+ * ---- our disconnect waits for the answer to the handle in flight --------
  * "disconnect": a line is queued behind the handle; "disconnect-bare": none.
  */
 
@@ -798,7 +798,8 @@ ddisc_tick(struct t *t)
 	case 2:
 		/*
 		 * A few loop turns later: still open, "q" still held (Node would
-		 * lose its disconnect or crash if we closed now, section 5.4).
+		 * lose its disconnect or crash if we closed now: childproc-ipc(7),
+		 * Disconnecting).
 		 */
 		if (++t->transmissions < 20) {
 			return;
@@ -823,7 +824,7 @@ ddisc_tick(struct t *t)
 	}
 }
 
-/* ---- 18 socket-list answers for sockets received with a key -------------- */
+/* ---- socket-list answers for sockets received with a key ----------------- */
 
 static void
 socklist_tick(struct t *t)
@@ -1008,7 +1009,7 @@ stop(struct t *t)
 {
 	uv_timer_stop(&t->tick);
 	uv_timer_stop(&t->watchdog);
-	cp_channel_close(t->ch);
+	cp_channel_close(t->ch, channel_free_cb);
 	t->ch = NULL;
 	uv_close((uv_handle_t *)&t->tick, NULL);
 	uv_close((uv_handle_t *)&t->watchdog, NULL);

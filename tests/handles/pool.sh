@@ -40,15 +40,8 @@ fail_lines=20
 
 cleanup() {
 	local rc=$?
-	if [ -n "$load" ] && kill -0 "$load" 2>/dev/null; then
-		kill -TERM "$load"
-		wait "$load" || true
-	fi
-	if [ -n "$master" ] && kill -0 "$master" 2>/dev/null; then
-		# QUIT: the master SIGKILLs its workers and exits.
-		kill -QUIT "$master"
-		wait "$master" || true
-	fi
+	end_bg TERM "$load"
+	end_bg QUIT "$master"	# QUIT: it SIGKILLs its workers and exits
 	rm -rf "$tmp"
 	exit $rc
 }

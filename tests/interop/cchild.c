@@ -315,7 +315,7 @@ open_only(void)
 		fprintf(stderr, "cchild: cannot open the IPC channel: %s: %s\n",
 		    cp_err_name(r), cp_strerror(r));
 	}
-	cp_channel_close(ch);
+	cp_channel_close(ch, channel_free_cb);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	CHECK(mode, uv_loop_close(&loop) == 0);
 	return failed ? 1 : status;
@@ -367,7 +367,7 @@ main(int argc, char *argv[])
 	start_mode(ch, argc, argv);
 
 	uv_run(&loop, UV_RUN_DEFAULT);
-	cp_channel_close(ch);
+	cp_channel_close(ch, channel_free_cb);
 	if (!uv_is_closing((uv_handle_t *)&timer)) {
 		uv_close((uv_handle_t *)&timer, NULL);
 	}

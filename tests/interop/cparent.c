@@ -18,6 +18,7 @@
 
 #include "childproc.h"
 #include "test.h"
+#include "nodechild.h"
 
 /* The child's stdio entries (cp_spawn_options points to them). */
 static struct cp_stdio stdio_[64];
@@ -71,12 +72,8 @@ struct t {
 static void
 check_failed(struct t *t, int line, const char *what)
 {
-	fprintf(stderr, "cparent %s: line %d: check failed: %s\n", t->sc->name,
-	    line, what);
-	if (t->failed++ == 0 && t->child != NULL && !t->exited) {
-		/* Do not wait for an exchange that went wrong. */
-		cp_child_kill(t->child, SIGKILL);
-	}
+	node_check_failed("cparent", t->sc->name, &t->failed, t->child,
+	    t->exited, line, what);
 }
 
 static void
@@ -139,7 +136,7 @@ check_hello(struct t *t, const struct cp_message *m, int fd)
 	CHECK(t, json_integer_value(json_object_get(h, "channel_fd")) == fd);
 }
 
-/* ---- 1 parent-basic, 4 fd-number ---------------------------------------- */
+/* ---- parent-basic, fd-number -------------------------------------------- */
 
 static void
 basic_start(struct t *t)
@@ -161,7 +158,7 @@ basic_message(struct t *t, const struct cp_message *m)
 	hang_up(t);
 }
 
-/* ---- 5 chunking-in: one write of 100 lines, then a line byte by byte ---- */
+/* ---- chunking-in: one write of 100 lines, then a line byte by byte ------ */
 
 static const char slow_line[] = "{\"emoji\":\"\xf0\x9f\x98\x80\"}\n";
 
@@ -222,7 +219,7 @@ chunkin_end(struct t *t)
 	CHECK(t, t->nmsg == 102);
 }
 
-/* ---- 5, 6 chunking-out: the C reader reassembles what Node writes ------- */
+/* ---- chunking-out: the C reader reassembles what Node writes ------------ */
 
 static void
 chunkout_message(struct t *t, const struct cp_message *m)
@@ -254,7 +251,7 @@ chunkout_end(struct t *t)
 	CHECK(t, t->nmsg == 100 + 1 + 1 + 10000 + 1);
 }
 
-/* ---- 7 unicode, 10 encoder safety --------------------------------------- */
+/* ---- unicode, encoder safety -------------------------------------------- */
 
 /* What we send as text, and what Node's JSON.stringify echoes. */
 static const char *const unicode_lines[][2] = {
@@ -374,7 +371,7 @@ unicode_end(struct t *t)
 	CHECK(t, t->nmsg == (long)N_UNICODE + 3);
 }
 
-/* ---- 8 top-level values ------------------------------------------------- */
+/* ---- top-level values --------------------------------------------------- */
 
 static const char *const values_out[] = {
 	"null", "\"s\"", "42", "true", "[1]",
@@ -424,7 +421,7 @@ values_end(struct t *t)
 	CHECK(t, t->nmsg == 12);
 }
 
-/* ---- 9 tolerance: Node writes "undefined\n" ----------------------------- */
+/* ---- tolerance: Node writes "undefined\n" ------------------------------- */
 
 static void
 undefined_error(struct t *t, int err, const char *line, size_t len)
@@ -448,7 +445,7 @@ undefined_end(struct t *t)
 	CHECK(t, t->nerr == 1 && t->nmsg == 1);
 }
 
-/* ---- 11 keep-alive ------------------------------------------------------ */
+/* ---- keep-alive --------------------------------------------------------- */
 
 static void
 late_cb(uv_timer_t *h)
@@ -480,7 +477,7 @@ alive_alone_end(struct t *t)
 	CHECK(t, t->nmsg == 0);
 }
 
-/* ---- 12 pending queue --------------------------------------------------- */
+/* ---- pending queue ------------------------------------------------------ */
 
 static void
 pending_start(struct t *t)
@@ -496,7 +493,7 @@ pending_message(struct t *t, const struct cp_message *m)
 	hang_up(t);
 }
 
-/* ---- 19 disconnect by C ------------------------------------------------- */
+/* ---- disconnect by C ---------------------------------------------------- */
 
 static void
 disc_c_start(struct t *t)
@@ -517,7 +514,7 @@ disc_c_end(struct t *t)
 	CHECK(t, t->outlen == strlen(want) && memcmp(t->out, want, t->outlen) == 0);
 }
 
-/* ---- 20 disconnect by Node, 21 send after disconnect -------------------- */
+/* ---- disconnect by Node, send after disconnect -------------------------- */
 
 static void
 bye_message(struct t *t, const struct cp_message *m)
@@ -595,7 +592,7 @@ epipe_cb_end(struct t *t)
 	}
 }
 
-/* ---- 23 exit right after send ------------------------------------------- */
+/* ---- exit right after send ---------------------------------------------- */
 
 static void
 exitsend_message(struct t *t, const struct cp_message *m)
@@ -614,7 +611,7 @@ exitsend_end(struct t *t)
 	CHECK(t, t->nmsg == 1 && t->nerr == 0);
 }
 
-/* ---- 24 backpressure with a slow reader --------------------------------- */
+/* ---- backpressure with a slow reader ------------------------------------ */
 
 static void
 bp_message(struct t *t, const struct cp_message *m)
@@ -770,14 +767,11 @@ static void
 on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 {
 	struct t *t = data;
-	json_t *u;
 
 	log_event(t, 'm');
 	t->nmsg++;
-	if ((u = json_object_get(m->value, "uncaught")) != NULL) {
-		fprintf(stderr, "cparent %s: node child: %s\n", t->sc->name,
-		    json_string_value(u));
-		CHECK(t, u == NULL);
+	if (node_uncaught("cparent", t->sc->name, m)) {
+		CHECK(t, !"an uncaught exception in the child");
 		return;
 	}
 	if (t->sc->message == NULL) {
@@ -851,7 +845,7 @@ on_close(struct cp_child *c, void *data)
 	struct t *t = data;
 
 	log_event(t, 'c');
-	cp_child_free(c);
+	cp_child_close(c, child_free_cb);
 	t->child = NULL;
 	uv_close((uv_handle_t *)&t->timer, NULL);
 }
@@ -874,7 +868,7 @@ main(int argc, char *argv[])
 	const struct scenario *sc = NULL;
 	struct t t = { 0 };
 	char *args[4];
-	int fd, r;
+	int r;
 
 	if (argc == 2) {
 		CASE_FIND(scenarios, argv[1]);	/* --list */
@@ -891,14 +885,8 @@ main(int argc, char *argv[])
 	args[1] = (char *)sc->js_case;
 	args[2] = (char *)sc->js_arg;
 	args[3] = NULL;
-	o.file = argv[1];
-	o.args = args;
-	o.stdio = stdio_;
-	o.stdio_count = sc->ipc_fd ? sc->ipc_fd + 1 : 4;
-	for (fd = 0; fd < o.stdio_count; fd++) {
-		stdio_[fd].type = fd < 3 ? CP_STDIO_INHERIT : CP_STDIO_IGNORE;
-	}
-	stdio_[o.stdio_count - 1].type = CP_STDIO_IPC;
+	node_child_options(&o, stdio_, argv[1], args, CP_STDIO_INHERIT,
+	    sc->ipc_fd ? sc->ipc_fd : 3);
 	if (sc->capture_stdout) {
 		stdio_[1].type = CP_STDIO_PIPE;
 	}
@@ -908,7 +896,7 @@ main(int argc, char *argv[])
 	}
 	if (sc->stale_env) {
 		/*
-		 * 26: values a Node child would die of.  The library replaces
+		 * Values a Node child would die of.  The library replaces
 		 * them (glibc's getenv would pick the first copy), and it
 		 * refuses a serialization Node does not know.
 		 */
@@ -947,11 +935,5 @@ main(int argc, char *argv[])
 	}
 	free(t.out);
 	json_decref(t.sent);
-	if (t.failed) {
-		fprintf(stderr, "cparent %s: FAILED (%d checks)\n", sc->name,
-		    t.failed);
-		return 1;
-	}
-	printf("cparent %s: ok (%ld messages)\n", sc->name, t.nmsg);
-	return 0;
+	return node_case_result("cparent", sc->name, t.failed, t.nmsg);
 }

@@ -48,7 +48,7 @@ async_cb(struct cp_exec *x, struct cp_result *r, void *data)
 	a->copy.output = NULL;	/* r->output belongs to x */
 	a->copy.file = a->copy.cmd = NULL;
 	a->copy.spawnargs = NULL;
-	cp_exec_free(x);
+	cp_exec_close(x, exec_free_cb);
 }
 
 static char *
@@ -574,10 +574,7 @@ test_exit_status(void)
 	cp_result_release(&r);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} tests[] = {
+static const struct test_case tests[] = {
 	CASE("exec-exit-code", test_exec_exit_code)
 	CASE("execfile-enoent", test_execfile_enoent)
 	CASE("exec-thrown", test_exec_thrown)
@@ -599,10 +596,5 @@ static const struct {
 int
 main(int argc, char *argv[])
 {
-	const __typeof__(tests[0]) *t;
-
-	if ((t = CASE_FIND(tests, argc < 2 ? NULL : argv[1])) == NULL)
-		return 1;
-	t->fn();
-	return 0;
+	return RUN_CASE(tests, argc < 2 ? NULL : argv[1]) != NULL ? 0 : 1;
 }

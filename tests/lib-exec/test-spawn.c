@@ -182,7 +182,7 @@ static void
 lib_close(struct cp_child *c, void *data)
 {
 	(void)data;
-	cp_child_free(c);
+	cp_child_close(c, child_free_cb);
 }
 
 static void
@@ -400,10 +400,7 @@ test_uid_path(void)
 	cp_result_release(&r);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} tests[] = {
+static const struct test_case tests[] = {
 	CASE("spawn-fds-closed", test_fds_closed)
 	CASE("spawn-stdio-swap", test_stdio_swap)
 	CASE("spawn-groups", test_groups)
@@ -417,10 +414,5 @@ static const struct {
 int
 main(int argc, char *argv[])
 {
-	const __typeof__(tests[0]) *t;
-
-	if ((t = CASE_FIND(tests, argc < 2 ? NULL : argv[1])) == NULL)
-		return 1;
-	t->fn();
-	return 0;
+	return RUN_CASE(tests, argc < 2 ? NULL : argv[1]) != NULL ? 0 : 1;
 }

@@ -67,6 +67,16 @@ term_wait() {
 	[ "$t_" -eq 0 ] || fail "process $1 exited with $t_ after TERM"
 }
 
+# end_bg SIG PID: for a cleanup trap: if PID (may be empty) is still
+# running, sends it SIG and reaps it (when it is our child), whatever its
+# status.
+end_bg() {
+	if [ -n "$2" ] && kill -0 "$2" 2>/dev/null; then
+		kill -"$1" "$2" 2>/dev/null || true
+		wait "$2" 2>/dev/null || true
+	fi
+}
+
 # alive PID: whether process PID is still running (a zombie counts as gone).
 alive() {
 	[ -r "/proc/$1/stat" ] || return 1

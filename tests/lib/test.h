@@ -168,6 +168,26 @@ value_is(const json_t *v, const char *want)
 #define CASE(...) { __VA_ARGS__ },
 
 /*
+ * The case table of a driver whose cases are plain functions, and what its
+ * main does with it: RUN_CASE(table, arg) runs the case named arg (with
+ * arg NULL or "--list", lists them and exits, as CASE_FIND) and gives its
+ * entry, or NULL when there is none.
+ */
+struct test_case {
+	const char *name;
+	void (*fn)(void);
+};
+
+static inline const struct test_case *
+case_run_(const struct test_case *c)
+{
+	if (c != NULL)
+		c->fn();
+	return c;
+}
+#define RUN_CASE(table, arg) case_run_(CASE_FIND(table, arg))
+
+/*
  * CASE_FIND(table, arg): the entry of table named arg, or NULL (after
  * saying so on stderr).  With arg "--list", prints every name and exits 0.
  */
@@ -196,5 +216,24 @@ case_find_(const char *arg, const void *table, size_t size, size_t n,
 	fprintf(stderr, "no case '%s' (--list lists them)\n", arg);
 	return NULL;
 }
+
+#ifdef CHILDPROC_H
+/*
+ * close_cbs that only free the object (childproc(3), "Object model": free
+ * in or after close_cb): channel_free_cb, reader_free_cb, child_free_cb
+ * and exec_free_cb, for cp_channel_close ... cp_exec_close.
+ */
+#define CP_TEST_FREE_CB_(name, type, free_fn)				\
+static inline void							\
+name(struct type *obj, void *data)					\
+{									\
+	(void)data;							\
+	free_fn(obj);							\
+}
+CP_TEST_FREE_CB_(channel_free_cb, cp_channel, cp_channel_free)
+CP_TEST_FREE_CB_(reader_free_cb, cp_reader, cp_reader_free)
+CP_TEST_FREE_CB_(child_free_cb, cp_child, cp_child_free)
+CP_TEST_FREE_CB_(exec_free_cb, cp_exec, cp_exec_free)
+#endif
 
 #endif /* CP_TEST_H */

@@ -56,8 +56,12 @@
 #                 load client was answered; null under --sched none
 #   prefix        --prefix: three workers writing lines in pieces on stdout
 #                 and stderr at once: every line comes out whole, "[SLOT] "
-#                 first, none lost, a 100000-byte line cut at 65536, the
-#                 last line without a newline written at the end
+#                 first, none lost, a 100000-byte line cut at 65536, a line
+#                 that is not UTF-8 as it is, the last line without a
+#                 newline written at the end
+#   prefix-json   the same with --status-format json: each worker line is a
+#                 JSON object {time, master, slot, pid, stream, message}
+#                 (bad UTF-8 read as U+FFFD), as the master's lines are
 #   status-json   --status-format json: every line the master writes on
 #                 stderr through starts, TTIN/TTOU, a reload, an ignored
 #                 signal, a worker crash and a stop is one JSON object with
@@ -70,6 +74,20 @@
 #                 path over, the old master stops its workers gracefully
 #                 and exits 0, its workers are gone, the new one serves
 #                 and stops cleanly
+#   usr2-cluster-rr, usr2-cluster-none
+#                 USR2 in the default cluster mode, after TTIN (3 workers
+#                 for -n 2), status lines on --status-fd, under a steady
+#                 load that must see no failed request: the new master
+#                 takes the old one's server (same address, no new bind),
+#                 starts 3 workers, writes on the same --status-fd; the
+#                 old master stops its workers gracefully and exits 0; no
+#                 process is left once the new one is stopped
+#   usr2-timeout  USR2 onto code whose workers never get ready: after
+#                 --ready-timeout the old master stops the new one (its
+#                 pid and workers gone, reaped), says so in a status line
+#                 and to systemd (STATUS=), keeps serving with its own
+#                 workers, not one request failing; a USR2 onto good code
+#                 then works
 #
 # Needs CP_BUILD_DIR and CP_SOURCE_DIR (meson's test_env), node and
 # childproc-fork on PATH.  Leaves no process or file behind.
@@ -92,24 +110,11 @@ fail_lines=30
 
 cleanup() {
 	local rc=$?
-	if [ -n "$master" ] && kill -0 "$master" 2>/dev/null; then
-		kill -QUIT "$master" 2>/dev/null || true
-		wait "$master" 2>/dev/null || true
-	fi
-	if [ -n "$other" ] && kill -0 "$other" 2>/dev/null; then
-		kill -QUIT "$other" 2>/dev/null || true
-	fi
-	if [ -n "$inner" ] && kill -0 "$inner" 2>/dev/null; then
-		kill -KILL "$inner" 2>/dev/null || true
-	fi
-	if [ -n "$bg" ] && kill -0 "$bg" 2>/dev/null; then
-		kill -TERM "$bg"
-		wait "$bg" 2>/dev/null || true
-	fi
-	if [ -n "$notifier" ] && kill -0 "$notifier" 2>/dev/null; then
-		kill -TERM "$notifier"
-		wait "$notifier" 2>/dev/null || true
-	fi
+	end_bg QUIT "$master"
+	end_bg QUIT "$other"
+	end_bg KILL "$inner"
+	end_bg TERM "$bg"
+	end_bg TERM "$notifier"
 	rm -rf "$tmp"
 	exit $rc
 }
@@ -170,24 +175,117 @@ wait_pool() {
 	wait_for pool_is "$1" || fail "status never showed slots '$1' ready: $(cat "$tmp/st")"
 }
 
+# listening [PATTERN]: waits for the master's "listening on HOST:PORT
+# (...)" line in $tmp/err (one that matches PATTERN, if given) and sets
+# addr to HOST:PORT.
+listening() {
+	wait_master "${1:-listening on }" 1 "$tmp/err"
+	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+}
+
+# load_end: stops the load client in $bg (TERM), which must exit 0, and
+# shows the start of its report ($tmp/load).
+load_end() {
+	kill -TERM "$bg"
+	wait "$bg" || fail "the load client failed"
+	bg=
+	cut -c 1-300 "$tmp/load"
+}
+
+# load_200: 200 requests to $addr, 4 at a time, must all be answered
+# (the report in $tmp/load2).
+load_200() {
+	"$loadgen" -c 4 -n 200 "$addr" >"$tmp/load2" || fail "load failed"
+	[ "$(json "$tmp/load2" 'r.ok')" -eq 200 ] || fail "load: $(cat "$tmp/load2")"
+}
+
+# answered FILE: the pids that answered in the load report FILE.
+answered() {
+	json "$1" 'Object.keys(r.pids).join(" ")'
+}
+
 # no_failures FILE: the load client's report shows answers and no failure.
 no_failures() {
 	[ "$(json "$1" 'r.refused + r.reset + r.timeout + r.other')" = 0 ] &&
 	    [ "$(json "$1" 'r.ok')" -gt 0 ] || fail "failed requests: $(cut -c 1-400 "$1")"
 }
 
-case $case in
-usr2)
-	cp "$app" "$tmp/app.js"
-	childproc-fork -n 2 --control "$tmp/ctl" --listen 127.0.0.1:0 \
-	    "$tmp/app.js" listen </dev/null >"$tmp/out" 2>"$tmp/err" &
-	master=$!
-	wait_master 'listening on ' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+# serving PATTERN: once the master says it listens (a line matching
+# PATTERN) and its 2 workers are ready: $addr, $old (their pids), and a
+# steady load ($bg, into $tmp/load).
+serving() {
+	listening "$1"
 	wait_pool "1 2"
 	old=$(started)
 	"$loadgen" -c 4 "$addr" >"$tmp/load" &
 	bg=$!
+}
+
+# upgrade_to SLOTS: USR2 to $master; the new master ($new, $other) is
+# ready, the old one exits 0, its workers ($old) leave gracefully, and
+# status shows SLOTS ready, every worker ($neww) the new master's child.
+upgrade_to() {
+	kill -USR2 "$master"
+	wait_master 'SIGUSR2: new master pid [0-9]+ is ready; stopping the old workers' \
+	    1 "$tmp/err"
+	new=$(sed -nE 's/.*SIGUSR2: new master pid ([0-9]+) is ready.*/\1/p' \
+	    "$tmp/err" | tail -n 1)
+	other=$new
+	rc=0
+	wait "$master" || rc=$?
+	[ $rc -eq 0 ] || fail "the old master exited with $rc"
+	master=
+	old_left "$old"
+	wait_pool "$1"
+	[ "$(json "$tmp/st" 'r.pid')" = "$new" ] || fail "status: $(cat "$tmp/st")"
+	neww=$(json "$tmp/st" 'r.workers.map(w => w.pid).join(" ")')
+	for p in $neww; do
+		[ "$(ppid_of "$p")" = "$new" ] || fail "worker $p is not the new master's"
+	done
+}
+
+# old_left PIDS: each old worker left gracefully (exit 0) and is gone.
+old_left() {
+	for p in $1; do
+		grep -qE "worker [0-9]+ pid $p exited with code 0\$" "$tmp/err" ||
+		    fail "old worker $p did not leave gracefully"
+		wait_for dead "$p" || fail "old worker $p still runs"
+	done
+}
+
+# load_done: load_end, and the client must have seen no failure.
+load_done() {
+	load_end
+	no_failures "$tmp/load"
+}
+
+# new_answered PIDS: some of PIDS (the new workers) answered the load.
+new_answered() {
+	n=0
+	for p in $1; do
+		n=$((n + $(json "$tmp/load" "r.pids['$p'] || 0")))
+	done
+	[ $n -gt 0 ] || fail "no answer from the new workers: $(cut -c 1-300 "$tmp/load")"
+}
+
+# stop_new PIDS: TERM to the new master ($new); it and its workers go.
+stop_new() {
+	kill -TERM "$new"
+	wait_for dead "$new" || fail "the new master did not stop"
+	other=
+	for p in $1; do
+		wait_for dead "$p" || fail "new worker $p still runs"
+	done
+}
+
+case $case in
+usr2)
+	cp "$app" "$tmp/app.js"
+	childproc-fork -n 2 --grace 30s --control "$tmp/ctl" \
+	    --listen 127.0.0.1:0 "$tmp/app.js" listen </dev/null >"$tmp/out" \
+	    2>"$tmp/err" &
+	master=$!
+	serving 'listening on '
 	# 1. The new code exits at once: the new master's workers never get
 	# ready, it ends, and the old master goes on.
 	echo 'process.exit(3)' >"$tmp/app.js"
@@ -198,41 +296,13 @@ usr2)
 	[ "$(json "$tmp/st" 'r.pid')" = "$master" ] || fail "status: $(cat "$tmp/st")"
 	# 2. Good code: the new master takes over.
 	cp "$app" "$tmp/app.js"
-	kill -USR2 "$master"
-	wait_master 'SIGUSR2: new master pid [0-9]+ is ready; stopping the old workers' \
-	    1 "$tmp/err"
-	new=$(sed -nE 's/.*SIGUSR2: new master pid ([0-9]+) is ready.*/\1/p' "$tmp/err")
-	other=$new
-	rc=0
-	wait "$master" || rc=$?
-	[ $rc -eq 0 ] || fail "the old master exited with $rc"
-	master=
-	for p in $old; do
-		grep -qE "worker [12] pid $p exited with code 0\$" "$tmp/err" ||
-		    fail "old worker $p did not leave gracefully"
-		wait_for dead "$p" || fail "old worker $p still runs"
-	done
-	wait_pool "1 2"
-	[ "$(json "$tmp/st" 'r.pid')" = "$new" ] || fail "status: $(cat "$tmp/st")"
-	for p in $(json "$tmp/st" 'r.workers.map(w => w.pid).join(" ")'); do
-		[ "$(ppid_of "$p")" = "$new" ] || fail "worker $p is not the new master's"
-	done
+	upgrade_to "1 2"
 	sleep 1
-	kill -TERM "$bg"
-	wait "$bg" || fail "the load client failed"
-	bg=
-	no_failures "$tmp/load"
-	cut -c 1-300 "$tmp/load"
+	load_done
 	# The new master's workers answered too (the load ran on a second
 	# after they were all ready and the old ones had left).
-	n=0
-	for p in $(json "$tmp/st" 'r.workers.map(w => w.pid).join(" ")'); do
-		n=$((n + $(json "$tmp/load" "r.pids['$p'] || 0")))
-	done
-	[ $n -gt 0 ] || fail "no answer from the new workers: $(cut -c 1-300 "$tmp/load")"
-	kill -TERM "$new"
-	wait_for dead "$new" || fail "the new master did not stop"
-	other=
+	new_answered "$neww"
+	stop_new "$neww"
 	wait_master "SIGTERM: stopping 2 workers" 1 "$tmp/err"
 	[ ! -e "$tmp/ctl" ] || fail "the control socket was left behind"
 	# Not our child: its exit status is lost to us, but not what ASan says.
@@ -241,23 +311,129 @@ usr2)
 	    "$(count_lines 'exited with code 3' "$tmp/err")" ] ||
 	    fail "a worker failed"
 	;;
-prefix)
-	timeout 120 childproc-fork -n 3 --prefix "$app" chatter </dev/null >"$tmp/out" \
-	    2>"$tmp/err" || fail "exit status $?"
-	python3 - "$tmp/err" <<'PY' || fail "prefixed output is wrong"
-import re, sys
-lines = open(sys.argv[1], 'rb').read().decode().split('\n')
+usr2-cluster-rr|usr2-cluster-none)
+	sched=${case##*-}
+	cp "$app" "$tmp/app.js"
+	# Status lines on fd 3, into $tmp/err (the helpers read it); the
+	# masters' stderr must stay empty.
+	# --grace 30s: a worker leaving gracefully may be slow at load 30
+	# under ASan, and must not be killed for it.
+	childproc-fork -n 2 --sched "$sched" --grace 30s --control "$tmp/ctl" \
+	    --status-fd 3 "$tmp/app.js" cluster </dev/null >"$tmp/out" \
+	    2>"$tmp/stderr" 3>"$tmp/err" &
+	master=$!
+	serving "listening on .* \\(tcp, $sched\\)\$"
+	kill -TTIN "$master"
+	wait_pool "1 2 3"
+	old=$(started)
+	upgrade_to "1 2 3"
+	# The old master's socket, not a new one: one bind in all.
+	grep -qE "^3 workers, as the old master had \\(-n 2\\)\$" "$tmp/err" ||
+	    fail "the new master did not keep the 3 workers"
+	grep -qE "^listening on $addr \\(from the old master, fd [0-9]+\\)\$" \
+	    "$tmp/err" || fail "the new master did not take $addr over"
+	[ "$(count_lines '^listening on .*\(tcp, ' "$tmp/err")" -eq 1 ] ||
+	    fail "a server was bound anew"
+	sleep 1
+	load_done
+	new_answered "$neww"
+	stop_new "$neww"
+	# The new master wrote on the --status-fd it inherited.
+	wait_master "SIGTERM: stopping 3 workers" 1 "$tmp/err"
+	[ ! -e "$tmp/ctl" ] || fail "the control socket was left behind"
+	[ ! -s "$tmp/stderr" ] || fail "stderr: $(head -c 300 "$tmp/stderr")"
+	[ "$(count_lines 'killed by|exited with code [1-9]' "$tmp/err")" -eq 0 ] ||
+	    fail "a worker failed"
+	;;
+usr2-timeout)
+	cp "$app" "$tmp/app.js"
+	python3 "$src/notify.py" "$tmp/notify" "$tmp/notes" &
+	notifier=$!
+	wait_master '^bound$' 1 "$tmp/notes"
+	# --ready-timeout: long enough for node to start at load 30 (or
+	# under ASan), which good code must (the initial workers, the last
+	# upgrade); the never-ready upgrade waits it out.  --grace: long
+	# enough for the old workers to leave gracefully at the end.
+	NOTIFY_SOCKET=$tmp/notify childproc-fork -n 2 --ready-timeout 30s \
+	    --grace 20s --control "$tmp/ctl" "$tmp/app.js" cluster \
+	    </dev/null >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	serving 'listening on .* \(tcp, rr\)$'
+	# Workers that never listen: never ready.
+	echo 'setInterval(() => {}, 1000);' >"$tmp/app.js"
+	kill -USR2 "$master"
+	wait_master 'SIGUSR2: starting a new master, pid [0-9]+' 1 "$tmp/err"
+	new=$(sed -nE 's/.*SIGUSR2: starting a new master, pid ([0-9]+).*/\1/p' "$tmp/err")
+	other=$new
+	wait_master "SIGUSR2: new master pid $new was not ready within 30000ms \\(--ready-timeout\\); stopping it, this one goes on serving" \
+	    1 "$tmp/err"
+	wait_master "^$master STATUS=upgrade failed: new master pid $new was not ready within 30000ms\$" \
+	    1 "$tmp/notes"
+	# Gone and reaped (no zombie), and its workers with it.
+	gone() { [ ! -e "/proc/$1" ]; }
+	# It has --grace (20s) to stop its workers, then SIGKILL.
+	wait_seconds=60 wait_for gone "$new" ||
+	    fail "the new master $new is still there: $(state "$new")"
+	other=
+	for p in $(started); do
+		case " $old " in *" $p "*) continue ;; esac
+		wait_for dead "$p" || fail "the new master's worker $p still runs"
+	done
+	wait_master "SIGUSR2: new master pid $new is gone; this one goes on serving" \
+	    1 "$tmp/err"
+	wait_pool "1 2"
+	[ "$(json "$tmp/st" 'r.pid')" = "$master" ] || fail "status: $(cat "$tmp/st")"
+	[ "$(json "$tmp/st" 'r.workers.map(w => w.pid).sort((a, b) => a - b).join(" ")') " = "$old" ] ||
+	    fail "the old workers do not serve: $(cat "$tmp/st")"
+	# Good code again: this upgrade works.
+	cp "$app" "$tmp/app.js"
+	upgrade_to "1 2"
+	sleep 1
+	load_done
+	stop_new "$neww"
+	! grep -q 'Sanitizer\|runtime error' "$tmp/err" || fail "sanitizer report"
+	;;
+prefix|prefix-json)
+	fmt=text
+	[ "$case" = prefix ] || fmt=json
+	timeout 120 childproc-fork -n 3 --prefix --status-format "$fmt" "$app" \
+	    chatter </dev/null >"$tmp/out" 2>"$tmp/err" || fail "exit status $?"
+	python3 - "$tmp/err" "$fmt" <<'PY' || fail "prefixed output is wrong"
+import json, re, sys
+raw = open(sys.argv[1], 'rb').read()
+lines = raw.decode('utf-8', 'replace').split('\n')
 assert lines[-1] == '', 'no newline at the end'
 seen = {}
+pids = {}
+def worker_line(l):
+    """(slot, stream or None, text) of a worker's line; None for the master's."""
+    if sys.argv[2] == 'text':
+        if l.startswith('childproc-fork: '):
+            return None
+        m = re.fullmatch(r'\[([123])\] (.*)', l, re.S)
+        assert m, 'not a prefixed line: %r' % l[:200]
+        return m.group(1), None, m.group(2)
+    o = json.loads(l)
+    assert isinstance(o, dict), l[:200]
+    assert re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z', o['time']), l[:200]
+    if 'stream' not in o:
+        m = re.fullmatch(r'worker (\d) pid (\d+) started', o['message'])
+        if m:
+            pids[m.group(1)] = int(m.group(2))
+        return None
+    assert set(o) == {'time', 'master', 'slot', 'pid', 'stream', 'message'}, l[:200]
+    assert o['stream'] in ('stdout', 'stderr'), l[:200]
+    assert o['pid'] == pids[str(o['slot'])], 'pid of %r' % l[:200]
+    return str(o['slot']), o['stream'], o['message']
 for l in lines[:-1]:
-    if l.startswith('childproc-fork: '):
+    w = worker_line(l)
+    if w is None:
         continue
-    m = re.fullmatch(r'\[([123])\] (.*)', l, re.S)
-    assert m, 'not a prefixed line: %r' % l[:200]
-    slot, text = m.group(1), m.group(2)
+    slot, stream, text = w
     m = re.fullmatch(r'(out|err) (\d) (\d+) (x*)', text)
     if m:
         assert m.group(2) == slot, 'slot %s wrote %r' % (slot, text)
+        assert stream in (None, {'out': 'stdout', 'err': 'stderr'}[m.group(1)]), text
         assert len(m.group(4)) == int(m.group(3)) % 50, text
         key = (slot, m.group(1))
         assert seen.get(key, -1) + 1 == int(m.group(3)), 'order: %r' % text
@@ -266,14 +442,22 @@ for l in lines[:-1]:
         seen[(slot, 'y')] = seen.get((slot, 'y'), []) + [len(text)]
     elif text == 'tail ' + slot:
         seen[(slot, 'tail')] = True
+    elif text == 'bad \ufffd\ufffd utf-8 ' + slot:
+        seen[(slot, 'bad')] = True
     else:
         raise AssertionError('unexpected line %r' % text[:200])
 for s in '123':
     assert seen.get((s, 'out')) == 199 and seen.get((s, 'err')) == 199, seen
     assert seen.get((s, 'y')) == [65536, 100000 - 65536], seen.get((s, 'y'))
     assert seen.get((s, 'tail')), 'no tail for %s' % s
-print('prefix: 3 x 402 lines whole and in order')
+    assert seen.get((s, 'bad')), 'no bad UTF-8 line for %s' % s
+print('%s: 3 x 403 lines whole and in order' % sys.argv[2])
 PY
+	if [ "$fmt" = text ]; then
+		# The bytes as the worker wrote them.
+		grep -qa "$(printf 'bad \377\376 utf-8')" "$tmp/err" ||
+		    fail "bad UTF-8 was not passed on as it is"
+	fi
 	[ ! -s "$tmp/out" ] || fail "stdout: $(head -c 300 "$tmp/out")"
 	;;
 status-json)
@@ -327,8 +511,7 @@ connections)
 	childproc-fork -n 2 --control "$tmp/ctl" --sched rr "$app" cluster \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on .*, rr\)$' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	listening 'listening on .*, rr\)$'
 	wait_pool "1 2"
 	[ "$(json "$tmp/st" 'r.workers.map(w => w.connections).join(" ")')" = "0 0" ] ||
 	    fail "connections before any: $(cat "$tmp/st")"
@@ -357,8 +540,7 @@ connections)
 	childproc-fork -n 2 --control "$tmp/ctl" --sched none "$app" cluster \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on .*, none\)$' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	listening 'listening on .*, none\)$'
 	wait_pool "1 2"
 	"$loadgen" -c 4 -n 40 "$addr" >"$tmp/load" || fail "load failed"
 	ctl status
@@ -380,8 +562,7 @@ scale)
 			    </dev/null >"$tmp/out" 2>"$tmp/err" &
 		fi
 		master=$!
-		wait_master 'listening on ' 1 "$tmp/err"
-		addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+		listening
 		wait_pool "1 2"
 		"$loadgen" -c 4 "$addr" >"$tmp/load" &
 		bg=$!
@@ -425,12 +606,9 @@ scale)
 		[ "$(json "$tmp/st" 'r.workers.map(w => w.restarts).join(" ")')" = "0 0" ] ||
 		    fail "restarts: $(cat "$tmp/st")"
 		# Every worker that answered the load was one of ours.
-		kill -TERM "$bg"
-		wait "$bg" || fail "the load client failed"
-		bg=
+		load_end
 		no_failures "$tmp/load"
-		cut -c 1-300 "$tmp/load"
-		for p in $(json "$tmp/load" 'Object.keys(r.pids).join(" ")'); do
+		for p in $(answered "$tmp/load"); do
 			grep -qE "worker [1-4] pid $p started\$" "$tmp/err" ||
 			    fail "pid $p answered but is not a worker"
 		done
@@ -446,8 +624,7 @@ heartbeat)
 	childproc-fork -n 2 --heartbeat 1s --listen 127.0.0.1:0 "$app" listen \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on ' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	listening
 	wait_master 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
 	# Busy but alive: 3 s of load, no false alarm.
 	"$loadgen" -c 8 -t 3 "$addr" >"$tmp/load" || fail "load failed"
@@ -477,21 +654,17 @@ heartbeat)
 	wait_master 'worker [0-9]+ pid [0-9]+ started' 3 "$tmp/err"
 	wait "$blocker" || true
 	sleep 1
-	kill -TERM "$bg"
-	wait "$bg" || fail "the load client failed"
-	bg=
+	load_end
 	# Only requests the blocked worker had taken may fail (curl's own and
 	# those in its backlog share); the pool kept answering.
 	[ "$(json "$tmp/load" 'r.ok')" -gt 20 ] || fail "load: $(cat "$tmp/load")"
-	cut -c 1-300 "$tmp/load"
 	stop_master
 	;;
 max-memory)
 	childproc-fork -n 2 --max-memory 150M --listen 127.0.0.1:0 "$app" listen \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on ' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	listening
 	wait_master 'worker [0-9]+ pid [0-9]+ started' 2 "$tmp/err"
 	# Connection: close and one connection each: the same worker may or
 	# may not answer; grow whichever answers until one is over.
@@ -527,8 +700,7 @@ control)
 	childproc-fork --control "$tmp/ctl" -n 2 --listen 127.0.0.1:0 \
 	    "$app" listen </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on ' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	listening
 	# Ready, not only started: status says "ready" only once they settled.
 	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 2 "$tmp/err"
 	[ "$(stat -c %a "$tmp/ctl")" = 600 ] ||
@@ -558,7 +730,7 @@ $(cat "$tmp/other" "$tmp/other.err")"
 	# Under a shared socket the kernel may give every connection to one
 	# worker, so each pid that answered must be in status, not both.
 	st_pids=" $(json "$tmp/st" 'r.workers.map(w => w.pid).join(" ")') "
-	for p in $(json "$tmp/load" 'Object.keys(r.pids).join(" ")'); do
+	for p in $(answered "$tmp/load"); do
 		case $st_pids in
 		*" $p "*) ;;
 		*) fail "pid $p answered but is not in status: $(cat "$tmp/st")" ;;
@@ -756,8 +928,7 @@ max-requests)
 	    --control "$tmp/ctl" "$src/node/roll.js" "$tmp/mode" \
 	    </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on ' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	listening
 	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 2 "$tmp/err"
 	# Counted by the master: status says how many each worker took.
 	"$loadgen" -c 2 -n 20 "$addr" >"$tmp/load" || fail "load failed"
@@ -775,12 +946,8 @@ max-requests)
 	bg=$!
 	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 6 "$tmp/err"
 	wait_master 'exited with code 0$' 4 "$tmp/err"
-	kill -TERM "$bg"
-	wait "$bg" || fail "the load client failed"
-	bg=
-	cut -c 1-300 "$tmp/load"
-	[ "$(json "$tmp/load" 'r.refused + r.reset + r.timeout + r.other')" -eq 0 ] ||
-	    fail "failed requests: $(cat "$tmp/load")"
+	load_end
+	no_failures "$tmp/load"
 	[ "$(json "$tmp/load" 'Object.keys(r.pids).length')" -ge 4 ] ||
 	    fail "not replaced: $(cat "$tmp/load")"
 	# Each at its own limit, 100 to 150, once each.
@@ -850,8 +1017,7 @@ roll | roll-listen)
 	    --ready-timeout 15s --grace 3s --control "$tmp/ctl" "$@" \
 	    "$src/node/roll.js" "$tmp/mode" </dev/null >"$tmp/out" 2>"$tmp/err" &
 	master=$!
-	wait_master 'listening on ' 1 "$tmp/err"
-	addr=$(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$tmp/err" | head -n 1)
+	listening
 	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 2 "$tmp/err"
 	old=$(started)
 	"$loadgen" -c 4 "$addr" >"$tmp/load" &
@@ -883,9 +1049,8 @@ roll | roll-listen)
 	for p in $old; do
 		alive "$p" || fail "old worker $p is gone"
 	done
-	"$loadgen" -c 4 -n 200 "$addr" >"$tmp/load2" || fail "load failed"
-	[ "$(json "$tmp/load2" 'r.ok')" -eq 200 ] || fail "load: $(cat "$tmp/load2")"
-	for p in $(json "$tmp/load2" 'Object.keys(r.pids).join(" ")'); do
+	load_200
+	for p in $(answered "$tmp/load2"); do
 		case " $old " in
 		*" $p "*) ;;
 		*) fail "pid $p answered, not an old worker ($old)" ;;
@@ -907,16 +1072,10 @@ roll | roll-listen)
 		wait_master "^childproc-fork: worker [12] pid $p exited with code 0\$" \
 		    1 "$tmp/err"
 	done
-	kill -TERM "$bg"
-	wait "$bg" || fail "the load client failed"
-	bg=
-	cut -c 1-300 "$tmp/load"
-	[ "$(json "$tmp/load" 'r.refused + r.reset + r.timeout + r.other')" -eq 0 ] ||
-	    fail "failed requests: $(cat "$tmp/load")"
-	[ "$(json "$tmp/load" 'r.ok')" -gt 0 ] || fail "load: $(cat "$tmp/load")"
-	"$loadgen" -c 4 -n 200 "$addr" >"$tmp/load2" || fail "load failed"
-	[ "$(json "$tmp/load2" 'r.ok')" -eq 200 ] || fail "load: $(cat "$tmp/load2")"
-	for p in $(json "$tmp/load2" 'Object.keys(r.pids).join(" ")'); do
+	load_end
+	no_failures "$tmp/load"
+	load_200
+	for p in $(answered "$tmp/load2"); do
 		case " $old " in
 		*" $p "*) fail "old worker $p still answers" ;;
 		esac

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "childproc.h"
+#include "test.h"
+#include "nodechild.h"
 
 /* The child's stdio entries (cp_spawn_options points to them). */
 static struct cp_stdio stdio_[4];
@@ -26,8 +28,13 @@ static struct cp_stdio stdio_[4];
 
 static int failed;
 
-#define CHECK(c) do { if (!(c)) { failed = 1; fprintf(stderr, \
-    "ping.c:%d: check failed: %s\n", __LINE__, #c); } } while (0)
+static void
+check_failed(void *ctx, int line, const char *what)
+{
+	(void)ctx;
+	fprintf(stderr, "ping.c:%d: check failed: %s\n", line, what);
+	failed = 1;
+}
 
 struct t {
 	uv_loop_t loop;
@@ -48,7 +55,7 @@ ping_cb(struct cp_channel *ch, int st, void *arg)
 
 	if (getenv("PING_DEBUG"))
 		fprintf(stderr, "ping answered %d %s\n", st, arg ? (char *)arg : "");
-	CHECK(st == 0);
+	CHECK(NULL, st == 0);
 	if (st == 0)
 		t->pings_ok++;
 	if (arg != NULL) {
@@ -65,7 +72,7 @@ handle_cb(struct cp_channel *ch, int st, void *arg)
 	struct t *t = cp_channel_data(ch);
 
 	(void)arg;
-	CHECK(st == 0);
+	CHECK(NULL, st == 0);
 	if (t->norder < 4)
 		t->order[t->norder++] = 1;
 }
@@ -75,7 +82,7 @@ send_json(struct t *t, const char *s)
 {
 	json_t *v = json_loads(s, 0, NULL);
 
-	CHECK(cp_channel_send(t->ch, v, NULL, NULL) >= 0);
+	CHECK(NULL, cp_channel_send(t->ch, v, NULL, NULL) >= 0);
 	json_decref(v);
 }
 
@@ -92,25 +99,26 @@ on_message(struct cp_channel *ch, const struct cp_message *m, void *data)
 	if (json_object_get(v, "blocking") != NULL) {
 		/* Its loop is blocked now: this ping waits until it is free. */
 		t->blocking_at = uv_now(&t->loop);
-		CHECK(cp_channel_ping(ch, ping_cb, "blocked") == 0);
+		CHECK(NULL, cp_channel_ping(ch, ping_cb, "blocked") == 0);
 	} else if (json_object_get(v, "unblocked") != NULL) {
 		/* A server handle, then a ping behind it. */
 		t->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
 		memset(&sin, 0, sizeof(sin));
 		sin.sin_family = AF_INET;
 		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		CHECK(bind(t->listen_fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
-		CHECK(listen(t->listen_fd, 8) == 0);
+		CHECK(NULL, bind(t->listen_fd, (struct sockaddr *)&sin,
+		    sizeof(sin)) == 0);
+		CHECK(NULL, listen(t->listen_fd, 8) == 0);
 		srv = json_string("server");
-		CHECK(cp_channel_send_handle(ch, srv, CP_HANDLE_NET_SERVER,
-		    t->listen_fd, 0, handle_cb, NULL) >= 0);
+		CHECK(NULL, cp_channel_send_handle(ch, srv,
+		    CP_HANDLE_NET_SERVER, t->listen_fd, 0, handle_cb, NULL) >= 0);
 		json_decref(srv);
-		CHECK(cp_channel_ping(ch, ping_cb, "after-handle") == 0);
+		CHECK(NULL, cp_channel_ping(ch, ping_cb, "after-handle") == 0);
 		send_json(t, "{\"report\":1}");
 	} else if (json_object_get(v, "messages") != NULL) {
 		/* block, report: pings were never 'message' events. */
-		CHECK(json_integer_value(json_object_get(v, "messages")) == 3);
-		CHECK(json_integer_value(json_object_get(v, "handles")) == 1);
+		CHECK(NULL, value_is(json_object_get(v, "messages"), "3"));
+		CHECK(NULL, value_is(json_object_get(v, "handles"), "1"));
 		cp_channel_disconnect(ch);
 	}
 }
@@ -122,7 +130,7 @@ start(struct t *t)
 
 	/* Three pings while it is idle, then a block. */
 	for (i = 0; i < 3; i++)
-		CHECK(cp_channel_ping(t->ch, ping_cb, NULL) == 0);
+		CHECK(NULL, cp_channel_ping(t->ch, ping_cb, NULL) == 0);
 	send_json(t, "{\"block\":1500}");
 }
 
@@ -131,7 +139,7 @@ on_exit_(struct cp_child *c, int64_t code, int sig, void *data)
 {
 	(void)c;
 	(void)data;
-	CHECK(code == 0 && sig == 0);
+	CHECK(NULL, code == 0 && sig == 0);
 }
 
 static void
@@ -139,7 +147,7 @@ on_close(struct cp_child *c, void *data)
 {
 	struct t *t = data;
 
-	cp_child_free(c);
+	cp_child_close(c, NULL);	/* freed once the loop is over */
 	uv_close((uv_handle_t *)&t->watchdog, NULL);
 }
 
@@ -178,11 +186,12 @@ static void
 c_ping_cb(struct cp_channel *ch, int st, void *arg)
 {
 	(void)arg;
-	CHECK(st == 0);
+	CHECK(NULL, st == 0);
 	c_pinged++;
 	if (c_pinged == 2) {
-		cp_channel_close(ch);
-		cp_channel_close(*(struct cp_channel **)cp_channel_data(ch));
+		cp_channel_close(ch, NULL);
+		cp_channel_close(*(struct cp_channel **)cp_channel_data(ch),
+		    NULL);
 	}
 }
 
@@ -194,16 +203,19 @@ c_peer(void)
 	uv_loop_t loop;
 	int sv[2];
 
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	CHECK(NULL, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+	    sv) == 0);
 	uv_loop_init(&loop);
-	CHECK(cp_channel_open_fd(&loop, sv[0], &ev, &b, &a) == 0);
-	CHECK(cp_channel_open_fd(&loop, sv[1], &ev, &a, &b) == 0);
-	CHECK(cp_channel_ping(a, c_ping_cb, NULL) == 0);
-	CHECK(cp_channel_ping(a, c_ping_cb, NULL) == 0);
+	CHECK(NULL, cp_channel_open_fd(&loop, sv[0], &ev, &b, &a) == 0);
+	CHECK(NULL, cp_channel_open_fd(&loop, sv[1], &ev, &a, &b) == 0);
+	CHECK(NULL, cp_channel_ping(a, c_ping_cb, NULL) == 0);
+	CHECK(NULL, cp_channel_ping(a, c_ping_cb, NULL) == 0);
 	uv_run(&loop, UV_RUN_DEFAULT);
-	CHECK(uv_loop_close(&loop) == 0);
-	CHECK(c_pinged == 2);
-	CHECK(c_errors == 0);
+	cp_channel_free(a);
+	cp_channel_free(b);
+	CHECK(NULL, uv_loop_close(&loop) == 0);
+	CHECK(NULL, c_pinged == 2);
+	CHECK(NULL, c_errors == 0);
 }
 
 int
@@ -219,14 +231,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	c_peer();
-	o.file = argv[1];
-	o.args = args;
-	o.stdio = stdio_;
-	o.stdio_count = 4;
-	stdio_[0].type = CP_STDIO_IGNORE;
-	stdio_[1].type = CP_STDIO_INHERIT;
-	stdio_[2].type = CP_STDIO_INHERIT;
-	stdio_[3].type = CP_STDIO_IPC;
+	node_child_options(&o, stdio_, argv[1], args, CP_STDIO_IGNORE, 3);
 	uv_loop_init(&t.loop);
 	uv_timer_init(&t.loop, &t.watchdog);
 	t.watchdog.data = &t;
@@ -240,13 +245,14 @@ main(int argc, char *argv[])
 	t.ch = cp_child_channel(t.child);
 	start(&t);
 	uv_run(&t.loop, UV_RUN_DEFAULT);
-	CHECK(uv_loop_close(&t.loop) == 0);
+	cp_child_free(t.child);
+	CHECK(NULL, uv_loop_close(&t.loop) == 0);
 	if (t.listen_fd >= 0)
 		close(t.listen_fd);
-	CHECK(t.pings_ok == 5);
+	CHECK(NULL, t.pings_ok == 5);
 	/* Answered once the loop was free: not before most of the block. */
-	CHECK(t.ping_answered_at >= t.blocking_at + BLOCK_MS - 200);
-	CHECK(t.norder == 2 && t.order[0] == 1 && t.order[1] == 2);
+	CHECK(NULL, t.ping_answered_at >= t.blocking_at + BLOCK_MS - 200);
+	CHECK(NULL, t.norder == 2 && t.order[0] == 1 && t.order[1] == 2);
 	if (failed == 0)
 		printf("ping: ok (blocked ping answered after %llu ms)\n",
 		    (unsigned long long)(t.ping_answered_at - t.blocking_at));

@@ -13,22 +13,35 @@
  *    UV_ETIMEDOUT, CP_POOL_ROLL_FAILED; the workers are kept again.
  * 3. A roll onto "good": CP_POOL_ROLL_DONE, every worker new, the old
  *    ones gone gracefully (exit 0 once their channel closed).
- * Also: max_connections without the rr cluster is UV_ENOTSUP.
+ * Also: max_connections without the rr cluster is UV_ENOTSUP; handing
+ * servers over (cp_pool_adopt_server, cp_pool_servers): an adopted
+ * socket is listed under its key, taken (closed with the pool), refused
+ * without the cluster, twice, for a pipe, for TCP under reuseport.
  * Exits 0 if every check passed, 1 otherwise.
  */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "childproc.h"
+#include "test.h"
 
 #define N 2
 
 static int failed;
 
-#define CHECK(c) do { if (!(c)) { failed = 1; fprintf(stderr, \
-    "pool-api.c:%d: check failed: %s\n", __LINE__, #c); } } while (0)
+static void
+check_failed(void *ctx, int line, const char *what)
+{
+	(void)ctx;
+	fprintf(stderr, "pool-api.c:%d: check failed: %s\n", line, what);
+	failed = 1;
+}
 
 static const char script[] =
     "read mode < \"$1\"\n"
@@ -60,7 +73,7 @@ set_mode(struct t *t, const char *mode)
 {
 	FILE *fp = fopen(t->modefile, "w");
 
-	CHECK(fp != NULL);
+	CHECK(NULL, fp != NULL);
 	if (fp == NULL)
 		return;
 	fprintf(fp, "%s\n", mode);
@@ -128,10 +141,10 @@ next_cb(uv_timer_t *h)
 	save_pids(t);
 	set_mode(t, modes[t->phase]);
 	t->replace_failed = t->roll_failed = 0;
-	CHECK(cp_pool_restart(t->pool) == 0);
+	CHECK(NULL, cp_pool_restart(t->pool) == 0);
 	/* A second one is queued behind it. */
 	if (t->phase == 1)
-		CHECK(cp_pool_restart(t->pool) == 1);
+		CHECK(NULL, cp_pool_restart(t->pool) == 1);
 }
 
 static void
@@ -156,29 +169,30 @@ on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
 		t->replace_failed++;
 		t->fail_err = e->err;
 		t->fail_status = (int)e->exit_status;
-		CHECK(e->slot == 0);
-		CHECK(e->worker != NULL && cp_worker_pid(e->worker) != t->pids[0]);
+		CHECK(NULL, e->slot == 0);
+		CHECK(NULL, e->worker != NULL &&
+		    cp_worker_pid(e->worker) != t->pids[0]);
 		break;
 	case CP_POOL_ROLL_FAILED:
 		t->roll_failed++;
-		CHECK(e->slot == 0);
-		CHECK(t->replace_failed >= 1);
-		CHECK(same_pids(t));
+		CHECK(NULL, e->slot == 0);
+		CHECK(NULL, t->replace_failed >= 1);
+		CHECK(NULL, same_pids(t));
 		if (t->phase == 1)
-			CHECK(t->fail_err == 0 && t->fail_status == 1);
+			CHECK(NULL, t->fail_err == 0 && t->fail_status == 1);
 		else if (t->phase == 2)
-			CHECK(t->fail_err == UV_ETIMEDOUT);
+			CHECK(NULL, t->fail_err == UV_ETIMEDOUT);
 		else
-			CHECK(!"a roll onto good code failed");
+			CHECK(NULL, !"a roll onto good code failed");
 		/* Phase 1 queued another roll: it fails the same way. */
 		if (t->phase != 1 || t->roll_failed == 2)
 			uv_timer_start(&t->next, next_cb, 0, 0);
 		break;
 	case CP_POOL_ROLL_DONE:
 		t->roll_done++;
-		CHECK(t->phase == 3);
+		CHECK(NULL, t->phase == 3);
 		for (i = 0; i < N; i++)
-			CHECK(cp_pool_worker(t->pool, i) != NULL &&
+			CHECK(NULL, cp_pool_worker(t->pool, i) != NULL &&
 			    cp_worker_pid(cp_pool_worker(t->pool, i)) != t->pids[i] &&
 			    cp_worker_state(cp_pool_worker(t->pool, i)) ==
 			    CP_WORKER_READY);
@@ -186,7 +200,7 @@ on_event(struct cp_pool *p, const struct cp_pool_event *e, void *data)
 		break;
 	case CP_POOL_GIVE_UP:
 	case CP_POOL_SPAWN_ERROR:
-		CHECK(!"give-up or spawn error");
+		CHECK(NULL, !"give-up or spawn error");
 		break;
 	default:
 		break;
@@ -211,11 +225,128 @@ check_notsup(uv_loop_t *loop, struct cp_pool_options *o)
 	struct cp_pool *p = NULL;
 
 	x.max_connections = 10;
-	CHECK(cp_pool_create(loop, &x, NULL, NULL, &p) == UV_ENOTSUP);
+	CHECK(NULL, cp_pool_create(loop, &x, NULL, NULL, &p) == UV_ENOTSUP);
 	x.flags |= CP_POOL_CLUSTER;
 	x.sched = CP_SCHED_NONE;
-	CHECK(cp_pool_create(loop, &x, NULL, NULL, &p) == UV_ENOTSUP);
-	CHECK(p == NULL);
+	CHECK(NULL, cp_pool_create(loop, &x, NULL, NULL, &p) == UV_ENOTSUP);
+	CHECK(NULL, p == NULL);
+}
+
+static void
+sub_closed(struct cp_pool *p, void *data)
+{
+	(void)p;
+	*(bool *)data = true;
+}
+
+/* A listening TCP socket on 127.0.0.1, port chosen by the kernel. */
+static int
+tcp_listener(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	    listen(fd, 16) != 0) {
+		perror("pool-api: listener");
+		exit(1);
+	}
+	return fd;
+}
+
+struct listed {
+	int n, fd;
+	char key[64];
+};
+
+static int
+list_cb(const char *key, int fd, void *arg)
+{
+	struct listed *l = arg;
+
+	l->n++;
+	l->fd = fd;
+	snprintf(l->key, sizeof(l->key), "%s", key);
+	return 0;
+}
+
+/* A pool made with x, checked by fn, then closed and freed. */
+static void
+with_pool(uv_loop_t *loop, const struct cp_pool_options *x,
+    void (*fn)(struct cp_pool *))
+{
+	struct cp_pool *p = NULL;
+	bool closed = false;
+
+	CHECK(NULL, cp_pool_create(loop, x, NULL, &closed, &p) == 0);
+	if (p == NULL)
+		return;
+	fn(p);
+	cp_pool_close(p, sub_closed);
+	uv_run(loop, UV_RUN_DEFAULT);
+	CHECK(NULL, closed);
+	cp_pool_free(p);
+}
+
+static void
+adopt_plain(struct cp_pool *p)
+{
+	int fd = tcp_listener();
+
+	CHECK(NULL, cp_pool_adopt_server(p, "127.0.0.1:0:4:-1:0", fd) == UV_EINVAL);
+	CHECK(NULL, cp_pool_servers(p, list_cb, &(struct listed){ 0 }) == 0);
+	CHECK(NULL, cp_pool_pending(p) == 0);
+	CHECK(NULL, fcntl(fd, F_GETFD) >= 0);		/* still ours */
+	close(fd);
+}
+
+static int adopted_fd = -1;
+
+static void
+adopt_rr(struct cp_pool *p)
+{
+	struct listed l = { 0 };
+	int fd = tcp_listener(), other = tcp_listener(), pp[2];
+
+	CHECK(NULL, cp_pool_adopt_server(p, "127.0.0.1:0:4:-1:0", fd) == 0);
+	CHECK(NULL, cp_pool_adopt_server(p, "127.0.0.1:0:4:-1:0", other) ==
+	    UV_EEXIST);
+	CHECK(NULL, pipe(pp) == 0);
+	CHECK(NULL, cp_pool_adopt_server(p, "pipe", pp[0]) == UV_ENOTSOCK);
+	CHECK(NULL, cp_pool_servers(p, list_cb, &l) == 1);
+	CHECK(NULL, l.n == 1 && l.fd == fd &&
+	    strcmp(l.key, "127.0.0.1:0:4:-1:0") == 0);
+	cp_pool_release_servers(p);
+	CHECK(NULL, cp_pool_pending(p) == 0);
+	close(other);
+	close(pp[0]);
+	close(pp[1]);
+	adopted_fd = fd;
+}
+
+static void
+adopt_reuseport(struct cp_pool *p)
+{
+	int fd = tcp_listener();
+
+	CHECK(NULL, cp_pool_adopt_server(p, "127.0.0.1:0:4:-1:0", fd) == UV_ENOTSUP);
+	close(fd);
+}
+
+static void
+check_adopt(uv_loop_t *loop, const struct cp_pool_options *o)
+{
+	struct cp_pool_options x = *o;
+
+	with_pool(loop, &x, adopt_plain);
+	x.flags |= CP_POOL_CLUSTER;
+	x.sched = CP_SCHED_RR;
+	with_pool(loop, &x, adopt_rr);
+	/* Taken: the pool closed it with its server. */
+	CHECK(NULL, adopted_fd >= 0 && fcntl(adopted_fd, F_GETFD) < 0);
+	x.sched = CP_SCHED_REUSEPORT;
+	with_pool(loop, &x, adopt_reuseport);
 }
 
 int
@@ -248,18 +379,19 @@ main(int argc, char **argv)
 	o.ready_timeout_ms = 5000;
 	o.grace_ms = 10000;
 	check_notsup(&t.loop, &o);
-	CHECK(cp_pool_create(&t.loop, &o, &ev, &t, &t.pool) == 0);
+	check_adopt(&t.loop, &o);
+	CHECK(NULL, cp_pool_create(&t.loop, &o, &ev, &t, &t.pool) == 0);
 	uv_timer_init(&t.loop, &t.next);
 	uv_timer_init(&t.loop, &t.watchdog);
 	t.next.data = t.watchdog.data = &t;
 	uv_timer_start(&t.watchdog, watchdog_cb, 120000, 0);
-	CHECK(cp_pool_start(t.pool) == 0);
+	CHECK(NULL, cp_pool_start(t.pool) == 0);
 	uv_run(&t.loop, UV_RUN_DEFAULT);
-	CHECK(t.closed);
-	CHECK(t.phase == 3 && t.roll_done == 1);
-	CHECK(t.old_exited_0 == N);
+	CHECK(NULL, t.closed);
+	CHECK(NULL, t.phase == 3 && t.roll_done == 1);
+	CHECK(NULL, t.old_exited_0 == N);
 	cp_pool_free(t.pool);
-	CHECK(uv_loop_close(&t.loop) == 0);
+	CHECK(NULL, uv_loop_close(&t.loop) == 0);
 	unlink(file);
 	rmdir(dir);
 	if (failed == 0)

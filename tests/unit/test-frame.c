@@ -184,7 +184,7 @@ run_framer(const char *data, size_t len, size_t max, enum feed_mode mode,
 	return pending;
 }
 
-/* A stream with everything a reader meets (section 2). */
+/* A stream with everything a reader meets (childproc-ipc(7), Messages). */
 static void
 build_corpus(struct cp_buf *b, uint64_t seed)
 {

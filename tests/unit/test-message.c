@@ -428,7 +428,10 @@ msg_validate(void)
 	ASSERT_EQ(cp_msg_validate(S("{\"a\":1}{}"), NULL), CP_PROTO_EPROTO);
 }
 
-/* Section 3.1: an object whose "cmd" is a string, longer than 5, "NODE_...". */
+/*
+ * childproc-ipc(7), Internal messages: an object whose "cmd" is a string,
+ * longer than 5, "NODE_...".
+ */
 static void
 msg_is_internal(void)
 {

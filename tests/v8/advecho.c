@@ -51,7 +51,7 @@ on_error(struct cp_channel *ch, int err, const char *line, size_t len,
 static void
 on_disconnect(struct cp_channel *ch, int err, void *data)
 {
-	cp_channel_close(ch);
+	cp_channel_close(ch, NULL);
 }
 
 int
@@ -77,6 +77,7 @@ main(void)
 	cp_channel_send(ch, ready, NULL, NULL);
 	json_decref(ready);
 	uv_run(&loop, UV_RUN_DEFAULT);
+	cp_channel_free(ch);		/* closed in on_disconnect */
 	uv_loop_close(&loop);
 	return failed;
 }

@@ -55,7 +55,7 @@ static const struct {
 static size_t next;		/* the case awaiting its echo */
 static int want_type;		/* its echo came: its type comes next */
 static int failed, listen_fd = -1, listen_port, got_back;
-static struct cp_child *child;
+static struct cp_child *child, *closed_child;
 
 static void
 fail(const char *what, const char *detail)
@@ -200,7 +200,8 @@ on_exit_cb(struct cp_child *c, int64_t status, int sig, void *data)
 static void
 on_close(struct cp_child *c, void *data)
 {
-	cp_child_free(c);
+	cp_child_close(c, NULL);	/* freed once the loop is over */
+	closed_child = c;
 	child = NULL;
 }
 
@@ -248,6 +249,7 @@ main(int argc, char *argv[])
 	    UV_EBUSY)
 		fail("cp_channel_set_serialization", "not EBUSY after a send");
 	uv_run(&loop, UV_RUN_DEFAULT);
+	cp_child_free(closed_child);
 	uv_loop_close(&loop);
 	if (listen_fd >= 0)
 		close(listen_fd);

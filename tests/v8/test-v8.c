@@ -162,11 +162,35 @@ test_truncations(void)
 	}
 }
 
+/*
+ * The V8 encoding of depth arrays, each the only element of the one
+ * around it (innermost empty), in a buffer of *n bytes the caller frees.
+ */
+static uint8_t *
+nested_arrays(size_t depth, size_t *n)
+{
+	uint8_t *p;
+	size_t i;
+
+	*n = 2 + 2 * depth + 5 + 3 * depth;
+	ASSERT((p = malloc(*n)) != NULL);
+	p[0] = 0xff;
+	p[1] = 0x0f;
+	for (i = 0; i < depth; i++) {
+		p[2 + 2 * i] = 'A';
+		p[3 + 2 * i] = 1;
+	}
+	memcpy(p + 2 + 2 * depth, "A\0$\0\0", 5);
+	for (i = 0; i < depth; i++)
+		memcpy(p + 7 + 2 * depth + 3 * i, "$\0\1", 3);
+	return p;
+}
+
 static void
 test_hostile(void)
 {
 	uint8_t *p;
-	size_t n, i, depth = 100000;
+	size_t n;
 	json_t *v;
 
 	expect_error((const uint8_t *)"", 0, "header");
@@ -179,33 +203,12 @@ test_hostile(void)
 	    "dense array");
 
 	/* 100000 nested arrays: refused at the limit, no stack overflow */
-	n = 2 + 2 * depth + 5 + 3 * depth;
-	ASSERT((p = malloc(n)) != NULL);
-	p[0] = 0xff;
-	p[1] = 0x0f;
-	for (i = 0; i < depth; i++) {
-		p[2 + 2 * i] = 'A';
-		p[3 + 2 * i] = 1;
-	}
-	memcpy(p + 2 + 2 * depth, "A\0$\0\0", 5);
-	for (i = 0; i < depth; i++)
-		memcpy(p + 7 + 2 * depth + 3 * i, "$\0\1", 3);
+	p = nested_arrays(100000, &n);
 	expect_error(p, n, "nested too deeply");
 	free(p);
 
 	/* ... but as deep as the limit works (Node itself stops near 3300) */
-	depth = CP_V8_MAX_DEPTH - 1;
-	n = 2 + 2 * depth + 5 + 3 * depth;
-	ASSERT((p = malloc(n)) != NULL);
-	p[0] = 0xff;
-	p[1] = 0x0f;
-	for (i = 0; i < depth; i++) {
-		p[2 + 2 * i] = 'A';
-		p[3 + 2 * i] = 1;
-	}
-	memcpy(p + 2 + 2 * depth, "A\0$\0\0", 5);
-	for (i = 0; i < depth; i++)
-		memcpy(p + 7 + 2 * depth + 3 * i, "$\0\1", 3);
+	p = nested_arrays(CP_V8_MAX_DEPTH - 1, &n);
 	ASSERT_EQ(cp_v8_decode(p, n, 0, &v, NULL), 0);
 	json_decref(v);
 	free(p);

@@ -16,6 +16,16 @@
 //                   stack), and an exclusive server on 127.0.0.1 port 0
 //   tls             tls.createServer({}).listen(0): reports its ticket keys
 //   throw           throws at the top level (after 'online')
+//   unixopts PATH   http on {path: PATH, readableAll, writableAll}
+//   twice PORT      two http servers, a and b, on 127.0.0.1:PORT
+//   maxconn         http with maxConnections = 1 on port 0
+//   drain           a net server on port 0 that answers each line with
+//                   its pid and keeps the connection; logs 'closed' when
+//                   server.close()'s callback runs
+//   v6only          http on {host: '::', port: 0, ipv6Only: true}, then
+//                   "v4" on 127.0.0.1 at the same port
+//   nonblock        http on port 0 answering with the O_NONBLOCK state of
+//                   the listening socket and of the connection (fdinfo)
 //   stubborn        no server, no 'disconnect' handler, SIGTERM ignored: a
 //                   'message' listener and a timer keep it alive (a plain
 //                   worker, as under --no-cluster; the server message of
@@ -152,6 +162,71 @@ case 'stubborn': {
 	process.on('SIGTERM', () => log('sigterm'));
 	setInterval(() => {}, 1000);
 	process.on('message', (m, h) => h && servers.push(h));
+	break;
+}
+case 'unixopts': {
+	const s = http.createServer(handler);
+	s.listen({ path: arg, readableAll: true, writableAll: true },
+	    () => log('listening', { name: 'unixopts', address: s.address() }));
+	servers.push(s);
+	break;
+}
+case 'twice': {
+	for (const name of ['a', 'b']) {
+		const s = http.createServer((req, res) => res.end(name + ' ' +
+		    process.pid));
+		s.on('error', (err) => log('error', { name, code: err.code,
+		    syscall: err.syscall, message: err.message }));
+		s.listen(Number(arg), '127.0.0.1', () => listening(s, name));
+		servers.push(s);
+	}
+	break;
+}
+case 'maxconn': {
+	const s = http.createServer(handler);
+	s.maxConnections = 1;
+	s.listen(0, '127.0.0.1', () => listening(s, 'maxconn'));
+	servers.push(s);
+	break;
+}
+case 'drain': {
+	const s = net.createServer((c) => {
+		c.setEncoding('utf8');
+		c.on('data', () => c.write(process.pid + '\n'));
+		c.on('error', () => {});
+	});
+	s.listen(0, '127.0.0.1', () => listening(s, 'drain'));
+	s.on('close', () => log('closed'));
+	servers.push(s);
+	break;
+}
+case 'v6only': {
+	const s = http.createServer(handler);
+	s.on('error', onError);
+	s.listen({ host: '::', port: 0, ipv6Only: true }, () => {
+		listening(s, 'v6only');
+		const v4 = http.createServer(handler);
+		v4.on('error', onError);
+		v4.listen(s.address().port, '127.0.0.1', () => listening(v4, 'v4'));
+		servers.push(v4);
+	});
+	servers.push(s);
+	break;
+}
+case 'nonblock': {
+	const nonblock = (fd) => {
+		const m = /^flags:\s*([0-7]+)/m.exec(fs.readFileSync(
+		    `/proc/self/fdinfo/${fd}`, 'utf8'));
+		return m ? (parseInt(m[1], 8) & 0o4000) !== 0 : null;
+	};
+	const s = http.createServer((req, res) => res.end(JSON.stringify({
+		pid: process.pid,
+		listener: s._handle && s._handle.fd >= 0 ?
+		    nonblock(s._handle.fd) : 'primary',
+		conn: nonblock(req.socket._handle.fd),
+	})));
+	s.listen(0, '127.0.0.1', () => listening(s, 'nonblock'));
+	servers.push(s);
 	break;
 }
 case 'throw':

@@ -5,6 +5,7 @@
 const dgram = require('dgram');
 const fs = require('fs');
 const net = require('net');
+const { readLine } = require('../../lib/lib.js');
 
 const kase = process.argv[2];
 const arg = process.argv[3];
@@ -32,22 +33,8 @@ function tcpPair(cb) {
 	});
 }
 
-// Reads one line from a socket, then calls cb with it.
-function readLine(sock, cb) {
-	let buf = '';
-	sock.setEncoding('utf8');
-	sock.on('data', function onData(d) {
-		buf += d;
-		const i = buf.indexOf('\n');
-		if (i >= 0) {
-			sock.removeListener('data', onData);
-			cb(buf.slice(0, i));
-		}
-	});
-}
-
 const cases = {
-	// 13 handle-in: the C parent sends one handle of each kind; say what
+	// handle-in: the C parent sends one handle of each kind; say what
 	// arrived and serve on it, so the C side can check the handle works.
 	in() {
 		const held = [];
@@ -93,7 +80,7 @@ const cases = {
 		});
 	},
 
-	// 13: nothing refused by the C sender may reach this side.
+	// handle-in: nothing refused by the C sender may reach this side.
 	refuse() {
 		const seen = [];
 		process.on('message', (m, h) => {
@@ -104,7 +91,7 @@ const cases = {
 		process.on('internalMessage', (m) => seen.push({ internal: m }));
 	},
 
-	// 14 handle-out: one handle of each kind from Node to the C parent;
+	// handle-out: one handle of each kind from Node to the C parent;
 	// the returned values of send() show the queueing behind the ACK.
 	out() {
 		const srv = net.createServer();
@@ -146,7 +133,7 @@ const cases = {
 		process.on('message', () => {});
 	},
 
-	// 15 fd-coalescing: two plain lines then a handle, all read at once.
+	// fd-coalescing: two plain lines then a handle, all read at once.
 	coalesce() {
 		const srv = net.createServer();
 		srv.listen(0, '127.0.0.1', () => process.send('ready'));
@@ -162,7 +149,7 @@ const cases = {
 		});
 	},
 
-	// 16 nack-retransmit: a server-accepted socket that the C side NACKs
+	// nack-retransmit: a server-accepted socket that the C side NACKs
 	// (arg: how many times) until Node gives up or sends the wrapped copy.
 	nack() {
 		let cbs = 0;
@@ -184,7 +171,7 @@ const cases = {
 		});
 	},
 
-	// 17 missing-fd: a NODE_HANDLE without an fd never becomes a message.
+	// missing-fd: a NODE_HANDLE without an fd never becomes a message.
 	missing() {
 		const seen = [];
 		process.on('message', (m, h) => {
@@ -194,7 +181,7 @@ const cases = {
 		});
 	},
 
-	// 22 deferred-disconnect: disconnect() right behind a handle.
+	// deferred-disconnect: disconnect() right behind a handle.
 	ddisc() {
 		const srv = net.createServer();
 		srv.listen(0, '127.0.0.1', () => {
@@ -273,7 +260,7 @@ const cases = {
 		process.send('ready');
 	},
 
-	// 25 cluster-primary: this is a cluster worker (NODE_UNIQUE_ID is set)
+	// cluster-primary: this is a cluster worker (NODE_UNIQUE_ID is set)
 	// whose primary is the C parent.
 	cluster() {
 		const cluster = require('cluster');

@@ -1,13 +1,15 @@
 // parent.js CASE HCHILD - a Node parent of the C child hchild.c, for the
 // handle tests in the child role.  Exits 0 if every check passed.
 //   echo        each kind of handle to the C child and back, then used
-//   socketlist  section 3.4 / case 18: a server-accepted socket sent to the
-//               C child; server.getConnections() and server.close(cb) must
-//               complete through its NODE_SOCKET_* answers
+//   socketlist  a server-accepted socket sent to the C child;
+//               server.getConnections() and server.close(cb) must complete
+//               through its NODE_SOCKET_* answers (childproc-ipc(7),
+//               Internal messages)
 'use strict';
 const assert = require('assert');
 const dgram = require('dgram');
 const net = require('net');
+const { readLine } = require('../../lib/lib.js');
 const { spawn } = require('child_process');
 
 const [kase, hchild] = process.argv.slice(2);
@@ -28,20 +30,6 @@ child.on('exit', (code, sig) => {
 		fail(new Error('the C child exited too early'));
 	console.log(`parent.js ${kase}: ok`);
 });
-
-// Reads one line from a socket.
-function readLine(sock, cb) {
-	let buf = '';
-	sock.setEncoding('utf8');
-	sock.on('data', function onData(d) {
-		buf += d;
-		const i = buf.indexOf('\n');
-		if (i >= 0) {
-			sock.removeListener('data', onData);
-			cb(buf.slice(0, i));
-		}
-	});
-}
 
 // A connected TCP pair on loopback: cb(accepted, client).
 function tcpPair(cb) {

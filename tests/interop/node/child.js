@@ -9,7 +9,8 @@ process.on('uncaughtException', (e) => {
 });
 
 const cases = {
-	// 1, 4, 5, 7, 10 and the big tests: echo everything.
+	// basic, fd-number, chunking, unicode and the big tests: echo
+	// everything.
 	echo() {
 		process.send({
 			hello: {
@@ -21,21 +22,21 @@ const cases = {
 		process.on('message', (m) => process.send({ got: m }));
 	},
 
-	// 8: top-level values both ways.
+	// Top-level values both ways.
 	values() {
 		for (const v of [null, 's', 42, true, [1]])
 			process.send(v);
 		process.on('message', (m) => process.send({ type: typeof m, got: m }));
 	},
 
-	// 9: JSON.stringify gives undefined, so Node writes "undefined\n".
+	// JSON.stringify gives undefined, so Node writes "undefined\n".
 	undefined() {
 		process.send({ toJSON() { return undefined; } });
 		process.send({ ok: 1 });
 		process.on('message', () => {});
 	},
 
-	// 11: keep-alive rules of a Node child.
+	// Keep-alive rules of a Node child.
 	alive() {
 		const how = process.argv[3];
 		if (how === 'none')
@@ -45,7 +46,7 @@ const cases = {
 			process.channel.unref();
 	},
 
-	// 12: messages that arrive before any listener wait for one.
+	// Messages that arrive before any listener wait for one.
 	pending() {
 		setTimeout(() => {
 			const got = [];
@@ -57,7 +58,7 @@ const cases = {
 		}, 500);
 	},
 
-	// 19: the parent disconnects; log what this side saw on stdout.
+	// The parent disconnects; log what this side saw on stdout.
 	events() {
 		const log = [];
 		process.on('message', (m) => log.push(['message', m]));
@@ -68,14 +69,14 @@ const cases = {
 		});
 	},
 
-	// 20, 21: this side disconnects right after one message.
+	// This side disconnects right after one message.
 	bye() {
 		process.on('disconnect', () => console.log('disconnect'));
 		process.send('bye');
 		process.disconnect();
 	},
 
-	// 23: send, then exit at once.  10 KiB fits the socket buffer and is
+	// Send, then exit at once.  10 KiB fits the socket buffer and is
 	// written in full; 1 MiB does not and Node drops the rest (its bug).
 	exitsend() {
 		process.send({ small: 'x'.repeat(10240) });
@@ -83,7 +84,7 @@ const cases = {
 		process.exit(0);
 	},
 
-	// 24: a slow reader: block the event loop after saying ready.
+	// A slow reader: block the event loop after saying ready.
 	slow() {
 		let i = 0;
 		process.on('message', (m) => process.send({ i: i++, len: m.length }));
@@ -91,7 +92,7 @@ const cases = {
 		Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
 	},
 
-	// 5, 6: what the C reader must reassemble: raw writes on the channel
+	// What the C reader must reassemble: raw writes on the channel
 	// fd (many lines in one write, one line byte by byte splitting a
 	// 4-byte emoji), then a 1 MiB message and 10 000 small ones.
 	rawout() {

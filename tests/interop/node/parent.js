@@ -44,7 +44,7 @@ async function expectExit(c, code) {
 }
 
 const cases = {
-	// 2: spawn with 'ipc' on fd 3; what the C child saw before opening it.
+	// Spawn with 'ipc' on fd 3; what the C child saw before opening it.
 	async basic() {
 		const c = start(['echo']);
 		const [ready] = await messages(c, 1);
@@ -59,7 +59,7 @@ const cases = {
 		await expectExit(c, 0);
 	},
 
-	// 4: the channel on fd 4.
+	// The channel on fd 4.
 	async 'fd-number'() {
 		const c = start(['echo'], { stdio: [0, 1, 2, 'ignore', 'ipc'] });
 		const [ready] = await messages(c, 1);
@@ -71,7 +71,7 @@ const cases = {
 		await expectExit(c, 0);
 	},
 
-	// 3: fork() with execPath: the module path is just argv[1].
+	// fork() with execPath: the module path is just argv[1].
 	async 'fork-execpath'() {
 		const c = fork('echo', ['a'], { execPath: cchild, execArgv: [] });
 		const [ready] = await messages(c, 1);
@@ -83,7 +83,7 @@ const cases = {
 		await expectExit(c, 0);
 	},
 
-	// 6 the other way: the C reader reassembles what Node writes.
+	// Chunking the other way: the C reader reassembles what Node writes.
 	async chunking() {
 		const c = start(['echo']);
 		await messages(c, 1);
@@ -102,7 +102,7 @@ const cases = {
 		await expectExit(c, 0);
 	},
 
-	// 7, 10: unicode and control characters, echoed byte for byte and
+	// Unicode and control characters, echoed byte for byte and
 	// re-encoded by the C encoder (no SyntaxError in Node).
 	async unicode() {
 		let ctl = '';
@@ -128,7 +128,7 @@ const cases = {
 		}
 	},
 
-	// 8: top-level values through the C decoder and encoder.
+	// Top-level values through the C decoder and encoder.
 	async values() {
 		const c = start(['reencode']);
 		await messages(c, 1);
@@ -141,7 +141,7 @@ const cases = {
 		await expectExit(c, 0);
 	},
 
-	// 9: Node writes "undefined\n"; the C child skips it and goes on.
+	// Node writes "undefined\n"; the C child skips it and goes on.
 	async undefined() {
 		const c = start(['echo']);
 		await messages(c, 1);
@@ -154,7 +154,7 @@ const cases = {
 		await expectExit(c, 0);
 	},
 
-	// 11: an unref'd C channel does not keep the child alive, but what
+	// An unref'd C channel does not keep the child alive, but what
 	// it queued is still written first.
 	async unref() {
 		let c = start(['unref']);
@@ -167,7 +167,7 @@ const cases = {
 		assert.strictEqual((await two)[1], 'u'.repeat(MIB));
 	},
 
-	// 19: the C child sends 3, disconnects, exits 1 s later.
+	// The C child sends 3, disconnects, exits 1 s later.
 	async 'disconnect-by-c'() {
 		const c = start(['send3']);
 		const events = [];
@@ -179,7 +179,7 @@ const cases = {
 		    'disconnect', ['exit', 0, null]]);
 	},
 
-	// 20: Node disconnects; the C child sees a clean EOF and exits 0.
+	// Node disconnects; the C child sees a clean EOF and exits 0.
 	async 'disconnect-by-node'() {
 		const c = start(['echo']);
 		let disconnected = false;
@@ -192,7 +192,7 @@ const cases = {
 		assert.ok(disconnected);
 	},
 
-	// 21: sends after a disconnect, on both sides.
+	// Sends after a disconnect, on both sides.
 	async 'send-after-disconnect'() {
 		const c = start(['epipe']);
 		await messages(c, 1);
@@ -207,7 +207,7 @@ const cases = {
 		assert.strictEqual(error && error.code, 'ERR_IPC_CHANNEL_CLOSED');
 	},
 
-	// 23: a C child that sends 1 MiB (or 32 MiB) and exits loses nothing.
+	// A C child that sends 1 MiB (or 32 MiB) and exits loses nothing.
 	async 'exit-after-send'() {
 		for (const size of [MIB, 32 * MIB]) {
 			const c = start(['big-exit', String(size)]);
@@ -219,7 +219,7 @@ const cases = {
 		}
 	},
 
-	// 24: both directions of backpressure.
+	// Both directions of backpressure.
 	async backpressure() {
 		// Node -> a C child that falls behind: send() says false, nothing is lost.
 		let c = start(['slow']);
@@ -300,7 +300,7 @@ const cases = {
 		await expectExit(c, 0);
 	},
 
-	// 26, 27: bad NODE_CHANNEL_FD values and modes are refused clearly.
+	// Bad NODE_CHANNEL_FD values and modes are refused clearly.
 	async 'bad-env'() {
 		const env = { ...process.env };
 		delete env.NODE_CHANNEL_FD;

@@ -7,8 +7,9 @@
 //            server code listens (the primary shares the port)
 //   chatter  writes 200 lines on stdout and 200 on stderr, each in two
 //            writes a turn of the event loop apart ("out SLOT I xxx",
-//            "err SLOT I xxx"), a line of 100000 "y" on stdout, then "tail
-//            SLOT" without a newline, and leaves (exit 0)
+//            "err SLOT I xxx"), a line of 100000 "y" on stdout, "bad
+//            \xff\xfe utf-8 SLOT" on stderr, then "tail SLOT" without a
+//            newline, and leaves (exit 0)
 //   orphan [S]  forks a shell that leaves a child behind (an orphan that
 //            exits S seconds later, default 0.3), prints "orphan PID" on
 //            stderr, stays up
@@ -67,9 +68,19 @@ if (mode === 'listen') {
 	let i = 0;
 	const next = () => {
 		if (i === 200) {
+			// Leave once both streams are written: the channel kept us
+			// up, and a cluster worker exits at once when it goes,
+			// dropping what a slow reader left queued.
+			let left = 2;
+			const done = () => {
+				if (--left === 0)
+					process.disconnect();
+			};
 			process.stdout.write('y'.repeat(100000) + '\n');
-			// Leave once it is written: the channel kept us up.
-			process.stdout.write(`tail ${slot}`, () => process.disconnect());
+			process.stderr.write(Buffer.concat([Buffer.from('bad '),
+			    Buffer.from([0xff, 0xfe]), Buffer.from(` utf-8 ${slot}\n`)]),
+			    done);
+			process.stdout.write(`tail ${slot}`, done);
 			return;
 		}
 		const n = i++;
