@@ -48,6 +48,18 @@ cp_encoding_name(enum cp_encoding enc)
 
 /* ---- text out ----------------------------------------------------------- */
 
+/* Moves up to want bytes of the input into d->held. */
+static void
+hold(struct cp__decoder *d, const unsigned char **pp, size_t *np, size_t want)
+{
+	size_t take = want < *np ? want : *np;
+
+	memcpy(d->held + d->nheld, *pp, take);
+	d->nheld += (int)take;
+	*pp += take;
+	*np -= take;
+}
+
 /*
  * Node's StringDecoder for utf16le: an odd byte waits for its partner, and
  * a high surrogate at the end of an even chunk waits for its low half (not
@@ -57,18 +69,12 @@ static int
 utf16_write(struct cp__decoder *d, const unsigned char *p, size_t n,
     struct cp_buf *out)
 {
-	size_t take, body;
+	size_t body;
 	int r;
 
 	while (d->nheld > 0 && n > 0) {
 		/* One byte completes an odd unit; a high surrogate wants a unit more. */
-		take = (d->nheld % 2 == 1) ? 1 : (size_t)(4 - d->nheld);
-		if (take > n)
-			take = n;
-		memcpy(d->held + d->nheld, p, take);
-		d->nheld += (int)take;
-		p += take;
-		n -= take;
+		hold(d, &p, &n, (d->nheld % 2 == 1) ? 1 : (size_t)(4 - d->nheld));
 		if (d->nheld % 2 == 1)
 			return 0;
 		if (d->nheld == 2 && cp_utf16le_is_high(d->held))
@@ -91,63 +97,23 @@ utf16_write(struct cp__decoder *d, const unsigned char *p, size_t n,
 	return cp_utf16le_to_wtf8(p, body, out);
 }
 
-static const char b64chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char b64url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 /* Base64 of n bytes; a last partial group is padded (base64url: not). */
 static int
 b64_text(enum cp_encoding enc, const unsigned char *p, size_t n,
     struct cp_buf *out)
 {
-	const char *tab = enc == CP_ENC_BASE64URL ? b64url : b64chars;
-	size_t i;
-	char *o;
-	uint32_t v;
-	int r;
-
-	if ((r = cp_buf_grow(out, (n + 2) / 3 * 4 + 1)) != 0)
-		return r;
-	o = out->data + out->len;
-	for (i = 0; i + 3 <= n; i += 3) {
-		v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		*o++ = tab[v >> 18];
-		*o++ = tab[(v >> 12) & 63];
-		*o++ = tab[(v >> 6) & 63];
-		*o++ = tab[v & 63];
-	}
-	if (n - i > 0) {
-		v = (uint32_t)p[i] << 16 | (n - i > 1 ? (uint32_t)p[i + 1] << 8 : 0);
-		*o++ = tab[v >> 18];
-		*o++ = tab[(v >> 12) & 63];
-		if (n - i > 1)
-			*o++ = tab[(v >> 6) & 63];
-		else if (enc == CP_ENC_BASE64)
-			*o++ = '=';
-		if (enc == CP_ENC_BASE64)
-			*o++ = '=';
-	}
-	out->len = (size_t)(o - out->data);
-	out->data[out->len] = '\0';
-	return 0;
+	return cp_base64_add(out, p, n, enc == CP_ENC_BASE64URL);
 }
 
 static int
 b64_write(struct cp__decoder *d, const unsigned char *p, size_t n,
     struct cp_buf *out)
 {
-	size_t take, body;
+	size_t body;
 	int r;
 
 	if (d->nheld > 0) {
-		take = 3 - (size_t)d->nheld;
-		if (take > n)
-			take = n;
-		memcpy(d->held + d->nheld, p, take);
-		d->nheld += (int)take;
-		p += take;
-		n -= take;
+		hold(d, &p, &n, 3 - (size_t)d->nheld);
 		if (d->nheld < 3)
 			return 0;
 		if ((r = b64_text(d->enc, d->held, 3, out)) != 0)
@@ -266,20 +232,15 @@ cp_encoding_to_string(enum cp_encoding enc, const char *buf, size_t len,
 
 /* ---- text in ------------------------------------------------------------ */
 
+/* Node reads both alphabets. */
 static int
 b64val(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
+	if (c == '-')
 		return 62;
-	if (c == '/' || c == '_')
+	if (c == '_')
 		return 63;
-	return -1;
+	return cp_base64_digit(c);
 }
 
 int

@@ -3,6 +3,7 @@
 #define CP_CORE_ENCODING_H
 
 #include "internal.h"
+#include "../proto/base64.h"
 #include "../proto/utf8.h"
 
 /*

@@ -899,7 +899,10 @@ result_message(const struct cp_result *r)
 			goto fail;
 		return b.data;
 	}
-	text = output_text(r, 2, &tlen);
+	/* NULL for stderr there is no memory for: never a message cut short. */
+	if ((text = output_text(r, 2, &tlen)) == NULL && r->output_count > 2 &&
+	    r->output[2].data != NULL)
+		goto fail;
 	if (cp_buf_add(&b, "Command failed: ", 16) != 0 ||
 	    cp_buf_add(&b, r->cmd, strlen(r->cmd)) != 0)
 		goto fail;

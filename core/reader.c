@@ -60,10 +60,10 @@ finish(struct cp_reader *r, int err)
 		return;
 	/* A last line without a newline is still a line. */
 	if ((n = cp_frame_pending(&r->frame)) > 0 && r->frame.skipped == 0) {
-		line = r->frame.buf + r->frame.start;
+		line = r->frame.buf.data + r->frame.start;
 		if (cp_frame_reserve(&r->frame, 1, &p, &n) == 0) {
-			line = r->frame.buf + r->frame.start;
-			n = r->frame.len - r->frame.start;
+			line = r->frame.buf.data + r->frame.start;
+			n = r->frame.buf.len - r->frame.start;
 			if (n > 0 && line[n - 1] == '\r')
 				n--;
 			line[n] = '\0';

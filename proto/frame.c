@@ -20,23 +20,22 @@ cp_frame_init(struct cp_frame *f, size_t max)
 void
 cp_frame_release(struct cp_frame *f)
 {
-	free(f->buf);
-	f->buf = NULL;
-	f->start = f->len = f->cap = 0;
+	cp_buf_release(&f->buf);
+	f->start = 0;
 	f->skipped = 0;
 }
 
 size_t
 cp_frame_pending(const struct cp_frame *f)
 {
-	return f->skipped ? f->skipped : f->len - f->start;
+	return f->skipped ? f->skipped : f->buf.len - f->start;
 }
 
 int
 cp_frame_reserve(struct cp_frame *f, size_t want, char **bufp, size_t *lenp)
 {
-	size_t tail, need, ncap;
-	char *nbuf;
+	size_t tail;
+	int r;
 
 	/*
 	 * Move the incomplete line to the front.  It began after the last
@@ -44,23 +43,16 @@ cp_frame_reserve(struct cp_frame *f, size_t want, char **bufp, size_t *lenp)
 	 * that chunk: the copies add up to at most the input once.
 	 */
 	if (f->start > 0) {
-		tail = f->len - f->start;
-		memmove(f->buf, f->buf + f->start, tail);
-		f->len = tail;
+		tail = f->buf.len - f->start;
+		memmove(f->buf.data, f->buf.data + f->start, tail);
+		f->buf.len = tail;
 		f->start = 0;
 	}
-	need = f->len + want + 1;	/* + 1 for the NUL after a line */
-	if (need > f->cap) {
-		ncap = f->cap ? f->cap : 4096;
-		while (ncap < need)
-			ncap *= 2;
-		if ((nbuf = realloc(f->buf, ncap)) == NULL)
-			return CP_PROTO_ENOMEM;
-		f->buf = nbuf;
-		f->cap = ncap;
-	}
-	*bufp = f->buf + f->len;
-	*lenp = f->cap - f->len - 1;
+	/* cp_buf_grow leaves room for the NUL after a line too. */
+	if ((r = cp_buf_grow(&f->buf, want)) != 0)
+		return r;
+	*bufp = f->buf.data + f->buf.len;
+	*lenp = f->buf.cap - f->buf.len - 1;
 	return 0;
 }
 
@@ -85,47 +77,47 @@ cp_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb, void *arg)
 	size_t scan, linelen, old_len;
 	uint64_t chunk_off;
 
-	scan = f->len;			/* bytes before this are known to have no LF */
-	old_len = f->len;		/* buf[old_len] is stream byte chunk_off */
+	scan = f->buf.len;			/* bytes before this are known to have no LF */
+	old_len = f->buf.len;		/* buf[old_len] is stream byte chunk_off */
 	chunk_off = f->total;
 	f->total += n;
-	f->len += n;
-	end = f->buf + f->len;
+	f->buf.len += n;
+	end = f->buf.data + f->buf.len;
 	for (;;) {
-		p = f->buf + scan;
+		p = f->buf.data + scan;
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (f->skipped) {
 			/* Discarding an oversized line; its head is kept. */
 			if (nl == NULL) {
 				f->skipped += (size_t)(end - p);
-				f->len = scan;
+				f->buf.len = scan;
 				return;
 			}
 			f->skipped += (size_t)(nl - p);
-			emit(f, CP_PROTO_EMSGSIZE, f->buf + f->start, scan - f->start,
+			emit(f, CP_PROTO_EMSGSIZE, f->buf.data + f->start, scan - f->start,
 			    f->skipped, cb, arg);
 			f->skipped = 0;
 		} else if (nl == NULL) {
-			if (f->len - f->start > f->max) {
-				f->skipped = f->len - f->start;
-				f->len = f->start + MIN(SKIP_KEEP, f->skipped);
+			if (f->buf.len - f->start > f->max) {
+				f->skipped = f->buf.len - f->start;
+				f->buf.len = f->start + MIN(SKIP_KEEP, f->skipped);
 			}
 			return;
 		} else {
-			linelen = (size_t)(nl - (f->buf + f->start));
+			linelen = (size_t)(nl - (f->buf.data + f->start));
 			if (linelen > f->max)
-				emit(f, CP_PROTO_EMSGSIZE, f->buf + f->start,
+				emit(f, CP_PROTO_EMSGSIZE, f->buf.data + f->start,
 				    MIN(SKIP_KEEP, linelen), linelen, cb, arg);
 			else
-				emit(f, 0, f->buf + f->start, linelen, linelen,
+				emit(f, 0, f->buf.data + f->start, linelen, linelen,
 				    cb, arg);
 		}
 		/* The line ended at nl; the next one starts after it. */
-		scan = (size_t)(nl + 1 - f->buf);
+		scan = (size_t)(nl + 1 - f->buf.data);
 		f->line_off = chunk_off + (scan - old_len);
 		f->start = scan;
-		if (f->start == f->len) {
-			f->start = f->len = 0;
+		if (f->start == f->buf.len) {
+			f->start = f->buf.len = 0;
 			return;
 		}
 	}

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "error.h"
 
 /* Node's V8 cannot hold a longer line (MAX_STRING_LENGTH is ~512 Mi units). */
@@ -20,10 +21,8 @@
 typedef void (*cp_frame_line_cb)(void *arg, int err, char *line, size_t len);
 
 struct cp_frame {
-	char *buf;
+	struct cp_buf buf;	/* the bytes held (no NUL kept after them) */
 	size_t start;		/* first byte of the current (incomplete) line */
-	size_t len;		/* bytes in buf */
-	size_t cap;
 	size_t max;		/* longest line accepted */
 	size_t skipped;		/* > 0: discarding an oversized line */
 	/*

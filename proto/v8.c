@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "frame.h"
 #include "utf8.h"
 #include "v8.h"
@@ -49,9 +50,6 @@ static const char regexp_order[] = "dgimsuvy";	/* RegExp.prototype.flags */
 static const char *error_names[] = { "EvalError", "RangeError",
     "ReferenceError", "SyntaxError", "TypeError", "URIError" };
 static const char error_tags[] = "ERFSTU";
-
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* ------------------------------------------------------------------ */
 /* Shared helpers */
@@ -436,32 +434,15 @@ read_bigint(struct dec *d)
 static json_t *
 base64_string(struct dec *d, const unsigned char *s, size_t n)
 {
-	char *t, *q;
-	size_t i;
-	uint32_t g;
+	struct cp_buf t = CP_BUF_INIT;
 	json_t *v;
 
-	if ((t = malloc((n + 2) / 3 * 4 + 1)) == NULL)
+	if (cp_base64_add(&t, s, n, false) != 0) {
+		cp_buf_release(&t);
 		return oom(d, NULL);
-	q = t;
-	for (i = 0; i + 2 < n; i += 3) {
-		g = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-		*q++ = b64[g >> 18];
-		*q++ = b64[g >> 12 & 63];
-		*q++ = b64[g >> 6 & 63];
-		*q++ = b64[g & 63];
 	}
-	if (i < n) {
-		g = (uint32_t)s[i] << 16;
-		if (i + 1 < n)
-			g |= (uint32_t)s[i + 1] << 8;
-		*q++ = b64[g >> 18];
-		*q++ = b64[g >> 12 & 63];
-		*q++ = i + 1 < n ? b64[g >> 6 & 63] : '=';
-		*q++ = '=';
-	}
-	v = json_stringn_nocheck(t, (size_t)(q - t));
-	free(t);
+	v = json_stringn_nocheck(t.data, t.len);
+	cp_buf_release(&t);
 	return v ? v : oom(d, NULL);
 }
 
@@ -1546,17 +1527,10 @@ put_odd_array(struct enc *e, const json_t *o, int depth)
 	return put_varint(e, (uint64_t)l);
 }
 
-static int
-b64_value(int c)
-{
-	const char *p;
-
-	if (c == 0 || (p = strchr(b64, c)) == NULL)
-		return -1;
-	return (int)(p - b64);
-}
-
-/* base64 text (padding optional) -> bytes appended to b; -1 if bad. */
+/*
+ * base64 text (padding optional) -> bytes appended to b.  Returns 0,
+ * CP_PROTO_EINVAL for text that is not base64, or CP_PROTO_ENOMEM.
+ */
 static int
 unbase64(const char *s, size_t len, struct cp_buf *b)
 {
@@ -1567,11 +1541,13 @@ unbase64(const char *s, size_t len, struct cp_buf *b)
 
 	while (len > 0 && s[len - 1] == '=')
 		len--;
-	if (len % 4 == 1 || cp_buf_grow(b, len / 4 * 3 + 3) != 0)
-		return -1;
+	if (len % 4 == 1)
+		return CP_PROTO_EINVAL;
+	if (cp_buf_grow(b, len / 4 * 3 + 3) != 0)
+		return CP_PROTO_ENOMEM;
 	for (i = 0; i < len; i++) {
-		if ((v = b64_value((unsigned char)s[i])) < 0)
-			return -1;
+		if ((v = cp_base64_digit((unsigned char)s[i])) < 0)
+			return CP_PROTO_EINVAL;
 		g = g << 6 | (uint32_t)v;
 		if (++n == 4) {
 			c = (unsigned char)(g >> 16);
@@ -1594,10 +1570,14 @@ unbase64(const char *s, size_t len, struct cp_buf *b)
 static int
 get_bytes(struct enc *e, const json_t *s, const char *what, struct cp_buf *b)
 {
+	int r = CP_PROTO_EINVAL;
+
 	if (!json_is_string(s) ||
-	    unbase64(json_string_value(s), json_string_length(s), b) != 0) {
+	    (r = unbase64(json_string_value(s), json_string_length(s), b)) != 0) {
 		cp_buf_release(b);
-		return efail(e, CP_PROTO_EINVAL, "%s needs a base64 string", what);
+		if (r == CP_PROTO_ENOMEM)
+			return efail(e, r, "out of memory");
+		return efail(e, r, "%s needs a base64 string", what);
 	}
 	if (b->len > 0xffffffffu) {
 		cp_buf_release(b);
@@ -2068,7 +2048,7 @@ cp_v8_encode_frame(const json_t *value, struct cp_buf *out,
 static uint64_t
 head_off(const struct cp_frame *f)
 {
-	return f->total - (f->len - f->start);
+	return f->total - (f->buf.len - f->start);
 }
 
 void
@@ -2081,10 +2061,10 @@ cp_v8_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb,
 	char *frame;
 
 	max = f->max < 0xffffffffu ? f->max : 0xffffffffu;
-	f->len += n;
+	f->buf.len += n;
 	f->total += n;
 	for (;;) {
-		have = f->len - f->start;
+		have = f->buf.len - f->start;
 		if (f->skipped > 0) {	/* the rest of an oversized frame */
 			drop = have < f->skipped ? have : f->skipped;
 			f->start += drop;
@@ -2095,7 +2075,7 @@ cp_v8_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb,
 		}
 		if (have < 4)
 			break;
-		p = (const unsigned char *)f->buf + f->start;
+		p = (const unsigned char *)f->buf.data + f->start;
 		len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 		    (uint32_t)p[2] << 8 | p[3];
 		f->line_off = head_off(f);
@@ -2107,13 +2087,13 @@ cp_v8_frame_commit(struct cp_frame *f, size_t n, cp_frame_line_cb cb,
 		}
 		if (have - 4 < len)
 			break;
-		frame = f->buf + f->start + 4;
+		frame = f->buf.data + f->start + 4;
 		f->start += 4 + (size_t)len;
 		cb(arg, 0, frame, len);
 	}
 	f->line_off = head_off(f);
-	if (f->start == f->len)
-		f->start = f->len = 0;
+	if (f->start == f->buf.len)
+		f->start = f->buf.len = 0;
 }
 
 int

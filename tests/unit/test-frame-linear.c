@@ -129,7 +129,7 @@ feed_one_line(size_t body, size_t chunk, int use_reserve, struct seen *s)
 			ASSERT_UEQ(cp_frame_pending(&f), off);
 	}
 	/* The buffer holds the line once, doubled at most. */
-	ASSERT_ULE(f.cap, 2 * (total + chunk + 1));
+	ASSERT_ULE(f.buf.cap, 2 * (total + chunk + 1));
 	cp_frame_release(&f);
 	free(src);
 }

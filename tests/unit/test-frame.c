@@ -449,7 +449,7 @@ frame_oversized_line_not_buffered(void)
 		ASSERT_EQ(cp_frame_feed(&f, chunk, sizeof(chunk), on_line, &rs), 0);
 		total += sizeof(chunk);
 		ASSERT_UEQ(cp_frame_pending(&f), total);
-		ASSERT_ULE(f.cap, 4 * sizeof(chunk));
+		ASSERT_ULE(f.buf.cap, 4 * sizeof(chunk));
 	}
 	ASSERT_UEQ(rs.n, 0);
 	ASSERT_EQ(cp_frame_feed(&f, "\n[1]\n", 5, on_line, &rs), 0);
