@@ -15,37 +15,9 @@
 
 #include "test.h"
 #include "message.h"
+#include "nomem.h"
 
 #define S(lit) lit, sizeof(lit) - 1
-
-void *__real_malloc(size_t n);
-void *__wrap_malloc(size_t n);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_realloc(void *p, size_t n);
-
-/* The allocation that fails: 1 is the first one counted; 0 is none. */
-static unsigned long fail_at, count, failed;
-
-static int
-should_fail(void)
-{
-	if (fail_at == 0 || ++count != fail_at)
-		return 0;
-	failed++;
-	return 1;
-}
-
-void *
-__wrap_malloc(size_t n)
-{
-	return should_fail() ? NULL : __real_malloc(n);
-}
-
-void *
-__wrap_realloc(void *p, size_t n)
-{
-	return should_fail() ? NULL : __real_realloc(p, n);
-}
 
 static void *
 json_alloc(size_t n)
