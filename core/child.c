@@ -774,37 +774,18 @@ start_posix(struct cp_child *c, const struct cp_spawn_options *opts,
 	return 0;
 }
 
+/*
+ * The stdio table the child gets (three pipes when none is given), checked
+ * as Node does: one IPC entry at most, no negative fd.  *ipcp is its index
+ * or -1.
+ */
 static int
-spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
-    const struct cp_child_events *ev, void *data, struct cp_child **childp)
+stdio_table(const struct cp_spawn_options *opts, const struct cp_stdio *def,
+    const struct cp_stdio **spp, int *np, int *ipcp)
 {
-	static const struct cp_child_events no_events;
-	struct cp_stdio def[3] = { { CP_STDIO_PIPE, 0 }, { CP_STDIO_PIPE, 0 },
-	    { CP_STDIO_PIPE, 0 } };
-	const struct cp_stdio *sp;
-	struct cp_child *c;
-	struct pipe_slot *p;
-	char **argv = NULL, **env = NULL, *cmd = NULL;
-	char fdvar[32];
-	const char *file;
-	size_t nargs = 0, i;
-	/* cfd: the child's fd i (-1: ignored); own: the ends we made for it */
-	int cfd[CP__STDIO_MAX], own[CP__STDIO_MAX];
-	int n, ipc = -1, r, fd, sv[2] = { -1, -1 }, pv[2];
-	bool advanced;
+	const struct cp_stdio *sp = opts->stdio;
+	int n = opts->stdio_count, fd, ipc = -1;
 
-	*childp = NULL;
-	if (ev == NULL)
-		ev = &no_events;
-	if (opts->file == NULL || opts->file[0] == '\0')
-		return UV_EINVAL;
-	advanced = opts->serialization != NULL &&
-	    strcmp(opts->serialization, "advanced") == 0;
-	if (opts->serialization != NULL && !advanced &&
-	    strcmp(opts->serialization, "json") != 0)
-		return UV_EINVAL;
-	n = opts->stdio_count;
-	sp = opts->stdio;
 	if (n == 0) {
 		n = 3;
 		sp = def;
@@ -820,28 +801,189 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 			return UV_EINVAL;
 		}
 	}
+	*spp = sp;
+	*np = n;
+	*ipcp = ipc;
+	return 0;
+}
 
-	/* argv: [argv0, args...] or [argv0, "-c", "file args..."] */
+/*
+ * The file to run and its argv: [argv0, args...], or with a shell
+ * [argv0, "-c", "file args..."] (*cmdp holds that string).  Both are the
+ * caller's to free; the strings of argv are borrowed from opts.
+ */
+static int
+make_argv(const struct cp_spawn_options *opts, const char **filep,
+    char ***argvp, char **cmdp)
+{
+	char **argv;
+	size_t nargs = 0, i;
+
 	for (i = 0; opts->args != NULL && opts->args[i] != NULL; i++)
 		nargs++;
 	/* Room for [argv0, "-c", cmd, NULL] even without args. */
 	if ((argv = calloc(nargs + 4, sizeof(*argv))) == NULL)
 		return UV_ENOMEM;
+	*cmdp = NULL;
 	if (opts->shell != NULL) {
-		if ((cmd = cp__join_words(opts->file, opts->args)) == NULL) {
+		if ((*cmdp = cp__join_words(opts->file, opts->args)) == NULL) {
 			free(argv);
 			return UV_ENOMEM;
 		}
-		file = opts->shell;
+		*filep = opts->shell;
 		argv[0] = (char *)(opts->argv0 ? opts->argv0 : opts->shell);
 		argv[1] = (char *)"-c";
-		argv[2] = cmd;
+		argv[2] = *cmdp;
 	} else {
-		file = opts->file;
+		*filep = opts->file;
 		argv[0] = (char *)(opts->argv0 ? opts->argv0 : opts->file);
 		for (i = 0; i < nargs; i++)
 			argv[i + 1] = opts->args[i];
 	}
+	*argvp = argv;
+	return 0;
+}
+
+/*
+ * One stdio entry, before the child starts (uv_spawn's
+ * uv__process_init_stdio): sets *cfd to the fd the child gets as fd (-1:
+ * ignored) and *own to the end made for it here (-1: none), to be closed
+ * once the child has it.  A pipe's end of ours is opened in c->pipes[fd];
+ * the channel's socketpair goes to sv.  On failure what was made is
+ * recorded in c, *own and sv, for the caller's clean-up.
+ */
+static int
+init_stdio(struct cp_child *c, int fd, const struct cp_stdio *e,
+    const struct cp_spawn_options *opts, bool advanced, int *cfd, int *own,
+    int sv[2])
+{
+	struct pipe_slot *p;
+	int pv[2], r;
+
+	switch (e->type) {
+	case CP_STDIO_PIPE:
+		/* Node: a socketpair, both ways, our end non-blocking. */
+		if ((p = calloc(1, sizeof(*p))) == NULL)
+			return UV_ENOMEM;
+		uv_pipe_init(c->loop, &p->pipe, 0);
+		p->pipe.data = p;
+		p->child = c;
+		p->fd = fd;
+		c->pipes[fd] = p;
+		c->handles++;
+		if ((r = stdio_socketpair(pv)) != 0)
+			return r;
+		if ((r = uv_pipe_open(&p->pipe, pv[0])) != 0) {
+			close(pv[0]);
+			close(pv[1]);
+			return r;
+		}
+		*cfd = *own = pv[1];
+		return 0;
+	case CP_STDIO_IPC:
+		if ((c->channel = malloc(sizeof(*c->channel))) == NULL)
+			return UV_ENOMEM;
+		cp__channel_init(c->channel, &c->ev.ipc, c->data,
+		    opts->max_message);
+		if (advanced)
+			CH_SET(c->channel, CH_ADVANCED);
+		c->channel->child = c;
+		/* Node: socketpair(AF_UNIX, SOCK_STREAM), made before the child. */
+		if ((r = stdio_socketpair(sv)) != 0)
+			return r;
+		*cfd = sv[1];
+		return 0;
+	case CP_STDIO_INHERIT:
+		*cfd = fd;
+		return 0;
+	case CP_STDIO_FD:
+		*cfd = e->fd;
+		return 0;
+	case CP_STDIO_IGNORE:
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Starts the child with posix_spawn (or vfork) watched through a pidfd,
+ * or with uv_spawn where only it can do what opts asks.
+ */
+static int
+start_child(struct cp_child *c, const struct cp_spawn_options *opts,
+    const char *file, char **argv, char **env, const int *cfd, int n)
+{
+	/* uv_spawn's path has no PR_SET_PDEATHSIG: without pidfds, none. */
+	if ((opts->flags & CP_SPAWN_DIE_WITH_PARENT) && !cp__pidfd_supported())
+		return UV_ENOSYS;
+	if (cp__pidfd_supported() && ((opts->flags &
+	    (CP_SPAWN_SETUID | CP_SPAWN_SETGID)) == 0 ||
+	    (opts->flags & CP_SPAWN_DIE_WITH_PARENT)))
+		return start_posix(c, opts, file, argv, env, cfd, n);
+	return start_uv(c, opts, file, argv, env, cfd, n);
+}
+
+/*
+ * Once the child runs (uv_spawn's uv__process_open_stream): our ends of
+ * the output and extra pipes are read (the child's stdin is not), the
+ * channel starts on sv0, the timeout is armed.
+ */
+static void
+start_streams(struct cp_child *c, const struct cp_spawn_options *opts,
+    int n, int sv0)
+{
+	struct pipe_slot *p;
+	int fd;
+
+	for (fd = 1; fd < n; fd++) {
+		if ((p = c->pipes[fd]) == NULL)
+			continue;
+		if (uv_read_start((uv_stream_t *)&p->pipe, pipe_alloc,
+		    pipe_read) == 0)
+			p->reading = 1;
+	}
+	if (c->channel != NULL && cp__channel_start(c->channel, c->loop,
+	    sv0) != 0)
+		cp__channel_shut(c->channel);
+	if (opts->timeout_ms > 0 && uv_timer_init(c->loop, &c->timer) == 0) {
+		c->timer.data = c;
+		c->handles++;
+		c->timer_on = true;
+		uv_timer_start(&c->timer, timeout_cb, opts->timeout_ms, 0);
+	}
+}
+
+static int
+spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
+    const struct cp_child_events *ev, void *data, struct cp_child **childp)
+{
+	static const struct cp_child_events no_events;
+	static const struct cp_stdio def[3] = { { CP_STDIO_PIPE, 0 },
+	    { CP_STDIO_PIPE, 0 }, { CP_STDIO_PIPE, 0 } };
+	const struct cp_stdio *sp;
+	struct cp_child *c;
+	char **argv = NULL, **env = NULL, *cmd = NULL;
+	char fdvar[32];
+	const char *file;
+	/* cfd: the child's fd i (-1: ignored); own: the ends we made for it */
+	int cfd[CP__STDIO_MAX], own[CP__STDIO_MAX];
+	int n, ipc, r, fd, sv[2] = { -1, -1 };
+	bool advanced;
+
+	*childp = NULL;
+	if (ev == NULL)
+		ev = &no_events;
+	if (opts->file == NULL || opts->file[0] == '\0')
+		return UV_EINVAL;
+	advanced = opts->serialization != NULL &&
+	    strcmp(opts->serialization, "advanced") == 0;
+	if (opts->serialization != NULL && !advanced &&
+	    strcmp(opts->serialization, "json") != 0)
+		return UV_EINVAL;
+	if ((r = stdio_table(opts, def, &sp, &n, &ipc)) != 0)
+		return r;
+	if ((r = make_argv(opts, &file, &argv, &cmd)) != 0)
+		return r;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		r = UV_ENOMEM;
@@ -858,71 +1000,17 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 
 	for (fd = 0; fd < CP__STDIO_MAX; fd++)
 		cfd[fd] = own[fd] = -1;
-	for (fd = 0; fd < n; fd++) {
-		switch (sp[fd].type) {
-		case CP_STDIO_PIPE:
-			/* Node: a socketpair, both ways, our end non-blocking. */
-			if ((p = calloc(1, sizeof(*p))) == NULL) {
-				r = UV_ENOMEM;
-				goto fail_pipes;
-			}
-			uv_pipe_init(loop, &p->pipe, 0);
-			p->pipe.data = p;
-			p->child = c;
-			p->fd = fd;
-			c->pipes[fd] = p;
-			c->handles++;
-			if ((r = stdio_socketpair(pv)) != 0)
-				goto fail_pipes;
-			if ((r = uv_pipe_open(&p->pipe, pv[0])) != 0) {
-				close(pv[0]);
-				close(pv[1]);
-				goto fail_pipes;
-			}
-			cfd[fd] = own[fd] = pv[1];
-			break;
-		case CP_STDIO_IPC:
-			if ((c->channel = malloc(sizeof(*c->channel))) == NULL) {
-				r = UV_ENOMEM;
-				goto fail_pipes;
-			}
-			cp__channel_init(c->channel, &c->ev.ipc, data,
-			    opts->max_message);
-			if (advanced)
-				CH_SET(c->channel, CH_ADVANCED);
-			c->channel->child = c;
-			/* Node: socketpair(AF_UNIX, SOCK_STREAM), made before the child. */
-			if ((r = stdio_socketpair(sv)) != 0)
-				goto fail_pipes;
-			cfd[fd] = sv[1];
-			break;
-		case CP_STDIO_INHERIT:
-			cfd[fd] = fd;
-			break;
-		case CP_STDIO_FD:
-			cfd[fd] = sp[fd].fd;
-			break;
-		case CP_STDIO_IGNORE:
-		default:
-			break;
-		}
-	}
+	for (fd = 0; fd < n; fd++)
+		if ((r = init_stdio(c, fd, &sp[fd], opts, advanced, &cfd[fd],
+		    &own[fd], sv)) != 0)
+			goto fail_pipes;
 	if (ipc >= 0 && (env = channel_env(opts->env, ipc, fdvar, advanced)) == NULL) {
 		r = UV_ENOMEM;
 		goto fail_pipes;
 	}
 
-	/* uv_spawn's path has no PR_SET_PDEATHSIG: without pidfds, none. */
-	if ((opts->flags & CP_SPAWN_DIE_WITH_PARENT) && !cp__pidfd_supported())
-		r = UV_ENOSYS;
-	else if (cp__pidfd_supported() && ((opts->flags &
-	    (CP_SPAWN_SETUID | CP_SPAWN_SETGID)) == 0 ||
-	    (opts->flags & CP_SPAWN_DIE_WITH_PARENT)))
-		r = start_posix(c, opts, file, argv,
-		    env != NULL ? env : (char **)opts->env, cfd, n);
-	else
-		r = start_uv(c, opts, file, argv,
-		    env != NULL ? env : (char **)opts->env, cfd, n);
+	r = start_child(c, opts, file, argv,
+	    env != NULL ? env : (char **)opts->env, cfd, n);
 	free(env);
 	env = NULL;
 	/* The child's ends are the child's now. */
@@ -938,26 +1026,7 @@ spawn_child(uv_loop_t *loop, const struct cp_spawn_options *opts,
 	if (r != 0)
 		goto fail_pipes;
 
-	for (fd = 0; fd < n; fd++) {
-		if ((p = c->pipes[fd]) == NULL || fd == 0)
-			continue;
-		/* Output and extra pipes are read; the child's stdin is not. */
-		if (uv_read_start((uv_stream_t *)&p->pipe, pipe_alloc,
-		    pipe_read) == 0)
-			p->reading = 1;
-	}
-	if (c->channel != NULL) {
-		r = cp__channel_start(c->channel, loop, sv[0]);
-		sv[0] = -1;
-		if (r != 0)
-			cp__channel_shut(c->channel);
-	}
-	if (opts->timeout_ms > 0 && uv_timer_init(loop, &c->timer) == 0) {
-		c->timer.data = c;
-		c->handles++;
-		c->timer_on = true;
-		uv_timer_start(&c->timer, timeout_cb, opts->timeout_ms, 0);
-	}
+	start_streams(c, opts, n, sv[0]);
 	free(cmd);
 	free(argv);
 	*childp = c;
