@@ -223,6 +223,7 @@ bun_line(struct fork *f, const struct cp_pool_event *e)
 {
 	json_t *m;
 	const char *act, *addr;
+	char where[300];
 	json_int_t port;
 
 	if (e->len < 2 || e->line[0] != '\x02' ||
@@ -237,16 +238,16 @@ bun_line(struct fork *f, const struct cp_pool_event *e)
 	else if (act != NULL && strcmp(act, "queryServer") == 0) {
 		addr = json_string_value(json_object_get(m, "address"));
 		port = json_integer_value(json_object_get(m, "port"));
+		/* HOST:PORT, or a unix path (no port) as it is */
 		if (port >= 0)
-			fork_status(f, "worker %d: cannot listen on %s:%lld: Bun "
-			    "takes no socket from a primary that is not Bun (its "
-			    "listen() never completes)", e->slot + 1,
+			snprintf(where, sizeof(where), "%s:%lld",
 			    addr != NULL ? addr : "::", (long long)port);
 		else
-			fork_status(f, "worker %d: cannot listen on %s: Bun takes "
-			    "no socket from a primary that is not Bun (its "
-			    "listen() never completes)", e->slot + 1,
+			snprintf(where, sizeof(where), "%s",
 			    addr != NULL ? addr : "?");
+		fork_status(f, "worker %d: cannot listen on %s: Bun takes no "
+		    "socket from a primary that is not Bun (its listen() never "
+		    "completes)", e->slot + 1, where);
 	}
 	json_decref(m);
 	return true;

@@ -1476,7 +1476,7 @@ cp_channel_open_fd(uv_loop_t *loop, int fd, const struct cp_channel_events *ev,
 	if ((r = cp__channel_start(ch, loop, fd)) != 0) {
 		if (!CH_HAS(ch, CH_OPENED)) {
 			cp_frame_release(&ch->frame);
-	cp__channel_serial_release(ch);
+			cp__channel_serial_release(ch);
 			free(ch);
 		} else {
 			CH_SET(ch, CH_FREE_SELF);	/* freed once closed */

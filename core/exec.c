@@ -22,7 +22,6 @@ enum mode { MODE_EXEC, MODE_SYNC };
 /* Node's AbortError, for an exec closed while it ran (cp_exec_close). */
 #define ABORTED "The operation was aborted"
 
-
 struct stream {
 	struct cp_buf buf;	/* bytes, or text in exec's string encodings */
 	struct cp__decoder dec;
