@@ -282,6 +282,13 @@ call_back(struct cp_channel *ch, struct wentry *w, int status)
 		w->cb(ch, status, w->arg);
 }
 
+/* The entry's callback comes with the peer's answer, not with the write. */
+static bool
+answered(const struct wentry *w)
+{
+	return w->type != CP_HANDLE_NONE || w->ping;
+}
+
 /*
  * Writes what can be written.  Callbacks run only when may_call_back
  * (not inside cp_channel_send); otherwise entries with a callback wait
@@ -295,7 +302,8 @@ flush_queue(struct cp_channel *ch, bool may_call_back)
 
 	while (head_ready(ch) && !CH_HAS(ch, CH_CLOSING)) {
 		w = ch->wq;
-		if (w->cb != NULL && !may_call_back)
+		/* A handle's callback waits for its ACK: it may go at once. */
+		if (w->cb != NULL && !may_call_back && !answered(w))
 			break;
 		n = write_some(ch, w);
 		if (n < 0) {
@@ -308,7 +316,7 @@ flush_queue(struct cp_channel *ch, bool may_call_back)
 		if (w->off < w->len)
 			break;		/* the socket is full */
 		pop_entry(ch);
-		if (w->type != CP_HANDLE_NONE || w->ping) {
+		if (answered(w)) {
 			/* Node: everything else waits for this handle's ACK/NACK. */
 			ch->handles_queued--;
 			ch->inflight = w;
@@ -692,32 +700,23 @@ encode_handle_line(struct cp_channel *ch, const json_t *msg,
 	return r;
 }
 
-int
-cp_channel_send_handle(struct cp_channel *ch, const json_t *msg,
-    enum cp_handle_type type, int fd, unsigned int flags, cp_send_cb cb,
-    void *arg)
+/*
+ * Queues a handle: fd is sent as a copy, the caller's stays the caller's.
+ * Unless reading (the lines gathered then go out after the chunk), it is
+ * written at once when nothing holds it back: its callback waits for the
+ * ACK anyway, and a round through the poll would cost two epoll_ctl and
+ * a loop turn.
+ */
+static int
+queue_handle(struct cp_channel *ch, const json_t *msg,
+    enum cp_handle_type type, const char *dgram_type, int fd,
+    unsigned int flags, cp_send_cb cb, void *arg)
 {
-	const char *dgram_type = NULL;
 	struct wentry *w;
-	int r, dfd, fl;
+	int r, dfd, held;
 
-	if (!CH_HAS(ch, CH_CONNECTED))
-		return UV_EPIPE;
-	if (msg == NULL)
-		return UV_EINVAL;	/* Node: ERR_MISSING_ARGS */
-	if ((r = check_handle_fd(fd, type, &dgram_type)) != 0)
-		return r;
 	if ((r = encode_handle_line(ch, msg, type, dgram_type)) != 0)
 		return r;
-	/*
-	 * Node's sockets are all non-blocking; a blocking one would make a
-	 * worker that loses a race for a connection sleep in accept().  The
-	 * flag belongs to the socket, so the caller's copy changes too.
-	 */
-	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
-	    (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
-		return CP_ERR(errno);
-	/* Our own copy: the caller's fd stays the caller's. */
 	if ((dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0)
 		return CP_ERR(errno);
 	if ((r = enqueue(ch, ch->scratch.data, ch->scratch.len, dfd, false, cb,
@@ -729,10 +728,54 @@ cp_channel_send_handle(struct cp_channel *ch, const json_t *msg,
 	w->flags = flags;
 	w->msg = json_incref((json_t *)msg);
 	ch->handles_queued++;
-	update_poll(ch);
 	/* Held behind another handle: Node's send() says false then too. */
-	return ch->queued >= CP_SEND_HIGH_WATER || ch->inflight != NULL ||
-	    ch->handles_queued > 1 ? 1 : 0;
+	held = ch->queued >= CP_SEND_HIGH_WATER || ch->inflight != NULL ||
+	    ch->handles_queued > 1;
+	/*
+	 * A write error is left to the poll, which reports it to cb.  While
+	 * reading, poll_cb flushes and updates the poll once it is done (a
+	 * poll changed and changed back costs libuv three epoll_ctl).
+	 */
+	if (!CH_HAS(ch, CH_GATHERING)) {
+		flush_queue(ch, false);
+		update_poll(ch);
+	}
+	return held ? 1 : 0;
+}
+
+int
+cp_channel_send_handle(struct cp_channel *ch, const json_t *msg,
+    enum cp_handle_type type, int fd, unsigned int flags, cp_send_cb cb,
+    void *arg)
+{
+	const char *dgram_type = NULL;
+	int r, fl;
+
+	if (!CH_HAS(ch, CH_CONNECTED))
+		return UV_EPIPE;
+	if (msg == NULL)
+		return UV_EINVAL;	/* Node: ERR_MISSING_ARGS */
+	if ((r = check_handle_fd(fd, type, &dgram_type)) != 0)
+		return r;
+	/*
+	 * Node's sockets are all non-blocking; a blocking one would make a
+	 * worker that loses a race for a connection sleep in accept().  The
+	 * flag belongs to the socket, so the caller's copy changes too.
+	 */
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
+		return CP_ERR(errno);
+	return queue_handle(ch, msg, type, dgram_type, fd, flags, cb, arg);
+}
+
+int
+cp__channel_send_conn(struct cp_channel *ch, const json_t *msg, int fd,
+    cp_send_cb cb, void *arg)
+{
+	if (!CH_HAS(ch, CH_CONNECTED))
+		return UV_EPIPE;
+	return queue_handle(ch, msg, CP_HANDLE_NET_NATIVE, NULL, fd, 0, cb,
+	    arg);
 }
 
 int
@@ -749,7 +792,10 @@ cp_channel_ping(struct cp_channel *ch, cp_send_cb cb, void *arg)
 		return r;
 	w->ping = true;
 	ch->handles_queued++;
-	update_poll(ch);
+	if (!CH_HAS(ch, CH_GATHERING)) {	/* as queue_handle */
+		flush_queue(ch, false);
+		update_poll(ch);
+	}
 	return 0;
 }
 

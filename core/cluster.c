@@ -106,6 +106,7 @@ struct cp__cluster {
 
 static void server_close(struct server *s);
 static void distribute(struct server *s);
+static void newconn_sent(struct cp_channel *ch, int status, void *arg);
 
 /* ---- sending ----------------------------------------------------------- */
 
@@ -143,7 +144,9 @@ send_cluster(struct cp__cluster_worker *cw, json_t *o, int fd,
 		json_decref(o);
 		return UV_ENOMEM;
 	}
-	if (fd >= 0)
+	if (fd >= 0 && type == CP_HANDLE_NET_NATIVE && cb == newconn_sent)
+		r = cp__channel_send_conn(ch, o, fd, cb, arg);	/* accepted by us */
+	else if (fd >= 0)
 		r = cp_channel_send_handle(ch, o, type, fd, 0, cb, arg);
 	else
 		r = cp_channel_send(ch, o, cb, arg);
@@ -606,7 +609,6 @@ requeue(struct conn *c, bool refused)
 	push_front(s, c);
 }
 
-static void newconn_sent(struct cp_channel *ch, int status, void *arg);
 static void cool(struct server *s, struct user *u);
 
 /* Node's handoff(): the oldest connection to this worker, or it waits free. */

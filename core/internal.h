@@ -96,6 +96,12 @@ void cp__channel_init(struct cp_channel *ch, const struct cp_channel_events *ev,
     void *data, size_t max_message);
 /* Starts driving fd (a connected AF_UNIX stream socket, now ours). */
 int cp__channel_start(struct cp_channel *ch, uv_loop_t *loop, int fd);
+/*
+ * Sends fd, a connection the caller accepted non-blocking, as a net.Native
+ * handle, without cp_channel_send_handle's checks of what fd is.
+ */
+int cp__channel_send_conn(struct cp_channel *ch, const json_t *msg, int fd,
+    cp_send_cb cb, void *arg);
 /* Closes the channel now (used when the owner goes away). */
 void cp__channel_shut(struct cp_channel *ch);
 /*
