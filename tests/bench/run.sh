@@ -33,6 +33,7 @@ while getopts r:qo:s: opt; do
 	   exit 2 ;;
 	esac
 done
+mkdir -p "$outdir" || exit 1
 
 # want SECTION: whether -s asked for it (and, if so, it is the section
 # running now, which a report of a run cut short names).
