@@ -708,6 +708,51 @@ inflight_tick(struct t *t)
 	}
 }
 
+/*
+ * ---- a handle or a ping with nothing ahead of it leaves within the call:
+ * no loop turn between the send and the peer reading it ---------------- */
+
+static void
+atonce_tick(struct t *t)
+{
+	struct pline l = { .nfds = 0 };
+	int fd;
+
+	switch (t->step) {
+	case 0:
+		fd = new_socket(t, NULL);
+		CHECK(t, lib_send_handle(t, "1", CP_HANDLE_NET_SOCKET, fd, 0) == 0);
+		close(fd);
+		CHECK(t, peer_line(t, &l));
+		CHECK(t, l.nfds == 1);
+		close_fds(&l);
+		CHECK(t, t->ncb == 0);		/* the callback waits for the ACK */
+		peer_send(t, "{\"cmd\":\"NODE_HANDLE_ACK\"}\n", NULL, 0);
+		t->step = 1;
+		break;
+	case 1:
+		if (t->ncb < 1) {
+			return;
+		}
+		CHECK(t, t->ncb == 1 && t->cb_status == 0);
+		CHECK(t, cp_channel_ping(t->ch, send_cb, NULL) == 0);
+		CHECK(t, peer_line(t, &l));
+		CHECK(t, strcmp(l.text, "{\"cmd\":\"NODE_HANDLE\"}") == 0);
+		CHECK(t, t->ncb == 1);
+		peer_send(t, "{\"cmd\":\"NODE_HANDLE_NACK\"}\n", NULL, 0);
+		t->step = 2;
+		break;
+	case 2:
+		if (t->ncb < 2) {
+			return;
+		}
+		CHECK(t, t->ncb == 2 && t->cb_status == 0);
+		CHECK(t, peer_quiet(t));
+		finish(t);
+		break;
+	}
+}
+
 /* ---- a NODE_HANDLE without its fd: one NACK, no message ----------------- */
 
 static void
@@ -949,6 +994,7 @@ static const struct scenario scenarios[] = {
 	CASE("keep-open", retry_tick, NULL, NULL)
 	CASE("server-nack", retry_tick, NULL, NULL)
 	CASE("in-flight", inflight_tick, NULL, NULL)
+	CASE("at-once", atonce_tick, NULL, NULL)
 	CASE("missing", missing_tick, only_end_message, NULL)
 	CASE("unasked-ack", unasked_tick, only_end_message, NULL)
 	CASE("disconnect", ddisc_tick, NULL, NULL)
