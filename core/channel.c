@@ -704,8 +704,8 @@ encode_handle_line(struct cp_channel *ch, const json_t *msg,
  * Queues a handle: fd is sent as a copy, the caller's stays the caller's.
  * Unless reading (the lines gathered then go out after the chunk), it is
  * written at once when nothing holds it back: its callback waits for the
- * ACK anyway, and a round through the poll would cost two epoll_ctl and
- * a loop turn.
+ * ACK anyway, and a round through the poll would cost a loop turn and
+ * three epoll_ctl (libuv's uv_poll_start deletes and adds the fd again).
  */
 static int
 queue_handle(struct cp_channel *ch, const json_t *msg,
