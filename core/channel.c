@@ -769,13 +769,14 @@ cp_channel_send_handle(struct cp_channel *ch, const json_t *msg,
 }
 
 int
-cp__channel_send_conn(struct cp_channel *ch, const json_t *msg, int fd,
-    cp_send_cb cb, void *arg)
+cp__channel_send_own(struct cp_channel *ch, const json_t *msg,
+    enum cp_handle_type type, int fd, cp_send_cb cb, void *arg)
 {
 	if (!CH_HAS(ch, CH_CONNECTED))
 		return UV_EPIPE;
-	return queue_handle(ch, msg, CP_HANDLE_NET_NATIVE, NULL, fd, 0, cb,
-	    arg);
+	if (type == CP_HANDLE_DGRAM_SOCKET)
+		return UV_EINVAL;	/* needs the dgramType a check finds */
+	return queue_handle(ch, msg, type, NULL, fd, 0, cb, arg);
 }
 
 int

@@ -106,7 +106,6 @@ struct cp__cluster {
 
 static void server_close(struct server *s);
 static void distribute(struct server *s);
-static void newconn_sent(struct cp_channel *ch, int status, void *arg);
 
 /* ---- sending ----------------------------------------------------------- */
 
@@ -144,10 +143,8 @@ send_cluster(struct cp__cluster_worker *cw, json_t *o, int fd,
 		json_decref(o);
 		return UV_ENOMEM;
 	}
-	if (fd >= 0 && type == CP_HANDLE_NET_NATIVE && cb == newconn_sent)
-		r = cp__channel_send_conn(ch, o, fd, cb, arg);	/* accepted by us */
-	else if (fd >= 0)
-		r = cp_channel_send_handle(ch, o, type, fd, 0, cb, arg);
+	if (fd >= 0)	/* ours: opened, accepted or adopted non-blocking */
+		r = cp__channel_send_own(ch, o, type, fd, cb, arg);
 	else
 		r = cp_channel_send(ch, o, cb, arg);
 	json_decref(o);
@@ -609,6 +606,7 @@ requeue(struct conn *c, bool refused)
 	push_front(s, c);
 }
 
+static void newconn_sent(struct cp_channel *ch, int status, void *arg);
 static void cool(struct server *s, struct user *u);
 
 /* Node's handoff(): the oldest connection to this worker, or it waits free. */
@@ -1071,7 +1069,7 @@ cp__cluster_adopt(struct cp__cluster *cl, const char *key, int fd)
 {
 	struct sockaddr_un *sun;
 	struct server *s;
-	int type, r = 0;
+	int type, fl, r = 0;
 	socklen_t len = sizeof(type);
 
 	if (key == NULL || fd < 0)
@@ -1117,7 +1115,15 @@ cp__cluster_adopt(struct cp__cluster *cl, const char *key, int fd)
 	}
 	if (r == 0 && (s->key = strdup(key)) == NULL)
 		r = UV_ENOMEM;
+	/*
+	 * Non-blocking, as the sockets we open (send_cluster sends them
+	 * unchecked): a worker handed a blocking one (Node 18) hangs.
+	 */
+	if (r == 0 && ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)))
+		r = CP_ERR(errno);
 	if (r != 0) {
+		free(s->key);
 		free(s->path);
 		free(s);
 		return r;		/* fd stays the caller's */

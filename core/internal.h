@@ -97,11 +97,12 @@ void cp__channel_init(struct cp_channel *ch, const struct cp_channel_events *ev,
 /* Starts driving fd (a connected AF_UNIX stream socket, now ours). */
 int cp__channel_start(struct cp_channel *ch, uv_loop_t *loop, int fd);
 /*
- * Sends fd, a connection the caller accepted non-blocking, as a net.Native
- * handle, without cp_channel_send_handle's checks of what fd is.
+ * cp_channel_send_handle without its checks of what fd is, for a socket
+ * of the caller's own making: non-blocking, of a kind type fits (not
+ * CP_HANDLE_DGRAM_SOCKET).  The cluster sends every socket this way.
  */
-int cp__channel_send_conn(struct cp_channel *ch, const json_t *msg, int fd,
-    cp_send_cb cb, void *arg);
+int cp__channel_send_own(struct cp_channel *ch, const json_t *msg,
+    enum cp_handle_type type, int fd, cp_send_cb cb, void *arg);
 /* Closes the channel now (used when the owner goes away). */
 void cp__channel_shut(struct cp_channel *ch);
 /*

@@ -325,6 +325,20 @@ adopt_rr(struct cp_pool *p)
 	adopted_fd = fd;
 }
 
+/*
+ * Under none the socket itself goes to the workers, sent unchecked: it is
+ * made non-blocking when adopted (a blocking one hangs Node 18 workers).
+ */
+static void
+adopt_none(struct cp_pool *p)
+{
+	int fd = tcp_listener();
+
+	CHECK(NULL, !(fcntl(fd, F_GETFL) & O_NONBLOCK));
+	CHECK(NULL, cp_pool_adopt_server(p, "127.0.0.1:0:4:-1:0", fd) == 0);
+	CHECK(NULL, fcntl(fd, F_GETFL) & O_NONBLOCK);
+}
+
 static void
 adopt_reuseport(struct cp_pool *p)
 {
@@ -345,6 +359,8 @@ check_adopt(uv_loop_t *loop, const struct cp_pool_options *o)
 	with_pool(loop, &x, adopt_rr);
 	/* Taken: the pool closed it with its server. */
 	CHECK(NULL, adopted_fd >= 0 && fcntl(adopted_fd, F_GETFD) < 0);
+	x.sched = CP_SCHED_NONE;
+	with_pool(loop, &x, adopt_none);
 	x.sched = CP_SCHED_REUSEPORT;
 	with_pool(loop, &x, adopt_reuseport);
 }
