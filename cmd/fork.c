@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,6 +46,7 @@ enum {
 	OPT_MAX_REQUESTS_JITTER,
 	OPT_MAX_WORKERS,
 	OPT_PREFIX,
+	OPT_MASTER_POLICY,
 };
 
 
@@ -72,6 +74,7 @@ static const struct cmd_option master_options[] = {
 	{ "backoff", required_argument, OPT_BACKOFF, "INITIAL[/MAX]", "restart delay after a quick exit, doubling\nup to MAX (default 100ms/30s)" },
 	{ "grace", required_argument, OPT_GRACE, "DURATION", "on TERM/INT, or once our stdout is closed, wait\nthis long before SIGKILL (default 5s)" },
 	{ "prefix", no_argument, OPT_PREFIX, NULL, "start each line a worker writes with its slot:\n\"[1] \"" },
+	{ "master-policy", required_argument, OPT_MASTER_POLICY, "POLICY", "the master's CPU policy: batch (default;\nSCHED_BATCH, it does not preempt its\nworkers) or keep (as started)" },
 	{ "status-fd", required_argument, OPT_STATUS_FD, "N", "write status lines to fd N instead of stderr" },
 	{ "control", required_argument, OPT_CONTROL, "PATH", "answer status, reload and stop on the unix\nsocket PATH (mode 0600)" },
 	{ "ctl", required_argument, OPT_CTL, "PATH [COMMAND]", "send COMMAND (default status) to the master\nat PATH and print its answer" },
@@ -340,6 +343,34 @@ activated_fds(int n)
 	return fds;
 }
 
+/*
+ * The master runs SCHED_BATCH: the scheduler does not let it preempt the
+ * task that is running when it wakes.  Under rr it wakes for every new
+ * connection and every worker's answer, and does a few microseconds of
+ * work each time; preempting a worker for that costs two context switches.
+ * Waiting for the worker to block or use up its slice lets one wake-up
+ * take several events.  Its share of the CPU (its weight) stays as it was.
+ * Its children start SCHED_OTHER, as they would have: workers through
+ * CP_SPAWN_SCHED_OTHER (SCHED_RESET_ON_FORK resets only real-time
+ * policies), a new master after USR2 by hand.  A policy an operator chose
+ * (chrt, systemd's CPUSchedulingPolicy=) is left alone, and inherited.
+ */
+static void
+master_batch(struct fork *f, struct cp_spawn_options *spawn)
+{
+	struct sched_param sp = { .sched_priority = 0 };
+
+	if (sched_getscheduler(0) != SCHED_OTHER)
+		return;
+	if (sched_setscheduler(0, SCHED_BATCH, &sp) != 0) {
+		fork_warn(f, "cannot run as SCHED_BATCH (--master-policy keep "
+		    "does not try): %s", strerror(errno));
+		return;
+	}
+	f->batch = true;
+	spawn->flags |= CP_SPAWN_SCHED_OTHER;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -354,6 +385,7 @@ main(int argc, char *argv[])
 	int ch, r, fd, nworkers = 1, j, *listen_fds = NULL;
 	bool no_cluster = false, sched_set = false, balance_set = false;
 	bool inherited = false;		/* USR2: sockets from the old master */
+	bool keep_policy = false;	/* --master-policy keep */
 	json_t *handle_msg = NULL, *ready_msg = NULL;
 	struct cmd_getopt g;
 	uv_loop_t loop;
@@ -393,6 +425,15 @@ main(int argc, char *argv[])
 			break;
 		case OPT_PREFIX:
 			f.prefix = true;
+			break;
+		case OPT_MASTER_POLICY:
+			if (strcmp(optarg, "batch") == 0)
+				keep_policy = false;
+			else if (strcmp(optarg, "keep") == 0)
+				keep_policy = true;
+			else
+				cmd_die("invalid --master-policy '%s': batch or keep",
+				    optarg);
 			break;
 		case OPT_MAX_WORKERS:
 			f.max_workers = parse_workers(optarg, "max-workers");
@@ -663,6 +704,8 @@ main(int argc, char *argv[])
 	f.listen_fds = listen_fds;
 	f.nlisten = po.listen_count;
 
+	if (f.master && !keep_policy)
+		master_batch(&f, &po.spawn);
 	if ((r = uv_loop_init(&loop)) != 0)
 		cmd_die("cannot start the event loop: %s", cp_strerror(r));
 	f.loop = &loop;

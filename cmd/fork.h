@@ -19,6 +19,7 @@ struct fork {
 	uv_loop_t *loop;
 	struct cp_pool *pool;
 	bool master;			/* master semantics (-n, --listen, --restart) */
+	bool batch;			/* we made ourselves SCHED_BATCH */
 	const char *file;		/* what is run, for messages */
 	const char *cwd;
 	/* bridge: input */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1147,6 +1148,12 @@ upgrade(struct fork *f)
 		if (f->status_fd >= 0)
 			fcntl(f->status_fd, F_SETFD, 0);
 		fcntl(p[1], F_SETFD, 0);
+		/* It decides its policy as we did, from SCHED_OTHER. */
+		if (f->batch) {
+			struct sched_param sp = { .sched_priority = 0 };
+
+			(void)sched_setscheduler(0, SCHED_OTHER, &sp);
+		}
 		/* By name, as we were started: the binary may be a new one. */
 		execvpe(f->argv[0], f->argv, env);
 		_exit(127);

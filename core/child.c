@@ -1,6 +1,7 @@
 /* core/child.c - a child process with Node's stdio, timeout and IPC rules. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -670,7 +671,8 @@ start_uv(struct cp_child *c, const struct cp_spawn_options *opts,
 {
 	uv_process_options_t po;
 	uv_stdio_container_t stdio[CP__STDIO_MAX];
-	int fd, r;
+	struct sched_param old, other = { .sched_priority = 0 };
+	int fd, r, pol;
 
 	memset(&po, 0, sizeof(po));
 	memset(stdio, 0, sizeof(stdio));
@@ -701,7 +703,22 @@ start_uv(struct cp_child *c, const struct cp_spawn_options *opts,
 		po.gid = opts->gid;
 	}
 	c->process.data = c;
+	/*
+	 * uv_spawn forks this thread and sets no policy: SCHED_OTHER is ours
+	 * while it forks.  Going back is allowed: it is a policy we had.
+	 */
+	if ((opts->flags & CP_SPAWN_SCHED_OTHER) &&
+	    (pol = sched_getscheduler(0)) >= 0 &&
+	    (pol & ~SCHED_RESET_ON_FORK) != SCHED_OTHER) {
+		if (sched_getparam(0, &old) != 0 || sched_setscheduler(0,
+		    SCHED_OTHER | (pol & SCHED_RESET_ON_FORK), &other) != 0)
+			return CP_ERR(errno);
+	} else {
+		pol = -1;
+	}
 	r = uv_spawn(c->loop, &c->process, &po);
+	if (pol >= 0)
+		(void)sched_setscheduler(0, pol, &old);
 	c->handles++;			/* the process handle, spawned or not */
 	if (r != 0) {
 		uv_close((uv_handle_t *)&c->process, handle_closed);
@@ -737,7 +754,7 @@ start_posix(struct cp_child *c, const struct cp_spawn_options *opts,
 	q.fds = cfd;
 	q.nfds = n;
 	q.flags = opts->flags & (CP_SPAWN_DETACHED | CP_SPAWN_KILL_TREE |
-	    CP_SPAWN_DIE_WITH_PARENT);
+	    CP_SPAWN_DIE_WITH_PARENT | CP_SPAWN_SCHED_OTHER);
 	/* vfork_spawn does the ids; uv_spawn's path does them otherwise. */
 	if (opts->flags & CP_SPAWN_DIE_WITH_PARENT) {
 		q.flags |= opts->flags & (CP_SPAWN_SETUID | CP_SPAWN_SETGID);

@@ -395,6 +395,14 @@ struct cp_stdio {
  * workers get it unless CP_SPAWN_DETACHED: none outlives its master.
  */
 #define CP_SPAWN_DIE_WITH_PARENT 0x10
+/*
+ * The child starts with the default policy, SCHED_OTHER at priority 0,
+ * not with the calling thread's (Linux's SCHED_RESET_ON_FORK resets only
+ * real-time ones): for a caller that runs SCHED_BATCH itself, as the
+ * childproc-fork master does.  UV_EPERM when the kernel refuses the change
+ * (from SCHED_IDLE without CAP_SYS_NICE, say).
+ */
+#define CP_SPAWN_SCHED_OTHER 0x20
 
 struct cp_spawn_options {
 	const char *file;	/* searched in the child's PATH unless it has a '/' */

@@ -8,6 +8,7 @@
  *
  *   - signal dispositions 1-31 reset to SIG_DFL, the signal mask emptied;
  *   - setsid() when detached, else setpgid(0, 0) for a kill tree;
+ *   - SCHED_OTHER when asked (CP_SPAWN_SCHED_OTHER; uv_spawn cannot);
  *   - fd i of the child is what the caller says (dup2), 0-2 /dev/null
  *     when ignored; fds 0-2 blocking (libuv clears O_NONBLOCK in the
  *     child, on the file description it shares with us: we do it here);
@@ -31,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <pthread.h>
 #include <spawn.h>
@@ -244,6 +246,12 @@ vchild(struct vspawn *v)
 	if ((q->flags & CP_SPAWN_SETUID) &&
 	    syscall(SYS_setuid, q->uid) != 0)
 		goto fail;
+	if (q->flags & CP_SPAWN_SCHED_OTHER) {
+		struct sched_param sp = { .sched_priority = 0 };
+
+		if (sched_setscheduler(0, SCHED_OTHER, &sp) != 0)
+			goto fail;
+	}
 	/* After the ids (changing them clears it); the parent may be gone. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
 		goto fail;
@@ -459,6 +467,14 @@ set_attr(posix_spawnattr_t *attr, unsigned int flags)
 		f |= POSIX_SPAWN_SETSID;
 	else if (flags & CP_SPAWN_KILL_TREE)
 		f |= POSIX_SPAWN_SETPGROUP;
+	if (flags & CP_SPAWN_SCHED_OTHER) {
+		struct sched_param sp = { .sched_priority = 0 };
+
+		f |= POSIX_SPAWN_SETSCHEDULER;
+		if (posix_spawnattr_setschedpolicy(attr, SCHED_OTHER) != 0 ||
+		    posix_spawnattr_setschedparam(attr, &sp) != 0)
+			return UV_EINVAL;
+	}
 	if (posix_spawnattr_setpgroup(attr, 0) != 0 ||
 	    posix_spawnattr_setflags(attr, f) != 0)
 		return UV_EINVAL;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@ sh_out(const char *script, unsigned int flags, int *pidp)
 	o.spawn.file = "sh";
 	o.spawn.args = args;
 	o.spawn.flags = flags;
+	o.spawn.uid = getuid();		/* for CP_SPAWN_SETUID */
+	o.spawn.gid = getgid();
 	ASSERT(cp_spawn_sync(&o, &r) == 0);
 	ASSERT(r.error == 0);
 	ASSERT(r.status == 0);
@@ -400,6 +403,33 @@ test_uid_path(void)
 	cp_result_release(&r);
 }
 
+/* sh's policy (/proc's field 41: 0 SCHED_OTHER, 3 SCHED_BATCH). */
+#define POLICY "read -r s < /proc/$$/stat; set -- ${s##*) }; shift 38; echo $1"
+
+/*
+ * CP_SPAWN_SCHED_OTHER: a child of a SCHED_BATCH thread starts SCHED_OTHER
+ * (without it, SCHED_BATCH, inherited even with SCHED_RESET_ON_FORK) on
+ * each path: posix_spawn, vfork (DIE_WITH_PARENT), uv_spawn (uid/gid),
+ * which gives the calling thread its policy back.
+ */
+static void
+test_sched_other(void)
+{
+	static const unsigned int paths[] = { 0, CP_SPAWN_DIE_WITH_PARENT,
+	    CP_SPAWN_SETUID | CP_SPAWN_SETGID };
+	struct sched_param sp = { .sched_priority = 0 };
+	size_t i;
+
+	ASSERT(sched_setscheduler(0, SCHED_BATCH | SCHED_RESET_ON_FORK,
+	    &sp) == 0);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		check_sh(POLICY, paths[i], "3\n");
+		check_sh(POLICY, paths[i] | CP_SPAWN_SCHED_OTHER, "0\n");
+		ASSERT_EQ(sched_getscheduler(0), SCHED_BATCH |
+		    SCHED_RESET_ON_FORK);
+	}
+}
+
 static const struct test_case tests[] = {
 	CASE("spawn-fds-closed", test_fds_closed)
 	CASE("spawn-stdio-swap", test_stdio_swap)
@@ -409,6 +439,7 @@ static const struct test_case tests[] = {
 	CASE("spawn-uid-path", test_uid_path)
 	CASE("spawn-pid-owned", test_pid_owned)
 	CASE("spawn-events-copied", test_events_copied)
+	CASE("spawn-sched-other", test_sched_other)
 };
 
 int

@@ -82,6 +82,11 @@
 #                 starts 3 workers, writes on the same --status-fd; the
 #                 old master stops its workers gracefully and exits 0; no
 #                 process is left once the new one is stopped
+#   master-policy a master runs SCHED_BATCH (its workers SCHED_OTHER) and
+#                 serves; --master-policy keep
+#                 leaves SCHED_OTHER; under chrt --idle master and workers
+#                 stay SCHED_IDLE; the bridge (no -n) is left alone; a bad
+#                 value exits 125 with a message
 #   usr2-timeout  USR2 onto code whose workers never get ready: after
 #                 --ready-timeout the old master stops the new one (its
 #                 pid and workers gone, reaped), says so in a status line
@@ -134,6 +139,11 @@ children() {
 # state PID: one letter (R, S, Z...) or nothing once PID is gone.
 state() {
 	sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' /proc/"$1"/status 2>/dev/null || true
+}
+
+# policy PID: its scheduling policy as chrt names it.
+policy() {
+	chrt -p "$1" | sed -n 's/.*scheduling policy: //p'
 }
 
 ppid_of() {
@@ -241,7 +251,12 @@ upgrade_to() {
 	neww=$(json "$tmp/st" 'r.workers.map(w => w.pid).join(" ")')
 	for p in $neww; do
 		[ "$(ppid_of "$p")" = "$new" ] || fail "worker $p is not the new master's"
+		[ "$(policy "$p")" = SCHED_OTHER ] ||
+		    fail "new worker $p: $(policy "$p"), expected SCHED_OTHER"
 	done
+	# Started SCHED_OTHER, it made itself SCHED_BATCH as we had.
+	[ "$(policy "$new")" = SCHED_BATCH ] ||
+	    fail "new master: $(policy "$new"), expected SCHED_BATCH"
 }
 
 # old_left PIDS: each old worker left gracefully (exit 0) and is gone.
@@ -1081,6 +1096,59 @@ roll | roll-listen)
 		esac
 	done
 	stop_master
+	;;
+master-policy)
+	# workers_policy: the policies of the master's workers, one line.
+	workers_policy() {
+		for p in $(children "$master"); do policy "$p"; done |
+		    sort -u | tr '\n' ' '
+	}
+	# 1. A master (-n): SCHED_BATCH; its workers run SCHED_OTHER as they
+	# would have, and answer.
+	childproc-fork -n 2 "$app" cluster </dev/null >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 2 "$tmp/err"
+	listening
+	[ "$(policy "$master")" = SCHED_BATCH ] ||
+	    fail "master: $(policy "$master"), expected SCHED_BATCH"
+	[ "$(workers_policy)" = "SCHED_OTHER " ] ||
+	    fail "workers: $(workers_policy), expected SCHED_OTHER"
+	load_200
+	stop_master
+	# 2. --master-policy keep: as it was started.
+	childproc-fork -n 2 --master-policy keep "$app" cluster </dev/null \
+	    >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 2 "$tmp/err"
+	[ "$(policy "$master")" = SCHED_OTHER ] ||
+	    fail "--master-policy keep: $(policy "$master"), expected SCHED_OTHER"
+	stop_master
+	# 3. A policy the operator chose (chrt) stays, for the workers too.
+	: >"$tmp/err"
+	chrt --idle 0 childproc-fork -n 2 "$app" cluster </dev/null \
+	    >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	wait_master 'worker [0-9]+ pid [0-9]+ ready$' 2 "$tmp/err"
+	[ "$(policy "$master")" = SCHED_IDLE ] ||
+	    fail "under chrt --idle: $(policy "$master"), expected SCHED_IDLE"
+	[ "$(workers_policy)" = "SCHED_IDLE " ] ||
+	    fail "workers under chrt --idle: $(workers_policy), expected SCHED_IDLE"
+	stop_master
+	# 4. One child and no master (the bridge): left alone.
+	: >"$tmp/err"
+	childproc-fork "$app" signals </dev/null >"$tmp/out" 2>"$tmp/err" &
+	master=$!
+	wait_master '^signals ready$' 1 "$tmp/err"
+	[ "$(policy "$master")" = SCHED_OTHER ] ||
+	    fail "the bridge: $(policy "$master"), expected SCHED_OTHER"
+	stop_master
+	# 5. A bad value: refused, 125.
+	rc=0
+	childproc-fork -n 2 --master-policy fifo "$app" cluster </dev/null \
+	    >"$tmp/out" 2>"$tmp/err" || rc=$?
+	[ $rc -eq 125 ] || fail "--master-policy fifo: exit $rc, expected 125"
+	grep -qx "childproc-fork: invalid --master-policy 'fifo': batch or keep" \
+	    "$tmp/err" || fail "--master-policy fifo: $(cat "$tmp/err")"
 	;;
 *)
 	echo "ops.sh: unknown case $case" >&2
