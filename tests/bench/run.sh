@@ -539,8 +539,12 @@ if want cluster; then
 	start() {
 		: >"$tmp/status"
 		case $1 in
-		cfork-*)	# the unmodified app, childproc-fork its primary
-			childproc-fork -n 4 --sched "${1#cfork-}" --status-fd 3 \
+		cfork-* | ckeep-*)
+			# the unmodified app, childproc-fork its primary (ckeep:
+			# the master left SCHED_OTHER)
+			childproc-fork -n 4 --sched "${1#c*-}" --status-fd 3 \
+			    --master-policy "$([ "${1%%-*}" = ckeep ] &&
+			    echo keep || echo batch)" \
 			    "$here/app.js" </dev/null >/dev/null 2>"$tmp/err" \
 			    3>"$tmp/status" &
 			server=$!
@@ -568,7 +572,7 @@ if want cluster; then
 		awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
 	}
 
-	configs="cfork-rr cluster-rr cfork-none cluster-none cfork-reuseport
+	configs="ckeep-rr cfork-rr cluster-rr cfork-none cluster-none cfork-reuseport
 	    fork-shared fork-reuseport"
 	rconfigs=$(printf '%s\n' $configs | tac)
 	declare -A rps p99 rss hwm skew
@@ -630,6 +634,12 @@ if want cluster; then
 		p99 cfork-none cluster-none ms lower "<= 1.0"
 	crow "HTTP p99 latency, app.js: childproc-fork reuseport vs cluster rr" \
 		p99 cfork-reuseport cluster-rr ms lower "<= 1.0"
+	crow "HTTP req/s, childproc-fork rr: master SCHED_BATCH (default) vs --master-policy keep" \
+		rps cfork-rr ckeep-rr req/s higher
+	crow "HTTP p99 latency, childproc-fork rr: master SCHED_BATCH vs --master-policy keep" \
+		p99 cfork-rr ckeep-rr ms lower
+	crow "HTTP req/s, childproc-fork --master-policy keep (rr) vs cluster rr" \
+		rps ckeep-rr cluster-rr req/s higher
 	crow "primary RSS after the load, app.js: childproc-fork rr vs cluster rr" \
 		rss cfork-rr cluster-rr KiB lower "C < 4096"
 	crow "primary peak RSS, app.js: childproc-fork rr vs cluster rr" \
