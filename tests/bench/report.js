@@ -8,8 +8,10 @@
 // report.js --merge DIR A.json B.json ... - one results.md and results.json
 // in DIR from the results of several runs (sections run apart, say, when
 // a busy machine makes one run of everything too long): their rows in the
-// order given, each with the load it was measured at, and each run's
-// command, date, commit and load listed under "parts".
+// order given, each with the load it was measured at and its "part" (an
+// index into "parts", each run's command, date, commit and load).  A later
+// input's row replaces an earlier one of the same name: merging the
+// committed results.json with a new run of one section updates it.
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -42,17 +44,47 @@ function fromRows(rowsFile, command, runs, load0, load1, commit) {
 }
 
 function merged(files) {
-  const parts = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+  // Each input is one run, or an earlier merge whose rows say their part.
+  // A row of a later input replaces, in place, an earlier one of the same
+  // name; a new row goes after the last row of its own input; a part with
+  // no row left is dropped.
+  const parts = [];
+  const rows = [];
+  let machine = null;
+  for (const f of files) {
+    const r = JSON.parse(fs.readFileSync(f, 'utf8'));
+    const own = r.parts || [{ command: r.command, date: r.date,
+      commit: r.commit, runs: r.runs, load: r.load }];
+    const base = parts.length;
+    let at = -1;			// where this input's last row is
+    parts.push(...own);
+    machine = machine || r.machine;
+    for (const row of r.rows) {
+      if (r.parts && row.part === undefined)
+        throw new Error(`${f}: a merge whose rows do not say their part`);
+      const x = { ...row, part: base + (r.parts ? row.part : 0) };
+      const i = rows.findIndex((y) => y.name === row.name);
+      if (i >= 0) {
+        rows[i] = x;
+        at = i;
+      } else if (at >= 0) {
+        rows.splice(++at, 0, x);
+      } else {
+        at = rows.push(x) - 1;
+      }
+    }
+  }
+  const used = [...new Set(rows.map((row) => row.part))].sort((a, b) => a - b);
+  const kept = used.map((i) => parts[i]);
   return {
-    command: parts.map((p) => p.command).join(' + '),
+    command: kept.map((p) => p.command).join(' + '),
     date: when(),
-    commit: [...new Set(parts.map((p) => p.commit))].join(' '),
-    runs: Math.min(...parts.map((p) => p.runs)),
-    machine: parts[0].machine,
-    load: { start: parts[0].load.start, end: parts[parts.length - 1].load.end },
-    parts: parts.map((p) => ({ command: p.command, date: p.date,
-      commit: p.commit, runs: p.runs, load: p.load })),
-    rows: [].concat(...parts.map((p) => p.rows)),
+    commit: [...new Set(kept.map((p) => p.commit))].join(' '),
+    runs: Math.min(...kept.map((p) => p.runs)),
+    machine,
+    load: { start: kept[0].load.start, end: kept[kept.length - 1].load.end },
+    parts: kept,
+    rows: rows.map((row) => ({ ...row, part: used.indexOf(row.part) })),
   };
 }
 
