@@ -42,6 +42,22 @@ struct conn {
 	struct server *srv;		/* NULL once the server is gone */
 };
 
+/*
+ * reuseport: the socket of a slot whose worker is leaving (disconnected,
+ * still up).  The kernel goes on queueing connections on it until the
+ * last copy closes, and resets those still waiting then.  We accept them
+ * and hand them to the other workers (newconn, which a worker's shared
+ * handle takes as its own accept would) until the worker says its copy
+ * is closed, or is gone; then we take what is left and close ours.
+ */
+struct orphan {
+	struct orphan *next;
+	struct server *srv;
+	struct cp__cluster_worker *cw;	/* whose it was */
+	int fd;
+	uv_poll_t poll;
+};
+
 struct user {
 	struct cp__cluster_worker *cw;
 	unsigned long ticket;		/* free since: the oldest free goes first */
@@ -60,6 +76,7 @@ struct server {
 	int fd;				/* the socket, or -1 (reuseport) */
 	int *slot_fd;			/* reuseport: per slot, or -1 */
 	int *slot_refs;
+	struct orphan *orphans;		/* reuseport: sockets of leaving slots */
 	struct sockaddr_storage sa;	/* bound address (reuseport binds it again) */
 	socklen_t salen;
 	bool v6only;
@@ -454,22 +471,15 @@ find_server(struct cp__cluster *cl, const char *key)
 	return NULL;
 }
 
+/* Up to max connections (all with -1) waiting on lfd, to s's queue. */
 static void
-poll_cb(uv_poll_t *h, int status, int events)
+accept_some(struct server *s, int lfd, int max)
 {
-	struct server *s = h->data;
 	struct conn *c;
 	int i, fd;
 
-	(void)events;
-	if (status < 0) {
-		/* The socket is broken: stop polling it rather than spin. */
-		uv_poll_stop(&s->poll);
-		s->polling = false;
-		return;
-	}
-	for (i = 0; i < ACCEPT_BATCH; i++) {
-		fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	for (i = 0; max < 0 || i < max; i++) {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			break;		/* EAGAIN, or EMFILE and the like: later */
 		if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -485,7 +495,71 @@ poll_cb(uv_poll_t *h, int status, int events)
 			s->pending = c;
 		s->pending_tail = c;
 	}
+}
+
+static void
+poll_cb(uv_poll_t *h, int status, int events)
+{
+	struct server *s = h->data;
+
+	(void)events;
+	if (status < 0) {
+		/* The socket is broken: stop polling it rather than spin. */
+		uv_poll_stop(&s->poll);
+		s->polling = false;
+		return;
+	}
+	accept_some(s, s->fd, ACCEPT_BATCH);
 	distribute(s);
+}
+
+static void
+orphan_poll_cb(uv_poll_t *h, int status, int events)
+{
+	struct orphan *o = h->data;
+
+	(void)events;
+	if (status < 0) {
+		uv_poll_stop(&o->poll);
+		return;
+	}
+	accept_some(o->srv, o->fd, ACCEPT_BATCH);
+	distribute(o->srv);
+}
+
+static void
+orphan_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+/* o's socket closes; with take, what waits on it joins its server's queue. */
+static void
+orphan_end(struct orphan *o, bool take)
+{
+	struct server *s = o->srv;
+	struct orphan **pp;
+
+	for (pp = &s->orphans; *pp != o; pp = &(*pp)->next)
+		;
+	*pp = o->next;
+	if (take)
+		accept_some(s, o->fd, -1);
+	uv_close((uv_handle_t *)&o->poll, orphan_closed);
+	close(o->fd);
+}
+
+/* The orphans of cw in s end: its copies are closed. */
+static void
+orphans_end(struct server *s, struct cp__cluster_worker *cw)
+{
+	struct orphan *o, *next;
+
+	for (o = s->orphans; o != NULL; o = next) {
+		next = o->next;
+		if (o->cw == cw)
+			orphan_end(o, true);
+	}
 }
 
 /*
@@ -773,6 +847,9 @@ server_close(struct server *s)
 			if (cw->inflight[j]->srv == s)
 				cw->inflight[j]->srv = NULL;
 	s->nusers = 0;
+	/* Before the server's own handles: their close frees it. */
+	while (s->orphans != NULL)
+		orphan_end(s->orphans, false);
 	while ((c = pop_front(s)) != NULL)
 		conn_close(c);
 	emit_server(s, CP_POOL_SERVER_CLOSE, NULL, 0, s->label);
@@ -802,6 +879,44 @@ server_close(struct server *s)
 }
 
 /*
+ * reuseport: the last worker of a slot left s, and fd, its socket, goes.
+ * For the last worker of all, it stays as the lingering server's socket,
+ * clients waiting in its backlog for the next worker.  Otherwise what
+ * waits on it goes to the others: at once if the worker's copy is closed
+ * (it said so, or it is gone), else through an orphan until it is.
+ */
+static void
+slot_left(struct server *s, struct cp__cluster_worker *cw, int fd,
+    bool closed)
+{
+	bool going = s->closing || s->cl->closing ||
+	    cp__pool_closing(s->cl->pool);
+	struct orphan *o;
+
+	if (s->nusers == 0 && s->fd < 0 && !closed && !going) {
+		s->fd = fd;
+		return;
+	}
+	if (!closed && !cw->gone && !going &&
+	    (o = calloc(1, sizeof(*o))) != NULL) {
+		if (uv_poll_init_socket(s->cl->loop, &o->poll, fd) == 0) {
+			o->srv = s;
+			o->cw = cw;
+			o->fd = fd;
+			o->poll.data = o;
+			o->next = s->orphans;
+			s->orphans = o;
+			uv_poll_start(&o->poll, UV_READABLE, orphan_poll_cb);
+			return;
+		}
+		free(o);
+	}
+	if (!going)
+		accept_some(s, fd, -1);
+	close(fd);
+}
+
+/*
  * The worker leaves s.  By its own close, s goes when nobody is left, as
  * in Node.  When it exits or is disconnected, s stays a while (LINGER_MS),
  * listening, so that its replacement gets the same socket and clients
@@ -813,11 +928,13 @@ server_remove(struct server *s, struct cp__cluster_worker *cw, bool closed)
 	struct user *u = find_user(s, cw);
 	int slot = cp_worker_slot(cw->w);
 
+	if (closed)
+		orphans_end(s, cw);	/* it says its copy is closed */
 	if (u == NULL)
 		return;
 	*u = s->users[--s->nusers];
 	if (s->reuseport && s->slot_refs != NULL && --s->slot_refs[slot] == 0) {
-		close(s->slot_fd[slot]);
+		slot_left(s, cw, s->slot_fd[slot], closed);
 		s->slot_fd[slot] = -1;
 	}
 	if (s->nusers > 0)
@@ -1254,8 +1371,10 @@ cp__cluster_worker_gone(struct cp__cluster *cl, struct cp__cluster_worker *cw)
 	}
 	for (s = cl->servers; s != NULL; s = next) {
 		next = s->next;
-		if (!s->closing)
+		if (!s->closing) {
+			orphans_end(s, cw);
 			server_remove(s, cw, false);
+		}
 	}
 	for (s = cl->servers; s != NULL; s = s->next)
 		if (!s->closing)
@@ -1332,8 +1451,11 @@ cp__cluster_message(struct cp__cluster *cl, struct cp__cluster_worker *cw,
 		cp__worker_ready(cw->w);
 	} else if (strcmp(act, "close") == 0) {
 		if ((key = json_string_value(json_object_get(m, "key"))) != NULL &&
-		    (s = find_server(cl, key)) != NULL)
+		    (s = find_server(cl, key)) != NULL) {
 			server_remove(s, cw, true);
+			if (!s->closing)
+				distribute(s);	/* what its socket held */
+		}
 	} else if (strcmp(act, "exitedAfterDisconnect") == 0 ||
 	    strcmp(act, "suicide") == 0) {
 		/* It leaves for good: a voluntary exit, not restarted. */

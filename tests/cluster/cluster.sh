@@ -48,6 +48,10 @@
 #   inflight    the only worker SIGKILLed with a connection handed to it
 #               and unanswered (it was stopped): the replacement serves
 #               it (rr, where connections are handed over)
+#   queued      (reuseport) connections waiting on a worker's own socket
+#               are served by the other worker, not reset, when it is
+#               SIGKILLed (it was stopped) and when it leaves gracefully
+#               (TTOU, stopped until its clients were served elsewhere)
 #   v6only      listen({host: '::', ipv6Only: true}) leaves IPv4 free: a
 #               server on 127.0.0.1 at the same port; both workers share
 #               both sockets
@@ -683,6 +687,71 @@ inflight)
 	wait "$client" || fail "the client: $(cat "$tmp/curl")"
 	body=$(cat "$tmp/body")
 	[ "$(json "$body" r.pid)" != "$w1" ] || fail "served by the dead worker"
+	stop
+	;;
+
+queued)
+	# reuseport: connections waiting on a worker's own socket when it
+	# goes are handed to the other worker, not reset with the socket.
+	# clients N: N clients at once, in the background ($clients).
+	clients() {
+		local i
+		clients=
+		for i in $(seq "$1"); do
+			curl -sS --max-time 60 -o "$tmp/body.$i" \
+			    "http://127.0.0.1:$p/" 2>"$tmp/curl.$i" 5>&- &
+			clients="$clients $!"
+		done
+	}
+	# queued_on: until some connections wait, unaccepted, on the port.
+	queued_on() {
+		local i=0
+		while [ "$(ss -Hltn "sport = :$p" |
+		    awk '{ n += $2 } END { print n + 0 }')" -lt 1 ]; do
+			i=$((i + 1))
+			[ $i -le 3000 ] || fail "no connection waits on :$p"
+			sleep 0.01
+		done
+	}
+	# served_not PID: every client answered, none by PID.
+	served_not() {
+		local c i
+		for c in $clients; do
+			wait "$c" || fail "a client failed: $(cat "$tmp"/curl.*)"
+		done
+		for i in $(seq 16); do
+			[ "$(json "$(cat "$tmp/body.$i")" r.pid)" != "$1" ] ||
+			    fail "answered by $1"
+		done
+	}
+	worker_pid() {
+		sed -nE "s/^worker $1 pid ([0-9]+) started\$/\1/p" "$tmp/status" |
+		    tail -n 1
+	}
+	start -n 2 --restart always "$app" http
+	p=$(port)
+	wait_for '^W[12] listening ' 2 "$tmp/err"
+	# 1. Worker 1 stopped, clients wait on its socket; it is SIGKILLed.
+	w1=$(worker_pid 1)
+	kill -STOP "$w1"
+	clients 16
+	queued_on
+	kill -KILL "$w1"
+	served_not "$w1"
+	wait_for '^worker 1 pid [0-9]+ started$' 2
+	wait_for '^W[0-9]+ listening ' 3 "$tmp/err"
+	# 2. Worker 2 stopped, clients wait on its socket; TTOU makes it
+	# leave (slot 2 goes): the master takes them from its socket while it
+	# still holds it, and it leaves with 0 once continued.
+	w2=$(worker_pid 2)
+	kill -STOP "$w2"
+	clients 16
+	queued_on
+	kill -TTOU "$master"
+	served_not "$w2"
+	kill -CONT "$w2"
+	wait_for "^worker 2 pid $w2 exited with code 0\$" 1
+	get "http://127.0.0.1:$p/" >/dev/null
 	stop
 	;;
 
