@@ -1138,10 +1138,10 @@ CP_API void cp_pool_free(struct cp_pool *p);
  * them over from the old one (childproc-fork's USR2) so that clients
  * meet no refused or dropped connection.
  *
- * cp_pool_servers calls cb(key, fd, arg) for each server the pool has
- * open that can be handed over (every one but TCP under
- * CP_SCHED_REUSEPORT, whose sockets are per slot): key is the
- * queryServer key it answers, fd its socket, both borrowed (the pool
+ * cp_pool_servers calls cb(key, fd, arg) for each socket of each server
+ * the pool has open (under CP_SCHED_REUSEPORT, every socket of a TCP
+ * server's group, each with the server's key): key is the
+ * queryServer key it answers, fd the socket, both borrowed (the pool
  * closes fd; a process given it keeps its own copy).  It stops when cb
  * returns non-zero.  Returns how many cb was called for and returned 0
  * for, or cb's return if negative; 0 without CP_POOL_CLUSTER.
@@ -1150,11 +1150,16 @@ CP_API void cp_pool_free(struct cp_pool *p);
  * listening TCP or Unix stream socket or a bound UDP socket, is the
  * server for key, as if the pool had opened it: a worker asking for key
  * gets it instead of a socket bound anew (which would fail with
- * EADDRINUSE).  Takes ownership of fd when it returns 0 (it is made
- * close-on-exec); one no worker asks for within 60 seconds is closed,
- * as a server whose workers left.  Returns 0, UV_ENOTSOCK, UV_EINVAL (no
- * CP_POOL_CLUSTER, not such a socket, an unnamed Unix one), UV_EEXIST
- * (key has a server), UV_ENOTSUP (TCP under CP_SCHED_REUSEPORT),
+ * EADDRINUSE).  Under CP_SCHED_REUSEPORT a TCP socket must have
+ * SO_REUSEPORT, and key may be adopted again with another socket of the
+ * group (same address): slots take adopted sockets before binding new
+ * ones, and while a worker serves, the pool accepts on the others and
+ * hands their connections over.  Takes ownership of fd when it returns
+ * 0 (it is made close-on-exec); one no worker asks for within 60 seconds
+ * is closed, as a server whose workers left.  Returns 0, UV_ENOTSOCK,
+ * UV_EINVAL (no CP_POOL_CLUSTER, not such a socket, an unnamed Unix one,
+ * another address under a reuseport key), UV_EEXIST (key has a server),
+ * UV_ENOTSUP (TCP without SO_REUSEPORT under CP_SCHED_REUSEPORT),
  * UV_ECANCELED once the pool is stopping, UV_ENOMEM; on error fd stays
  * the caller's.
  *

@@ -43,19 +43,25 @@ struct conn {
 };
 
 /*
- * reuseport: the socket of a slot whose worker is leaving (disconnected,
- * still up).  The kernel goes on queueing connections on it until the
- * last copy closes, and resets those still waiting then.  We accept them
- * and hand them to the other workers (newconn, which a worker's shared
- * handle takes as its own accept would) until the worker says its copy
- * is closed, or is gone; then we take what is left and close ours.
+ * reuseport: a socket of the group that no slot owns.  The kernel queues
+ * connections on every socket of the group, and resets those waiting on
+ * one when it closes.  Two kinds:
+ *  - an orphan (cw set): the socket of a slot whose worker is leaving
+ *    (disconnected, still up).  We accept its connections and hand them
+ *    to the other workers (newconn, which a worker's shared handle takes
+ *    as its own accept would) until the worker says its copy is closed,
+ *    or is gone; then we take what is left and close ours.
+ *  - a spare (cw NULL): one adopted from an old master beyond the first.
+ *    A slot that needs a socket takes it; until then, while some worker
+ *    serves, we accept on it and hand its connections over the same way.
  */
 struct orphan {
 	struct orphan *next;
 	struct server *srv;
-	struct cp__cluster_worker *cw;	/* whose it was */
+	struct cp__cluster_worker *cw;	/* whose it was; NULL: a spare */
 	int fd;
 	uv_poll_t poll;
+	bool polling;
 };
 
 struct user {
@@ -533,20 +539,65 @@ orphan_closed(uv_handle_t *h)
 	free(h->data);
 }
 
+/* o goes from its server's list and its poll closes; its fd stays. */
+static int
+orphan_unlink(struct orphan *o)
+{
+	struct orphan **pp;
+	int fd = o->fd;
+
+	for (pp = &o->srv->orphans; *pp != o; pp = &(*pp)->next)
+		;
+	*pp = o->next;
+	uv_close((uv_handle_t *)&o->poll, orphan_closed);
+	return fd;
+}
+
 /* o's socket closes; with take, what waits on it joins its server's queue. */
 static void
 orphan_end(struct orphan *o, bool take)
 {
-	struct server *s = o->srv;
-	struct orphan **pp;
-
-	for (pp = &s->orphans; *pp != o; pp = &(*pp)->next)
-		;
-	*pp = o->next;
 	if (take)
-		accept_some(s, o->fd, -1);
-	uv_close((uv_handle_t *)&o->poll, orphan_closed);
-	close(o->fd);
+		accept_some(o->srv, o->fd, -1);
+	close(orphan_unlink(o));
+}
+
+/* fd (ours) watched as o of s for cw (NULL: a spare, polled as serving says). */
+static int
+orphan_new(struct server *s, struct cp__cluster_worker *cw, int fd)
+{
+	struct orphan *o;
+	int r;
+
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return UV_ENOMEM;
+	if ((r = uv_poll_init_socket(s->cl->loop, &o->poll, fd)) != 0) {
+		free(o);
+		return r;
+	}
+	o->srv = s;
+	o->cw = cw;
+	o->fd = fd;
+	o->poll.data = o;
+	o->next = s->orphans;
+	s->orphans = o;
+	if (cw != NULL) {
+		uv_poll_start(&o->poll, UV_READABLE, orphan_poll_cb);
+		o->polling = true;
+	}
+	return 0;
+}
+
+/* A spare socket of s for a slot, or -1. */
+static int
+spare_take(struct server *s)
+{
+	struct orphan *o;
+
+	for (o = s->orphans; o != NULL; o = o->next)
+		if (o->cw == NULL)
+			return orphan_unlink(o);
+	return -1;
 }
 
 /* The orphans of cw in s end: its copies are closed. */
@@ -572,17 +623,32 @@ serving(const struct user *u)
 	return cp__worker_serving(u->cw->w);
 }
 
-/* rr: accept while someone can take the connections; else they queue in the kernel. */
+static void orphan_poll_cb(uv_poll_t *h, int status, int events);
+
+/*
+ * rr, and reuseport's spares: accept while someone can take the
+ * connections; else they queue in the kernel.
+ */
 static void
 update_poll(struct server *s)
 {
+	struct orphan *o;
 	bool want = false;
 	int i;
 
-	for (i = 0; i < s->nusers && s->rr && !s->closing &&
-	    !s->cl->released && !want; i++)
+	for (i = 0; i < s->nusers && !s->closing && !s->cl->released &&
+	    !want; i++)
 		want = serving(&s->users[i]);
-
+	for (o = s->orphans; o != NULL; o = o->next) {
+		if (o->cw != NULL || o->polling == want)
+			continue;
+		if (want)
+			uv_poll_start(&o->poll, UV_READABLE, orphan_poll_cb);
+		else
+			uv_poll_stop(&o->poll);
+		o->polling = want;
+	}
+	want = want && s->rr;
 	if (!s->poll_init || want == s->polling)
 		return;
 	if (want)
@@ -891,26 +957,17 @@ slot_left(struct server *s, struct cp__cluster_worker *cw, int fd,
 {
 	bool going = s->closing || s->cl->closing ||
 	    cp__pool_closing(s->cl->pool);
-	struct orphan *o;
 
+	if (s->cl->released) {
+		close(fd);	/* handed over: the new master's to serve */
+		return;
+	}
 	if (s->nusers == 0 && s->fd < 0 && !closed && !going) {
 		s->fd = fd;
 		return;
 	}
-	if (!closed && !cw->gone && !going &&
-	    (o = calloc(1, sizeof(*o))) != NULL) {
-		if (uv_poll_init_socket(s->cl->loop, &o->poll, fd) == 0) {
-			o->srv = s;
-			o->cw = cw;
-			o->fd = fd;
-			o->poll.data = o;
-			o->next = s->orphans;
-			s->orphans = o;
-			uv_poll_start(&o->poll, UV_READABLE, orphan_poll_cb);
-			return;
-		}
-		free(o);
-	}
+	if (!closed && !cw->gone && !going && orphan_new(s, cw, fd) == 0)
+		return;
 	if (!going)
 		accept_some(s, fd, -1);
 	close(fd);
@@ -959,6 +1016,9 @@ server_add(struct server *s, struct cp__cluster_worker *cw)
 	if (s->reuseport && s->slot_fd[slot] < 0 && s->fd >= 0) {
 		s->slot_fd[slot] = s->fd;
 		s->fd = -1;
+	} else if (s->reuseport && s->slot_fd[slot] < 0 &&
+	    (fd = spare_take(s)) >= 0) {
+		s->slot_fd[slot] = fd;	/* an old master's, its queue kept */
 	} else if (s->reuseport && s->slot_fd[slot] < 0) {
 		r = open_tcp((struct sockaddr *)&s->sa, s->salen, s->v6only, true,
 		    s->backlog, &fd);
@@ -1181,18 +1241,57 @@ query_server(struct cp__cluster *cl, struct cp__cluster_worker *cw, json_t *m)
  * lingering (LINGER_MS) until one asks for key, as a server its workers
  * left does.  Its kind is the socket's own.
  */
+static bool
+reuseport_socket(int fd)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	return getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &len) == 0 &&
+	    on != 0;
+}
+
+/*
+ * Reuseport: one more socket of s's group from an old master, a spare
+ * for a slot (same address, SO_REUSEPORT, a listening TCP socket).
+ */
+static int
+adopt_more(struct server *s, int fd)
+{
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof(sa);
+	int fl, on = 0, r;
+	socklen_t len = sizeof(on);
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &salen) != 0)
+		return CP_ERR(errno);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) != 0 || !on ||
+	    salen != s->salen || memcmp(&sa, &s->sa, salen) != 0)
+		return UV_EINVAL;	/* not a listener on s's address */
+	if (!reuseport_socket(fd))
+		return UV_ENOTSUP;
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
+		return CP_ERR(errno);
+	if ((r = orphan_new(s, NULL, fd)) != 0)
+		return r;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	update_poll(s);
+	return 0;
+}
+
 int
 cp__cluster_adopt(struct cp__cluster *cl, const char *key, int fd)
 {
 	struct sockaddr_un *sun;
 	struct server *s;
-	int type, fl, r = 0;
+	int type, fl, r = 0, i;
 	socklen_t len = sizeof(type);
 
 	if (key == NULL || fd < 0)
 		return UV_EINVAL;
-	if (find_server(cl, key) != NULL)
-		return UV_EEXIST;
+	if ((s = find_server(cl, key)) != NULL)
+		return s->reuseport && !s->closing ? adopt_more(s, fd) : UV_EEXIST;
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
 		return CP_ERR(errno);
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -1215,9 +1314,21 @@ cp__cluster_adopt(struct cp__cluster *cl, const char *key, int fd)
 		s->kind = S_TCP;
 	else
 		r = UV_EINVAL;
-	/* Reuseport binds a socket per slot: one not made so cannot be. */
-	if (r == 0 && s->kind == S_TCP && cl->sched == CP_SCHED_REUSEPORT)
-		r = UV_ENOTSUP;
+	/*
+	 * Reuseport: a socket per slot, of one SO_REUSEPORT group; one not
+	 * made so cannot join it.
+	 */
+	if (r == 0 && s->kind == S_TCP && cl->sched == CP_SCHED_REUSEPORT) {
+		s->reuseport = true;
+		if (!reuseport_socket(fd))
+			r = UV_ENOTSUP;
+		else if ((s->slot_fd = malloc((size_t)cl->nslots *
+		    sizeof(int))) == NULL || (s->slot_refs =
+		    calloc((size_t)cl->nslots, sizeof(int))) == NULL)
+			r = UV_ENOMEM;
+		for (i = 0; s->slot_fd != NULL && i < cl->nslots; i++)
+			s->slot_fd[i] = -1;
+	}
 	if (r == 0 && s->kind == S_UNIX) {
 		sun = (struct sockaddr_un *)&s->sa;
 		if (s->salen <= offsetof(struct sockaddr_un, sun_path) ||
@@ -1240,6 +1351,8 @@ cp__cluster_adopt(struct cp__cluster *cl, const char *key, int fd)
 	    (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)))
 		r = CP_ERR(errno);
 	if (r != 0) {
+		free(s->slot_fd);
+		free(s->slot_refs);
 		free(s->key);
 		free(s->path);
 		free(s);
@@ -1258,14 +1371,33 @@ cp__cluster_servers(struct cp__cluster *cl, cp_pool_server_cb cb,
     void *arg)
 {
 	struct server *s;
-	int n = 0, r;
+	struct orphan *o;
+	int n = 0, r, i;
 
 	for (s = cl->servers; s != NULL; s = s->next) {
-		if (s->closing || s->fd < 0 || s->reuseport)
+		if (s->closing)
 			continue;
-		if ((r = cb(s->key, s->fd, arg)) != 0)
-			return r < 0 ? r : n;
-		n++;
+		if (s->fd >= 0) {
+			if ((r = cb(s->key, s->fd, arg)) != 0)
+				return r < 0 ? r : n;
+			n++;
+		}
+		if (!s->reuseport)
+			continue;
+		/* Every socket of the group, under one key: the slots'... */
+		for (i = 0; i < cl->nslots; i++) {
+			if (s->slot_fd[i] < 0)
+				continue;
+			if ((r = cb(s->key, s->slot_fd[i], arg)) != 0)
+				return r < 0 ? r : n;
+			n++;
+		}
+		/* ... and those of leaving workers, and spares. */
+		for (o = s->orphans; o != NULL; o = o->next) {
+			if ((r = cb(s->key, o->fd, arg)) != 0)
+				return r < 0 ? r : n;
+			n++;
+		}
 	}
 	return n;
 }
@@ -1279,6 +1411,9 @@ cp__cluster_release(struct cp__cluster *cl)
 	for (s = cl->servers; s != NULL; s = s->next) {
 		if (s->closing)
 			continue;
+		/* Handed over: the new master serves them, we take none. */
+		while (s->orphans != NULL)
+			orphan_end(s->orphans, false);
 		update_poll(s);
 		/* The new owner of the path unlinks it, not us. */
 		free(s->path);

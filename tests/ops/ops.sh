@@ -74,19 +74,20 @@
 #                 path over, the old master stops its workers gracefully
 #                 and exits 0, its workers are gone, the new one serves
 #                 and stops cleanly
-#   usr2-cluster-rr, usr2-cluster-none
+#   usr2-cluster-rr, usr2-cluster-none, usr2-cluster-reuseport
 #                 USR2 in the default cluster mode, after TTIN (3 workers
 #                 for -n 2), status lines on --status-fd, under a steady
 #                 load that must see no failed request: the new master
-#                 takes the old one's server (same address, no new bind),
-#                 starts 3 workers, writes on the same --status-fd; the
+#                 takes the old one's server (same address, no new bind:
+#                 the very sockets, under reuseport each slot's with its
+#                 queue), starts 3 workers, writes on the same --status-fd; the
 #                 old master stops its workers gracefully and exits 0; no
 #                 process is left once the new one is stopped
 #   master-policy a master runs SCHED_BATCH (its workers SCHED_OTHER) and
-#                 serves; --master-policy keep
-#                 leaves SCHED_OTHER; under chrt --idle master and workers
-#                 stay SCHED_IDLE; the bridge (no -n) is left alone; a bad
-#                 value exits 125 with a message
+#                 serves; --master-policy keep leaves SCHED_OTHER; under
+#                 chrt --idle master and workers stay SCHED_IDLE; the
+#                 bridge (no -n) is left alone; a bad value exits 125 with
+#                 a message
 #   usr2-timeout  USR2 onto code whose workers never get ready: after
 #                 --ready-timeout the old master stops the new one (its
 #                 pid and workers gone, reaped), says so in a status line
@@ -326,7 +327,7 @@ usr2)
 	    "$(count_lines 'exited with code 3' "$tmp/err")" ] ||
 	    fail "a worker failed"
 	;;
-usr2-cluster-rr|usr2-cluster-none)
+usr2-cluster-rr|usr2-cluster-none|usr2-cluster-reuseport)
 	sched=${case##*-}
 	cp "$app" "$tmp/app.js"
 	# Status lines on fd 3, into $tmp/err (the helpers read it); the
@@ -341,6 +342,14 @@ usr2-cluster-rr|usr2-cluster-none)
 	kill -TTIN "$master"
 	wait_pool "1 2 3"
 	old=$(started)
+	# The listening sockets on the port, by inode (reuseport: 3).
+	listeners() {
+		ss -Hltne "sport = :${addr##*:}" | grep -o 'ino:[0-9]*' |
+		    sort | tr '\n' ' '
+	}
+	socks=$(listeners)
+	[ "$(echo $socks | wc -w)" -eq "$([ "$sched" = reuseport ] && echo 3 ||
+	    echo 1)" ] || fail "listening sockets: $socks"
 	upgrade_to "1 2 3"
 	# The old master's socket, not a new one: one bind in all.
 	grep -qE "^3 workers, as the old master had \\(-n 2\\)\$" "$tmp/err" ||
@@ -349,6 +358,9 @@ usr2-cluster-rr|usr2-cluster-none)
 	    "$tmp/err" || fail "the new master did not take $addr over"
 	[ "$(count_lines '^listening on .*\(tcp, ' "$tmp/err")" -eq 1 ] ||
 	    fail "a server was bound anew"
+	# The very sockets (reuseport: each slot's, with its queue).
+	[ "$(listeners)" = "$socks" ] ||
+	    fail "sockets before: $socks, after: $(listeners)"
 	sleep 1
 	load_done
 	new_answered "$neww"

@@ -239,20 +239,43 @@ sub_closed(struct cp_pool *p, void *data)
 	*(bool *)data = true;
 }
 
-/* A listening TCP socket on 127.0.0.1, port chosen by the kernel. */
+/*
+ * A listening TCP socket on 127.0.0.1 and port (0: chosen by the
+ * kernel), with SO_REUSEPORT if reuseport.
+ */
 static int
-tcp_listener(void)
+listener(int port, bool reuseport)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), on = 1;
 
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+	sin.sin_port = htons((uint16_t)port);
+	if (fd < 0 || (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT,
+	    &on, sizeof(on)) != 0) ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
 	    listen(fd, 16) != 0) {
 		perror("pool-api: listener");
 		exit(1);
 	}
 	return fd;
+}
+
+static int
+tcp_listener(void)
+{
+	return listener(0, false);
+}
+
+static int
+port_of(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	if (getsockname(fd, (struct sockaddr *)&sin, &len) != 0)
+		return -1;
+	return ntohs(sin.sin_port);
 }
 
 struct listed {
@@ -339,13 +362,29 @@ adopt_none(struct cp_pool *p)
 	CHECK(NULL, fcntl(fd, F_GETFL) & O_NONBLOCK);
 }
 
+/*
+ * Under reuseport a TCP socket joins its server's SO_REUSEPORT group:
+ * one without it is refused, another of the group is taken under the
+ * same key (USR2 hands every slot's), one on another address is not, and
+ * each is listed.
+ */
 static void
 adopt_reuseport(struct cp_pool *p)
 {
-	int fd = tcp_listener();
+	int fd = tcp_listener(), a = listener(0, true);
+	int b = listener(port_of(a), true), c = listener(0, true);
+	struct listed l = { 0 };
 
 	CHECK(NULL, cp_pool_adopt_server(p, "127.0.0.1:0:4:-1:0", fd) == UV_ENOTSUP);
+	CHECK(NULL, cp_pool_adopt_server(p, "127.0.0.1:0:4:-1:0", a) == 0);
+	CHECK(NULL, cp_pool_adopt_server(p, "127.0.0.1:0:4:-1:0", fd) == UV_EINVAL);
+	CHECK(NULL, cp_pool_adopt_server(p, "127.0.0.1:0:4:-1:0", c) == UV_EINVAL);
+	CHECK(NULL, cp_pool_adopt_server(p, "127.0.0.1:0:4:-1:0", b) == 0);
+	CHECK(NULL, fcntl(b, F_GETFL) & O_NONBLOCK);
+	CHECK(NULL, cp_pool_servers(p, list_cb, &l) == 2);
+	CHECK(NULL, l.n == 2 && strcmp(l.key, "127.0.0.1:0:4:-1:0") == 0);
 	close(fd);
+	close(c);
 }
 
 static void
