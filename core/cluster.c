@@ -82,7 +82,7 @@ struct server {
 	int fd;				/* the socket, or -1 (reuseport) */
 	int *slot_fd;			/* reuseport: per slot, or -1 */
 	int *slot_refs;
-	struct orphan *orphans;		/* reuseport: sockets of leaving slots */
+	struct orphan *orphans;		/* reuseport: leaving slots', spares */
 	struct sockaddr_storage sa;	/* bound address (reuseport binds it again) */
 	socklen_t salen;
 	bool v6only;
@@ -1236,11 +1236,6 @@ query_server(struct cp__cluster *cl, struct cp__cluster_worker *cw, json_t *m)
 
 /* ---- handing servers over (a new master, USR2) ------------------------ */
 
-/*
- * A socket another primary opened for key: a server no worker uses yet,
- * lingering (LINGER_MS) until one asks for key, as a server its workers
- * left does.  Its kind is the socket's own.
- */
 static bool
 reuseport_socket(int fd)
 {
@@ -1280,6 +1275,12 @@ adopt_more(struct server *s, int fd)
 	return 0;
 }
 
+/*
+ * A socket another primary opened for key: a server no worker uses yet,
+ * lingering (LINGER_MS) until one asks for key, as a server its workers
+ * left does.  Its kind is the socket's own.  Under reuseport, more
+ * sockets of the group may come for the same key (adopt_more).
+ */
 int
 cp__cluster_adopt(struct cp__cluster *cl, const char *key, int fd)
 {
