@@ -36,6 +36,8 @@ _childproc()
 		--dispatch) words="round-robin broadcast" ;;
 		--restart) words="no on-failure always" ;;
 		--balance) words="shared reuseport" ;;
+		--sched) words="rr none reuseport" ;;
+		--master-policy) words="batch keep" ;;
 		--status-format) words="text json" ;;
 		--uid) COMPREPLY=($(compgen -u -- "$val")); return ;;
 		--gid) COMPREPLY=($(compgen -g -- "$val")); return ;;

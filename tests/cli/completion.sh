@@ -34,6 +34,8 @@ comp "TERM" childproc-spawn -s TER
 comp "SIGTERM" childproc-spawn -s SIGTER
 comp "idle:" childproc-fork --end = id
 comp "json text" childproc-fork --status-format = ""
+comp "none reuseport rr" childproc-fork --sched = ""
+comp "batch keep" childproc-fork --master-policy = ""
 comp "childproc-exec childproc-execfile" childproc-spawn childproc-exec
 comp "" childproc-execfile -t 1s true --js
 comp "--max-buffer=" childproc-execfile -t 1s --max-b
