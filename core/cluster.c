@@ -623,8 +623,6 @@ serving(const struct user *u)
 	return cp__worker_serving(u->cw->w);
 }
 
-static void orphan_poll_cb(uv_poll_t *h, int status, int events);
-
 /*
  * rr, and reuseport's spares: accept while someone can take the
  * connections; else they queue in the kernel.
@@ -1236,14 +1234,29 @@ query_server(struct cp__cluster *cl, struct cp__cluster_worker *cw, json_t *m)
 
 /* ---- handing servers over (a new master, USR2) ------------------------ */
 
+/* Whether the boolean socket option opt (SO_REUSEPORT...) is on for fd. */
 static bool
-reuseport_socket(int fd)
+sock_flag(int fd, int opt)
 {
 	int on = 0;
 	socklen_t len = sizeof(on);
 
-	return getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &len) == 0 &&
-	    on != 0;
+	return getsockopt(fd, SOL_SOCKET, opt, &on, &len) == 0 && on != 0;
+}
+
+/*
+ * Non-blocking, as the sockets we open (send_cluster sends them
+ * unchecked): a worker handed a blocking one (Node 18) hangs.
+ */
+static int
+set_nonblock(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
+		return CP_ERR(errno);
+	return 0;
 }
 
 /*
@@ -1255,19 +1268,17 @@ adopt_more(struct server *s, int fd)
 {
 	struct sockaddr_storage sa;
 	socklen_t salen = sizeof(sa);
-	int fl, on = 0, r;
-	socklen_t len = sizeof(on);
+	int r;
 
 	if (getsockname(fd, (struct sockaddr *)&sa, &salen) != 0)
 		return CP_ERR(errno);
-	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) != 0 || !on ||
-	    salen != s->salen || memcmp(&sa, &s->sa, salen) != 0)
+	if (!sock_flag(fd, SO_ACCEPTCONN) || salen != s->salen ||
+	    memcmp(&sa, &s->sa, salen) != 0)
 		return UV_EINVAL;	/* not a listener on s's address */
-	if (!reuseport_socket(fd))
+	if (!sock_flag(fd, SO_REUSEPORT))
 		return UV_ENOTSUP;
-	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
-	    (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
-		return CP_ERR(errno);
+	if ((r = set_nonblock(fd)) != 0)
+		return r;
 	if ((r = orphan_new(s, NULL, fd)) != 0)
 		return r;
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -1286,7 +1297,7 @@ cp__cluster_adopt(struct cp__cluster *cl, const char *key, int fd)
 {
 	struct sockaddr_un *sun;
 	struct server *s;
-	int type, fl, r = 0, i;
+	int type, r = 0, i;
 	socklen_t len = sizeof(type);
 
 	if (key == NULL || fd < 0)
@@ -1321,7 +1332,7 @@ cp__cluster_adopt(struct cp__cluster *cl, const char *key, int fd)
 	 */
 	if (r == 0 && s->kind == S_TCP && cl->sched == CP_SCHED_REUSEPORT) {
 		s->reuseport = true;
-		if (!reuseport_socket(fd))
+		if (!sock_flag(fd, SO_REUSEPORT))
 			r = UV_ENOTSUP;
 		else if ((s->slot_fd = malloc((size_t)cl->nslots *
 		    sizeof(int))) == NULL || (s->slot_refs =
@@ -1344,13 +1355,8 @@ cp__cluster_adopt(struct cp__cluster *cl, const char *key, int fd)
 	}
 	if (r == 0 && (s->key = strdup(key)) == NULL)
 		r = UV_ENOMEM;
-	/*
-	 * Non-blocking, as the sockets we open (send_cluster sends them
-	 * unchecked): a worker handed a blocking one (Node 18) hangs.
-	 */
-	if (r == 0 && ((fl = fcntl(fd, F_GETFL)) < 0 ||
-	    (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)))
-		r = CP_ERR(errno);
+	if (r == 0)
+		r = set_nonblock(fd);
 	if (r != 0) {
 		free(s->slot_fd);
 		free(s->slot_refs);
